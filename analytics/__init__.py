@@ -1,0 +1,1 @@
+"""Execution-quality analysis and reporting for analysts."""

@@ -1,0 +1,1 @@
+"""The edges: venues and market-data feeds."""

@@ -1,0 +1,64 @@
+"""Where fillstream keeps its state and which Kafka cluster it talks to.
+
+Everything is read from the environment at call time, so tests and the CLI can
+point one process at different brokers without reloading modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import platformdirs
+
+__all__ = [
+    "DEFAULT_BOOTSTRAP_SERVERS",
+    "bootstrap_servers",
+    "cache_dir",
+    "local_broker_record",
+    "schema_registry_url",
+    "state_dir",
+    "topic_prefix",
+]
+
+DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
+
+
+def state_dir() -> Path:
+    """Durable state (the demo broker's data): `FILLSTREAM_STATE_DIR` or the user's state dir."""
+    return Path(os.environ.get("FILLSTREAM_STATE_DIR") or platformdirs.user_state_path("fillstream"))
+
+
+def cache_dir() -> Path:
+    """Re-creatable downloads (the broker's jars): `FILLSTREAM_CACHE_DIR` or the user's cache dir."""
+    return Path(os.environ.get("FILLSTREAM_CACHE_DIR") or platformdirs.user_cache_path("fillstream"))
+
+
+def local_broker_record() -> Path:
+    """The file in which `fillstream kafka start` records the running local broker."""
+    return state_dir() / "kafka" / "broker.json"
+
+
+def bootstrap_servers() -> str:
+    """`KAFKA_BOOTSTRAP_SERVERS`, else the running local broker, else the Kafka default port."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        return configured
+    record = local_broker_record()
+    if record.is_file():
+        try:
+            return str(json.loads(record.read_text())["bootstrap_servers"])
+        except (ValueError, KeyError):
+            pass
+    return DEFAULT_BOOTSTRAP_SERVERS
+
+
+def topic_prefix() -> str:
+    """Prepended to every catalog topic name (`FILLSTREAM_TOPIC_PREFIX`), e.g. `prod.`."""
+    return os.environ.get("FILLSTREAM_TOPIC_PREFIX", "")
+
+
+def schema_registry_url() -> str | None:
+    """A Confluent Schema Registry URL switches the wire format to registry framing."""
+    return os.environ.get("SCHEMA_REGISTRY_URL") or None

@@ -1,0 +1,1 @@
+"""The broker: a local Apache Kafka (KRaft) runner and topic provisioning."""

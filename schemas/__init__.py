@@ -1,0 +1,1 @@
+"""The contracts: Avro schemas, their pydantic models, serde and the topic catalog."""

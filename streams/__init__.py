@@ -1,0 +1,1 @@
+"""The stateful stream processors and their pure cores."""
