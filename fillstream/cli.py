@@ -1,5 +1,240 @@
+"""The `fillstream` command line: broker, topics, contracts, ops tools and the demo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
-app = typer.Typer()
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from fillstream import __version__, settings
+from fillstream.infra import topics as provisioning
+from fillstream.infra.kafka_cli import app as kafka_app
+from fillstream.schemas import jsonl
+from fillstream.schemas.contracts import contract, known_versions
+from fillstream.schemas.history import freeze
+from fillstream.schemas.models import MODELS
+from fillstream.schemas.topics import CATALOG, TopicSpec, find
+from fillstream.topic_io import consume, publish
+
+app = typer.Typer(
+    help="fillstream: an order-execution engine built as a stream-processing pipeline on Kafka.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+topics_app = typer.Typer(
+    help="The topic catalog and its topics on the cluster.", no_args_is_help=True
+)
+schemas_app = typer.Typer(help="The Avro contracts and their versions.", no_args_is_help=True)
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(topics_app, name="topics")
+app.add_typer(schemas_app, name="schemas")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _spec(name: str) -> TopicSpec:
+    try:
+        return find(name)
+    except KeyError as error:
+        errors.print(f"[red]{error.args[0]}[/]")
+        raise typer.Exit(2) from None
+
+
+def _retention(spec: TopicSpec) -> str:
+    if spec.cleanup_policy == "compact":
+        return "compacted"
+    if spec.retention_ms < 0:
+        return "forever"
+    return f"{spec.retention_ms / 86_400_000:g} days"
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        console.print(f"fillstream {__version__}")
+        raise typer.Exit()
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """The catalog: every topic with its contract, key, partitions and retention."""
+    try:
+        present = provisioning.existing_partitions(provisioning.admin_client(), timeout=5)
+    except Exception:  # the catalog is still worth showing without a broker
+        present = None
+    table = Table(title=f"Topic catalog (prefix {settings.topic_prefix()!r})")
+    for column in ("topic", "contract", "key", "partitions", "retention", "on cluster"):
+        table.add_column(column)
+    for spec in CATALOG:
+        if present is None:
+            on_cluster = "broker unreachable"
+        else:
+            on_cluster = (
+                f"{present[spec.full_name]} partitions" if spec.full_name in present else "missing"
+            )
+        table.add_row(
+            spec.full_name,
+            spec.record,
+            " | ".join(spec.key_fields),
+            str(spec.partitions),
+            _retention(spec),
+            on_cluster,
+        )
+    console.print(table)
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create every catalog topic that is missing (safe to run again)."""
+    for status in provisioning.ensure_topics(CATALOG):
+        colour = (
+            "green"
+            if status.outcome == "created"
+            else "yellow"
+            if "catalog says" in status.outcome
+            else "dim"
+        )
+        console.print(f"[{colour}]{status.outcome:>8}[/] {status.spec.full_name}")
+
+
+@topics_app.command("describe")
+def topics_describe(
+    topic: Annotated[str, typer.Argument(help="Catalog name, e.g. signals.")],
+) -> None:
+    """One topic: its catalog entry, partitions, configuration and contract fields."""
+    spec = _spec(topic)
+    broker_view = provisioning.describe(spec)
+    console.print(f"[bold]{spec.full_name}[/]: {spec.description}")
+    console.print(
+        f"contract {spec.record} v{contract(spec.record).version},"
+        f" key {' | '.join(spec.key_fields)}"
+    )
+    console.print(f"partitions (leader broker): {broker_view['partitions']}")
+    for name, value in broker_view["config"].items():  # type: ignore[union-attr]
+        if name in {"cleanup.policy", "retention.ms", "min.insync.replicas", "compression.type"}:
+            console.print(f"  {name} = {value}")
+    console.print("fields: " + ", ".join(MODELS[spec.record].model_fields))
+
+
+@schemas_app.command("list")
+def schemas_list() -> None:
+    """Every topic contract with its current version and fingerprint."""
+    table = Table(title="Contracts")
+    for column in ("contract", "topic", "version", "fingerprint (CRC-64-AVRO)", "frozen versions"):
+        table.add_column(column)
+    for spec in CATALOG:
+        current = contract(spec.record)
+        frozen = [v.version for v in known_versions(spec.record)]
+        table.add_row(
+            spec.record, spec.name, str(current.version), current.fingerprint.hex(), str(frozen)
+        )
+    console.print(table)
+
+
+@schemas_app.command("freeze")
+def schemas_freeze() -> None:
+    """Record each changed contract as a new version, after checking old records still decode."""
+    for spec in CATALOG:
+        outcome = freeze(spec.record)
+        if outcome:
+            console.print(f"[green]froze[/] {outcome}")
+    console.print("Every contract's current version is frozen.")
+
+
 @app.command()
-def version() -> None:
-    print("x")
+def produce(
+    topic: Annotated[str, typer.Argument(help="Catalog name, e.g. signals.")],
+    file: Annotated[
+        Path, typer.Argument(help="JSON lines, one record each; - for stdin.", allow_dash=True)
+    ],
+) -> None:
+    """Validate JSON lines against the topic's contract and publish them as Avro.
+
+    Every line is checked first; if any is invalid, nothing is sent.
+    """
+    spec = _spec(topic)
+    model = MODELS[spec.record]
+    text = sys.stdin.read() if str(file) == "-" else file.read_text()
+    records, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(model.model_validate(jsonl.loads(line)).model_dump())
+        except ValueError as error:  # JSONDecodeError and ValidationError are both ValueErrors
+            detail = (
+                "; ".join(
+                    f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
+                    for e in error.errors()
+                )
+                if isinstance(error, ValidationError)
+                else str(error)
+            )
+            problems.append(f"line {number}: {detail}")
+    if problems:
+        for problem in problems[:20]:
+            errors.print(f"[red]{problem}[/]")
+        more = f" (showing 20 of {len(problems)})" if len(problems) > 20 else ""
+        errors.print(f"{len(problems)} invalid lines{more}; nothing was sent to {spec.full_name}.")
+        raise typer.Exit(1)
+    sent = publish(spec, records)
+    console.print(f"{sent} {spec.record} records → {spec.full_name}")
+
+
+@app.command()
+def tail(
+    topic: Annotated[str, typer.Argument(help="Catalog name, e.g. fills.")],
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Start at the oldest record.")
+    ] = False,
+    max_records: Annotated[int | None, typer.Option(help="Stop after this many records.")] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Stop after this many quiet seconds.")
+    ] = None,
+    meta: Annotated[
+        bool, typer.Option("--meta", help="Wrap each record with partition, offset and key.")
+    ] = False,
+) -> None:
+    """Print a topic's records as JSON lines (undecodable ones are reported on stderr)."""
+    spec = _spec(topic)
+    for item in consume(
+        spec, from_beginning=from_beginning, max_records=max_records, idle_timeout=idle_timeout
+    ):
+        if item.error is not None:
+            errors.print(
+                f"partition {item.partition} offset {item.offset}: undecodable: {item.error}"
+            )
+            continue
+        if meta:
+            key = item.key.decode(errors="replace") if item.key is not None else None
+            print(
+                jsonl.dumps(
+                    {
+                        "partition": item.partition,
+                        "offset": item.offset,
+                        "key": key,
+                        "value": item.record,
+                    }
+                )
+            )
+        else:
+            print(jsonl.dumps(item.record), flush=True)
+
+
+@app.command()
+def demo(
+    signals: Annotated[Path, typer.Option(help="Signals to send, as JSON lines.")] = Path(""),
+) -> None:
+    """Run the main job: the local broker, the topics, and sample signals through Kafka."""
+    from fillstream.demo import SAMPLE_SIGNALS, run
+
+    if not run(signals if str(signals) else SAMPLE_SIGNALS, console):
+        raise typer.Exit(1)

@@ -17,6 +17,8 @@ __all__ = [
     "bootstrap_servers",
     "cache_dir",
     "local_broker_record",
+    "partitions",
+    "replication_factor",
     "schema_registry_url",
     "state_dir",
     "topic_prefix",
@@ -27,12 +29,16 @@ DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
 
 def state_dir() -> Path:
     """Durable state (the demo broker's data): `FILLSTREAM_STATE_DIR` or the user's state dir."""
-    return Path(os.environ.get("FILLSTREAM_STATE_DIR") or platformdirs.user_state_path("fillstream"))
+    return Path(
+        os.environ.get("FILLSTREAM_STATE_DIR") or platformdirs.user_state_path("fillstream")
+    )
 
 
 def cache_dir() -> Path:
-    """Re-creatable downloads (the broker's jars): `FILLSTREAM_CACHE_DIR` or the user's cache dir."""
-    return Path(os.environ.get("FILLSTREAM_CACHE_DIR") or platformdirs.user_cache_path("fillstream"))
+    """Re-creatable downloads (the broker's jars): `FILLSTREAM_CACHE_DIR` or the user cache."""
+    return Path(
+        os.environ.get("FILLSTREAM_CACHE_DIR") or platformdirs.user_cache_path("fillstream")
+    )
 
 
 def local_broker_record() -> Path:
@@ -62,3 +68,13 @@ def topic_prefix() -> str:
 def schema_registry_url() -> str | None:
     """A Confluent Schema Registry URL switches the wire format to registry framing."""
     return os.environ.get("SCHEMA_REGISTRY_URL") or None
+
+
+def partitions() -> int:
+    """Partitions of every co-partitioned topic (`FILLSTREAM_PARTITIONS`, default 3)."""
+    return int(os.environ.get("FILLSTREAM_PARTITIONS", "3"))
+
+
+def replication_factor() -> int:
+    """Replicas per partition (`FILLSTREAM_REPLICATION_FACTOR`): 1 on the local broker."""
+    return int(os.environ.get("FILLSTREAM_REPLICATION_FACTOR", "1"))

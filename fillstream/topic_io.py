@@ -1,0 +1,156 @@
+"""Typed records on catalog topics: encode, key and publish; consume and decode.
+
+The thin I/O shell under the CLI's `produce` and `tail`, the demo and the integration tests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from fillstream import settings
+from fillstream.schemas.serde import Codec, UndecodableRecord, codec_for
+from fillstream.schemas.topics import TopicSpec, key_of
+
+__all__ = ["Received", "codec", "consume", "end_offsets", "make_producer", "publish"]
+
+
+def codec(spec: TopicSpec) -> Codec:
+    return codec_for(spec.record, spec.full_name)
+
+
+def make_producer(**overrides: Any) -> Producer:
+    """An idempotent producer on the configured cluster (acks=all, no duplicates on retry)."""
+    config = {
+        "bootstrap.servers": settings.bootstrap_servers(),
+        "enable.idempotence": True,
+        "linger.ms": 5,
+    }
+    config.update(overrides)
+    return Producer(config)
+
+
+def publish(
+    spec: TopicSpec, records: Iterable[Mapping[str, Any]], producer: Producer | None = None
+) -> int:
+    """Encode, key and send records; return how many the broker acknowledged.
+
+    Raises KafkaException if any record was not delivered, after every other one was tried.
+    """
+    producer = producer or make_producer()
+    encoder = codec(spec)
+    failures: list[KafkaError] = []
+
+    def on_delivery(error: KafkaError | None, _message: Message) -> None:
+        if error is not None:
+            failures.append(error)
+
+    sent = 0
+    for record in records:
+        value = encoder.encode(record)
+        while True:
+            try:
+                producer.produce(
+                    spec.full_name, value=value, key=key_of(spec, record), on_delivery=on_delivery
+                )
+                break
+            except BufferError:  # local queue full: let deliveries drain, then retry
+                producer.poll(0.1)
+        producer.poll(0)
+        sent += 1
+    remaining = producer.flush(30)
+    if remaining:
+        raise KafkaException(f"{remaining} records to {spec.full_name} not delivered within 30 s")
+    if failures:
+        raise KafkaException(f"{len(failures)} of {sent} records not delivered: {failures[0]}")
+    return sent
+
+
+def _consumer(group_id: str | None, from_beginning: bool) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers(),
+            "group.id": group_id or f"fillstream-tail-{uuid.uuid4().hex[:12]}",
+            "enable.auto.commit": group_id is not None,
+            "auto.offset.reset": "earliest" if from_beginning else "latest",
+            "isolation.level": "read_committed",
+        }
+    )
+
+
+def end_offsets(spec: TopicSpec) -> dict[int, int]:
+    """The next offset to be written in each partition (the high watermark)."""
+    consumer = _consumer(None, from_beginning=False)
+    try:
+        topic = consumer.list_topics(spec.full_name, timeout=10).topics[spec.full_name]
+        return {
+            partition: consumer.get_watermark_offsets(
+                TopicPartition(spec.full_name, partition), timeout=10
+            )[1]
+            for partition in topic.partitions
+        }
+    finally:
+        consumer.close()
+
+
+@dataclass(frozen=True)
+class Received:
+    """One consumed record: decoded, or the decoding error and the raw bytes."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    record: dict[str, Any] | None
+    error: UndecodableRecord | None
+    raw: bytes | None
+
+
+def consume(
+    spec: TopicSpec,
+    *,
+    from_beginning: bool = False,
+    max_records: int | None = None,
+    idle_timeout: float | None = None,
+    group_id: str | None = None,
+    start: Mapping[int, int] | None = None,
+) -> Iterator[Received]:
+    """Follow a topic, decoding each value; stop after max_records or idle_timeout seconds quiet.
+
+    Without a group id a throw-away group is used and nothing is committed, so looking at a
+    topic never moves a processor's offsets. `start` reads from given offsets per partition.
+    """
+    consumer = _consumer(group_id, from_beginning)
+    decoder = codec(spec)
+    if start is None:
+        consumer.subscribe([spec.full_name])
+    else:
+        consumer.assign([TopicPartition(spec.full_name, p, offset) for p, offset in start.items()])
+    count = 0
+    quiet = 0.0
+    poll_interval = 0.2
+    try:
+        while max_records is None or count < max_records:
+            message = consumer.poll(poll_interval)
+            if message is None:
+                quiet += poll_interval
+                if idle_timeout is not None and quiet >= idle_timeout:
+                    return
+                continue
+            if message.error():
+                if message.error().code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise KafkaException(message.error())
+            quiet = 0.0
+            raw = message.value()
+            try:
+                record, error = decoder.decode(raw), None
+            except UndecodableRecord as undecodable:
+                record, error = None, undecodable
+            count += 1
+            yield Received(message.partition(), message.offset(), message.key(), record, error, raw)
+    finally:
+        consumer.close()

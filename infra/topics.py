@@ -1,0 +1,92 @@
+"""Provision the catalog's topics on a cluster: create what is missing, report what exists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+
+from fillstream import settings
+from fillstream.schemas.topics import TopicSpec
+
+__all__ = ["TopicStatus", "admin_client", "describe", "ensure_topics", "existing_partitions"]
+
+
+@dataclass(frozen=True)
+class TopicStatus:
+    spec: TopicSpec
+    outcome: str  # "created", "exists", or "exists (N partitions, catalog says M)"
+
+
+def admin_client() -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
+
+
+def existing_partitions(admin: AdminClient, timeout: float = 10) -> dict[str, int]:
+    """Partition count of every topic on the cluster."""
+    metadata = admin.list_topics(timeout=timeout)
+    return {name: len(topic.partitions) for name, topic in metadata.topics.items()}
+
+
+def ensure_topics(
+    specs: Iterable[TopicSpec], admin: AdminClient | None = None
+) -> list[TopicStatus]:
+    """Create every missing topic with the catalog's partitions and config; idempotent."""
+    admin = admin or admin_client()
+    specs = list(specs)
+    present = existing_partitions(admin)
+    missing = [spec for spec in specs if spec.full_name not in present]
+    futures = (
+        admin.create_topics(
+            [
+                NewTopic(
+                    spec.full_name,
+                    num_partitions=spec.partitions,
+                    replication_factor=settings.replication_factor(),
+                    config=spec.config(),
+                )
+                for spec in missing
+            ],
+            operation_timeout=30,
+        )
+        if missing
+        else {}
+    )
+    created: set[str] = set()
+    for name, future in futures.items():
+        try:
+            future.result()
+            created.add(name)
+        except KafkaException as error:
+            if error.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent creator won
+                raise
+    statuses = []
+    for spec in specs:
+        if spec.full_name in created:
+            outcome = "created"
+        elif spec.full_name in present and present[spec.full_name] != spec.partitions:
+            outcome = (
+                f"exists ({present[spec.full_name]} partitions, catalog says {spec.partitions})"
+            )
+        else:
+            outcome = "exists"
+        statuses.append(TopicStatus(spec, outcome))
+    return statuses
+
+
+def describe(spec: TopicSpec, admin: AdminClient | None = None) -> dict[str, object]:
+    """A topic as the broker sees it: partitions with leaders, and its configuration."""
+    admin = admin or admin_client()
+    metadata = admin.list_topics(spec.full_name, timeout=10).topics.get(spec.full_name)
+    if metadata is None or metadata.error is not None:
+        raise KafkaException(
+            f"topic {spec.full_name} does not exist; run `fillstream topics create`"
+        )
+    resource = ConfigResource(ResourceType.TOPIC, spec.full_name)
+    configs = admin.describe_configs([resource])[resource].result()
+    return {
+        "partitions": {pid: p.leader for pid, p in sorted(metadata.partitions.items())},
+        "config": {name: entry.value for name, entry in sorted(configs.items())},
+    }

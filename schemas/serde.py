@@ -1,0 +1,136 @@
+"""Avro encoding of topic values, with or without a Confluent Schema Registry.
+
+Without a registry (the default) every value is an Avro single-object encoding: the two
+magic bytes C3 01, the writer schema's 8-byte CRC-64-AVRO fingerprint (little-endian), then
+the Avro binary body. The reader looks the fingerprint up among the schemas shipped in
+`avro/history`, and resolves the writer's version to the current one. With
+`SCHEMA_REGISTRY_URL` set, values use Confluent's wire format instead (magic 0, a 4-byte
+schema id) through confluent-kafka's registry client; subjects follow the topic name.
+
+Any value that cannot be decoded raises `UndecodableRecord`, the one error processors route
+to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from fastavro import schemaless_reader, schemaless_writer
+
+from fillstream import settings
+from fillstream.schemas.contracts import Contract, contract, version_by_fingerprint
+
+__all__ = [
+    "SINGLE_OBJECT_MAGIC",
+    "Codec",
+    "RegistryCodec",
+    "SingleObjectCodec",
+    "UndecodableRecord",
+    "codec_for",
+]
+
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+_HEADER_LENGTH = len(SINGLE_OBJECT_MAGIC) + 8
+
+
+class UndecodableRecord(ValueError):
+    """A value that is not a valid record of the expected contract; it belongs in `deadletter`."""
+
+
+class Codec(Protocol):
+    """Turns one topic's records into bytes and back."""
+
+    def encode(self, record: Mapping[str, Any]) -> bytes: ...
+
+    def decode(self, payload: bytes) -> dict[str, Any]: ...
+
+
+def _read_exactly(payload: bytes, start: int, writer: Contract, reader: Contract) -> dict[str, Any]:
+    """Decode an Avro body that must end exactly where the payload ends."""
+    buffer = io.BytesIO(payload)
+    buffer.seek(start)
+    reader_schema = None if writer is reader else reader.parsed
+    try:
+        record = schemaless_reader(buffer, writer.parsed, reader_schema)
+    except Exception as error:  # fastavro raises many types on corrupt input; all mean one thing
+        raise UndecodableRecord(
+            f"corrupt {writer.name} v{writer.version} body: {type(error).__name__}: {error}"
+        ) from error
+    if buffer.tell() != len(payload):
+        raise UndecodableRecord(
+            f"{len(payload) - buffer.tell()} unexpected bytes after a {writer.name} record"
+        )
+    return record  # type: ignore[return-value]
+
+
+class SingleObjectCodec:
+    """Avro single-object encoding against the schemas shipped with fillstream."""
+
+    def __init__(self, record_name: str) -> None:
+        self.contract = contract(record_name)
+        self._header = SINGLE_OBJECT_MAGIC + self.contract.fingerprint
+
+    def encode(self, record: Mapping[str, Any]) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(self._header)
+        schemaless_writer(buffer, self.contract.parsed, record)
+        return buffer.getvalue()
+
+    def decode(self, payload: bytes) -> dict[str, Any]:
+        if payload is None or payload[:2] != SINGLE_OBJECT_MAGIC or len(payload) < _HEADER_LENGTH:
+            raise UndecodableRecord(
+                "not an Avro single-object encoded record (no C3 01 header); "
+                "was it written with a schema registry or as JSON?"
+            )
+        fingerprint = payload[2:_HEADER_LENGTH]
+        if fingerprint == self.contract.fingerprint:
+            return _read_exactly(payload, _HEADER_LENGTH, self.contract, self.contract)
+        writer = version_by_fingerprint().get(fingerprint)
+        if writer is None:
+            raise UndecodableRecord(
+                f"unknown schema fingerprint {fingerprint.hex()}: written by a newer or foreign "
+                f"schema than the {self.contract.name} versions this fillstream ships"
+            )
+        if writer.name != self.contract.name:
+            raise UndecodableRecord(
+                f"a {writer.name} record where {self.contract.name} is expected"
+            )
+        return _read_exactly(payload, _HEADER_LENGTH, writer, self.contract)
+
+
+class RegistryCodec:
+    """Confluent wire format through a Schema Registry; the subject is `<topic>-value`."""
+
+    def __init__(self, record_name: str, topic: str, registry_url: str) -> None:
+        # Imported here: the registry client brings an HTTP stack the default path never needs.
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+        from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+        from confluent_kafka.serialization import MessageField, SerializationContext
+
+        self.contract = contract(record_name)
+        client = SchemaRegistryClient({"url": registry_url})
+        self._context = SerializationContext(topic, MessageField.VALUE)
+        self._serializer = AvroSerializer(client, self.contract.schema_json)
+        self._deserializer = AvroDeserializer(client, self.contract.schema_json)
+
+    def encode(self, record: Mapping[str, Any]) -> bytes:
+        return self._serializer(dict(record), self._context)  # type: ignore[return-value]
+
+    def decode(self, payload: bytes) -> dict[str, Any]:
+        try:
+            record = self._deserializer(payload, self._context)
+        except Exception as error:  # SerializationError, fastavro errors, registry lookups
+            raise UndecodableRecord(f"{type(error).__name__}: {error}") from error
+        if not isinstance(record, dict):
+            raise UndecodableRecord(f"expected a {self.contract.name} record, got {record!r}")
+        return record
+
+
+def codec_for(record_name: str, topic: str) -> Codec:
+    """The codec the environment asks for: registry framing if `SCHEMA_REGISTRY_URL` is set."""
+    registry_url = settings.schema_registry_url()
+    if registry_url:
+        return RegistryCodec(record_name, topic, registry_url)
+    return SingleObjectCodec(record_name)

@@ -1,0 +1,116 @@
+"""The topic catalog: every topic's name, contract, key, partitioning and retention, in one place.
+
+Topics keyed by symbol or account share one partition count so that orders, slices, fills,
+market data and clock ticks of one instrument meet in the same partition number (Kafka's
+co-partitioning); scale out by raising `FILLSTREAM_PARTITIONS` before topics are created.
+Order-lifecycle topics keep records forever: they are the audit log, and pruning them is a
+retention decision for the operator's regulator, not for a default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fillstream import settings
+
+__all__ = ["CATALOG", "TopicSpec", "find", "key_of"]
+
+DAY_MS = 24 * 60 * 60 * 1000
+FOREVER = -1
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic as fillstream uses it; `name` is unprefixed, `full_name` is what the broker sees."""
+
+    name: str
+    record: str
+    key_fields: tuple[str, ...]
+    description: str
+    cleanup_policy: Literal["delete", "compact"] = "delete"
+    retention_ms: int = FOREVER
+    co_partitioned: bool = True
+
+    @property
+    def full_name(self) -> str:
+        return settings.topic_prefix() + self.name
+
+    @property
+    def partitions(self) -> int:
+        return settings.partitions() if self.co_partitioned else 1
+
+    def config(self) -> dict[str, str]:
+        """Broker-side topic configuration."""
+        config = {"cleanup.policy": self.cleanup_policy}
+        if self.cleanup_policy == "delete":
+            config["retention.ms"] = str(self.retention_ms)
+        return config
+
+
+CATALOG: tuple[TopicSpec, ...] = (
+    TopicSpec("signals", "Signal", ("account_id",), "trade signals from producers"),
+    TopicSpec("orders.approved", "ParentOrder", ("signal.symbol",), "risk-approved parent orders"),
+    TopicSpec("orders.rejected", "Rejection", ("account_id",), "rejections with reason codes"),
+    TopicSpec(
+        "orders.routed", "RoutedOrder", ("order.signal.symbol",), "parent orders + venue plan"
+    ),
+    TopicSpec("slices", "Slice", ("symbol",), "child orders and cancels for venues"),
+    TopicSpec("fills", "ExecutionReport", ("symbol",), "execution reports from venues"),
+    TopicSpec(
+        "orders.state",
+        "OrderState",
+        ("order_id",),
+        "latest state of every order",
+        cleanup_policy="compact",
+    ),
+    TopicSpec("market.quotes", "Quote", ("symbol",), "top of book", retention_ms=7 * DAY_MS),
+    TopicSpec("market.trades", "Trade", ("symbol",), "public trades", retention_ms=7 * DAY_MS),
+    TopicSpec("market.book", "BookUpdate", ("symbol",), "L2 books", retention_ms=7 * DAY_MS),
+    TopicSpec("clock", "ClockTick", ("partition",), "punctuation ticks", retention_ms=DAY_MS),
+    TopicSpec(
+        "commands", "Command", ("order_id", "account_id"), "cancel, modify, pause, kill switch"
+    ),
+    TopicSpec("tca", "TcaResult", ("order_id",), "per-order execution quality"),
+    TopicSpec(
+        "metrics",
+        "Metric",
+        ("processor",),
+        "processor measurements",
+        retention_ms=7 * DAY_MS,
+        co_partitioned=False,
+    ),
+    TopicSpec(
+        "deadletter",
+        "DeadLetter",
+        ("key",),
+        "records no processor could accept",
+        co_partitioned=False,
+    ),
+)
+
+_BY_NAME = {spec.name: spec for spec in CATALOG}
+
+
+def find(name: str) -> TopicSpec:
+    """A catalog entry by its unprefixed or prefixed name, with a helpful error."""
+    spec = _BY_NAME.get(name) or _BY_NAME.get(name.removeprefix(settings.topic_prefix()))
+    if spec is None:
+        known = ", ".join(_BY_NAME)
+        raise KeyError(f"unknown topic {name!r}; the catalog has: {known}")
+    return spec
+
+
+def key_of(spec: TopicSpec, record: Mapping[str, Any]) -> bytes | None:
+    """The record's Kafka key: the first of the spec's key fields that is set (dotted = nested)."""
+    for path in spec.key_fields:
+        value: Any = record
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            continue
+        if isinstance(value, bytes):
+            return value
+        return str(value).encode()
+    return None
