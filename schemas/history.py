@@ -54,12 +54,13 @@ def read_problems(reader: Any, writer: Any, path: str = "") -> list[str]:
         old_fields = {field["name"]: field for field in writer["fields"]}
         problems = []
         for field in reader["fields"]:
+            field_path = f"{path}.{field['name']}" if path else field["name"]
             old = old_fields.get(field["name"])
             if old is None:
                 if "default" not in field:
-                    problems.append(f"{path}{field['name']}: new field without a default")
+                    problems.append(f"{field_path}: new field without a default")
                 continue
-            problems += read_problems(field["type"], old["type"], f"{path}{field['name']}.")
+            problems += read_problems(field["type"], old["type"], field_path)
         return problems
     if reader_kind == "enum":
         lost = [s for s in writer["symbols"] if s not in reader["symbols"]]

@@ -14,6 +14,7 @@ to the dead-letter topic.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -105,12 +106,14 @@ class RegistryCodec:
 
     def __init__(self, record_name: str, topic: str, registry_url: str) -> None:
         # Imported here: the registry client brings an HTTP stack the default path never needs.
-        from confluent_kafka.schema_registry import SchemaRegistryClient
-        from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+        # Its OAuth dependency warns about itself at import; that is not the user's concern.
+        with warnings.catch_warnings(record=True):
+            from confluent_kafka.schema_registry import SchemaRegistryClient
+            from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
         from confluent_kafka.serialization import MessageField, SerializationContext
 
         self.contract = contract(record_name)
-        client = SchemaRegistryClient({"url": registry_url})
+        client = SchemaRegistryClient.new_client({"url": registry_url})  # mock:// in tests
         self._context = SerializationContext(topic, MessageField.VALUE)
         self._serializer = AvroSerializer(client, self.contract.schema_json)
         self._deserializer = AvroDeserializer(client, self.contract.schema_json)
