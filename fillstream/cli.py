@@ -35,7 +35,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def _spec(name: str) -> TopicSpec:
@@ -44,6 +44,17 @@ def _spec(name: str) -> TopicSpec:
     except KeyError as error:
         errors.print(f"[red]{error.args[0]}[/]")
         raise typer.Exit(2) from None
+
+
+def _explain(error: ValueError) -> str:
+    """One line per problem, naming the field: what a producer needs to fix the record."""
+    if not isinstance(error, ValidationError):
+        return f"invalid JSON: {error}"
+    return "; ".join(
+        f"{'.'.join(map(str, item['loc'])) or 'record'}: "
+        + item["msg"].removeprefix("Value error, ")
+        for item in error.errors()
+    )
 
 
 def _retention(spec: TopicSpec) -> str:
@@ -170,15 +181,7 @@ def produce(
         try:
             records.append(model.model_validate(jsonl.loads(line)).model_dump())
         except ValueError as error:  # JSONDecodeError and ValidationError are both ValueErrors
-            detail = (
-                "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}"
-                    for e in error.errors()
-                )
-                if isinstance(error, ValidationError)
-                else str(error)
-            )
-            problems.append(f"line {number}: {detail}")
+            problems.append(f"line {number}: {_explain(error)}")
     if problems:
         for problem in problems[:20]:
             errors.print(f"[red]{problem}[/]")

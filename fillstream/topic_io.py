@@ -5,6 +5,7 @@ The thin I/O shell under the CLI's `produce` and `tail`, the demo and the integr
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -82,15 +83,33 @@ def _consumer(group_id: str | None, from_beginning: bool) -> Consumer:
     )
 
 
+_LEADER_MOVES = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+
+
+def _high_watermark(consumer: Consumer, partition: TopicPartition, timeout: float = 15) -> int:
+    """A partition's high watermark, waiting out leader moves (a new topic settles in ~1 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return int(consumer.get_watermark_offsets(partition, timeout=10)[1])
+        except KafkaException as error:
+            settling = error.args[0].retriable() or error.args[0].code() in _LEADER_MOVES
+            if not settling or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def end_offsets(spec: TopicSpec) -> dict[int, int]:
     """The next offset to be written in each partition (the high watermark)."""
     consumer = _consumer(None, from_beginning=False)
     try:
         topic = consumer.list_topics(spec.full_name, timeout=10).topics[spec.full_name]
         return {
-            partition: consumer.get_watermark_offsets(
-                TopicPartition(spec.full_name, partition), timeout=10
-            )[1]
+            partition: _high_watermark(consumer, TopicPartition(spec.full_name, partition))
             for partition in topic.partitions
         }
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ def ensure_topics(
         except KafkaException as error:
             if error.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent creator won
                 raise
+    _wait_for_leaders(admin, created)
     statuses = []
     for spec in specs:
         if spec.full_name in created:
@@ -74,6 +76,25 @@ def ensure_topics(
             outcome = "exists"
         statuses.append(TopicStatus(spec, outcome))
     return statuses
+
+
+def _wait_for_leaders(admin: AdminClient, names: set[str], timeout: float = 30) -> None:
+    """Return once every partition of the new topics has a leader, so they can be used at once."""
+    deadline = time.monotonic() + timeout
+    waiting = set(names)
+    while waiting:
+        topics = admin.list_topics(timeout=10).topics
+        waiting = {
+            name
+            for name in waiting
+            if name not in topics
+            or not topics[name].partitions
+            or any(p.leader < 0 or p.error is not None for p in topics[name].partitions.values())
+        }
+        if waiting and time.monotonic() > deadline:
+            raise KafkaException(f"topics without partition leaders after {timeout} s: {waiting}")
+        if waiting:
+            time.sleep(0.1)
 
 
 def describe(spec: TopicSpec, admin: AdminClient | None = None) -> dict[str, object]:

@@ -1,0 +1,93 @@
+"""`fillstream kafka ...`: fetch, start, stop and inspect the local Apache Kafka broker."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fillstream.infra import broker
+from fillstream.infra.broker import BrokerSetupError, BrokerStatus
+
+app = typer.Typer(
+    help=(
+        "The local Apache Kafka broker (single-node KRaft, run from Maven Central jars) for the"
+        " demo. Its data survives restarts; set KAFKA_BOOTSTRAP_SERVERS to use another cluster."
+    ),
+    no_args_is_help=True,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(error: BrokerSetupError) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {error}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def _print_status(status: BrokerStatus) -> None:
+    if status.running:
+        console.print(
+            f"[green]running[/] at [bold]{status.bootstrap_servers}[/] (pid {status.pid})"
+        )
+    elif status.pid is not None:
+        console.print(
+            f"[yellow]not answering[/]: pid {status.pid} is alive but {status.bootstrap_servers}"
+            " does not accept connections (starting, or hung)"
+        )
+    else:
+        console.print("[red]stopped[/]")
+    console.print(f"data dir: {status.data_dir}\nlog:      {status.log}", highlight=False)
+
+
+@app.command()
+def fetch() -> None:
+    """Download the Kafka broker's jars from Maven Central (once; later runs are offline)."""
+    lib = broker.jars_dir()
+    if not lib.is_dir():
+        console.print(f"Fetching Apache Kafka {broker.KAFKA_VERSION} jars from Maven Central...")
+    try:
+        lib = broker.ensure_jars()
+    except BrokerSetupError as error:
+        raise _fail(error) from None
+    console.print(f"Kafka {broker.KAFKA_VERSION} jars in {lib}", highlight=False)
+
+
+@app.command()
+def start(
+    port: Annotated[int, typer.Option(help="Port clients connect to.")] = broker.DEFAULT_PORT,
+    controller_port: Annotated[
+        int, typer.Option(help="Port of the KRaft controller listener.")
+    ] = broker.DEFAULT_CONTROLLER_PORT,
+) -> None:
+    """Start the broker in the background and wait until it serves requests."""
+    status = broker.local_status()
+    if status.running:
+        console.print(f"Kafka is already running at [bold]{status.bootstrap_servers}[/]")
+        return
+    if not broker.jars_dir().is_dir():
+        console.print(f"Fetching Apache Kafka {broker.KAFKA_VERSION} jars from Maven Central...")
+    try:
+        with console.status(f"Starting Kafka {broker.KAFKA_VERSION}..."):
+            status = broker.start_local(port, controller_port)
+    except BrokerSetupError as error:
+        raise _fail(error) from None
+    _print_status(status)
+
+
+@app.command()
+def stop() -> None:
+    """Stop the broker cleanly (its data is kept)."""
+    with console.status("Stopping Kafka..."):
+        stopped = broker.stop_local()
+    console.print("Kafka stopped" if stopped else "Kafka was not running")
+
+
+@app.command()
+def status() -> None:
+    """Show whether the broker runs, where, and its data dir and log (exit code 1 if stopped)."""
+    current = broker.local_status()
+    _print_status(current)
+    if not current.running:
+        raise typer.Exit(code=1)
