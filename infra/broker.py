@@ -324,6 +324,9 @@ class LocalBroker:
             "offsets.topic.num.partitions": "5",
             "transaction.state.log.num.partitions": "5",
             "group.initial.rebalance.delay.ms": "0",
+            # Topics come from the catalog only: an auto-created topic would get one partition
+            # and silently break the co-partitioning of symbol-keyed topics.
+            "auto.create.topics.enable": "false",
             # The log cleaner (compaction of orders.state and changelogs) allocates its dedupe
             # buffer (128 MiB by default) on the heap; keep it a fraction of the small heap.
             "log.cleaner.dedupe.buffer.size": str(32 * 1024 * 1024),

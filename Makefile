@@ -1,0 +1,35 @@
+# The two commands of README.md: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/fillstream: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fillstream needs Python 3.11+; set PYTHON=python3.11 (or newer)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+# A virtualenv with fillstream, and the local broker's jars (fetched once from Maven Central).
+setup: $(BIN)/fillstream
+	$(BIN)/fillstream kafka fetch
+
+# The main job: start the local broker, create the topics, run the pipeline demo.
+demo: setup
+	$(BIN)/fillstream demo
+
+# Style, unit and integration tests (integration tests start their own broker).
+test: setup lint
+	$(BIN)/pytest
+
+lint: $(BIN)/fillstream
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: setup
+	$(BIN)/python -m benchmarks.serde
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
