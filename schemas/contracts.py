@@ -29,9 +29,9 @@ NAMESPACE = "fillstream"
 decimals.register()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Contract:
-    """One version of one record schema, ready for fastavro."""
+    """One version of one record schema, ready for fastavro (hashed by identity: cached)."""
 
     name: str
     version: int

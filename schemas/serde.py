@@ -16,11 +16,14 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Mapping
+from decimal import InvalidOperation
+from functools import cache
 from typing import Any, Protocol
 
 from fastavro import schemaless_reader, schemaless_writer
 
 from fillstream import settings
+from fillstream.schemas.compiled import CompiledCodec, Unsupported, compile_codec
 from fillstream.schemas.contracts import Contract, contract, version_by_fingerprint
 
 __all__ = [
@@ -66,18 +69,39 @@ def _read_exactly(payload: bytes, start: int, writer: Contract, reader: Contract
     return record  # type: ignore[return-value]
 
 
+@cache
+def _compiled(current: Contract) -> CompiledCodec | None:
+    try:
+        return compile_codec(current.schema)
+    except Unsupported:
+        return None
+
+
+def _fastavro_body(current: Contract, record: Mapping[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    schemaless_writer(buffer, current.parsed, record)
+    return buffer.getvalue()
+
+
 class SingleObjectCodec:
-    """Avro single-object encoding against the schemas shipped with fillstream."""
+    """Avro single-object encoding against the schemas shipped with fillstream.
+
+    The current version is written and read by the compiled codec; fastavro reads earlier
+    versions (resolving them to the current one) and explains records that cannot be written.
+    """
 
     def __init__(self, record_name: str) -> None:
         self.contract = contract(record_name)
         self._header = SINGLE_OBJECT_MAGIC + self.contract.fingerprint
+        self._compiled = _compiled(self.contract)
 
     def encode(self, record: Mapping[str, Any]) -> bytes:
-        buffer = io.BytesIO()
-        buffer.write(self._header)
-        schemaless_writer(buffer, self.contract.parsed, record)
-        return buffer.getvalue()
+        if self._compiled is not None:
+            try:
+                return self._header + self._compiled.encode(record)
+            except Exception:  # fastavro below then writes it, or names the offending field
+                pass
+        return self._header + _fastavro_body(self.contract, record)
 
     def decode(self, payload: bytes) -> dict[str, Any]:
         if payload is None or payload[:2] != SINGLE_OBJECT_MAGIC or len(payload) < _HEADER_LENGTH:
@@ -87,7 +111,25 @@ class SingleObjectCodec:
             )
         fingerprint = payload[2:_HEADER_LENGTH]
         if fingerprint == self.contract.fingerprint:
-            return _read_exactly(payload, _HEADER_LENGTH, self.contract, self.contract)
+            if self._compiled is None:
+                return _read_exactly(payload, _HEADER_LENGTH, self.contract, self.contract)
+            try:
+                record, end = self._compiled.decode(payload, _HEADER_LENGTH)
+            except InvalidOperation:
+                raise UndecodableRecord(
+                    f"corrupt {self.contract.name} body: a decimal field holds text that is "
+                    "not a number"
+                ) from None
+            except Exception as error:  # IndexError, ValueError, UnicodeDecodeError, ...
+                raise UndecodableRecord(
+                    f"corrupt {self.contract.name} v{self.contract.version} body: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+            if end != len(payload):
+                raise UndecodableRecord(
+                    f"{len(payload) - end} unexpected bytes after a {self.contract.name} record"
+                )
+            return record
         writer = version_by_fingerprint().get(fingerprint)
         if writer is None:
             raise UndecodableRecord(
