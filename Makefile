@@ -28,8 +28,15 @@ lint: $(BIN)/fillstream
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The figures in docs/BENCHMARKS.md. faust-streaming, measured only for comparison, gets a
+# virtualenv of its own so it never enters fillstream's.
+FAUST_VENV ?= .venv-faust
 bench: setup
-	$(BIN)/python -m benchmarks.serde
+	test -x $(FAUST_VENV)/bin/python || ($(PYTHON) -m venv $(FAUST_VENV) && $(FAUST_VENV)/bin/pip install --quiet 'faust-streaming==0.15.3')
+	$(BIN)/python benchmarks/serde.py
+	$(BIN)/python benchmarks/producer_throughput.py
+	$(BIN)/python benchmarks/relay.py --runtime confluent --count 1000000
+	$(BIN)/python benchmarks/relay.py --runtime all --faust-python $(FAUST_VENV)/bin/python
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(FAUST_VENV) .pytest_cache .ruff_cache build *.egg-info

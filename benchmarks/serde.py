@@ -2,22 +2,28 @@
 
 Run: `python benchmarks/serde.py [--count N] [--repeats R]`. Each repeat times N round trips
 (encode to bytes, decode back to a dict) of one example record; the table reports the median
-and the spread of the repeats, never only the best. Model validation (pydantic, done at the
-edges only) is timed separately for reference.
+and the spread of the repeats, never only the best. Two codecs: fillstream's (the compiled
+codec, as processors use it) and plain fastavro on the same schema and framing, for
+comparison. Model validation (pydantic, done at the edges only) is timed separately.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import platform
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from importlib import metadata
 
+from fastavro import schemaless_reader, schemaless_writer
+
 from fillstream.schemas import examples_dir, jsonl
+from fillstream.schemas.contracts import contract
 from fillstream.schemas.models import MODELS
-from fillstream.schemas.serde import SingleObjectCodec
+from fillstream.schemas.serde import SINGLE_OBJECT_MAGIC, SingleObjectCodec
 from fillstream.schemas.topics import find
 
 
@@ -37,19 +43,44 @@ def _per_call_us(action: Callable[[], object], count: int, repeats: int) -> list
     return timings
 
 
-def _row(topic: str, count: int, repeats: int) -> str:
+def _fastavro_round_trip(record_name: str) -> Callable[[dict], dict]:
+    """The same single-object framing, with fastavro writing and reading the body."""
+    current = contract(record_name)
+    header = SINGLE_OBJECT_MAGIC + current.fingerprint
+
+    def round_trip(record: dict) -> dict:
+        buffer = io.BytesIO()
+        buffer.write(header)
+        schemaless_writer(buffer, current.parsed, record)
+        payload = buffer.getvalue()
+        assert payload[: len(header)] == header
+        return schemaless_reader(io.BytesIO(payload[len(header) :]), current.parsed, None)
+
+    return round_trip
+
+
+def _rows(topic: str, count: int, repeats: int) -> list[str]:
     spec = find(topic)
     codec = SingleObjectCodec(spec.record)
     record = _example(topic)
     payload = codec.encode(record)
-    assert codec.decode(payload) == record
-    round_trip = _per_call_us(lambda: codec.decode(codec.encode(record)), count, repeats)
     model = MODELS[spec.record]
-    validate = _per_call_us(lambda: model.model_validate(record), count // 5, repeats)
-    return (
-        f"| {spec.record} | {len(payload)} | {statistics.median(round_trip):.2f} | "
-        f"{min(round_trip):.2f} to {max(round_trip):.2f} | {statistics.median(validate):.2f} |"
+    validate = statistics.median(
+        _per_call_us(lambda: model.model_validate(record), count // 5, repeats)
     )
+    candidates = {
+        "fillstream (compiled)": lambda: codec.decode(codec.encode(record)),
+        "fastavro": partial(_fastavro_round_trip(spec.record), record),
+    }
+    rows = []
+    for name, round_trip in candidates.items():
+        assert round_trip() == record
+        timings = _per_call_us(round_trip, count, repeats)
+        rows.append(
+            f"| {spec.record} | {name} | {len(payload)} | {statistics.median(timings):.2f} | "
+            f"{min(timings):.2f} to {max(timings):.2f} | {validate:.2f} |"
+        )
+    return rows
 
 
 def main() -> None:
@@ -62,10 +93,13 @@ def main() -> None:
         f"python {platform.python_version()}, fastavro {metadata.version('fastavro')}, "
         f"pydantic {metadata.version('pydantic')}, {platform.processor() or platform.machine()}"
     )
-    print("| record | bytes | encode+decode µs (median) | range of repeats | validate µs |")
-    print("|---|---|---|---|---|")
+    print(
+        "| record | codec | bytes | encode+decode µs (median) | range of repeats "
+        "| pydantic validate µs |"
+    )
+    print("|---|---|---|---|---|---|")
     for topic in ("signals", "fills"):
-        print(_row(topic, args.count, args.repeats))
+        print("\n".join(_rows(topic, args.count, args.repeats)))
 
 
 if __name__ == "__main__":
