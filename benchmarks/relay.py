@@ -26,7 +26,7 @@ with `read_committed` to count and check it. Reported:
 A run that does not deliver N records within `--timeout` fails (exit status 1); the output
 must hold every sequence number 0..N-1 (duplicates are reported, losses fail the run).
 
-    python benchmarks/relay.py --runtime all --count 200000 --faust-python /tmp/faust/bin/python
+    python benchmarks/relay.py --runtime all --count 200000 --faust-python .venv-faust/bin/python
 """
 
 from __future__ import annotations
