@@ -234,10 +234,12 @@ def tail(
 
 @app.command()
 def demo(
-    signals: Annotated[Path, typer.Option(help="Signals to send, as JSON lines.")] = Path(""),
+    signals: Annotated[
+        Path | None, typer.Option(help="Signals to send, as JSON lines [default: the samples].")
+    ] = None,
 ) -> None:
     """Run the main job: the local broker, the topics, and sample signals through Kafka."""
     from fillstream.demo import SAMPLE_SIGNALS, run
 
-    if not run(signals if str(signals) else SAMPLE_SIGNALS, console):
+    if not run(signals or SAMPLE_SIGNALS, console):
         raise typer.Exit(1)

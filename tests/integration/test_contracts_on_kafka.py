@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 from fillstream.cli import app
 from fillstream.demo import SAMPLE_SIGNALS
-from fillstream.demo import run as run_demo
 from fillstream.infra.topics import describe, ensure_topics
 from fillstream.schemas import jsonl
 from fillstream.schemas.serde import UndecodableRecord
@@ -115,6 +114,9 @@ def test_produce_then_tail_returns_the_same_records(cluster):
     assert sorted(lines) == _canonical(expected)
 
 
-def test_the_demo_round_trips_the_sample_signals(cluster):
-    assert run_demo() is True
-    assert sum(end_offsets(find("signals")).values()) == len(example_records(find("signals")))
+def test_the_demo_command_round_trips_the_sample_signals(cluster):
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    sent = example_records(find("signals"))
+    assert f"Sent {len(sent)}, read back {len(sent)}, {len(sent)} identical" in result.output
+    assert sum(end_offsets(find("signals")).values()) == len(sent)
