@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
+from confluent_kafka import KafkaException
 from rich.console import Console
 from rich.table import Table
 
@@ -46,15 +46,16 @@ def _spec(name: str) -> TopicSpec:
         raise typer.Exit(2) from None
 
 
-def _explain(error: ValueError) -> str:
-    """One line per problem, naming the field: what a producer needs to fix the record."""
-    if not isinstance(error, ValidationError):
-        return f"invalid JSON: {error}"
-    return "; ".join(
-        f"{'.'.join(map(str, item['loc'])) or 'record'}: "
-        + item["msg"].removeprefix("Value error, ")
-        for item in error.errors()
-    )
+def _require_cluster() -> None:
+    """Fail fast, saying what to do, when no Kafka answers (rather than hang or time out later)."""
+    try:
+        provisioning.existing_partitions(provisioning.admin_client(), timeout=5)
+    except KafkaException:
+        errors.print(
+            f"[red]No Kafka broker answers at {settings.bootstrap_servers()}.[/] Start the local"
+            " one with `fillstream kafka start`, or point KAFKA_BOOTSTRAP_SERVERS at a cluster."
+        )
+        raise typer.Exit(2) from None
 
 
 def _retention(spec: TopicSpec) -> str:
@@ -105,6 +106,7 @@ def topics_list() -> None:
 @topics_app.command("create")
 def topics_create() -> None:
     """Create every catalog topic that is missing (safe to run again)."""
+    _require_cluster()
     for status in provisioning.ensure_topics(CATALOG):
         colour = (
             "green"
@@ -122,6 +124,7 @@ def topics_describe(
 ) -> None:
     """One topic: its catalog entry, partitions, configuration and contract fields."""
     spec = _spec(topic)
+    _require_cluster()
     broker_view = provisioning.describe(spec)
     console.print(f"[bold]{spec.full_name}[/]: {spec.description}")
     console.print(
@@ -164,7 +167,13 @@ def schemas_freeze() -> None:
 def produce(
     topic: Annotated[str, typer.Argument(help="Catalog name, e.g. signals.")],
     file: Annotated[
-        Path, typer.Argument(help="JSON lines, one record each; - for stdin.", allow_dash=True)
+        Path,
+        typer.Argument(
+            help="JSON lines, one record each; - for stdin.",
+            allow_dash=True,
+            exists=True,
+            dir_okay=False,
+        ),
     ],
 ) -> None:
     """Validate JSON lines against the topic's contract and publish them as Avro.
@@ -174,21 +183,15 @@ def produce(
     spec = _spec(topic)
     model = MODELS[spec.record]
     text = sys.stdin.read() if str(file) == "-" else file.read_text()
-    records, problems = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(model.model_validate(jsonl.loads(line)).model_dump())
-        except ValueError as error:  # JSONDecodeError and ValidationError are both ValueErrors
-            problems.append(f"line {number}: {_explain(error)}")
+    records, problems = jsonl.parse_records(model, text)
+    _require_cluster()
     if problems:
         for problem in problems[:20]:
             errors.print(f"[red]{problem}[/]")
         more = f" (showing 20 of {len(problems)})" if len(problems) > 20 else ""
         errors.print(f"{len(problems)} invalid lines{more}; nothing was sent to {spec.full_name}.")
         raise typer.Exit(1)
-    sent = publish(spec, records)
+    sent = publish(spec, (record.model_dump() for record in records))
     console.print(f"{sent} {spec.record} records → {spec.full_name}")
 
 
@@ -208,6 +211,7 @@ def tail(
 ) -> None:
     """Print a topic's records as JSON lines (undecodable ones are reported on stderr)."""
     spec = _spec(topic)
+    _require_cluster()
     for item in consume(
         spec, from_beginning=from_beginning, max_records=max_records, idle_timeout=idle_timeout
     ):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -42,11 +43,14 @@ def run(signals_file: Path = SAMPLE_SIGNALS, console: Console | None = None) -> 
     """Run the demo; True when every signal came back exactly as sent."""
     console = console or Console()
 
-    signals = [
-        Signal.model_validate(jsonl.loads(line))
-        for line in signals_file.read_text().splitlines()
-        if line.strip()
-    ]
+    signals, problems = jsonl.parse_records(Signal, signals_file.read_text())
+    if problems:
+        console.print(
+            f"[red]{signals_file} has invalid signals; nothing was sent:[/]", soft_wrap=True
+        )
+        for problem in problems:
+            console.print(f"  {problem}", soft_wrap=True)
+        return False
     _ensure_broker(console)
     statuses = topics.ensure_topics(CATALOG)
     created = sum(status.outcome == "created" for status in statuses)
@@ -58,26 +62,13 @@ def run(signals_file: Path = SAMPLE_SIGNALS, console: Console | None = None) -> 
     received = list(consume(spec, start=start, max_records=sent, idle_timeout=30))
     by_id = {signal.signal_id: signal for signal in signals}
 
-    table = Table(title=f"Signals round trip through {spec.full_name}")
-    for column in (
-        "signal",
-        "account",
-        "symbol",
-        "side",
-        "quantity",
-        "type",
-        "price",
-        "tif",
-        "partition",
-        "offset",
-        "match",
-    ):
-        table.add_column(column)
+    table = Table(title=f"Signals round trip through {spec.full_name}", box=box.SIMPLE_HEAD)
+    for column in ("signal", "account", "symbol", "side", "qty", "type", "price", "tif", "at"):
+        table.add_column(column, no_wrap=True)
     matched = 0
     for item in sorted(received, key=lambda item: (item.partition, item.offset)):
         if item.record is None:
             continue
-        partition, offset = item.partition, item.offset
         decoded = Signal.model_validate(item.record)
         same = by_id.get(decoded.signal_id) == decoded
         matched += same
@@ -88,19 +79,19 @@ def run(signals_file: Path = SAMPLE_SIGNALS, console: Console | None = None) -> 
             decoded.side.value,
             str(decoded.quantity),
             decoded.order_type.value,
-            str(decoded.price or "—"),
+            str(decoded.price or "-"),
             decoded.time_in_force.value,
-            str(partition),
-            str(offset),
-            "✓" if same else "✗",
+            f"{item.partition}/{item.offset}",
+            style=None if same else "red",
         )
     console.print(table)
     total = sum(end_offsets(spec).values())
     ok = matched == len(signals) == len(received)
-    verdict = "[green]all identical[/]" if ok else "[red]MISMATCH[/]"
+    verdict = "[green]all identical[/]" if ok else "[red]MISMATCH (red rows)[/]"
     console.print(
-        f"Sent {sent}, read back {len(received)}, {matched} identical: {verdict}. "
-        f"The signals topic holds {total} records (kept across broker restarts)."
+        f"Sent {sent}, read back {len(received)}, {matched} identical: {verdict}.\n"
+        f"The signals topic holds {total} records (kept across broker restarts); "
+        "'at' is partition/offset: signals are keyed by account."
     )
     if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         console.print(

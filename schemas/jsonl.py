@@ -6,11 +6,15 @@ import base64
 import json
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from fillstream.schemas.decimals import format_decimal
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "loads", "parse_records"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def loads(line: str) -> Any:
@@ -31,3 +35,28 @@ def _plain(value: Any) -> Any:
 def dumps(record: Any) -> str:
     """One JSON line: decimals as exact strings, bytes as base64."""
     return json.dumps(record, default=_plain, ensure_ascii=False, separators=(",", ":"))
+
+
+def _explain(error: ValueError) -> str:
+    """One clause per problem, naming the field: what a producer needs to fix the record."""
+    if not isinstance(error, ValidationError):
+        return f"invalid JSON: {error}"
+    return "; ".join(
+        f"{'.'.join(map(str, item['loc'])) or 'record'}: "
+        + item["msg"].removeprefix("Value error, ")
+        for item in error.errors()
+    )
+
+
+def parse_records(model: type[M], text: str) -> tuple[list[M], list[str]]:
+    """Validate every JSON line of `text`; the valid records and a message per invalid line."""
+    records: list[M] = []
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(model.model_validate(loads(line)))
+        except ValueError as error:  # JSONDecodeError and ValidationError are both ValueErrors
+            problems.append(f"line {number}: {_explain(error)}")
+    return records, problems

@@ -1,0 +1,38 @@
+"""The command line's answers when the input or the environment is wrong (no broker needed)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from fillstream.cli import app
+
+
+@pytest.fixture
+def no_broker(monkeypatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")  # nothing listens on port 1
+
+
+def test_an_unknown_topic_lists_the_catalog():
+    result = CliRunner().invoke(app, ["tail", "signal"])
+    assert result.exit_code == 2
+    assert "unknown topic 'signal'; the catalog has: signals, orders.approved" in result.output
+
+
+def test_without_a_broker_the_ops_tools_say_how_to_get_one(no_broker, tmp_path):
+    source = tmp_path / "signals.jsonl"
+    source.write_text("")
+    result = CliRunner().invoke(app, ["produce", "signals", str(source)])
+    assert result.exit_code == 2
+    assert "No Kafka broker answers at 127.0.0.1:1" in result.output
+    assert "fillstream kafka start" in result.output
+
+
+def test_the_demo_refuses_invalid_signals_before_touching_kafka(no_broker, tmp_path):
+    source = tmp_path / "signals.jsonl"
+    source.write_text('{"signal_id": "s-1"}\n')
+    result = CliRunner().invoke(app, ["demo", "--signals", str(source)])
+    assert result.exit_code == 1
+    assert "has invalid signals; nothing was sent" in result.output
+    assert "line 1: strategy_id: Field required" in result.output
+    assert "No Kafka broker" not in result.output
