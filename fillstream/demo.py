@@ -62,7 +62,12 @@ def run(signals_file: Path = SAMPLE_SIGNALS, console: Console | None = None) -> 
     received = list(consume(spec, start=start, max_records=sent, idle_timeout=30))
     by_id = {signal.signal_id: signal for signal in signals}
 
-    table = Table(title=f"Signals round trip through {spec.full_name}", box=box.SIMPLE_HEAD)
+    table = Table(
+        title=f"Signals round trip through {spec.full_name}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for column in ("signal", "account", "symbol", "side", "qty", "type", "price", "tif", "at"):
         table.add_column(column, no_wrap=True)
     matched = 0
