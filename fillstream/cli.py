@@ -13,6 +13,7 @@ from rich.table import Table
 
 from fillstream import __version__, settings
 from fillstream.infra import topics as provisioning
+from fillstream.infra.broker import BrokerSetupError
 from fillstream.infra.kafka_cli import app as kafka_app
 from fillstream.schemas import jsonl
 from fillstream.schemas.contracts import contract, known_versions
@@ -245,5 +246,10 @@ def demo(
     """Run the main job: the local broker, the topics, and sample signals through Kafka."""
     from fillstream.demo import SAMPLE_SIGNALS, run
 
-    if not run(signals or SAMPLE_SIGNALS, console):
+    try:
+        ok = run(signals or SAMPLE_SIGNALS, console)
+    except BrokerSetupError as error:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    if not ok:
         raise typer.Exit(1)

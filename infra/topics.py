@@ -39,30 +39,24 @@ def ensure_topics(
     specs = list(specs)
     present = existing_partitions(admin)
     missing = [spec for spec in specs if spec.full_name not in present]
-    futures = (
-        admin.create_topics(
-            [
-                NewTopic(
-                    spec.full_name,
-                    num_partitions=spec.partitions,
-                    replication_factor=settings.replication_factor(),
-                    config=spec.config(),
-                )
-                for spec in missing
-            ],
-            operation_timeout=30,
-        )
-        if missing
-        else {}
-    )
     created: set[str] = set()
-    for name, future in futures.items():
-        try:
-            future.result()
-            created.add(name)
-        except KafkaException as error:
-            if error.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent creator won
-                raise
+    if missing:
+        new_topics = [
+            NewTopic(
+                spec.full_name,
+                num_partitions=spec.partitions,
+                replication_factor=settings.replication_factor(),
+                config=spec.config(),
+            )
+            for spec in missing
+        ]
+        for name, future in admin.create_topics(new_topics, operation_timeout=30).items():
+            try:
+                future.result()
+                created.add(name)
+            except KafkaException as error:
+                if error.args[0].name() != "TOPIC_ALREADY_EXISTS":  # a concurrent creator won
+                    raise
     _wait_for_leaders(admin, created)
     statuses = []
     for spec in specs:
