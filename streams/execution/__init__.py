@@ -1,0 +1,1 @@
+"""Execution: turning routed parent orders into slices for venues, and following them."""
