@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from fillstream.schemas.decimals import format_decimal
 
-__all__ = ["dumps", "loads", "parse_records"]
+__all__ = ["dumps", "explain_invalid", "loads", "parse_records"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,7 +37,7 @@ def dumps(record: Any) -> str:
     return json.dumps(record, default=_plain, ensure_ascii=False, separators=(",", ":"))
 
 
-def _explain(error: ValueError) -> str:
+def explain_invalid(error: ValueError) -> str:
     """One clause per problem, naming the field: what a producer needs to fix the record."""
     if not isinstance(error, ValidationError):
         return f"invalid JSON: {error}"
@@ -58,5 +58,5 @@ def parse_records(model: type[M], text: str) -> tuple[list[M], list[str]]:
         try:
             records.append(model.model_validate(loads(line)))
         except ValueError as error:  # JSONDecodeError and ValidationError are both ValueErrors
-            problems.append(f"line {number}: {_explain(error)}")
+            problems.append(f"line {number}: {explain_invalid(error)}")
     return records, problems

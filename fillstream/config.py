@@ -1,0 +1,65 @@
+"""The engine configuration: venues, their instruments, and risk limits, from one TOML file.
+
+`fillstream/engine.toml` is the default (the demo's venues); `--config FILE` replaces it.
+Every mistake is reported with where it is, because a misread limit is no limit.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fillstream.connectors.instruments import Instrument, InstrumentBook
+from fillstream.connectors.venues import VenueConfig
+from fillstream.streams.risk.limits import RiskConfig
+
+__all__ = ["DEFAULT_CONFIG", "ConfigError", "EngineConfig", "load_config"]
+
+DEFAULT_CONFIG = Path(__file__).parent / "engine.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    venues: Mapping[str, VenueConfig]
+    instruments: InstrumentBook
+    risk: RiskConfig
+
+
+def _parse(data: Mapping[str, Any]) -> EngineConfig:
+    unknown = sorted(set(data) - {"venues", "instruments", "risk"})
+    if unknown:
+        raise ValueError(f"unknown section(s): {', '.join(unknown)}")
+    venues: dict[str, VenueConfig] = {}
+    for number, entry in enumerate(data.get("venues", []), start=1):
+        venue = VenueConfig.from_dict(entry)
+        if venue.name in venues:
+            raise ValueError(f"venues[{number}]: venue {venue.name!r} is defined twice")
+        venues[venue.name] = venue
+    instruments = [Instrument.from_dict(entry) for entry in data.get("instruments", [])]
+    for instrument in instruments:
+        if instrument.venue not in venues:
+            raise ValueError(
+                f"instrument {instrument.symbol} names venue {instrument.venue!r}, "
+                "which no [[venues]] entry defines"
+            )
+    book = InstrumentBook.of(instruments)
+    return EngineConfig(venues, book, RiskConfig.from_dict(data.get("risk", {}), book))
+
+
+def load_config(path: Path | None = None) -> EngineConfig:
+    """The configuration in `path` (the shipped default if None)."""
+    source = path or DEFAULT_CONFIG
+    try:
+        return _parse(tomllib.loads(source.read_text()))
+    except FileNotFoundError:
+        raise ConfigError(f"no configuration file at {source}") from None
+    except (tomllib.TOMLDecodeError, ValueError, KeyError, ArithmeticError) as error:
+        detail = f"missing field {error}" if isinstance(error, KeyError) else str(error)
+        raise ConfigError(f"{source}: {detail}") from None

@@ -1,0 +1,35 @@
+"""Order lifecycle: the order state machine and parent-order state from execution reports."""
+
+from fillstream.streams.orders.lifecycle import (
+    TERMINAL,
+    TRANSITIONS,
+    IllegalTransition,
+    OrderEvent,
+    transition,
+)
+from fillstream.streams.orders.parent import (
+    ParentOrderState,
+    Problem,
+    ProblemKind,
+    SliceProgress,
+    apply_report,
+    open_order,
+    request_cancel,
+    to_record,
+)
+
+__all__ = [
+    "TERMINAL",
+    "TRANSITIONS",
+    "IllegalTransition",
+    "OrderEvent",
+    "ParentOrderState",
+    "Problem",
+    "ProblemKind",
+    "SliceProgress",
+    "apply_report",
+    "open_order",
+    "request_cancel",
+    "to_record",
+    "transition",
+]

@@ -1,0 +1,266 @@
+"""A parent order's state, folded from its slices' execution reports.
+
+Totals come from the executions themselves: filled is the sum of distinct fills (each report
+counted once, by report id), the average price is sum(q * p) / sum(q), exact; a slice's
+commission is the cumulative figure of its most advanced report, and the parent's is their sum
+(in whatever asset each venue charged: no conversion here). A report is refused, with the
+problem, if it would overfill the order or comes after the order ended; ops reconcile those.
+
+Slices ending does not end the parent: only the executor knows whether more slices will follow
+(a TWAP slice that expires unfilled is followed by the next one). A parent therefore ends
+filled, or after a cancel request (a user's, or the executor's when it gives up) once nothing is
+working; its final status then says how its slices ended: rejected if every slice was rejected
+before any fill, expired if every unfilled slice expired, else cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+
+from fillstream.schemas.models import (
+    ExecType,
+    ExecutionReport,
+    OrderState,
+    OrderStatus,
+    ParentOrder,
+)
+from fillstream.streams.orders.lifecycle import TERMINAL, IllegalTransition, OrderEvent, transition
+
+__all__ = [
+    "ParentOrderState",
+    "Problem",
+    "ProblemKind",
+    "SliceProgress",
+    "apply_report",
+    "open_order",
+    "request_cancel",
+    "to_record",
+]
+
+_ZERO = Decimal(0)
+
+
+class ProblemKind(StrEnum):
+    """Why an event was not applied to a parent order."""
+
+    DUPLICATE_REPORT = "DUPLICATE_REPORT"
+    FOREIGN_REPORT = "FOREIGN_REPORT"
+    ORDER_FINISHED = "ORDER_FINISHED"
+    OVERFILL = "OVERFILL"
+    UNPRICED_FILL = "UNPRICED_FILL"
+    ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An event refused, and why: the state it was offered to is returned unchanged."""
+
+    kind: ProblemKind
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SliceProgress:
+    """One slice as its reports tell it.
+
+    `filled` sums the fills applied; `reported_filled` is the highest cumulative filled quantity
+    any report gave, and `commission` that report's cumulative commission. A terminal status
+    sticks: a late report cannot bring an ended slice back to life.
+    """
+
+    status: OrderStatus = OrderStatus.NEW
+    filled: Decimal = _ZERO
+    reported_filled: Decimal = _ZERO
+    commission: Decimal = _ZERO
+
+    @property
+    def working(self) -> bool:
+        """At the venue, or ended with fills that reports announced but that have not arrived."""
+        return self.status not in TERMINAL or self.filled < self.reported_filled
+
+    def after(self, report: ExecutionReport) -> SliceProgress:
+        ahead = report.filled_quantity >= self.reported_filled
+        return SliceProgress(
+            status=self.status if self.status in TERMINAL else report.status,
+            filled=self.filled + report.last_quantity,
+            reported_filled=report.filled_quantity if ahead else self.reported_filled,
+            commission=report.commission if ahead else self.commission,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ParentOrderState:
+    """Everything `orders.state` says about a parent order, and what it is derived from.
+
+    `version` is 1 when the order opens and grows by exactly one per applied event.
+    """
+
+    order: ParentOrder
+    status: OrderStatus = OrderStatus.NEW
+    filled: Decimal = _ZERO
+    traded_value: Decimal = _ZERO  # sum of last_quantity * last_price, for the average price
+    slices: Mapping[str, SliceProgress] = field(default_factory=lambda: MappingProxyType({}))
+    report_ids: frozenset[str] = frozenset()
+    cancel_requested: bool = False
+    reason: str | None = None
+    version: int = 1
+    updated_at: int = 0
+
+    @property
+    def quantity(self) -> Decimal:
+        return self.order.signal.quantity
+
+    @property
+    def working(self) -> bool:
+        return any(progress.working for progress in self.slices.values())
+
+    @property
+    def commission(self) -> Decimal:
+        return sum((progress.commission for progress in self.slices.values()), _ZERO)
+
+    @property
+    def average_price(self) -> Decimal | None:
+        return self.traded_value / self.filled if self.filled else None
+
+
+def open_order(parent: ParentOrder) -> ParentOrderState:
+    """A newly approved parent order: new, nothing filled, version 1."""
+    return ParentOrderState(order=parent, updated_at=parent.approved_at)
+
+
+def apply_report(
+    state: ParentOrderState, report: ExecutionReport
+) -> tuple[ParentOrderState, list[Problem]]:
+    """The state after one execution report of one of the order's slices, or the same state
+    and the reason the report was refused (a duplicate, a fill beyond the order's quantity or
+    for a finished order, ...)."""
+    refusal = _refusal(state, report)
+    if refusal is not None:
+        return state, [refusal]
+    filled = state.filled + report.last_quantity
+    events: list[OrderEvent] = []
+    if report.last_quantity > 0:
+        events.append(OrderEvent.FILL if filled == state.quantity else OrderEvent.PARTIAL_FILL)
+    elif report.exec_type is ExecType.ACK and state.status is OrderStatus.NEW:
+        events.append(OrderEvent.ACCEPTED)
+    progress = state.slices.get(report.slice_id, SliceProgress()).after(report)
+    return _advance(
+        state,
+        events,
+        at_us=report.timestamp,
+        filled=filled,
+        traded_value=state.traded_value + report.last_quantity * (report.last_price or _ZERO),
+        slices=MappingProxyType({**state.slices, report.slice_id: progress}),
+        report_ids=state.report_ids | {report.report_id},
+        reason=report.reason or state.reason,
+    )
+
+
+def request_cancel(
+    state: ParentOrderState, at_us: int, reason: str | None = None
+) -> tuple[ParentOrderState, list[Problem]]:
+    """Ask the order to end: cancel_pending until nothing is working, then its final status.
+
+    The executor also ends an order this way when it sends no more slices (it gave up, or a
+    venue refused the only slice). With nothing working the order ends at once.
+    """
+    if state.status in TERMINAL:
+        return state, [_finished(state)]
+    return _advance(
+        state,
+        [OrderEvent.CANCEL_REQUESTED],
+        at_us=at_us,
+        cancel_requested=True,
+        reason=reason or state.reason,
+    )
+
+
+def to_record(state: ParentOrderState) -> OrderState:
+    """The `orders.state` record: leaves is zero once the order has ended."""
+    signal = state.order.signal
+    return OrderState(
+        order_id=state.order.order_id,
+        signal_id=signal.signal_id,
+        strategy_id=signal.strategy_id,
+        account_id=signal.account_id,
+        symbol=signal.symbol,
+        side=signal.side,
+        order_type=signal.order_type,
+        quantity=signal.quantity,
+        price=signal.price,
+        algorithm=signal.algorithm,
+        status=state.status,
+        filled_quantity=state.filled,
+        leaves_quantity=_ZERO if state.status in TERMINAL else state.quantity - state.filled,
+        average_price=state.average_price,
+        commission=state.commission,
+        reason=state.reason,
+        version=state.version,
+        created_at=state.order.approved_at,
+        updated_at=state.updated_at,
+    )
+
+
+def _finished(state: ParentOrderState) -> Problem:
+    return Problem(
+        ProblemKind.ORDER_FINISHED,
+        f"order {state.order.order_id} is already {state.status.value}",
+    )
+
+
+def _refusal(state: ParentOrderState, report: ExecutionReport) -> Problem | None:
+    order_id = state.order.order_id
+    if report.order_id != order_id:
+        return Problem(
+            ProblemKind.FOREIGN_REPORT,
+            f"report {report.report_id} is for order {report.order_id}, not {order_id}",
+        )
+    if report.report_id in state.report_ids:
+        return Problem(
+            ProblemKind.DUPLICATE_REPORT, f"report {report.report_id} was already applied"
+        )
+    if state.status in TERMINAL:
+        return _finished(state)
+    if report.last_quantity > 0 and report.last_price is None:
+        return Problem(
+            ProblemKind.UNPRICED_FILL, f"report {report.report_id} has a fill without a price"
+        )
+    if state.filled + report.last_quantity > state.quantity:
+        return Problem(
+            ProblemKind.OVERFILL,
+            f"report {report.report_id} fills {report.last_quantity} on top of {state.filled}, "
+            f"beyond the order's {state.quantity}",
+        )
+    return None
+
+
+def _closing_event(state: ParentOrderState) -> OrderEvent:
+    """How an order that was asked to end, and has nothing working, ends."""
+    unfilled = [p.status for p in state.slices.values() if p.status is not OrderStatus.FILLED]
+    if unfilled and not state.filled and all(s is OrderStatus.REJECTED for s in unfilled):
+        return OrderEvent.REJECTED
+    if unfilled and all(s is OrderStatus.EXPIRED for s in unfilled):
+        return OrderEvent.EXPIRED
+    return OrderEvent.CANCELLED
+
+
+def _advance(
+    state: ParentOrderState, events: list[OrderEvent], *, at_us: int, **changes: object
+) -> tuple[ParentOrderState, list[Problem]]:
+    """Apply one event's changes and status moves as a whole, or refuse it as a whole."""
+    updated = replace(state, **changes)
+    if updated.cancel_requested and not updated.working and updated.filled < updated.quantity:
+        events = [*events, _closing_event(updated)]
+    status = state.status
+    for event in events:
+        moved = transition(status, event)
+        if isinstance(moved, IllegalTransition):
+            return state, [Problem(ProblemKind.ILLEGAL_TRANSITION, moved.message)]
+        status = moved
+    return replace(
+        updated, status=status, version=state.version + 1, updated_at=max(state.updated_at, at_us)
+    ), []

@@ -1,0 +1,121 @@
+"""What risk remembers between signals: per account positions, today's counters, recent order
+times and signal ids, trading state and kill switch; plus the global kill switch.
+
+The state is mutable and updated in place: the approve path runs for every order and must not
+copy it. The functions still return the state, so a replay reads as a fold.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from fillstream.schemas.models import Command, CommandKind, Side
+from fillstream.streams.risk.limits import TradingState
+
+__all__ = ["DAY_US", "RATE_WINDOW_US", "AccountRisk", "RiskState", "apply_command", "apply_fill"]
+
+DAY_US = 86_400_000_000
+RATE_WINDOW_US = 1_000_000
+_ZERO = Decimal(0)
+
+
+@dataclass(slots=True, eq=False)
+class AccountRisk:
+    """One account. The daily counters belong to `day` (days since the epoch, UTC) and read as
+    zero on any other day; `recent_orders` holds the approval times of the second up to the
+    latest approval, oldest first; `signal_ids` the latest signal ids, oldest first."""
+
+    positions: dict[str, Decimal] = field(default_factory=dict)
+    day: int = 0
+    orders_today: int = 0
+    notional_today: Decimal = _ZERO
+    recent_orders: deque[int] = field(default_factory=deque)
+    signal_ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    trading_state: TradingState | None = None  # set by a pause; None: as the config says
+    kill_switch: bool = False
+
+    def orders_on(self, day: int) -> int:
+        return self.orders_today if day == self.day else 0
+
+    def notional_on(self, day: int) -> Decimal:
+        return self.notional_today if day == self.day else _ZERO
+
+    def at_rate(self, start_us: int, limit: int) -> bool:
+        """Whether `limit` orders or more were approved after `start_us`. Approval times are
+        in order, so only the `limit`-th latest needs a look."""
+        recent = self.recent_orders
+        if len(recent) < limit:
+            return False
+        return limit == 0 or recent[-limit] > start_us
+
+    def count_order(self, notional: Decimal | None, now_us: int) -> None:
+        day = now_us // DAY_US
+        if day != self.day:
+            self.day, self.orders_today, self.notional_today = day, 0, _ZERO
+        self.orders_today += 1
+        if notional is not None:
+            self.notional_today += notional
+        recent, start = self.recent_orders, now_us - RATE_WINDOW_US
+        while recent and recent[0] <= start:
+            recent.popleft()
+        recent.append(now_us)
+
+    def remember(self, signal_id: str, memory: int) -> None:
+        """Keep `signal_id` among the latest `memory` ids, forgetting the oldest."""
+        ids = self.signal_ids
+        ids[signal_id] = None
+        while len(ids) > memory:
+            ids.popitem(last=False)
+
+
+@dataclass(slots=True, eq=False)
+class RiskState:
+    """Every account's risk state and the global kill switch.
+
+    `signal_id_memory` bounds duplicate detection: each account remembers its latest ids (10,000
+    by default, hours of signals at any sane rate), so a re-delivered signal is caught long after
+    any broker retry or restart, while the state stays bounded.
+    """
+
+    accounts: dict[str, AccountRisk] = field(default_factory=dict)
+    kill_switch: bool = False
+    signal_id_memory: int = 10_000
+
+    def account(self, account_id: str) -> AccountRisk:
+        """The account's state, created empty on first use."""
+        account = self.accounts.get(account_id)
+        if account is None:
+            account = self.accounts[account_id] = AccountRisk()
+        return account
+
+
+def apply_fill(
+    state: RiskState, account_id: str, symbol: str, side: Side, quantity: Decimal
+) -> RiskState:
+    """Move the position by one execution: positions are the signed sum of fills (+ long)."""
+    positions = state.account(account_id).positions
+    signed = quantity if side is Side.BUY else -quantity
+    positions[symbol] = positions.get(symbol, _ZERO) + signed
+    return state
+
+
+def apply_command(state: RiskState, command: Command) -> RiskState:
+    """Pause (halt) or resume an account, or turn a kill switch on or off.
+
+    A kill switch command without an account is the global one. Resume lifts a pause and returns
+    the account to its configured state; it does not lift a `reducing` or `halted` set in the
+    config. Order commands (cancel, modify) are not risk's and leave the state as it is.
+    """
+    kind, account_id = command.kind, command.account_id
+    if kind in (CommandKind.KILL_SWITCH, CommandKind.RELEASE_KILL_SWITCH):
+        on = kind is CommandKind.KILL_SWITCH
+        if account_id is None:
+            state.kill_switch = on
+        else:
+            state.account(account_id).kill_switch = on
+    elif kind in (CommandKind.PAUSE, CommandKind.RESUME) and account_id is not None:
+        paused = kind is CommandKind.PAUSE
+        state.account(account_id).trading_state = TradingState.HALTED if paused else None
+    return state

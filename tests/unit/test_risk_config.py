@@ -1,0 +1,115 @@
+"""Risk limits from the config: most specific wins, field by field; bad entries are refused."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+
+import pytest
+
+from fillstream.connectors.instruments import InstrumentBook
+from fillstream.streams.risk import Limits, RiskConfig, TradingState
+
+NO_INSTRUMENTS = InstrumentBook.of([])
+
+LAYERED = """
+[risk.defaults]
+max_order_quantity = "1"
+max_order_notional = "1"
+max_position = "1"
+price_collar_bps = 1
+reduce_only = true
+
+[risk.accounts.acct-1]
+trading_state = "reducing"
+max_order_quantity = "2"
+max_order_notional = "2"
+max_position = "2"
+
+[risk.symbols."BTC/USDT"]
+max_order_quantity = "3"
+max_order_notional = "3"
+
+[risk.accounts.acct-1.symbols."BTC/USDT"]
+max_order_quantity = "4"
+reduce_only = false
+"""
+
+
+def layered() -> RiskConfig:
+    return RiskConfig.from_dict(tomllib.loads(LAYERED)["risk"], NO_INSTRUMENTS)
+
+
+@pytest.mark.parametrize(
+    ("account_id", "symbol", "expected"),
+    [
+        # account+symbol > symbol > account > defaults, each field on its own
+        ("acct-1", "BTC/USDT", (4, 3, 2, 1, False)),
+        ("acct-2", "BTC/USDT", (3, 3, 1, 1, True)),
+        ("acct-1", "ETH/USDT", (2, 2, 2, 1, True)),
+        ("acct-2", "ETH/USDT", (1, 1, 1, 1, True)),
+    ],
+)
+def test_most_specific_level_wins_field_by_field(account_id, symbol, expected):
+    limits = layered().limits_for(account_id, symbol)
+    quantity, notional, position, collar, reduce_only = expected
+    assert limits == Limits(
+        max_order_quantity=Decimal(quantity),
+        max_order_notional=Decimal(notional),
+        max_position=Decimal(position),
+        price_collar_bps=Decimal(collar),
+        reduce_only=reduce_only,
+    )
+
+
+def test_trading_state_is_per_account_and_active_by_default():
+    config = layered()
+    assert config.trading_state("acct-1") is TradingState.REDUCING
+    assert config.trading_state("acct-2") is TradingState.ACTIVE
+
+
+def test_absent_fields_are_no_limit():
+    assert RiskConfig.from_dict({}, NO_INSTRUMENTS).limits_for("a", "s") == Limits()
+
+
+def test_values_are_exact():
+    config = RiskConfig.from_dict(
+        {
+            "defaults": {
+                "max_order_notional": 0.1,
+                "max_position": "0.00000001",
+                "max_daily_orders": 7,
+            }
+        },
+        NO_INSTRUMENTS,
+    )
+    limits = config.limits_for("a", "s")
+    assert limits.max_order_notional == Decimal("0.1")
+    assert limits.max_position == Decimal("0.00000001")
+    assert limits.max_daily_orders == 7
+
+
+@pytest.mark.parametrize(
+    ("risk", "message"),
+    [
+        ({"defaults": {"max_positon": "1"}}, r"risk.defaults: unknown field\(s\) max_positon"),
+        ({"limits": {}}, r"risk: unknown field\(s\) limits"),
+        (
+            {"accounts": {"a": {"symbols": {"S": {"max_order_quantity": "x"}}}}},
+            "risk.accounts.a.symbols.S.max_order_quantity: expected a number, got 'x'",
+        ),
+        ({"symbols": {"S": {"max_position": "-1"}}}, "expected a finite number >= 0"),
+        ({"defaults": {"max_order_notional": "NaN"}}, "expected a finite number >= 0"),
+        ({"defaults": {"max_order_notional": True}}, "expected a number, got True"),
+        ({"defaults": {"max_daily_orders": 1.5}}, "expected a whole number >= 0"),
+        ({"defaults": {"max_orders_per_second": True}}, "expected a whole number >= 0"),
+        ({"defaults": {"reduce_only": "yes"}}, "expected true or false"),
+        (
+            {"accounts": {"a": {"trading_state": "frozen"}}},
+            "risk.accounts.a.trading_state: expected one of active, reducing, halted",
+        ),
+    ],
+)
+def test_bad_entries_are_refused_naming_where(risk, message):
+    with pytest.raises(ValueError, match=message):
+        RiskConfig.from_dict(risk, NO_INSTRUMENTS)
