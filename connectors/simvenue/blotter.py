@@ -1,0 +1,122 @@
+"""The venue's blotter: it books every event on an order and writes its execution report.
+
+Ids are deterministic: a report's id is `"{slice_id}:{n}"`, n counting that slice's reports from
+1 (a cancel or replace reuses its order's slice id, so its reports continue the count); an
+accepted order's `venue_order_id` is `"{venue}-{k}"`, k counting the venue's acks from 1.
+
+The cumulative fields are exact: `filled_quantity` is the sum of the `last_quantity`s,
+`commission` the sum of `last_quantity × last_price × fee` (maker fee when the order rested,
+taker fee when it took liquidity), both without rounding. `leaves_quantity` is
+`quantity − filled_quantity` while the order lives and 0 once it is final. `average_price` is the
+exact notional over the filled quantity, divided to 28 significant digits (half-even): exact
+whenever the quotient has no more digits, rounded only in the last one otherwise, and never
+carried forward, since each report divides the exact totals afresh. `commission_asset` is the
+symbol's quote currency: `BTC/USDT` (and `BTC/USDT:USDT`) → USDT; a symbol without one (`IBM`)
+is quoted in USD.
+
+A cancel or replace the venue refuses is reported as `reject` with the order's own status and
+totals (as FIX's order-cancel-reject does), so no reader takes it for the order being rejected;
+only a cancel or replace of an order the venue never received has status `rejected`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+
+from fillstream.connectors.simvenue.orders import VenueOrder
+from fillstream.connectors.venues import VenueConfig
+from fillstream.schemas.models import ExecType, ExecutionReport, Liquidity, OrderStatus
+
+__all__ = ["Blotter", "quote_currency"]
+
+_AVERAGE = Context(prec=28, rounding=ROUND_HALF_EVEN)
+_ENDINGS = {
+    OrderStatus.CANCELLED: ExecType.CANCEL,
+    OrderStatus.EXPIRED: ExecType.EXPIRE,
+    OrderStatus.REJECTED: ExecType.REJECT,
+}
+_ZERO = Decimal(0)
+
+
+def quote_currency(symbol: str) -> str:
+    _, slash, quote = symbol.partition("/")
+    return quote.partition(":")[0] if slash else "USD"
+
+
+class Blotter:
+    """Books acks, fills and endings on orders and reports each one (see the module docstring)."""
+
+    def __init__(self, venue: VenueConfig) -> None:
+        self._venue = venue
+        self._acks = itertools.count(1)
+        self._reports: dict[str, int] = {}
+
+    def ack(self, order: VenueOrder, at: int) -> ExecutionReport:
+        order.venue_order_id = f"{self._venue.name}-{next(self._acks)}"
+        order.status = OrderStatus.ACCEPTED
+        return self._report(order, ExecType.ACK, order.status, at)
+
+    def fill(
+        self, order: VenueOrder, quantity: Decimal, price: Decimal, liquidity: Liquidity, at: int
+    ) -> ExecutionReport:
+        venue = self._venue
+        order.record_fill(
+            quantity, price, venue.maker_fee if liquidity is Liquidity.MAKER else venue.taker_fee
+        )
+        exec_type = ExecType.FILL if order.status is OrderStatus.FILLED else ExecType.PARTIAL_FILL
+        return self._report(order, exec_type, order.status, at, last=(quantity, price, liquidity))
+
+    def end(
+        self, order: VenueOrder, status: OrderStatus, at: int, reason: str | None
+    ) -> ExecutionReport:
+        """End an order: cancelled, expired, or rejected on arrival."""
+        order.status = status
+        return self._report(order, _ENDINGS[status], status, at, reason=reason)
+
+    def replaced(self, order: VenueOrder, at: int) -> ExecutionReport:
+        return self._report(order, ExecType.REPLACE, OrderStatus.REPLACED, at)
+
+    def refuse(self, order: VenueOrder, at: int, reason: str) -> ExecutionReport:
+        """Refuse a cancel or replace of `order`, which stays as it was."""
+        return self._report(order, ExecType.REJECT, order.status, at, reason=reason)
+
+    def _report(
+        self,
+        order: VenueOrder,
+        exec_type: ExecType,
+        status: OrderStatus,
+        at: int,
+        *,
+        last: tuple[Decimal, Decimal, Liquidity] | None = None,
+        reason: str | None = None,
+    ) -> ExecutionReport:
+        slice_ = order.slice
+        number = self._reports.get(slice_.slice_id, 0) + 1
+        self._reports[slice_.slice_id] = number
+        last_quantity, last_price, liquidity = last or (_ZERO, None, None)
+        # Validated: with pydantic 2, cheaper than model_construct (~7 µs against ~9 µs).
+        return ExecutionReport(
+            report_id=f"{slice_.slice_id}:{number}",
+            order_id=slice_.order_id,
+            signal_id=slice_.signal_id,
+            slice_id=slice_.slice_id,
+            account_id=slice_.account_id,
+            symbol=slice_.symbol,
+            venue=self._venue.name,
+            venue_order_id=order.venue_order_id,
+            side=slice_.side,
+            exec_type=exec_type,
+            status=status,
+            quantity=slice_.quantity,
+            last_quantity=last_quantity,
+            last_price=last_price,
+            filled_quantity=order.filled,
+            leaves_quantity=order.leaves if order.is_live else _ZERO,
+            average_price=_AVERAGE.divide(order.notional, order.filled) if order.filled else None,
+            commission=order.commission,
+            commission_asset=quote_currency(slice_.symbol),
+            liquidity=liquidity,
+            reason=reason,
+            timestamp=at,
+        )

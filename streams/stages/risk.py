@@ -1,0 +1,81 @@
+"""The risk processor's core: signals in, approved parent orders or rejections out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fillstream.schemas.models import (
+    Command,
+    ExecutionReport,
+    ParentOrder,
+    Quote,
+    Trade,
+)
+from fillstream.streams.execution.ids import order_id_for
+from fillstream.streams.risk import (
+    MarketView,
+    RiskConfig,
+    RiskState,
+    apply_command,
+    apply_fill,
+    approve,
+    check_signal,
+    order_notional,
+    record_rejection,
+    to_record,
+    validate_raw,
+)
+from fillstream.streams.risk.reasons import Rejection
+from fillstream.streams.stages import Emit
+
+__all__ = ["RiskStage"]
+
+
+class RiskStage:
+    """Pre-trade risk over the accounts of this worker's partitions."""
+
+    inputs = ("signals", "fills", "commands", "market.quotes", "market.trades")
+
+    def __init__(self, config: RiskConfig) -> None:
+        self.config = config
+        self.state = RiskState()
+        self.market = MarketView()
+
+    def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
+        if topic == "signals":
+            return self._on_signal(record, now_us)
+        if topic == "fills":
+            report: ExecutionReport = record
+            if report.last_quantity > 0:
+                apply_fill(
+                    self.state, report.account_id, report.symbol, report.side, report.last_quantity
+                )
+        elif topic == "commands":
+            command: Command = record
+            apply_command(self.state, command)
+        elif topic == "market.quotes":
+            quote: Quote = record
+            self.market.update_quote(quote)
+        elif topic == "market.trades":
+            trade: Trade = record
+            self.market.update_trade(trade)
+        return []
+
+    def _on_signal(self, raw: Mapping[str, Any], now_us: int) -> list[Emit]:
+        """Validate, check and decide; a raw record so that a malformed signal is answered too."""
+        signal = validate_raw(raw)
+        if isinstance(signal, Rejection):
+            return [Emit("orders.rejected", to_record(signal, raw, rejected_at=now_us))]
+        refused = check_signal(self.config, self.state, signal, self.market, now_us)
+        if refused is not None:
+            record_rejection(self.state, signal)
+            return [Emit("orders.rejected", to_record(refused, signal, rejected_at=now_us))]
+        approve(self.state, signal, order_notional(signal, self.market), now_us)
+        parent = ParentOrder(
+            order_id=order_id_for(signal.signal_id),
+            signal=signal,
+            arrival_price=self.market.reference_price(signal.symbol),
+            approved_at=now_us,
+        )
+        return [Emit("orders.approved", parent)]

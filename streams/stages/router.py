@@ -1,0 +1,53 @@
+"""The router processor's core: approved parent orders in, parent orders with a venue plan out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fillstream.config import EngineConfig
+from fillstream.schemas.models import ParentOrder, Quote, Rejection, RoutedOrder
+from fillstream.streams.routing import NoVenue, plan_route
+from fillstream.streams.stages import Emit
+
+__all__ = ["RouterStage"]
+
+
+class RouterStage:
+    """Routes with the latest quote of every venue (the consolidated `nbbo` is not a venue)."""
+
+    inputs = ("orders.approved", "market.quotes")
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.quotes: dict[str, dict[str, Quote]] = {}
+
+    def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
+        if topic == "market.quotes":
+            quote: Quote = record
+            if quote.venue in self.config.venues:
+                self.quotes.setdefault(quote.symbol, {})[quote.venue] = quote
+            return []
+        parent: ParentOrder = record
+        return [self.route(parent, now_us)]
+
+    def route(self, parent: ParentOrder, now_us: int) -> Emit:
+        signal = parent.signal
+        quotes: Mapping[str, Quote] = self.quotes.get(signal.symbol, {})
+        try:
+            plan = plan_route(signal, self.config.venues, quotes, self.config.instruments)
+        except NoVenue as error:
+            rejection = Rejection(
+                signal_id=signal.signal_id,
+                order_id=parent.order_id,
+                account_id=signal.account_id,
+                strategy_id=signal.strategy_id,
+                symbol=signal.symbol,
+                reason_code="NO_VENUE",
+                reason=str(error),
+                stage="router",
+                signal=signal,
+                rejected_at=now_us,
+            )
+            return Emit("orders.rejected", rejection)
+        return Emit("orders.routed", RoutedOrder(order=parent, venue_plan=plan, routed_at=now_us))

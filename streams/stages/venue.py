@@ -1,0 +1,71 @@
+"""The simulated venue gateway's core: slices in, execution reports out, market data matched.
+
+Every configured venue is simulated, each matching against its own market data (quotes,
+trades and books whose `venue` is its name). Every market event moves every venue's clock,
+because all venues live on one timeline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fillstream.config import EngineConfig
+from fillstream.connectors.simvenue.venue import SimulatedVenue
+from fillstream.schemas.models import ClockTick, ExecutionReport, OrderStatus, Slice
+from fillstream.streams.stages import Emit
+
+__all__ = ["VenueStage"]
+
+
+class VenueStage:
+    inputs = ("slices", "market.quotes", "market.trades", "market.book", "clock")
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.venues = {
+            name: SimulatedVenue(
+                venue,
+                [
+                    instrument
+                    for (listed_on, _), instrument in config.instruments.instruments.items()
+                    if listed_on == name
+                ],
+            )
+            for name, venue in config.venues.items()
+        }
+
+    def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
+        reports: list[ExecutionReport] = []
+        if topic == "slices":
+            child: Slice = record
+            venue = self.venues.get(child.venue)
+            reports = venue.submit(child) if venue is not None else [_unknown_venue(child)]
+        elif topic == "clock":
+            tick: ClockTick = record
+            for venue in self.venues.values():
+                reports += venue.advance(tick.timestamp)
+        else:
+            for venue in self.venues.values():
+                reports += venue.on_market(record)
+        return [Emit("fills", report) for report in reports]
+
+
+def _unknown_venue(child: Slice) -> ExecutionReport:
+    return ExecutionReport(
+        report_id=f"{child.slice_id}:1",
+        order_id=child.order_id,
+        signal_id=child.signal_id,
+        slice_id=child.slice_id,
+        account_id=child.account_id,
+        symbol=child.symbol,
+        venue=child.venue,
+        side=child.side,
+        exec_type="reject",
+        status=OrderStatus.REJECTED,
+        quantity=child.quantity,
+        last_quantity=0,
+        filled_quantity=0,
+        leaves_quantity=0,
+        commission=0,
+        reason=f"no venue {child.venue!r} is configured",
+        timestamp=child.created_at,
+    )
