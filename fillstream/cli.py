@@ -238,6 +238,27 @@ def tail(
 
 
 @app.command()
+def run(
+    processor: Annotated[str, typer.Argument(help="risk, router, executor, venue or oms.")],
+    config: Annotated[
+        Path | None, typer.Option(help="Engine configuration (TOML) [default: the shipped one].")
+    ] = None,
+) -> None:
+    """Run one processor of the pipeline on the configured Kafka cluster (until stopped)."""
+    from fillstream.config import ConfigError, load_config
+    from fillstream.streams.processors import build_stage
+    from fillstream.streams.runtime import build_application
+
+    try:
+        stage = build_stage(processor, load_config(config))
+    except (ConfigError, ValueError) as error:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    _require_cluster()
+    build_application(processor, stage).run()
+
+
+@app.command()
 def backtest(
     market_data: Annotated[
         Path,

@@ -26,12 +26,8 @@ from fillstream.schemas.models import (
     Rejection,
 )
 from fillstream.streams.execution.ids import order_id_for
-from fillstream.streams.stages import Emit, Stage
-from fillstream.streams.stages.executor import ExecutorStage
-from fillstream.streams.stages.oms import OmsStage
-from fillstream.streams.stages.risk import RiskStage
-from fillstream.streams.stages.router import RouterStage
-from fillstream.streams.stages.venue import VenueStage
+from fillstream.streams.processors import PROCESSORS, build_stage
+from fillstream.streams.stages import Emit, Stage, event_time
 
 __all__ = ["Pipeline", "Replay", "run_replay"]
 
@@ -40,13 +36,7 @@ _MARKET_FIRST, _SIGNAL, _COMMAND = 0, 1, 2
 
 def build_stages(config: EngineConfig) -> list[Stage]:
     """Every processor's core, in pipeline order."""
-    return [
-        RiskStage(config.risk),
-        RouterStage(config),
-        ExecutorStage(),
-        VenueStage(config),
-        OmsStage(),
-    ]
+    return [build_stage(name, config) for name in PROCESSORS]
 
 
 @dataclass
@@ -63,13 +53,18 @@ class Pipeline:
                 self.readers[topic].append(stage)
 
     def deliver(self, topic: str, record: Any, now_us: int) -> list[Emit]:
-        """Everything that follows from one input, in the order it was produced."""
+        """Everything that follows from one input, in the order it was produced.
+
+        Each stage reads its input's own event time, as the live processors do; `now_us`
+        stands in only for a record without one.
+        """
         produced: list[Emit] = []
         pending: deque[Emit] = deque([Emit(topic, record)])
         while pending:
             emit = pending.popleft()
+            at = event_time(emit.topic, emit.record, now_us)
             for stage in self.readers.get(emit.topic, ()):
-                for output in stage.handle(emit.topic, emit.record, now_us):
+                for output in stage.handle(emit.topic, emit.record, at):
                     produced.append(output)
                     pending.append(output)
         return produced

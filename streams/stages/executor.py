@@ -19,6 +19,7 @@ __all__ = ["ExecutorStage"]
 
 class ExecutorStage:
     inputs = ("orders.routed", "fills", "commands", "clock")
+    outputs = ("slices", "commands")
 
     def __init__(self) -> None:
         self.state = direct.ExecutorState()

@@ -23,6 +23,7 @@ __all__ = ["OmsStage"]
 
 class OmsStage:
     inputs = ("orders.approved", "orders.rejected", "fills", "commands")
+    outputs = ("orders.state",)
 
     def __init__(self) -> None:
         self.orders: dict[str, ParentOrderState] = {}

@@ -36,6 +36,7 @@ class RiskStage:
     """Pre-trade risk over the accounts of this worker's partitions."""
 
     inputs = ("signals", "fills", "commands", "market.quotes", "market.trades")
+    outputs = ("orders.approved", "orders.rejected")
 
     def __init__(self, config: RiskConfig) -> None:
         self.config = config

@@ -17,6 +17,7 @@ class RouterStage:
     """Routes with the latest quote of every venue (the consolidated `nbbo` is not a venue)."""
 
     inputs = ("orders.approved", "market.quotes")
+    outputs = ("orders.routed", "orders.rejected")
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config

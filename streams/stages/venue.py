@@ -19,6 +19,7 @@ __all__ = ["VenueStage"]
 
 class VenueStage:
     inputs = ("slices", "market.quotes", "market.trades", "market.book", "clock")
+    outputs = ("fills",)
 
     def __init__(self, config: EngineConfig) -> None:
         self.venues = {

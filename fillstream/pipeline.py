@@ -1,0 +1,267 @@
+"""Running the live pipeline: start its processors, feed it, and tell when it has settled.
+
+`Pipeline` starts every processor as its own process (`python -m fillstream run NAME`), so a
+test can kill one like a real crash. `Watcher` reads every pipeline topic (read-committed) and
+knows when the pipeline is idle: every processor's consumer group has committed past every
+record on its inputs. Kafka's lag figures cannot say this under exactly-once, because the
+commit marker closing a transaction occupies an offset no consumer ever "processes".
+
+`feed` publishes market data, signals and commands in time order. In lockstep it lets the
+pipeline settle before each signal or command and before moving past it in market time, so
+the processors see events in the order the replay harness does, and produce the same fills.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+from pydantic import ValidationError
+
+from fillstream import settings
+from fillstream.schemas.models import Signal
+from fillstream.schemas.topics import find, key_of
+from fillstream.streams.processors import PROCESSORS, build_stage
+from fillstream.topic_io import codec, make_producer
+
+__all__ = ["Pipeline", "Watcher", "feed", "wire_signal"]
+
+
+def group_of(processor: str) -> str:
+    return f"{settings.topic_prefix()}fillstream-{processor}"
+
+
+@dataclass
+class Pipeline:
+    """Every processor of the pipeline, each in a process of its own."""
+
+    config: Path | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    log_dir: Path | None = None
+
+    def start(self, names: Iterable[str] = PROCESSORS) -> None:
+        for name in names:
+            self.start_one(name)
+
+    def start_one(self, name: str) -> None:
+        command = [sys.executable, "-m", "fillstream", "run", name]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        output = subprocess.DEVNULL
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = (self.log_dir / f"{name}.log").open("ab")  # type: ignore[assignment]
+        self.processes[name] = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env=dict(os.environ)
+        )
+
+    def kill(self, name: str) -> None:
+        """Like a crash: SIGKILL, no clean shutdown."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait(10)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"processor {name} exited with code {process.returncode}")
+
+
+def _inputs() -> dict[str, tuple[str, ...]]:
+    """Each processor's input topics, from its stage (built on the default config)."""
+    from fillstream.config import load_config
+
+    config = load_config()
+    return {name: build_stage(name, config).inputs for name in PROCESSORS}
+
+
+class Watcher:
+    """Reads every pipeline topic and tells when all processors have caught up with it."""
+
+    def __init__(self, topics: Iterable[str]) -> None:
+        self.topics = sorted(set(topics))
+        self.inputs = _inputs()
+        self.records: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._last: dict[tuple[str, int], int] = {}
+        self._admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers(),
+                "group.id": f"fillstream-watch-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        metadata = self._consumer.list_topics(timeout=10).topics
+        self._partitions = [
+            TopicPartition(find(topic).full_name, p, 0)
+            for topic in self.topics
+            for p in metadata[find(topic).full_name].partitions
+        ]
+        self._consumer.assign(self._partitions)
+        self._at_end: set[tuple[str, int]] = set()
+        self._codecs = {topic: codec(find(topic)) for topic in self.topics}
+        self._names = {find(topic).full_name: topic for topic in self.topics}
+
+    def close(self) -> None:
+        self._consumer.close()
+
+    def drain(self) -> int:
+        """Read everything committed so far; how many data records were new.
+
+        A partition is read to its end when the consumer reports end-of-partition after its
+        last record: positions cannot tell, since a transaction's closing marker takes an
+        offset that no consumer position moves past.
+        """
+        new = 0
+        while True:
+            message = self._consumer.poll(0.05)
+            if message is None:
+                if len(self._at_end) == len(self._partitions):
+                    return new
+                continue
+            where = (message.topic(), message.partition())
+            if message.error():
+                self._at_end.add(where)
+                continue
+            self._at_end.discard(where)
+            topic = self._names[message.topic()]
+            self._last[topic, message.partition()] = message.offset()
+            self.records[topic].append(self._codecs[topic].decode(message.value()))
+            new += 1
+
+    def caught_up(self) -> bool:
+        """Whether every processor has committed past every record seen on its inputs."""
+        for name, topics in self.inputs.items():
+            wanted = [TopicPartition(find(t).full_name, p) for (t, p) in self._last if t in topics]
+            if not wanted:
+                continue
+            request = [ConsumerGroupTopicPartitions(group_of(name), wanted)]
+            result = self._admin.list_consumer_group_offsets(request)[group_of(name)].result()
+            committed = {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions}
+            for tp in wanted:
+                if (
+                    committed.get((tp.topic, tp.partition), -1)
+                    <= self._last[self._names[tp.topic], tp.partition]
+                ):
+                    return False
+        return True
+
+    def settle(self, timeout: float = 60, pipeline: Pipeline | None = None) -> None:
+        """Wait until the pipeline is idle: caught up three times running, nothing new between."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < 3:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the pipeline did not settle within {timeout} s")
+            if pipeline is not None:
+                pipeline.check_alive()
+            new = self.drain()
+            quiet = quiet + 1 if new == 0 and self.caught_up() else 0
+            if quiet < 3:
+                time.sleep(0.05)
+
+
+_DECIMAL_FIELDS = ("quantity", "price", "stop_price", "display_quantity", "decision_price")
+
+
+def wire_signal(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A signal as it travels: valid ones as the model dumps them; an invalid one as sent,
+    with decimals parsed and the contract's defaults filled in, so that it still encodes and
+    the risk stage, not the transport, answers it (with a reason code)."""
+    try:
+        return Signal.model_validate(raw).model_dump()
+    except ValidationError:
+        pass
+    wire = dict(raw)
+    for name, spec in Signal.model_fields.items():
+        if name not in wire and not spec.is_required():
+            wire[name] = spec.get_default(call_default_factory=True)
+    for name in _DECIMAL_FIELDS:
+        if isinstance(wire.get(name), str | int):
+            wire[name] = Decimal(str(wire[name]))
+    return wire
+
+
+def _signal_time(signal: Mapping[str, Any]) -> int:
+    created = signal.get("created_at")
+    return created if isinstance(created, int) else 0
+
+
+def _timeline(
+    market: Iterable[Any], signals: Iterable[Mapping[str, Any]], commands: Iterable[Any]
+) -> Iterator[tuple[int, int, str, Any]]:
+    """(time, rank, topic, record): market data first at equal times, as the replay does."""
+    import heapq
+
+    signal_items = sorted(
+        ((_signal_time(s), 1, n, "signals", s) for n, s in enumerate(signals)),
+        key=lambda item: item[:3],
+    )
+    command_items = sorted(
+        ((c.created_at, 2, n, "commands", c) for n, c in enumerate(commands)),
+        key=lambda item: item[:3],
+    )
+    market_items = ((e.timestamp, 0, n, e.topic, e.record) for n, e in enumerate(market))
+    for time_us, rank, _, topic, record in heapq.merge(
+        market_items, signal_items, command_items, key=lambda item: item[:3]
+    ):
+        yield time_us, rank, topic, record
+
+
+def feed(
+    market: Iterable[Any],
+    signals: Iterable[Mapping[str, Any]],
+    commands: Iterable[Any] = (),
+    *,
+    watcher: Watcher | None = None,
+    pipeline: Pipeline | None = None,
+) -> int:
+    """Publish everything in time order; with a watcher, in lockstep. Returns records sent."""
+    producer = make_producer(**{"linger.ms": 2})
+    codecs: dict[str, Any] = {}
+    sent = 0
+    for time_us, rank, topic, record in _timeline(market, signals, commands):
+        spec = find(topic)
+        value = wire_signal(record) if topic == "signals" else record.model_dump()
+        encoder = codecs.setdefault(topic, codec(spec))
+        lockstep = watcher is not None and rank > 0
+        if lockstep:
+            producer.flush(30)
+            watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]
+        producer.produce(
+            spec.full_name,
+            value=encoder.encode(value),
+            key=key_of(spec, value),
+            timestamp=max(time_us // 1000, 0) or None,
+        )
+        producer.poll(0)
+        sent += 1
+        if lockstep:
+            producer.flush(30)
+            watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]
+    producer.flush(30)
+    return sent
