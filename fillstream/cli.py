@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -296,17 +297,32 @@ def backtest(
 
 @app.command()
 def demo(
+    market_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Recorded market data [default: a synthetic BTC/USDT market].",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     signals: Annotated[
-        Path | None, typer.Option(help="Signals to send, as JSON lines [default: the samples].")
+        Path | None,
+        typer.Option(
+            help="Signals as JSON lines [default: a set for the chosen market].",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
 ) -> None:
-    """Run the main job: the local broker, the topics, and sample signals through Kafka."""
-    from fillstream.demo import SAMPLE_SIGNALS, run
+    """Run the main job: broker, topics, every processor, market data and signals, a summary."""
+    from fillstream.demo import run
 
     try:
-        ok = run(signals or SAMPLE_SIGNALS, console)
-    except BrokerSetupError as error:
+        ok = run(market_data, signals, console)
+    except (BrokerSetupError, ValueError) as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(1) from None
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        console.print("The broker keeps running (`fillstream kafka stop` stops it).")
     if not ok:
         raise typer.Exit(1)

@@ -1,29 +1,85 @@
-"""The main job: a round trip of sample signals through Kafka on the embedded default.
+"""The main job: the whole pipeline on Kafka, fed with market data and a set of signals.
 
 Starts the local broker unless `KAFKA_BOOTSTRAP_SERVERS` names a cluster, provisions the
-catalog's topics, publishes the sample signals, reads exactly those records back and checks
-each one decodes to what was sent.
+catalog's topics, starts every processor, replays market data (a synthetic BTC/USDT market by
+default, or a recording), publishes signals among it in time order, cancels what is still
+open when the market data ends (the session closes), waits until every order is final, and
+prints a summary.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from fillstream import settings
+from fillstream.backtest import read_signals
+from fillstream.connectors.feeds import MarketEvent, load
+from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.infra import broker, topics
-from fillstream.schemas import examples_dir, jsonl
-from fillstream.schemas.models import Signal
-from fillstream.schemas.topics import CATALOG, find
-from fillstream.topic_io import consume, end_offsets, make_producer, publish
+from fillstream.pipeline import Pipeline, Watcher, feed, tick
+from fillstream.schemas import examples_dir
+from fillstream.schemas.models import Command, CommandKind
+from fillstream.schemas.topics import CATALOG
+from fillstream.streams.execution.ids import order_id_for
 
-__all__ = ["SAMPLE_SIGNALS", "run"]
+__all__ = ["SAMPLE_SIGNALS", "demo_signals", "run"]
 
 SAMPLE_SIGNALS = examples_dir() / "signals.jsonl"
+FINAL = {"filled", "cancelled", "rejected", "expired", "replaced"}
+SECOND = 1_000_000
+WATCHED = [spec.name for spec in CATALOG if spec.name not in ("metrics", "tca")]
+
+
+def demo_signals(start_us: int, price: Decimal) -> list[dict[str, Any]]:
+    """Every order type on the synthetic market, plus signals risk must refuse."""
+
+    def signal(n: int, at: int, **fields: Any) -> dict[str, Any]:
+        base = {
+            "signal_id": f"d{start_us // SECOND % 100_000:05d}-{n:02d}",
+            "strategy_id": "demo",
+            "account_id": "acct-demo",
+            "symbol": "BTC/USDT",
+            "side": "buy",
+            "quantity": "0.05",
+            "order_type": "market",
+            "decision_price": str(price),
+            "created_at": start_us + at * SECOND,
+        }
+        return base | fields
+
+    # ±2 bps: within reach of a minute of BTC at 50% annual volatility (σ ≈ 7 bps).
+    below, above = price * Decimal("0.9998"), price * Decimal("1.0002")
+    return [
+        signal(1, 5, time_in_force="IOC"),
+        signal(2, 10, side="sell", quantity="0.02"),
+        signal(3, 15, order_type="limit", price=f"{below:.2f}"),
+        signal(4, 15, side="sell", order_type="limit", price=f"{above:.2f}"),
+        signal(5, 20, order_type="limit", price=f"{above:.2f}", time_in_force="IOC"),
+        signal(6, 20, quantity="9", order_type="limit", price=f"{price:.2f}", time_in_force="FOK"),
+        signal(7, 25, side="sell", order_type="stop", stop_price=f"{below:.2f}"),
+        signal(
+            8,
+            25,
+            quantity="0.3",
+            order_type="iceberg",
+            price=f"{price:.2f}",
+            display_quantity="0.05",
+        ),
+        signal(9, 30, order_type="limit"),  # no price: INVALID_SIGNAL
+        signal(10, 30, quantity="50"),  # over the 10 BTC per order limit
+        signal(11, 30, symbol="DOGE/USDT"),  # no venue lists it
+    ]
 
 
 def _ensure_broker(console: Console) -> None:
@@ -34,73 +90,123 @@ def _ensure_broker(console: Console) -> None:
     if not status.running:
         with console.status("Starting the local Kafka broker (first run downloads its jars)…"):
             status = broker.start_local()
-    console.print(
-        f"Kafka: local broker at [bold]{status.bootstrap_servers}[/], data in {status.data_dir}"
-    )
+    console.print(f"Kafka: local broker at [bold]{status.bootstrap_servers}[/]")
 
 
-def run(signals_file: Path = SAMPLE_SIGNALS, console: Console | None = None) -> bool:
-    """Run the demo; True when every signal came back exactly as sent."""
-    console = console or Console()
-
-    signals, problems = jsonl.parse_records(Signal, signals_file.read_text())
-    if problems:
-        console.print(
-            f"[red]{signals_file} has invalid signals; nothing was sent:[/]", soft_wrap=True
+def _closing_cancels(watcher: Watcher, end_us: int) -> list[Command]:
+    """End of session: cancel every order still working."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    for state in watcher.records["orders.state"]:
+        latest[state["order_id"]] = state
+    return [
+        Command(
+            command_id=f"{order_id}:session-close",
+            kind=CommandKind.CANCEL,
+            order_id=order_id,
+            reason="session closed",
+            issued_by="demo",
+            created_at=end_us,
         )
-        for problem in problems:
-            console.print(f"  {problem}", soft_wrap=True)
-        return False
+        for order_id, state in latest.items()
+        if state["status"] not in FINAL
+    ]
+
+
+def run(
+    market_data: Path | None = None,
+    signals_file: Path | None = None,
+    console: Console | None = None,
+    log_dir: Path | None = None,
+) -> bool:
+    """Run the pipeline demo; True when every order ended and nothing was dead-lettered."""
+    console = console or Console()
+    market: Iterable[MarketEvent]
+    if market_data is None:
+        start = (time.time_ns() // 1000 // SECOND) * SECOND
+        params = replace(SyntheticParams(), start=start, duration_us=60 * SECOND)
+        market = list(synthetic_events(params, seed=7))
+        signals = demo_signals(start, params.initial_price)
+        described = f"a synthetic BTC/USDT market ({len(market):,} events, 60 s)"
+    else:
+        market = list(load(market_data))
+        signals = read_signals(SAMPLE_SIGNALS)  # timed for the BTCUSDT capture's minutes
+        described = f"{market_data.name} ({len(market):,} events)"
+    if signals_file is not None:
+        signals = read_signals(signals_file)
+    end_us = max(event.timestamp for event in market)
+
     _ensure_broker(console)
-    statuses = topics.ensure_topics(CATALOG)
-    created = sum(status.outcome == "created" for status in statuses)
-    console.print(f"Topics: {len(statuses)} in the catalog, {created} created now")
+    created = sum(s.outcome == "created" for s in topics.ensure_topics(CATALOG))
+    console.print(f"Topics: {len(CATALOG)} in the catalog, {created} created now")
+    watcher = Watcher(WATCHED, from_end=True)
+    pipeline = Pipeline(log_dir=log_dir or settings.state_dir() / "logs")
+    pipeline.start()
+    console.print(f"Processors: {', '.join(pipeline.processes)} (logs in {pipeline.log_dir})")
+    try:
+        with console.status(f"Replaying {described} with {len(signals)} signals…"):
+            feed(market, signals, watcher=watcher, pipeline=pipeline)
+            watcher.settle(timeout=120, pipeline=pipeline)
+            closing = _closing_cancels(watcher, end_us + 1)
+            feed((), (), closing, watcher=watcher, pipeline=pipeline)
+            tick(end_us + SECOND)  # lets the cancels reach the venues after the last market data
+            watcher.settle(timeout=120, pipeline=pipeline)
+    finally:
+        pipeline.stop()
+        watcher.close()
+    return _summary(watcher.records, signals, console)
 
-    spec = find("signals")
-    start = end_offsets(spec)
-    sent = publish(spec, (signal.model_dump() for signal in signals), make_producer())
-    received = list(consume(spec, start=start, max_records=sent, idle_timeout=30))
-    by_id = {signal.signal_id: signal for signal in signals}
 
-    table = Table(
-        title=f"Signals round trip through {spec.full_name}",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    for column in ("signal", "account", "symbol", "side", "qty", "type", "price", "tif", "at"):
+def _summary(
+    records: Mapping[str, list[dict[str, Any]]],
+    signals: list[dict[str, Any]],
+    console: Console,
+) -> bool:
+    states: dict[str, dict[str, Any]] = {}
+    for state in records["orders.state"]:
+        states[state["order_id"]] = state
+    arrival = {p["order_id"]: p["arrival_price"] for p in records["orders.approved"]}
+    fills = Counter(r["order_id"] for r in records["fills"] if r["last_quantity"] > 0)
+    table = Table(title="Orders", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column in (
+        "signal",
+        "type",
+        "side",
+        "qty",
+        "status",
+        "filled",
+        "fills",
+        "avg",
+        "vs arr bps",
+    ):
         table.add_column(column, no_wrap=True)
-    matched = 0
-    for item in sorted(received, key=lambda item: (item.partition, item.offset)):
-        if item.record is None:
+    for signal in signals:
+        state = states.get(order_id_for(str(signal.get("signal_id", ""))))
+        if state is None:
             continue
-        decoded = Signal.model_validate(item.record)
-        same = by_id.get(decoded.signal_id) == decoded
-        matched += same
+        average, reference = state["average_price"], arrival.get(state["order_id"])
+        slippage = "-"
+        if average is not None and reference:
+            sign = 1 if state["side"] == "buy" else -1
+            slippage = f"{sign * (average - reference) / reference * 10_000:.3f}"
         table.add_row(
-            decoded.signal_id,
-            decoded.account_id,
-            decoded.symbol,
-            decoded.side.value,
-            str(decoded.quantity),
-            decoded.order_type.value,
-            str(decoded.price or "-"),
-            decoded.time_in_force.value,
-            f"{item.partition}/{item.offset}",
-            style=None if same else "red",
+            str(signal.get("signal_id")),
+            state["order_type"],
+            state["side"],
+            str(state["quantity"]),
+            state["status"],
+            str(state["filled_quantity"]),
+            str(fills.get(state["order_id"], 0)),
+            "-" if average is None else f"{average:.2f}",
+            slippage,
         )
     console.print(table)
-    total = sum(end_offsets(spec).values())
-    ok = matched == len(signals) == len(received)
-    verdict = "[green]all identical[/]" if ok else "[red]MISMATCH (red rows)[/]"
+    reasons = Counter(r["reason_code"] for r in records["orders.rejected"])
+    for reason, count in sorted(reasons.items()):
+        console.print(f"  rejected: {count} × {reason}")
+    unfinished = [s for s in states.values() if s["status"] not in FINAL]
+    dead = records["deadletter"]
     console.print(
-        f"Sent {sent}, read back {len(received)}, {matched} identical: {verdict}.\n"
-        f"The signals topic holds {total} records (kept across broker restarts); "
-        "'at' is partition/offset: signals are keyed by account."
+        f"{len(states)} orders, {sum(fills.values())} fills, {len(unfinished)} not final, "
+        f"{len(dead)} dead letters."
     )
-    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        console.print(
-            "The broker keeps running: `fillstream tail signals --from-beginning`, "
-            "`fillstream kafka stop` when done."
-        )
-    return ok
+    return not unfinished and not dead

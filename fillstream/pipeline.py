@@ -30,12 +30,12 @@ from confluent_kafka.admin import AdminClient
 from pydantic import ValidationError
 
 from fillstream import settings
-from fillstream.schemas.models import Signal
+from fillstream.schemas.models import ClockTick, Signal
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.processors import PROCESSORS, build_stage
-from fillstream.topic_io import codec, make_producer
+from fillstream.topic_io import codec, high_watermark, make_producer
 
-__all__ = ["Pipeline", "Watcher", "feed", "wire_signal"]
+__all__ = ["Pipeline", "Watcher", "feed", "tick", "wire_signal"]
 
 
 def group_of(processor: str) -> str:
@@ -99,7 +99,8 @@ def _inputs() -> dict[str, tuple[str, ...]]:
 class Watcher:
     """Reads every pipeline topic and tells when all processors have caught up with it."""
 
-    def __init__(self, topics: Iterable[str]) -> None:
+    def __init__(self, topics: Iterable[str], *, from_end: bool = False) -> None:
+        """Watch `topics` from their beginning, or only what is written after now."""
         self.topics = sorted(set(topics))
         self.inputs = _inputs()
         self.records: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -121,6 +122,9 @@ class Watcher:
             for topic in self.topics
             for p in metadata[find(topic).full_name].partitions
         ]
+        if from_end:
+            for partition in self._partitions:
+                partition.offset = high_watermark(self._consumer, partition)
         self._consumer.assign(self._partitions)
         self._at_end: set[tuple[str, int]] = set()
         self._codecs = {topic: codec(find(topic)) for topic in self.topics}
@@ -265,3 +269,23 @@ def feed(
             watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]
     producer.flush(30)
     return sent
+
+
+def tick(at_us: int, sequence: int = 0) -> int:
+    """Publish a clock tick to every partition of `clock` (the punctuator): time passes for
+    every stage reading it, even where no market data arrives. Returns the partitions ticked."""
+    spec = find("clock")
+    producer = make_producer()
+    encoder = codec(spec)
+    partitions = producer.list_topics(spec.full_name, timeout=10).topics[spec.full_name].partitions
+    for partition in partitions:
+        value = ClockTick(partition=partition, sequence=sequence, timestamp=at_us).model_dump()
+        producer.produce(
+            spec.full_name,
+            value=encoder.encode(value),
+            key=key_of(spec, value),
+            partition=partition,
+            timestamp=at_us // 1000,
+        )
+    producer.flush(30)
+    return len(partitions)

@@ -17,7 +17,15 @@ from fillstream import settings
 from fillstream.schemas.serde import Codec, UndecodableRecord, codec_for
 from fillstream.schemas.topics import TopicSpec, key_of
 
-__all__ = ["Received", "codec", "consume", "end_offsets", "make_producer", "publish"]
+__all__ = [
+    "Received",
+    "codec",
+    "consume",
+    "end_offsets",
+    "high_watermark",
+    "make_producer",
+    "publish",
+]
 
 
 def codec(spec: TopicSpec) -> Codec:
@@ -90,7 +98,7 @@ _LEADER_MOVES = {
 }
 
 
-def _high_watermark(consumer: Consumer, partition: TopicPartition, timeout: float = 15) -> int:
+def high_watermark(consumer: Consumer, partition: TopicPartition, timeout: float = 15) -> int:
     """A partition's high watermark, waiting out leader moves (a new topic settles in ~1 s)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -109,7 +117,7 @@ def end_offsets(spec: TopicSpec) -> dict[int, int]:
     try:
         topic = consumer.list_topics(spec.full_name, timeout=10).topics[spec.full_name]
         return {
-            partition: _high_watermark(consumer, TopicPartition(spec.full_name, partition))
+            partition: high_watermark(consumer, TopicPartition(spec.full_name, partition))
             for partition in topic.partitions
         }
     finally:

@@ -112,11 +112,3 @@ def test_produce_then_tail_returns_the_same_records(cluster):
     assert tailed.exit_code == 0, tailed.output
     lines = [line for line in tailed.output.splitlines() if line.startswith("{")]
     assert sorted(lines) == _canonical(expected)
-
-
-def test_the_demo_command_round_trips_the_sample_signals(cluster):
-    result = CliRunner().invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    sent = example_records(find("signals"))
-    assert f"Sent {len(sent)}, read back {len(sent)}, {len(sent)} identical" in result.output
-    assert sum(end_offsets(find("signals")).values()) == len(sent)

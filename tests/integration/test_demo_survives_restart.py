@@ -1,33 +1,37 @@
-"""The demo's data lives on the durable local broker and survives a broker restart."""
+"""The main job on the durable local broker; its records survive a broker restart."""
 
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
-from fillstream.demo import run as run_demo
+from fillstream.cli import app
 from fillstream.infra.broker import free_port, local_status, start_local, stop_local
 from fillstream.schemas.topics import find
 from fillstream.topic_io import consume
-from tests.examples import example_records
 
 pytestmark = pytest.mark.integration
 
 
-def test_a_broker_restart_keeps_the_demos_signals(tmp_path, monkeypatch):
+def test_the_demo_runs_the_pipeline_and_a_restart_keeps_its_records(tmp_path, monkeypatch):
     monkeypatch.setenv("FILLSTREAM_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.delenv("FILLSTREAM_TOPIC_PREFIX", raising=False)
     ports = {"port": free_port(), "controller_port": free_port()}
-    sent = example_records(find("signals"))
     try:
         start_local(**ports)
-        assert run_demo() is True
+        result = CliRunner().invoke(app, ["demo"])
+        assert result.exit_code == 0, result.output
+        assert "0 not final, 0 dead letters" in result.output
+        for reason in ("INVALID_SIGNAL", "MAX_ORDER_QUANTITY", "UNKNOWN_INSTRUMENT"):
+            assert f"1 × {reason}" in result.output
         assert stop_local() is True
         assert not local_status().running
 
         start_local(**ports)
-        kept = list(consume(find("signals"), from_beginning=True, idle_timeout=10))
+        signals = list(consume(find("signals"), from_beginning=True, idle_timeout=5))
+        states = list(consume(find("orders.state"), from_beginning=True, idle_timeout=5))
     finally:
         stop_local()
-    assert sorted(item.record["signal_id"] for item in kept) == sorted(r["signal_id"] for r in sent)
-    assert all(item.record in sent for item in kept)
+    assert len(signals) == 11
+    assert {item.record["status"] for item in states} >= {"filled", "rejected", "cancelled"}

@@ -28,11 +28,10 @@ def test_without_a_broker_the_ops_tools_say_how_to_get_one(no_broker, tmp_path):
     assert "fillstream kafka start" in result.output
 
 
-def test_the_demo_refuses_invalid_signals_before_touching_kafka(no_broker, tmp_path):
+def test_the_demo_refuses_an_unreadable_signals_file_before_touching_kafka(no_broker, tmp_path):
     source = tmp_path / "signals.jsonl"
-    source.write_text('{"signal_id": "s-1"}\n')
+    source.write_text('{"signal_id": "s-1"}\n{not json\n')
     result = CliRunner().invoke(app, ["demo", "--signals", str(source)])
     assert result.exit_code == 1
-    assert "has invalid signals; nothing was sent" in result.output
-    assert "line 1: strategy_id: Field required" in result.output
+    assert "line 2 is not JSON" in result.output
     assert "No Kafka broker" not in result.output
