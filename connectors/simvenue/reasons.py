@@ -6,21 +6,13 @@ the rest. Codes are upper-case strings (not an Avro enum), as everywhere in fill
 
 from __future__ import annotations
 
-from enum import StrEnum
+from fillstream.schemas.reasons import ReasonCode
 
 __all__ = ["VenueReason"]
 
 
-class VenueReason(StrEnum):
+class VenueReason(ReasonCode):
     """A venue rule that refused or ended an order; `template` is its message."""
-
-    template: str
-
-    def __new__(cls, code: str, template: str) -> VenueReason:
-        member = str.__new__(cls, code)
-        member._value_ = code
-        member.template = template
-        return member
 
     # A new order the venue refuses (exec_type reject, status rejected).
     WRONG_VENUE = "WRONG_VENUE", "the slice is for {venue}, not for this venue ({here})"
@@ -90,4 +82,4 @@ class VenueReason(StrEnum):
 
     def text(self, **facts: object) -> str:
         """The report's `reason`: the code, then the message filled with `facts`."""
-        return f"{self.value}: {self.template.format(**facts)}"
+        return f"{self.value}: {self.message(**facts)}"

@@ -8,25 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from fillstream.schemas.models import Rejection as RejectionRecord
 from fillstream.schemas.models import Signal
+from fillstream.schemas.reasons import ReasonCode
 
 __all__ = ["RejectReason", "Rejection", "to_record"]
 
 
-class RejectReason(StrEnum):
+class RejectReason(ReasonCode):
     """A rule that refused a signal; `template` is its message, filled with the facts."""
-
-    template: str
-
-    def __new__(cls, code: str, template: str) -> RejectReason:
-        member = str.__new__(cls, code)
-        member._value_ = code
-        member.template = template
-        return member
 
     INVALID_SIGNAL = "INVALID_SIGNAL", "invalid signal: {problems}"
     DUPLICATE_SIGNAL = "DUPLICATE_SIGNAL", "signal {signal_id} was already received"
@@ -90,7 +82,7 @@ class RejectReason(StrEnum):
 
     def reject(self, **facts: object) -> Rejection:
         """This reason as a rejection, its message filled with `facts`."""
-        return Rejection(self, self.template.format(**facts))
+        return Rejection(self, self.message(**facts))
 
 
 @dataclass(frozen=True, slots=True)

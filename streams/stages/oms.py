@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fillstream.schemas.models import (
     Command,
     CommandKind,
     ExecutionReport,
-    OrderState,
     OrderStatus,
     ParentOrder,
     Rejection,
@@ -62,41 +62,22 @@ class OmsStage:
         return Emit("orders.state", to_record(self.orders[order_id]))
 
     def _rejected(self, rejection: Rejection) -> list[Emit]:
-        """A refused signal has no parent order; its state record still tells the producer."""
+        """A refused signal's order ends rejected: one approved and then refused (by the
+        router) as well as one risk refused, which the producer can look up all the same."""
         signal = rejection.signal
         if signal is None:
             return []
         order_id = rejection.order_id or order_id_for(signal.signal_id)
-        if order_id in self.orders:  # refused after approval (e.g. by the router): end it
-            state = self.orders.pop(order_id)
-            record = to_record(state).model_copy(
-                update={
-                    "status": OrderStatus.REJECTED,
-                    "reason": rejection.reason,
-                    "leaves_quantity": 0,
-                    "version": state.version + 1,
-                    "updated_at": rejection.rejected_at,
-                }
-            )
-            return [Emit("orders.state", record)]
-        record = OrderState(
-            order_id=order_id,
-            signal_id=signal.signal_id,
-            strategy_id=signal.strategy_id,
-            account_id=signal.account_id,
-            symbol=signal.symbol,
-            side=signal.side,
-            order_type=signal.order_type,
-            quantity=signal.quantity,
-            price=signal.price,
-            algorithm=signal.algorithm,
-            status=OrderStatus.REJECTED,
-            filled_quantity=0,
-            leaves_quantity=0,
-            commission=0,
-            reason=f"{rejection.reason_code}: {rejection.reason}",
-            version=1,
-            created_at=rejection.rejected_at,
-            updated_at=rejection.rejected_at,
+        state = self.orders.pop(order_id, None) or open_order(
+            ParentOrder(order_id=order_id, signal=signal, approved_at=rejection.rejected_at)
+        )
+        record = to_record(state).model_copy(
+            update={
+                "status": OrderStatus.REJECTED,
+                "reason": f"{rejection.reason_code}: {rejection.reason}",
+                "leaves_quantity": Decimal(0),
+                "version": state.version + 1,
+                "updated_at": rejection.rejected_at,
+            }
         )
         return [Emit("orders.state", record)]
