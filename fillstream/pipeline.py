@@ -13,7 +13,6 @@ the processors see events in the order the replay harness does, and produce the 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -58,13 +57,14 @@ class Pipeline:
         command = [sys.executable, "-m", "fillstream", "run", name]
         if self.config is not None:
             command += ["--config", str(self.config)]
-        output = subprocess.DEVNULL
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = (self.log_dir / f"{name}.log").open("ab")  # type: ignore[assignment]
-        self.processes[name] = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env=dict(os.environ)
-        )
+        if self.log_dir is None:
+            self.processes[name] = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            )
+            return
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own copy
+            self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
     def kill(self, name: str) -> None:
         """Like a crash: SIGKILL, no clean shutdown."""
