@@ -166,18 +166,14 @@ def _summary(
         states[state["order_id"]] = state
     arrival = {p["order_id"]: p["arrival_price"] for p in records["orders.approved"]}
     fills = Counter(r["order_id"] for r in records["fills"] if r["last_quantity"] > 0)
-    table = Table(title="Orders", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for column in (
-        "signal",
-        "type",
-        "side",
-        "qty",
-        "status",
-        "filled",
-        "fills",
-        "avg",
-        "vs arr bps",
-    ):
+    table = Table(
+        title="Orders",
+        caption="bps: average price against the arrival mid, positive = cost",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for column in ("signal", "type", "side", "qty", "status", "filled", "fills", "avg", "bps"):
         table.add_column(column, no_wrap=True)
     for signal in signals:
         state = states.get(order_id_for(str(signal.get("signal_id", ""))))
