@@ -18,7 +18,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +32,7 @@ from fillstream import settings
 from fillstream.schemas.models import ClockTick, Signal
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.processors import PROCESSORS, build_stage
+from fillstream.streams.replay import MARKET, timeline
 from fillstream.topic_io import codec, high_watermark, make_producer
 
 __all__ = ["Pipeline", "Watcher", "feed", "tick", "wire_signal"]
@@ -210,32 +211,6 @@ def wire_signal(raw: Mapping[str, Any]) -> dict[str, Any]:
     return wire
 
 
-def _signal_time(signal: Mapping[str, Any]) -> int:
-    created = signal.get("created_at")
-    return created if isinstance(created, int) else 0
-
-
-def _timeline(
-    market: Iterable[Any], signals: Iterable[Mapping[str, Any]], commands: Iterable[Any]
-) -> Iterator[tuple[int, int, str, Any]]:
-    """(time, rank, topic, record): market data first at equal times, as the replay does."""
-    import heapq
-
-    signal_items = sorted(
-        ((_signal_time(s), 1, n, "signals", s) for n, s in enumerate(signals)),
-        key=lambda item: item[:3],
-    )
-    command_items = sorted(
-        ((c.created_at, 2, n, "commands", c) for n, c in enumerate(commands)),
-        key=lambda item: item[:3],
-    )
-    market_items = ((e.timestamp, 0, n, e.topic, e.record) for n, e in enumerate(market))
-    for time_us, rank, _, topic, record in heapq.merge(
-        market_items, signal_items, command_items, key=lambda item: item[:3]
-    ):
-        yield time_us, rank, topic, record
-
-
 def feed(
     market: Iterable[Any],
     signals: Iterable[Mapping[str, Any]],
@@ -248,11 +223,11 @@ def feed(
     producer = make_producer(**{"linger.ms": 2})
     codecs: dict[str, Any] = {}
     sent = 0
-    for time_us, rank, topic, record in _timeline(market, signals, commands):
+    for time_us, rank, topic, record in timeline(market, signals, commands):
         spec = find(topic)
         value = wire_signal(record) if topic == "signals" else record.model_dump()
         encoder = codecs.setdefault(topic, codec(spec))
-        lockstep = watcher is not None and rank > 0
+        lockstep = watcher is not None and rank != MARKET
         if lockstep:
             producer.flush(30)
             watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]

@@ -14,7 +14,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from fillstream.config import EngineConfig
 from fillstream.connectors.feeds.events import MarketEvent
@@ -29,9 +29,9 @@ from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.stages import Emit, Stage, event_time
 
-__all__ = ["Pipeline", "Replay", "run_replay"]
+__all__ = ["Entry", "Pipeline", "Replay", "run_replay", "timeline"]
 
-_MARKET_FIRST, _SIGNAL, _COMMAND = 0, 1, 2
+MARKET, SIGNAL, COMMAND = 0, 1, 2
 
 
 def build_stages(config: EngineConfig) -> list[Stage]:
@@ -138,13 +138,23 @@ def _result(
     }
 
 
-def _timeline(
+class Entry(NamedTuple):
+    """One input of the timeline; `rank` orders equal times: market data, signals, commands."""
+
+    timestamp: int
+    rank: int
+    topic: str
+    record: Any
+
+
+def timeline(
     market: Iterable[MarketEvent],
-    signals: list[Mapping[str, Any]],
-    commands: list[Command],
-) -> Iterator[tuple[int, str, Any]]:
+    signals: Iterable[Mapping[str, Any]],
+    commands: Iterable[Command] = (),
+) -> Iterator[Entry]:
     """Market events, signals and commands merged by time (in that order at equal times).
 
+    The one ordering of inputs, for the replay harness and for feeding the live pipeline alike.
     A signal without a valid time comes first: the risk stage will refuse it.
     """
 
@@ -153,21 +163,20 @@ def _timeline(
         return created if isinstance(created, int) else 0
 
     ordered_signals = sorted(
-        ((signal_time(s), _SIGNAL, n, "signals", s) for n, s in enumerate(signals)),
+        ((signal_time(s), SIGNAL, n, "signals", s) for n, s in enumerate(signals)),
         key=lambda item: item[:3],
     )
     ordered_commands = sorted(
-        ((c.created_at, _COMMAND, n, "commands", c) for n, c in enumerate(commands)),
+        ((c.created_at, COMMAND, n, "commands", c) for n, c in enumerate(commands)),
         key=lambda item: item[:3],
     )
     market_items = (
-        (event.timestamp, _MARKET_FIRST, n, event.topic, event.record)
-        for n, event in enumerate(market)
+        (event.timestamp, MARKET, n, event.topic, event.record) for n, event in enumerate(market)
     )
-    for timestamp, _, _, topic, record in heapq.merge(
+    for timestamp, rank, _, topic, record in heapq.merge(
         market_items, ordered_signals, ordered_commands, key=lambda item: item[:3]
     ):
-        yield timestamp, topic, record
+        yield Entry(timestamp, rank, topic, record)
 
 
 def run_replay(
@@ -180,7 +189,7 @@ def run_replay(
     pipeline = Pipeline(build_stages(config))
     replay = Replay(signals, pipeline)
     clock = 0
-    for timestamp, topic, record in _timeline(market, signals, list(commands)):
-        clock = max(clock, timestamp)
-        replay.record(pipeline.deliver(topic, record, clock))
+    for entry in timeline(market, signals, commands):
+        clock = max(clock, entry.timestamp)
+        replay.record(pipeline.deliver(entry.topic, entry.record, clock))
     return replay
