@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from fillstream import settings
 from fillstream.schemas.models import ClockTick, Signal
+from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.replay import MARKET, timeline
@@ -100,11 +101,20 @@ def _inputs() -> dict[str, tuple[str, ...]]:
 class Watcher:
     """Reads every pipeline topic and tells when all processors have caught up with it."""
 
-    def __init__(self, topics: Iterable[str], *, from_end: bool = False) -> None:
-        """Watch `topics` from their beginning, or only what is written after now."""
+    def __init__(
+        self,
+        topics: Iterable[str],
+        *,
+        from_end: bool = False,
+        processors: Iterable[str] = PROCESSORS,
+    ) -> None:
+        """Watch `topics` from their beginning (or only what is written after now), waiting
+        for `processors` to catch up with them."""
         self.topics = sorted(set(topics))
-        self.inputs = _inputs()
+        running = set(processors)
+        self.inputs = {name: inputs for name, inputs in _inputs().items() if name in running}
         self.records: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.undecodable: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._last: dict[tuple[str, int], int] = {}
         self._admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
         self._consumer = Consumer(
@@ -155,7 +165,10 @@ class Watcher:
             self._at_end.discard(where)
             topic = self._names[message.topic()]
             self._last[topic, message.partition()] = message.offset()
-            self.records[topic].append(self._codecs[topic].decode(message.value()))
+            try:
+                self.records[topic].append(self._codecs[topic].decode(message.value()))
+            except UndecodableRecord as error:  # the processors dead-letter it; note it here
+                self.undecodable[topic].append((message.offset(), str(error)))
             new += 1
 
     def caught_up(self) -> bool:
