@@ -236,6 +236,10 @@ def feed(
     producer = make_producer(**{"linger.ms": 2})
     codecs: dict[str, Any] = {}
     sent = 0
+    # Kafka timestamps are milliseconds, and Quix Streams aligns topics by them: records of one
+    # millisecond on different topics could be taken in either order. So each record gets a
+    # timestamp above the previous one (records keep their µs event time in their fields).
+    stamp_ms = 0
     for time_us, rank, topic, record in timeline(market, signals, commands):
         spec = find(topic)
         value = wire_signal(record) if topic == "signals" else record.model_dump()
@@ -244,11 +248,12 @@ def feed(
         if lockstep:
             producer.flush(30)
             watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]
+        stamp_ms = max(time_us // 1000, stamp_ms + 1)
         producer.produce(
             spec.full_name,
             value=encoder.encode(value),
             key=key_of(spec, value),
-            timestamp=max(time_us // 1000, 0) or None,
+            timestamp=stamp_ms,
         )
         producer.poll(0)
         sent += 1
