@@ -251,12 +251,13 @@ def run(
     from fillstream.streams.runtime import build_application
 
     try:
-        stage = build_stage(processor, load_config(config))
+        engine = load_config(config)
+        build_stage(processor, engine)
     except (ConfigError, ValueError) as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
     _require_cluster()
-    build_application(processor, stage).run()
+    build_application(processor, lambda: build_stage(processor, engine)).run()
 
 
 @app.command()

@@ -103,6 +103,7 @@ def _closing_cancels(watcher: Watcher, end_us: int) -> list[Command]:
             command_id=f"{order_id}:session-close",
             kind=CommandKind.CANCEL,
             order_id=order_id,
+            symbol=state["symbol"],
             reason="session closed",
             issued_by="demo",
             created_at=end_us,

@@ -34,7 +34,7 @@ from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.replay import MARKET, timeline
-from fillstream.topic_io import codec, high_watermark, make_producer
+from fillstream.topic_io import codec, high_watermark, make_producer, send
 
 __all__ = ["Pipeline", "Watcher", "feed", "tick", "wire_signal"]
 
@@ -51,22 +51,27 @@ class Pipeline:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     log_dir: Path | None = None
 
-    def start(self, names: Iterable[str] = PROCESSORS) -> None:
+    def start(self, names: Iterable[str] = PROCESSORS, workers: int = 1) -> None:
+        """Start `workers` processes of each processor: one consumer group each, so Kafka
+        shares the partitions among them."""
         for name in names:
-            self.start_one(name)
+            for worker in range(workers):
+                self.start_one(name, worker)
 
-    def start_one(self, name: str) -> None:
+    def start_one(self, name: str, worker: int = 0) -> None:
+        """Start a worker of processor `name`, known as `name` (the first) or `name#worker`."""
+        key = name if worker == 0 else f"{name}#{worker}"
         command = [sys.executable, "-m", "fillstream", "run", name]
         if self.config is not None:
             command += ["--config", str(self.config)]
         if self.log_dir is None:
-            self.processes[name] = subprocess.Popen(
+            self.processes[key] = subprocess.Popen(
                 command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
             )
             return
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own copy
-            self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        with (self.log_dir / f"{key}.log").open("ab") as log:  # the child keeps its own copy
+            self.processes[key] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
     def kill(self, name: str) -> None:
         """Like a crash: SIGKILL, no clean shutdown."""
@@ -249,14 +254,8 @@ def feed(
             producer.flush(30)
             watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]
         stamp_ms = max(time_us // 1000, stamp_ms + 1)
-        producer.produce(
-            spec.full_name,
-            value=encoder.encode(value),
-            key=key_of(spec, value),
-            timestamp=stamp_ms,
-        )
+        sent += send(producer, spec, encoder.encode(value), key_of(spec, value), timestamp=stamp_ms)
         producer.poll(0)
-        sent += 1
         if lockstep:
             producer.flush(30)
             watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]

@@ -78,3 +78,21 @@ def partitions() -> int:
 def replication_factor() -> int:
     """Replicas per partition (`FILLSTREAM_REPLICATION_FACTOR`): 1 on the local broker."""
     return int(os.environ.get("FILLSTREAM_REPLICATION_FACTOR", "1"))
+
+
+def processing_guarantee() -> str:
+    """`exactly-once` (default: Kafka transactions) or `at-least-once`
+    (`FILLSTREAM_PROCESSING_GUARANTEE`); ids make re-deliveries harmless either way."""
+    value = os.environ.get("FILLSTREAM_PROCESSING_GUARANTEE", "exactly-once")
+    if value not in ("exactly-once", "at-least-once"):
+        raise ValueError(
+            f"FILLSTREAM_PROCESSING_GUARANTEE={value!r}: use exactly-once or at-least-once"
+        )
+    return value
+
+
+def commit_interval() -> float:
+    """Seconds between a processor's commits (`FILLSTREAM_COMMIT_INTERVAL`, default 0.05).
+    Under exactly-once, a record is visible downstream only when its transaction commits, so
+    this bounds each hop's latency from below and sets how often state is checkpointed."""
+    return float(os.environ.get("FILLSTREAM_COMMIT_INTERVAL", "0.05"))

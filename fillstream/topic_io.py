@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from fillstream import settings
 from fillstream.schemas.serde import Codec, UndecodableRecord, codec_for
-from fillstream.schemas.topics import TopicSpec, key_of
+from fillstream.schemas.topics import TopicSpec, broadcast, key_of
 
 __all__ = [
     "Received",
@@ -25,6 +25,7 @@ __all__ = [
     "high_watermark",
     "make_producer",
     "publish",
+    "send",
 ]
 
 
@@ -33,14 +34,52 @@ def codec(spec: TopicSpec) -> Codec:
 
 
 def make_producer(**overrides: Any) -> Producer:
-    """An idempotent producer on the configured cluster (acks=all, no duplicates on retry)."""
+    """An idempotent producer on the configured cluster (acks=all, no duplicates on retry).
+
+    Keys are hashed with murmur2, as the Java clients and the processors' Quix Streams producers
+    do (librdkafka's own default is CRC32): a symbol must land in the same partition whoever
+    writes it, or a venue would see an order in one partition and its market in another."""
     config = {
         "bootstrap.servers": settings.bootstrap_servers(),
         "enable.idempotence": True,
         "linger.ms": 5,
+        "partitioner": "murmur2_random",
     }
     config.update(overrides)
     return Producer(config)
+
+
+_PARTITIONS: dict[str, list[int]] = {}
+
+
+def send(
+    producer: Producer,
+    spec: TopicSpec,
+    value: bytes,
+    key: bytes | None,
+    **produce: Any,
+) -> int:
+    """Produce one encoded record where the catalog puts it: its key's partition, or every
+    partition of a broadcast topic. Waits while the local queue is full. Returns copies sent."""
+    if broadcast(spec, key):
+        partitions = _PARTITIONS.get(spec.full_name)
+        if partitions is None:
+            metadata = producer.list_topics(spec.full_name, timeout=10).topics[spec.full_name]
+            partitions = _PARTITIONS[spec.full_name] = sorted(metadata.partitions)
+        for partition in partitions:
+            _produce(producer, spec.full_name, value, key, partition=partition, **produce)
+        return len(partitions)
+    _produce(producer, spec.full_name, value, key, **produce)
+    return 1
+
+
+def _produce(producer: Producer, topic: str, value: bytes, key: bytes | None, **kw: Any) -> None:
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key, **kw)
+            return
+        except BufferError:  # local queue full: let deliveries drain, then retry
+            producer.poll(0.1)
 
 
 def publish(
@@ -60,17 +99,11 @@ def publish(
 
     sent = 0
     for record in records:
-        value = encoder.encode(record)
-        while True:
-            try:
-                producer.produce(
-                    spec.full_name, value=value, key=key_of(spec, record), on_delivery=on_delivery
-                )
-                break
-            except BufferError:  # local queue full: let deliveries drain, then retry
-                producer.poll(0.1)
+        copies = send(
+            producer, spec, encoder.encode(record), key_of(spec, record), on_delivery=on_delivery
+        )
         producer.poll(0)
-        sent += 1
+        sent += copies
     remaining = producer.flush(30)
     if remaining:
         raise KafkaException(f"{remaining} records to {spec.full_name} not delivered within 30 s")

@@ -336,6 +336,15 @@ class Trade(Record):
     received_at: Timestamp | None = None
 
 
+class ReferencePrice(Record):
+    symbol: Identifier
+    venue: Identifier
+    bid_price: Positive | None = None
+    ask_price: Positive | None = None
+    last_price: Positive | None = None
+    timestamp: Timestamp
+
+
 class PriceLevel(Record):
     price: Positive
     quantity: NonNegative
@@ -357,6 +366,7 @@ class Command(Record):
     command_id: Identifier
     kind: CommandKind
     order_id: str | None = None
+    symbol: str | None = None
     account_id: str | None = None
     quantity: Positive | None = None
     price: Positive | None = None
@@ -366,8 +376,13 @@ class Command(Record):
 
     @model_validator(mode="after")
     def _target(self) -> Self:
-        if self.kind in {CommandKind.CANCEL, CommandKind.MODIFY} and self.order_id is None:
-            raise ValueError(f"a {self.kind.value} command needs an order_id")
+        if self.kind in {CommandKind.CANCEL, CommandKind.MODIFY} and (
+            self.order_id is None or self.symbol is None
+        ):
+            raise ValueError(
+                f"a {self.kind.value} command needs an order_id and the order's symbol"
+                " (the symbol routes it to the partition that holds the order)"
+            )
         if self.kind is CommandKind.MODIFY and self.quantity is None and self.price is None:
             raise ValueError("a modify command needs a new quantity or price")
         if self.kind in {CommandKind.PAUSE, CommandKind.RESUME} and self.account_id is None:
@@ -453,6 +468,7 @@ MODELS: dict[str, type[Record]] = {
         OrderState,
         Quote,
         Trade,
+        ReferencePrice,
         PriceLevel,
         BookUpdate,
         Command,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from fillstream import settings
 
-__all__ = ["CATALOG", "TopicSpec", "find", "key_of"]
+__all__ = ["CATALOG", "TopicSpec", "broadcast", "find", "key_of"]
 
 DAY_MS = 24 * 60 * 60 * 1000
 FOREVER = -1
@@ -32,6 +32,9 @@ class TopicSpec:
     cleanup_policy: Literal["delete", "compact"] = "delete"
     retention_ms: int = FOREVER
     co_partitioned: bool = True
+    # Records that go to every partition: "all" (clock ticks, reference prices), those without
+    # a key ("unkeyed": a kill switch for every account), or "none".
+    broadcast: Literal["none", "all", "unkeyed"] = "none"
 
     @property
     def full_name(self) -> str:
@@ -52,7 +55,12 @@ class TopicSpec:
 CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec("signals", "Signal", ("account_id",), "trade signals from producers"),
     TopicSpec("orders.approved", "ParentOrder", ("signal.symbol",), "risk-approved parent orders"),
-    TopicSpec("orders.rejected", "Rejection", ("account_id",), "rejections with reason codes"),
+    TopicSpec(
+        "orders.rejected",
+        "Rejection",
+        ("symbol", "account_id"),
+        "rejections with reason codes",
+    ),
     TopicSpec(
         "orders.routed", "RoutedOrder", ("order.signal.symbol",), "parent orders + venue plan"
     ),
@@ -68,9 +76,28 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec("market.quotes", "Quote", ("symbol",), "top of book", retention_ms=7 * DAY_MS),
     TopicSpec("market.trades", "Trade", ("symbol",), "public trades", retention_ms=7 * DAY_MS),
     TopicSpec("market.book", "BookUpdate", ("symbol",), "L2 books", retention_ms=7 * DAY_MS),
-    TopicSpec("clock", "ClockTick", ("partition",), "punctuation ticks", retention_ms=DAY_MS),
     TopicSpec(
-        "commands", "Command", ("order_id", "account_id"), "cancel, modify, pause, kill switch"
+        "market.reference",
+        "ReferencePrice",
+        ("symbol",),
+        "every symbol's prices, for risk",
+        retention_ms=7 * DAY_MS,
+        broadcast="all",
+    ),
+    TopicSpec(
+        "clock",
+        "ClockTick",
+        ("partition",),
+        "punctuation ticks",
+        retention_ms=DAY_MS,
+        broadcast="all",
+    ),
+    TopicSpec(
+        "commands",
+        "Command",
+        ("symbol", "account_id"),
+        "cancel, modify, pause, kill switch",
+        broadcast="unkeyed",
     ),
     TopicSpec("tca", "TcaResult", ("order_id",), "per-order execution quality"),
     TopicSpec(
@@ -100,6 +127,11 @@ def find(name: str) -> TopicSpec:
         known = ", ".join(_BY_NAME)
         raise KeyError(f"unknown topic {name!r}; the catalog has: {known}")
     return spec
+
+
+def broadcast(spec: TopicSpec, key: bytes | None) -> bool:
+    """Whether a record with this key goes to every partition of its topic."""
+    return spec.broadcast == "all" or (spec.broadcast == "unkeyed" and key is None)
 
 
 def key_of(spec: TopicSpec, record: Mapping[str, Any]) -> bytes | None:

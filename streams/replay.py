@@ -27,6 +27,7 @@ from fillstream.schemas.models import (
 )
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.processors import PROCESSORS, build_stage
+from fillstream.streams.risk.market import reference_of
 from fillstream.streams.stages import Emit, Stage, event_time
 
 __all__ = ["Entry", "Pipeline", "Replay", "run_replay", "timeline"]
@@ -155,6 +156,7 @@ def timeline(
     """Market events, signals and commands merged by time (in that order at equal times).
 
     The one ordering of inputs, for the replay harness and for feeding the live pipeline alike.
+    Each quote and trade is followed by its reference price (see `streams.risk.market`).
     A signal without a valid time comes first: the risk stage will refuse it.
     """
 
@@ -177,6 +179,8 @@ def timeline(
         market_items, ordered_signals, ordered_commands, key=lambda item: item[:3]
     ):
         yield Entry(timestamp, rank, topic, record)
+        if rank == MARKET and (reference := reference_of(record)) is not None:
+            yield Entry(timestamp, rank, "market.reference", reference)
 
 
 def run_replay(

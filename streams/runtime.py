@@ -7,10 +7,17 @@ that cannot be decoded, fails its contract, or makes the stage raise goes to `de
 the reason, and the processor carries on.
 
 Inputs of several topics are concatenated: Quix Streams then aligns them by message time, so
-a stage sees market data and orders of one partition in time order.
+a stage sees market data and orders of one partition in time order. The input topics are
+co-partitioned, so each partition number is an independent shard of the work: the worker keeps
+one stage per partition it is assigned, and Kafka's consumer group decides who has which.
 
-Stage state lives in the worker's memory: a restarted worker starts empty (durable state is
-the next step; see docs/ARCHITECTURE.md).
+Each partition's stage memory is durable. At every commit, the `snapshot` of each partition's
+stage that processed records since the last commit is written to the partition's Quix Streams
+state store (RocksDB, backed by a changelog topic) in the same Kafka transaction as the input
+offsets and the outputs. A worker that takes over a partition, after a crash or a rebalance,
+restores the stage as of the last committed offset and goes on from there: nothing is lost and
+nothing is emitted twice. Snapshots are written per commit, not per record, so the cost is one
+pickle per partition every commit interval while records flow, and none while idle.
 """
 
 from __future__ import annotations
@@ -27,14 +34,17 @@ from pydantic import ValidationError
 
 with warnings.catch_warnings(record=True):  # its schema-registry extra's OAuth library warns
     from quixstreams import Application, message_context
+    from quixstreams.dataframe import StreamingDataFrame
     from quixstreams.models.serializers import Serializer
     from quixstreams.models.serializers.base import SerializationContext
+    from quixstreams.state import State
 
 from fillstream import settings
+from fillstream.infra.topics import ensure_topics
 from fillstream.schemas.models import MODELS, DeadLetter
 from fillstream.schemas.serde import Codec, UndecodableRecord, codec_for
 from fillstream.schemas.topics import TopicSpec, find, key_of
-from fillstream.streams.stages import Emit, Stage, event_time
+from fillstream.streams.stages import Emit, Stage, event_time, restore, snapshot
 
 __all__ = ["Outgoing", "build_application"]
 
@@ -88,13 +98,80 @@ def _dead_letter(
     return _outgoing(Emit("deadletter", record))
 
 
+class Shards:
+    """The stage of each partition this worker holds, restored from and saved to the
+    partition's state store around the checkpoints of the frame's Quix application.
+
+    Quix Streams offers state per message key; a stage's memory spans its partition (a clock
+    tick moves every order in it), so it is kept under one fixed key per partition. The cache
+    is trusted only while the store agrees: each save writes a fresh token, and the first use
+    of a partition in each checkpoint compares it with the store's, so a partition that was
+    lost and reassigned, or recovered by another worker's changes, is restored again.
+    """
+
+    def __init__(self, build: Callable[[], Stage], frame: StreamingDataFrame) -> None:
+        self._build = build
+        self._frame = frame
+        self._stages: dict[int, tuple[Stage, bytes | None]] = {}
+        self._checked: set[int] = set()
+        self._dirty: set[int] = set()
+        frame.register_store()
+        context = frame.processing_context
+        commit = context.commit_checkpoint
+
+        def commit_checkpoint(force: bool = False, revoking: bool = False) -> None:
+            if not (force or context.checkpoint.expired()):
+                return
+            self.save()  # decided once: the commit below must not happen without the save
+            commit(force=True, revoking=revoking)
+            self._checked.clear()
+            if revoking:
+                self._stages.clear()
+
+        context.commit_checkpoint = commit_checkpoint  # type: ignore[method-assign]
+
+    def _store(self, partition: int) -> State:
+        checkpoint = self._frame.processing_context.checkpoint
+        transaction = checkpoint.get_store_transaction(self._frame.stream_id, partition)
+        return transaction.as_state(prefix=b"stage")
+
+    def stage(self, partition: int) -> Stage:
+        """The partition's stage, as of the last record it processed; marked for saving."""
+        self._dirty.add(partition)
+        cached = self._stages.get(partition)
+        if cached is not None and partition in self._checked:
+            return cached[0]
+        self._checked.add(partition)
+        store = self._store(partition)
+        token = store.get_bytes("token")
+        if cached is not None and cached[1] == token:
+            return cached[0]
+        stage = self._build()
+        saved = store.get_bytes("snapshot")
+        if saved is not None:
+            restore(stage, saved)
+        self._stages[partition] = (stage, token)
+        return stage
+
+    def save(self) -> None:
+        for partition in self._dirty:
+            stage, _ = self._stages[partition]
+            token = os.urandom(8)
+            store = self._store(partition)
+            store.set_bytes("snapshot", snapshot(stage))
+            store.set_bytes("token", token)
+            self._stages[partition] = (stage, token)
+        self._dirty.clear()
+
+
 def _handler(
-    name: str, stage: Stage, codecs: dict[str, Codec]
+    name: str, inputs: tuple[str, ...], shards: Shards, codecs: dict[str, Codec]
 ) -> Callable[[bytes, bytes | None, int, Any], list[Outgoing]]:
-    topic_of = {find(topic).full_name: topic for topic in stage.inputs}
+    topic_of = {find(topic).full_name: topic for topic in inputs}
 
     def handle(raw: bytes, key: bytes | None, timestamp_ms: int, _headers: Any) -> list[Outgoing]:
-        topic = topic_of[message_context().topic]
+        context = message_context()
+        topic = topic_of[context.topic]
         try:
             decoded = codecs[topic].decode(raw)
             # Signals stay raw: the risk stage answers an invalid one with a rejection.
@@ -106,6 +183,7 @@ def _handler(
         except (UndecodableRecord, ValidationError) as error:
             return [_dead_letter(name, raw, key, error)]
         try:
+            stage = shards.stage(context.partition)
             emits = stage.handle(topic, record, event_time(topic, record, timestamp_ms * 1000))
             return [_outgoing(emit) for emit in emits]
         except Exception as error:  # a stage bug must not stop the pipeline: keep the record
@@ -115,21 +193,19 @@ def _handler(
     return handle
 
 
-def build_application(
-    name: str,
-    stage: Stage,
-    *,
-    guarantee: str = "exactly-once",
-    commit_interval: float = 0.05,
-) -> Application:
-    """The Quix Streams application running `stage` as processor `name`."""
+def build_application(name: str, build: Callable[[], Stage]) -> Application:
+    """The Quix Streams application running processor `name`: `build()` makes the stage of
+    each partition it is given. Guarantee and commit interval come from `settings`."""
+    stage = build()
+    ensure_topics(find(topic) for topic in (*stage.inputs, *stage.outputs, "deadletter"))
     app = Application(
         broker_address=settings.bootstrap_servers(),
         consumer_group=f"{settings.topic_prefix()}fillstream-{name}",
-        processing_guarantee=guarantee,  # type: ignore[arg-type]
+        processing_guarantee=settings.processing_guarantee(),  # type: ignore[arg-type]
         auto_offset_reset="earliest",
-        commit_interval=commit_interval,
-        auto_create_topics=False,
+        commit_interval=settings.commit_interval(),
+        # The catalog's topics exist by now (above); Quix creates only its state changelogs.
+        auto_create_topics=True,
         state_dir=str(settings.state_dir() / "processors"),
         loglevel=os.environ.get("FILLSTREAM_LOG_LEVEL", "WARNING"),
     )
@@ -153,7 +229,8 @@ def build_application(
         )
         for topic in (*stage.outputs, "deadletter")
     }
-    merged = merged.apply(_handler(name, stage, codecs), metadata=True, expand=True)
+    shards = Shards(build, merged)
+    merged = merged.apply(_handler(name, stage.inputs, shards, codecs), metadata=True, expand=True)
     merged.to_topic(
         lambda value, _key, _ts, _headers: produced[value.spec.name],
         key=lambda value: value.key,

@@ -2,7 +2,10 @@
 
 Ids are deterministic: a report's id is `"{slice_id}:{n}"`, n counting that slice's reports from
 1 (a cancel or replace reuses its order's slice id, so its reports continue the count); an
-accepted order's `venue_order_id` is `"{venue}-{k}"`, k counting the venue's acks from 1.
+accepted order's `venue_order_id` is `"{venue}-{k}"`, k counting the venue's acks from 1. The
+count lives with the order, and with the venue's note of it once it finished (`venue.py`); a
+refusal for a slice the venue does not know (never received, or finished and forgotten) counts
+from 1 again.
 
 The cumulative fields are exact: `filled_quantity` is the sum of the `last_quantity`s,
 `commission` the sum of `last_quantity × last_price × fee` (maker fee when the order rested,
@@ -16,12 +19,11 @@ is quoted in USD.
 
 A cancel or replace the venue refuses is reported as `reject` with the order's own status and
 totals (as FIX's order-cancel-reject does), so no reader takes it for the order being rejected;
-only a cancel or replace of an order the venue never received has status `rejected`.
+only a cancel or replace of an order the venue does not know has status `rejected`.
 """
 
 from __future__ import annotations
 
-import itertools
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from fillstream.connectors.simvenue.orders import VenueOrder
@@ -49,11 +51,11 @@ class Blotter:
 
     def __init__(self, venue: VenueConfig) -> None:
         self._venue = venue
-        self._acks = itertools.count(1)
-        self._reports: dict[str, int] = {}
+        self._acks = 0
 
     def ack(self, order: VenueOrder, at: int) -> ExecutionReport:
-        order.venue_order_id = f"{self._venue.name}-{next(self._acks)}"
+        self._acks += 1
+        order.venue_order_id = f"{self._venue.name}-{self._acks}"
         order.status = OrderStatus.ACCEPTED
         return self._report(order, ExecType.ACK, order.status, at)
 
@@ -92,12 +94,11 @@ class Blotter:
         reason: str | None = None,
     ) -> ExecutionReport:
         slice_ = order.slice
-        number = self._reports.get(slice_.slice_id, 0) + 1
-        self._reports[slice_.slice_id] = number
+        order.reports += 1
         last_quantity, last_price, liquidity = last or (_ZERO, None, None)
         # Validated: with pydantic 2, cheaper than model_construct (~7 µs against ~9 µs).
         return ExecutionReport(
-            report_id=f"{slice_.slice_id}:{number}",
+            report_id=f"{slice_.slice_id}:{order.reports}",
             order_id=slice_.order_id,
             signal_id=slice_.signal_id,
             slice_id=slice_.slice_id,

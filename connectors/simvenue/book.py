@@ -18,6 +18,10 @@ without this a stop triggered by a trade at 61,650 would sell into a stale bid a
 
 Sides are named by who rests there: `Side.BUY` is the bids, `Side.SELL` the asks. An order of
 side `s` takes from the opposite side.
+
+The venue's state is pickled at every commit, and a book holds thousands of levels: a view
+pickles each side as two texts (its prices and their sizes) and leaves out the sorted prices,
+which it sorts again on first use; pickling `Decimal`s one by one is ~5 times slower.
 """
 
 from __future__ import annotations
@@ -57,6 +61,15 @@ class BookView:
         # Each side's prices, best first; None when a level came or went since last sorted.
         self._prices: dict[Side, list[Decimal] | None] = {Side.BUY: [], Side.SELL: []}
         self.has_depth = False
+
+    def __getstate__(self) -> tuple[bool, _Packed, _Packed]:
+        return self.has_depth, _pack(self._sizes), _pack(self._taken)
+
+    def __setstate__(self, state: tuple[bool, _Packed, _Packed]) -> None:
+        self.has_depth, sizes, taken = state
+        self._sizes = _unpack(sizes)
+        self._taken = _unpack(taken)
+        self._prices = {Side.BUY: None, Side.SELL: None}
 
     def apply(self, update: BookUpdate) -> None:
         self.has_depth = True
@@ -178,3 +191,29 @@ def _sizes(levels: list[PriceLevel]) -> dict[Decimal, Decimal]:
 
 def _top(price: Decimal | None, size: Decimal | None) -> dict[Decimal, Decimal]:
     return {price: size} if price is not None and size is not None and size > 0 else {}
+
+
+# Per side (bids, then asks): its prices, then their sizes, each as one space-separated text.
+_Packed = tuple[str, str, str, str]
+
+
+def _pack(sides: dict[Side, dict[Decimal, Decimal]]) -> _Packed:
+    bids, asks = sides[Side.BUY], sides[Side.SELL]
+    return (
+        " ".join(map(str, bids)),
+        " ".join(map(str, bids.values())),
+        " ".join(map(str, asks)),
+        " ".join(map(str, asks.values())),
+    )
+
+
+def _unpack(packed: _Packed) -> dict[Side, dict[Decimal, Decimal]]:
+    bid_prices, bid_sizes, ask_prices, ask_sizes = packed
+    return {
+        Side.BUY: dict(
+            zip(map(Decimal, bid_prices.split()), map(Decimal, bid_sizes.split()), strict=True)
+        ),
+        Side.SELL: dict(
+            zip(map(Decimal, ask_prices.split()), map(Decimal, ask_sizes.split()), strict=True)
+        ),
+    }

@@ -56,7 +56,8 @@ class VenueOrder:
     notional: Decimal = _ZERO  # Σ quantity × price of the fills, exact
     commission: Decimal = _ZERO
     triggered: bool = False
-    expires_at: int | None = None
+    expires_at: int | None = None  # when its scheduled expiry is due; None: none is pending
+    reports: int = 0  # how many reports the venue has issued on its slice id
     shown: Decimal = _ZERO  # the displayed size still to fill
     queue_ahead: Decimal = _ZERO
 
@@ -125,6 +126,36 @@ class VenueOrder:
         self.notional += value
         self.commission += value * fee
         self.status = OrderStatus.FILLED if self.leaves == 0 else OrderStatus.PARTIALLY_FILLED
+
+    def note(self) -> str:
+        """A finished order as the venue remembers it once it leaves memory: one short text
+        with what a refusal of a late cancel or replace reports (`recalled` reads it back)."""
+        return " ".join(
+            (
+                self.status.value,
+                str(self.reports),
+                str(self.quantity),
+                str(self.filled),
+                str(self.notional),
+                str(self.commission),
+                self.venue_order_id or "",
+            )
+        )
+
+    @classmethod
+    def recalled(cls, slice_: Slice, note: str) -> VenueOrder:
+        """The finished order a `note` describes, under the ids of `slice_` (a cancel or
+        replace of it), with the order's own quantity."""
+        status, reports, quantity, filled, notional, commission, venue_order_id = note.split(" ", 6)
+        return cls(
+            slice_.model_copy(update={"quantity": Decimal(quantity)}),
+            status=OrderStatus(status),
+            venue_order_id=venue_order_id or None,
+            filled=Decimal(filled),
+            notional=Decimal(notional),
+            commission=Decimal(commission),
+            reports=int(reports),
+        )
 
     def view(self) -> OpenOrder:
         return OpenOrder(

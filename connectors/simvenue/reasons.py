@@ -58,7 +58,10 @@ class VenueReason(ReasonCode):
         "expire_at {expire_at} is not after the order's arrival at {arrival}",
     )
     # A cancel or replace the venue refuses (exec_type reject; the order is unchanged).
-    UNKNOWN_ORDER = "UNKNOWN_ORDER", "no order {slice_id} has reached this venue"
+    UNKNOWN_ORDER = (
+        "UNKNOWN_ORDER",
+        "this venue knows no order {slice_id} (never received, or finished long ago)",
+    )
     ORDER_DONE = "ORDER_DONE", "order {slice_id} is already {status}"
     REPLACE_BELOW_FILLED = (
         "REPLACE_BELOW_FILLED",

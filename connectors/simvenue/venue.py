@@ -25,7 +25,7 @@ ignored too, while a cancel re-sent later is a new request. DAY and GTD orders e
 `SessionRule` and `expire_at`.
 
 A cancel of a live order ends it (`cancel`, status cancelled); a cancel or replace of an order
-the venue never received, or of one already finished, is refused (`reject`, see `blotter.py`).
+the venue does not know, or of one already finished, is refused (`reject`, see `blotter.py`).
 A replace gives the order the new slice's quantity (the new total, fills included, which it
 must exceed) and, where given, its price, stop price and display quantity; side, type and time
 in force stay. The new terms meet the same checks as a new order; a refused replace leaves the
@@ -33,14 +33,20 @@ order unchanged. A replace keeps the order's queue position when it only lowers 
 a new price or a larger quantity sends it to the back of the queue (a new price may also make
 it take liquidity, as a new order would).
 
-The venue keeps every order it received (for re-delivery checks and cancel-rejects): its memory
-grows with the number of orders, which suits a replay or a day of simulated trading.
+The venue holds its live orders; a finished one (filled, cancelled, rejected, expired) leaves
+memory, so the state stays bounded however long the venue runs. What stays is bounded too: the
+identities of the latest `memory` actions received (100,000 by default: 20 s of orders at 5,000 a
+second, well beyond a broker retry or a processor's restart, when a message comes twice), and a
+one-line note of each of the latest `memory` finished orders (status, totals, report count), so
+a late cancel or replace of one is refused with its own status and totals, as before it left.
+Past that, a re-delivered `new` would be taken as a new order, and a cancel or replace of the
+order is refused as one the venue does not know (`UNKNOWN_ORDER`, status rejected, its report
+count starting again from 1) instead of `ORDER_DONE`.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -60,12 +66,16 @@ from fillstream.schemas.models import (
     SliceAction,
     TimeInForce,
 )
+from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
 
 __all__ = ["SimulatedVenue"]
 
 # What happens first at one instant.
 _EXPIRY, _MARKET, _ARRIVAL = 0, 1, 2
 _AMENDABLE = ("price", "stop_price", "display_quantity")
+_FINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+)
 
 
 class _Due(NamedTuple):
@@ -87,6 +97,7 @@ class SimulatedVenue:
         *,
         session: SessionRule | None = None,
         market_venue: str | None = None,
+        memory: int = REDELIVERY_MEMORY,
     ) -> None:
         self.config = config
         self._session = session or SessionRule()
@@ -97,10 +108,12 @@ class SimulatedVenue:
             if instrument.venue != config.name:
                 raise ValueError(f"{instrument.symbol} is listed on {instrument.venue}, not here")
             self._listings[instrument.symbol] = Listing(instrument, self._blotter)
-        self._orders: dict[str, VenueOrder] = {}
-        self._received: set[tuple[str, SliceAction, int | None]] = set()
+        self._orders: dict[str, VenueOrder] = {}  # the live orders, in the order they arrived
+        self._finished = RecentIds(memory)  # slice id → the finished order's note
+        self._received = RecentIds(memory)  # the identities of the latest actions
         self._due: list[_Due] = []
-        self._sequence = itertools.count()
+        self._stale_expiries = 0  # in `_due`, for orders that finished before them
+        self._sequence = 0
         self._now = 0
 
     @property
@@ -116,7 +129,7 @@ class SimulatedVenue:
         listing = self._listings.get(event.symbol)
         if listing is not None and event.venue == self._market_venue:
             reports += listing.on_market(event, at)
-        return reports
+        return self._settle(reports)
 
     @exact_arithmetic
     def submit(self, slice_: Slice) -> list[ExecutionReport]:
@@ -124,27 +137,51 @@ class SimulatedVenue:
 
         Returns the reports of anything already due: a slice arriving in the venue's past.
         """
-        new = slice_.action is SliceAction.NEW
-        key = (slice_.slice_id, slice_.action, None if new else slice_.created_at)
-        if key in self._received:
+        identity = _identity(slice_)
+        if identity in self._received or (
+            slice_.action is SliceAction.NEW
+            and (slice_.slice_id in self._orders or slice_.slice_id in self._finished)
+        ):
             return []
-        self._received.add(key)
+        self._received.remember(identity)
         self._schedule(slice_.created_at + self.config.latency_us, _ARRIVAL, slice_)
-        return self._run_due(self._now, _MARKET)
+        return self._settle(self._run_due(self._now, _MARKET))
 
     @exact_arithmetic
     def advance(self, now_us: int) -> list[ExecutionReport]:
         """Let time pass to `now_us` (a clock tick): arrivals and expiries due by then happen."""
         reports = self._run_due(now_us, _ARRIVAL + 1)
         self._move_clock(now_us)
-        return reports
+        return self._settle(reports)
 
     def open_orders(self) -> list[OpenOrder]:
         """Live orders (resting, or stops waiting for a trigger), in the order they arrived."""
-        return [order.view() for order in self._orders.values() if order.is_live]
+        return [order.view() for order in self._orders.values()]
 
     def _schedule(self, time: int, rank: int, slice_: Slice) -> None:
-        heapq.heappush(self._due, _Due(time, rank, next(self._sequence), slice_))
+        self._sequence += 1
+        heapq.heappush(self._due, _Due(time, rank, self._sequence, slice_))
+
+    def _settle(self, reports: list[ExecutionReport]) -> list[ExecutionReport]:
+        """Let the orders that `reports` finished leave memory, each leaving a note behind."""
+        for report in reports:
+            if report.status in _FINAL:
+                order = self._orders.pop(report.slice_id, None)
+                if order is not None:
+                    self._finished.remember(order.slice_id, order.note())
+                    if order.expires_at is not None:
+                        self._stale_expiries += 1
+        if 2 * self._stale_expiries > len(self._due):
+            # Stale expiries go once they are half the queue: a DAY order filled in the morning
+            # would otherwise wait there, slice and all, until the session close.
+            self._due = [
+                due
+                for due in self._due
+                if due.rank != _EXPIRY or due.slice.slice_id in self._orders
+            ]
+            heapq.heapify(self._due)
+            self._stale_expiries = 0
+        return reports
 
     def _run_due(self, time: int, rank: int) -> list[ExecutionReport]:
         """Everything scheduled before (`time`, `rank`), in time order."""
@@ -183,9 +220,10 @@ class SimulatedVenue:
         if listing is None or reason is not None:
             return [self._blotter.end(order, OrderStatus.REJECTED, at, reason)]
         reports = [self._blotter.ack(order, at), *listing.place(order, at)]
-        order.expires_at = self._expiry(slice_, at)
-        if order.is_live and order.expires_at is not None:
-            self._schedule(order.expires_at, _EXPIRY, slice_)
+        expires_at = self._expiry(slice_, at)
+        if order.is_live and expires_at is not None:
+            order.expires_at = expires_at
+            self._schedule(expires_at, _EXPIRY, slice_)
         return reports
 
     def _expiry(self, slice_: Slice, arrival: int) -> int | None:
@@ -196,7 +234,10 @@ class SimulatedVenue:
         return None
 
     def _expire(self, slice_: Slice, at: int) -> list[ExecutionReport]:
-        order = self._orders[slice_.slice_id]
+        order = self._orders.get(slice_.slice_id)
+        if order is None:  # it finished and left before its expiry
+            return []
+        order.expires_at = None  # due now, so no longer pending
         if not order.is_live:
             return []
         self._listings[slice_.symbol].withdraw(order)
@@ -235,9 +276,31 @@ class SimulatedVenue:
         """The live order a cancel or replace targets, or None and the reject that answers it."""
         order = self._orders.get(slice_.slice_id)
         if order is None:
-            reason = VenueReason.UNKNOWN_ORDER.text(slice_id=slice_.slice_id)
-            return None, [self._blotter.end(VenueOrder(slice_), OrderStatus.REJECTED, at, reason)]
-        if not order.is_live:
-            reason = VenueReason.ORDER_DONE.text(slice_id=order.slice_id, status=order.status.value)
-            return None, [self._blotter.refuse(order, at, reason)]
+            return None, self._refuse_absent(slice_, at)
+        if not order.is_live:  # finished by an earlier event of this call
+            return None, [self._blotter.refuse(order, at, _done(order))]
         return order, []
+
+    def _refuse_absent(self, slice_: Slice, at: int) -> list[ExecutionReport]:
+        """Refuse a cancel or replace of an order not in memory: a finished one by its note, with
+        its own status and totals; any other as unknown."""
+        note = self._finished.note(slice_.slice_id)
+        if note is None:
+            reason = VenueReason.UNKNOWN_ORDER.text(slice_id=slice_.slice_id)
+            return [self._blotter.end(VenueOrder(slice_), OrderStatus.REJECTED, at, reason)]
+        order = VenueOrder.recalled(slice_, note)
+        refused = [self._blotter.refuse(order, at, _done(order))]
+        self._finished.remember(order.slice_id, order.note())  # its report count moved on
+        return refused
+
+
+def _identity(slice_: Slice) -> str:
+    """What a re-delivered action repeats: a new's slice id; a cancel's or replace's slice id
+    and creation time (a cancel re-sent later is a new request)."""
+    if slice_.action is SliceAction.NEW:
+        return f"new {slice_.slice_id}"
+    return f"{slice_.action.value} {slice_.created_at} {slice_.slice_id}"
+
+
+def _done(order: VenueOrder) -> str:
+    return VenueReason.ORDER_DONE.text(slice_id=order.slice_id, status=order.status.value)

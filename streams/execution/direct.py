@@ -1,8 +1,12 @@
 """Direct execution: one slice per venue allocation, sent at once, cancelled on request.
 
-The executor's state is one `ParentExecution` per parent order, keyed by order id; every
-function takes the state and an input and returns the slices to send. Execution algorithms
-(TWAP, VWAP, ...) will plan slices over time behind the same three entry points.
+The executor's state is one `ParentExecution` per parent order still executing, keyed by order
+id; every function takes the state and an input and returns the slices to send. Execution
+algorithms (TWAP, VWAP, ...) will plan slices over time behind the same three entry points.
+
+A parent whose execution is over leaves the state (`finish`), so it stays bounded; its order id
+joins a bounded memory of the latest finished ids, so a re-delivered routed order does not start
+it again, while reports and cancels for it are ignored as for any order not executing.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from fillstream.schemas.models import (
     Slice,
     SliceAction,
 )
-from fillstream.streams.execution.ids import slice_id_for
+from fillstream.streams.execution.ids import RecentIds, slice_id_for
 
-__all__ = ["ExecutorState", "ParentExecution", "cancel", "on_report", "start"]
+__all__ = ["ExecutorState", "ParentExecution", "cancel", "finish", "on_report", "start"]
 
 FINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
@@ -37,16 +41,22 @@ class ParentExecution:
     def working(self) -> list[Slice]:
         return [s for slice_id, s in self.slices.items() if self.status[slice_id] not in FINAL]
 
+    @property
+    def fully_filled(self) -> bool:
+        return sum(self.filled.values()) >= self.routed.order.signal.quantity
+
 
 @dataclass
 class ExecutorState:
     parents: dict[str, ParentExecution] = field(default_factory=dict)
+    finished: RecentIds = field(default_factory=RecentIds)  # order ids of finished parents
 
 
 def start(state: ExecutorState, routed: RoutedOrder, now_us: int) -> list[Slice]:
-    """The slices of a newly routed order; nothing for an order already started (re-delivery)."""
+    """The slices of a newly routed order; nothing for an order already started or finished
+    (a re-delivery)."""
     order = routed.order
-    if order.order_id in state.parents:
+    if order.order_id in state.parents or order.order_id in state.finished:
         return []
     execution = ParentExecution(routed)
     state.parents[order.order_id] = execution
@@ -100,3 +110,9 @@ def cancel(state: ExecutorState, order_id: str, now_us: int) -> list[Slice]:
         child.model_copy(update={"action": SliceAction.CANCEL, "created_at": now_us})
         for child in execution.working()
     ]
+
+
+def finish(state: ExecutorState, order_id: str) -> None:
+    """Let a parent whose execution is over leave the state, remembering its id."""
+    del state.parents[order_id]
+    state.finished.remember(order_id)

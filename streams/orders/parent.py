@@ -16,10 +16,11 @@ before any fill, expired if every unfilled slice expired, else cancelled.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from fillstream.schemas.models import (
     ExecType,
@@ -125,6 +126,15 @@ class ParentOrderState:
     @property
     def average_price(self) -> Decimal | None:
         return self.traded_value / self.filled if self.filled else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields, `slices` as a dict: the OMS pickles its state, and a mappingproxy does
+        not pickle."""
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"slices": dict(self.slices)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, MappingProxyType(value) if name == "slices" else value)
 
 
 def open_order(parent: ParentOrder) -> ParentOrderState:

@@ -1,8 +1,12 @@
 """The market as risk sees it: best bid and ask across venues, and the last trade, per symbol.
 
-The shell feeds it quotes and trades; the checks read two prices from it. A quote older than
-the one held for its venue, or a trade older than the last one, is ignored: a late record must
-not move the reference backwards.
+The shell feeds it reference prices (`reference_of` a quote or a trade); the checks read two
+prices from it. A quote older than the one held for its venue, or a trade older than the last
+one, is ignored: a late record must not move the reference backwards.
+
+Risk is partitioned by account while market data is partitioned by symbol, so a risk worker
+would see only the symbols that share its partitions. The publisher therefore copies each
+quote's and trade's prices to every partition of `market.reference` (see `reference_of`).
 """
 
 from __future__ import annotations
@@ -10,16 +14,38 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from fillstream.schemas.models import Quote, Side, Signal, Trade
+from fillstream.schemas.models import Quote, ReferencePrice, Side, Signal, Trade
 
-__all__ = ["MarketView", "order_notional", "order_price"]
+__all__ = ["MarketView", "order_notional", "order_price", "reference_of"]
+
+
+def reference_of(record: object) -> ReferencePrice | None:
+    """The prices risk needs from a market record: a quote's best bid and ask, a trade's
+    price; None for anything else (book depth)."""
+    match record:
+        case Quote():
+            return ReferencePrice(
+                symbol=record.symbol,
+                venue=record.venue,
+                bid_price=record.bid_price,
+                ask_price=record.ask_price,
+                timestamp=record.timestamp,
+            )
+        case Trade():
+            return ReferencePrice(
+                symbol=record.symbol,
+                venue=record.venue,
+                last_price=record.price,
+                timestamp=record.timestamp,
+            )
+    return None
 
 
 @dataclass(slots=True)
 class _Prices:
     """One symbol: each venue's latest quote, the best of them, and the last trade."""
 
-    quotes: dict[str, Quote] = field(default_factory=dict)
+    quotes: dict[str, ReferencePrice] = field(default_factory=dict)
     bid: Decimal | None = None
     ask: Decimal | None = None
     last: Decimal | None = None
@@ -32,7 +58,16 @@ class MarketView:
 
     _symbols: dict[str, _Prices] = field(default_factory=dict)
 
-    def update_quote(self, quote: Quote) -> None:
+    def update(self, record: ReferencePrice | Quote | Trade) -> None:
+        reference = record if isinstance(record, ReferencePrice) else reference_of(record)
+        if reference is None:
+            return
+        if reference.last_price is not None:
+            self._update_trade(reference)
+        else:
+            self._update_quote(reference)
+
+    def _update_quote(self, quote: ReferencePrice) -> None:
         prices = self._symbols.setdefault(quote.symbol, _Prices())
         held = prices.quotes.get(quote.venue)
         if held is not None and held.timestamp > quote.timestamp:
@@ -43,10 +78,10 @@ class MarketView:
         prices.bid = max(bids, default=None)
         prices.ask = min(asks, default=None)
 
-    def update_trade(self, trade: Trade) -> None:
+    def _update_trade(self, trade: ReferencePrice) -> None:
         prices = self._symbols.setdefault(trade.symbol, _Prices())
         if trade.timestamp >= prices.last_at:
-            prices.last, prices.last_at = trade.price, trade.timestamp
+            prices.last, prices.last_at = trade.last_price, trade.timestamp
 
     def touch(self, symbol: str, side: Side) -> Decimal | None:
         """What a market order would pay: the best ask for a buy, bid for a sell, else the last."""

@@ -4,15 +4,19 @@ A stage is what one processor does, with no Kafka in it: `handle(topic, record, 
 takes a record from one of its `inputs` and returns `Emit`s for the topics it writes. The
 replay harness calls stages directly in timestamp order; the live processors call the same
 stages from Quix Streams, so both produce the same records from the same inputs.
+
+What a stage remembers lives in the attributes its `durable` names (its configuration does
+not): `snapshot` and `restore` carry them across a restart of the live processor.
 """
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
-__all__ = ["Emit", "Stage", "event_time"]
+__all__ = ["Emit", "Stage", "event_time", "restore", "snapshot"]
 
 
 class Emit(NamedTuple):
@@ -25,8 +29,23 @@ class Emit(NamedTuple):
 class Stage(Protocol):
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    durable: tuple[str, ...]
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]: ...
+
+
+def snapshot(stage: Stage) -> bytes:
+    """Everything `stage` remembers, as bytes."""
+    return pickle.dumps(
+        {name: getattr(stage, name) for name in stage.durable}, protocol=pickle.HIGHEST_PROTOCOL
+    )
+
+
+def restore(stage: Stage, saved: bytes) -> None:
+    """Give a freshly built `stage` the memory `snapshot` saved (from this code's own store:
+    pickle is safe here because nothing but the processor itself writes the snapshots)."""
+    for name, value in pickle.loads(saved).items():
+        setattr(stage, name, value)
 
 
 # The field that carries each topic's event time (µs since the epoch, UTC).
@@ -41,6 +60,7 @@ _EVENT_TIME = {
     "market.quotes": "timestamp",
     "market.trades": "timestamp",
     "market.book": "timestamp",
+    "market.reference": "timestamp",
     "clock": "timestamp",
     "commands": "created_at",
 }

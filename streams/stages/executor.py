@@ -3,7 +3,8 @@
 When the last slice of a parent ends and the parent is not filled, execution is over: the
 executor says so with a `cancel` command of its own, from which the OMS gives the parent its
 final status (cancelled, rejected or expired). Only the executor can know this, since an
-algorithm may still have slices to send.
+algorithm may still have slices to send. Once its last slice has ended, a parent (filled,
+cancelled, or ended so) leaves the executor's state.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = ["ExecutorStage"]
 class ExecutorStage:
     inputs = ("orders.routed", "fills", "commands", "clock")
     outputs = ("slices", "commands")
+    durable = ("state",)
 
     def __init__(self) -> None:
         self.state = direct.ExecutorState()
@@ -41,15 +43,16 @@ class ExecutorStage:
 
     def _ended(self, report: ExecutionReport, now_us: int) -> list[Emit]:
         execution = self.state.parents.get(report.order_id)
-        if execution is None or execution.cancel_requested or execution.working():
+        if execution is None or execution.working():
             return []
-        if sum(execution.filled.values()) >= execution.routed.order.signal.quantity:
+        direct.finish(self.state, report.order_id)
+        if execution.cancel_requested or execution.fully_filled:
             return []
-        execution.cancel_requested = True
         done = Command(
             command_id=f"{report.order_id}:ended",
             kind=CommandKind.CANCEL,
             order_id=report.order_id,
+            symbol=report.symbol,
             account_id=report.account_id,
             reason=f"execution ended: last slice {report.status.value}"
             + (f" ({report.reason})" if report.reason else ""),

@@ -1,4 +1,10 @@
-"""The OMS processor's core: the latest state of every parent order, for `orders.state`."""
+"""The OMS processor's core: the latest state of every parent order, for `orders.state`.
+
+An order that reaches a final status leaves `orders`, so the state stays bounded; its id joins
+`finished`, a bounded memory of the latest final order ids, so that a re-delivered
+`orders.approved` or `orders.rejected` does not open it again. Reports and commands for it are
+ignored, as they were while it was held: a final order takes no event.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,14 @@ from fillstream.schemas.models import (
     ParentOrder,
     Rejection,
 )
-from fillstream.streams.execution.ids import order_id_for
-from fillstream.streams.orders import apply_report, open_order, request_cancel, to_record
+from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds, order_id_for
+from fillstream.streams.orders import (
+    TERMINAL,
+    apply_report,
+    open_order,
+    request_cancel,
+    to_record,
+)
 from fillstream.streams.orders.parent import ParentOrderState
 from fillstream.streams.stages import Emit
 
@@ -24,17 +36,18 @@ __all__ = ["OmsStage"]
 class OmsStage:
     inputs = ("orders.approved", "orders.rejected", "fills", "commands")
     outputs = ("orders.state",)
+    durable = ("orders", "finished")
 
-    def __init__(self) -> None:
-        self.orders: dict[str, ParentOrderState] = {}
+    def __init__(self, memory: int = REDELIVERY_MEMORY) -> None:
+        self.orders: dict[str, ParentOrderState] = {}  # the orders not final yet
+        self.finished = RecentIds(memory)
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "orders.approved":
             parent: ParentOrder = record
-            if parent.order_id in self.orders:
+            if parent.order_id in self.orders or parent.order_id in self.finished:
                 return []
-            self.orders[parent.order_id] = open_order(parent)
-            return [self._emit(parent.order_id)]
+            return self._emit(open_order(parent))
         if topic == "orders.rejected":
             return self._rejected(record)
         if topic == "fills":
@@ -55,11 +68,17 @@ class OmsStage:
         updated, _problems = change(state)
         if updated is state or updated.version == state.version:
             return []
-        self.orders[order_id] = updated
-        return [self._emit(order_id)]
+        return self._emit(updated)
 
-    def _emit(self, order_id: str) -> Emit:
-        return Emit("orders.state", to_record(self.orders[order_id]))
+    def _emit(self, state: ParentOrderState) -> list[Emit]:
+        """Publish `state`; hold the order while it works, else let it go and remember its id."""
+        order_id = state.order.order_id
+        if state.status in TERMINAL:
+            self.orders.pop(order_id, None)
+            self.finished.remember(order_id)
+        else:
+            self.orders[order_id] = state
+        return [Emit("orders.state", to_record(state))]
 
     def _rejected(self, rejection: Rejection) -> list[Emit]:
         """A refused signal's order ends rejected: one approved and then refused (by the
@@ -68,6 +87,10 @@ class OmsStage:
         if signal is None:
             return []
         order_id = rejection.order_id or order_id_for(signal.signal_id)
+        if order_id in self.finished or (rejection.order_id is None and order_id in self.orders):
+            # Re-delivered, or risk refusing a re-sent signal: the order it names stands.
+            return []
+        self.finished.remember(order_id)
         state = self.orders.pop(order_id, None) or open_order(
             ParentOrder(order_id=order_id, signal=signal, approved_at=rejection.rejected_at)
         )

@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fillstream.schemas.models import (
-    Command,
-    ExecutionReport,
-    ParentOrder,
-    Quote,
-    Trade,
-)
+from fillstream.schemas.models import Command, ExecutionReport, ParentOrder, ReferencePrice
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.risk import (
     MarketView,
@@ -35,8 +29,9 @@ __all__ = ["RiskStage"]
 class RiskStage:
     """Pre-trade risk over the accounts of this worker's partitions."""
 
-    inputs = ("signals", "fills", "commands", "market.quotes", "market.trades")
+    inputs = ("signals", "fills", "commands", "market.reference")
     outputs = ("orders.approved", "orders.rejected")
+    durable = ("state", "market")
 
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
@@ -55,12 +50,9 @@ class RiskStage:
         elif topic == "commands":
             command: Command = record
             apply_command(self.state, command)
-        elif topic == "market.quotes":
-            quote: Quote = record
-            self.market.update_quote(quote)
-        elif topic == "market.trades":
-            trade: Trade = record
-            self.market.update_trade(trade)
+        elif topic == "market.reference":
+            reference: ReferencePrice = record
+            self.market.update(reference)
         return []
 
     def _on_signal(self, raw: Mapping[str, Any], now_us: int) -> list[Emit]:

@@ -18,6 +18,7 @@ class RouterStage:
 
     inputs = ("orders.approved", "market.quotes")
     outputs = ("orders.routed", "orders.rejected")
+    durable = ("quotes",)
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config

@@ -20,6 +20,7 @@ __all__ = ["VenueStage"]
 class VenueStage:
     inputs = ("slices", "market.quotes", "market.trades", "market.book", "clock")
     outputs = ("fills",)
+    durable = ("venues",)
 
     def __init__(self, config: EngineConfig) -> None:
         self.venues = {

@@ -88,6 +88,10 @@ def test_commands_need_their_target():
     with pytest.raises(ValidationError, match="a cancel command needs an order_id"):
         Command(command_id="c", kind="cancel", created_at=1723161300000000)
     with pytest.raises(ValidationError, match="a modify command needs a new quantity or price"):
-        Command(command_id="c", kind="modify", order_id="o", created_at=1723161300000000)
+        Command(
+            command_id="c", kind="modify", order_id="o", symbol="S", created_at=1723161300000000
+        )
+    with pytest.raises(ValidationError, match="and the order's symbol"):
+        Command(command_id="c", kind="cancel", order_id="o", created_at=1723161300000000)
     kill = Command(command_id="c", kind="KILL_SWITCH", created_at=1723161300000000)
     assert kill.account_id is None  # every account

@@ -56,7 +56,13 @@ SIGNALS = [
     signal("unlisted", 40, symbol="ETH/USDT"),
 ]
 COMMANDS = [
-    Command(command_id="c-1", kind="cancel", order_id="o-far-sell", created_at=T0 + 60 * SECOND)
+    Command(
+        command_id="c-1",
+        kind="cancel",
+        order_id="o-far-sell",
+        symbol="BTC/USDT",
+        created_at=T0 + 60 * SECOND,
+    )
 ]
 
 

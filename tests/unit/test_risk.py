@@ -89,7 +89,7 @@ def quote(symbol: str, bid: str | None, ask: str | None, at: int = NOW - SECOND)
 def quoted_market() -> MarketView:
     market = MarketView()
     for symbol in ("ABC/USD", "IBM"):
-        market.update_quote(quote(symbol, "99.99", "100.01"))
+        market.update(quote(symbol, "99.99", "100.01"))
     return market
 
 
@@ -248,8 +248,8 @@ def test_collar_at_the_boundary(side, price, refused):
 
 def test_collar_reference_is_the_last_trade_without_a_two_sided_quote():
     desk = Desk(market=MarketView())
-    desk.market.update_quote(quote("ABC/USD", "99.00", None))
-    desk.market.update_trade(
+    desk.market.update(quote("ABC/USD", "99.00", None))
+    desk.market.update(
         Trade(
             symbol="ABC/USD",
             venue="alpha",
@@ -265,10 +265,10 @@ def test_collar_reference_is_the_last_trade_without_a_two_sided_quote():
 
 def test_market_order_is_collared_by_the_touch_it_would_take():
     desk = Desk(market=MarketView())
-    desk.market.update_quote(quote("ABC/USD", "99.50", "100.50"))  # mid 100.00, ask +50 bps
+    desk.market.update(quote("ABC/USD", "99.50", "100.50"))  # mid 100.00, ask +50 bps
     market_buy = signal(order_type="market", price=None)
     assert desk.reason(market_buy) is None
-    desk.market.update_quote(quote("ABC/USD", "99.40", "100.60", at=NOW))  # ask +60 bps
+    desk.market.update(quote("ABC/USD", "99.40", "100.60", at=NOW))  # ask +60 bps
     assert desk.reason(market_buy) is RejectReason.PRICE_COLLAR
 
 
@@ -460,7 +460,9 @@ def test_kill_switches_per_account_and_global():
 
 def test_order_commands_leave_risk_state_alone():
     state = RiskState()
-    cancel = Command(command_id="c", kind="cancel", order_id="ord-1", created_at=NOW)
+    cancel = Command(
+        command_id="c", kind="cancel", order_id="ord-1", symbol="ABC/USD", created_at=NOW
+    )
     assert apply_command(state, cancel) is state
     assert state.accounts == {} and not state.kill_switch
 

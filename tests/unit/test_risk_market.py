@@ -49,19 +49,19 @@ def signal(**fields: str) -> Signal:
 
 def test_best_bid_and_ask_across_venues():
     market = MarketView()
-    market.update_quote(quote("binance", "100.00", "100.30"))
-    market.update_quote(quote("kraken", "100.10", "100.40"))
+    market.update(quote("binance", "100.00", "100.30"))
+    market.update(quote("kraken", "100.10", "100.40"))
     assert market.touch("BTC/USDT", Side.BUY) == Decimal("100.30")
     assert market.touch("BTC/USDT", Side.SELL) == Decimal("100.10")
     assert market.reference_price("BTC/USDT") == Decimal("100.20")
-    market.update_quote(quote("kraken", None, "100.40", at=T + 1))  # kraken's bid side empties
+    market.update(quote("kraken", None, "100.40", at=T + 1))  # kraken's bid side empties
     assert market.touch("BTC/USDT", Side.SELL) == Decimal("100.00")
 
 
 def test_a_late_quote_does_not_replace_a_newer_one():
     market = MarketView()
-    market.update_quote(quote("binance", "100.00", "100.30", at=T + 10))
-    market.update_quote(quote("binance", "90.00", "90.30", at=T))
+    market.update(quote("binance", "100.00", "100.30", at=T + 10))
+    market.update(quote("binance", "90.00", "90.30", at=T))
     assert market.reference_price("BTC/USDT") == Decimal("100.15")
 
 
@@ -69,10 +69,10 @@ def test_last_trade_is_the_fallback_and_late_trades_are_ignored():
     market = MarketView()
     assert market.reference_price("BTC/USDT") is None
     assert market.touch("BTC/USDT", Side.BUY) is None
-    market.update_trade(trade("101.00", at=T + 10))
-    market.update_trade(trade("99.00", at=T))
+    market.update(trade("101.00", at=T + 10))
+    market.update(trade("99.00", at=T))
     assert market.reference_price("BTC/USDT") == Decimal("101.00")
-    market.update_quote(quote("binance", "100.00", None))
+    market.update(quote("binance", "100.00", None))
     assert market.touch("BTC/USDT", Side.BUY) == Decimal("101.00")  # no ask: the last trade
     assert market.touch("BTC/USDT", Side.SELL) == Decimal("100.00")
     assert market.reference_price("BTC/USDT") == Decimal("101.00")  # one-sided: no mid
@@ -80,7 +80,7 @@ def test_last_trade_is_the_fallback_and_late_trades_are_ignored():
 
 def test_orders_are_valued_at_their_limit_else_stop_else_the_touch():
     market = MarketView()
-    market.update_quote(quote("binance", "100.00", "100.30"))
+    market.update(quote("binance", "100.00", "100.30"))
     assert order_price(signal(order_type="limit", price="99.00"), market) == Decimal("99.00")
     assert order_price(signal(order_type="stop", stop_price="105.00"), market) == Decimal("105.00")
     assert order_notional(signal(), market) == Decimal("50.150")

@@ -1,0 +1,99 @@
+"""Processors killed mid-run (SIGKILL) and restarted lose nothing and repeat nothing.
+
+The real BTCUSDT scenario of test_pipeline_live.py: every order is placed in lockstep; then the
+rest of the market data goes out in bursts, and while a burst is being processed a processor is
+killed and started again. The resting buy fills in the first burst, the stop in the second:
+only restored state can produce those fills, exactly once, where the replay harness does.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+
+import pytest
+
+from fillstream.config import load_config
+from fillstream.infra.topics import ensure_topics
+from fillstream.pipeline import Pipeline, Watcher, feed
+from fillstream.schemas.topics import CATALOG
+from fillstream.streams.replay import run_replay
+from tests.integration.test_pipeline_live import WATCHED, _fills, window
+from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0
+
+pytestmark = pytest.mark.integration
+
+SECOND = 1_000_000
+# Every signal and the cancel come before the first cut; the resting buy fills at 23:57:52,
+# inside the first burst, and the stop at 23:58:22, inside the second.
+FIRST_CUT, SECOND_CUT = T0 + 100 * SECOND, T0 + 190 * SECOND
+KILLS = (("venue",), ("executor", "oms", "risk"))
+
+
+def _kill_while_busy(pipeline: Pipeline, names: tuple[str, ...]) -> None:
+    time.sleep(0.3)  # the burst is being processed now
+    for name in names:
+        pipeline.kill(name)
+    for name in names:
+        pipeline.start_one(name)
+
+
+@pytest.fixture(scope="module")
+def replay():
+    return run_replay(load_config(), window(), SIGNALS, COMMANDS)
+
+
+@pytest.fixture(scope="module")
+def restarted(kafka_bootstrap, tmp_path_factory):
+    market = list(window())
+    first = [event for event in market if event.timestamp <= FIRST_CUT]
+    bursts = (
+        [event for event in market if FIRST_CUT < event.timestamp <= SECOND_CUT],
+        [event for event in market if event.timestamp > SECOND_CUT],
+    )
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+        env.setenv("FILLSTREAM_TOPIC_PREFIX", f"restart{uuid.uuid4().hex[:6]}.")
+        env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+        ensure_topics(CATALOG)
+        pipeline = Pipeline(log_dir=tmp_path_factory.mktemp("logs"))
+        watcher = Watcher(WATCHED)
+        pipeline.start()
+        try:
+            feed(first, SIGNALS, COMMANDS, watcher=watcher, pipeline=pipeline)
+            for burst, names in zip(bursts, KILLS, strict=True):
+                feed(burst, [])
+                _kill_while_busy(pipeline, names)
+                watcher.settle(timeout=180, pipeline=pipeline)
+        finally:
+            pipeline.stop()
+            watcher.close()
+        yield watcher.records
+
+
+def test_no_fill_is_lost_or_repeated(restarted, replay):
+    expected = _fills(report.model_dump() for report in replay.records["fills"])
+    late = [fill for fill in expected if fill[-1] > FIRST_CUT]
+    assert len(late) == 2, "the resting buy and the stop fill after the first cut"
+    assert sorted(_fills(restarted["fills"])) == sorted(expected)
+
+
+def test_no_slice_or_venue_order_is_sent_twice(restarted):
+    slices = Counter((s["slice_id"], s["action"], s["created_at"]) for s in restarted["slices"])
+    assert slices and max(slices.values()) == 1
+    reports = Counter(report["report_id"] for report in restarted["fills"])
+    assert max(reports.values()) == 1
+    acks = Counter(r["slice_id"] for r in restarted["fills"] if r["exec_type"] == "ack")
+    assert max(acks.values()) == 1  # one venue order per slice
+
+
+def test_orders_end_as_without_the_restarts(restarted, replay):
+    def final(states):
+        latest = {}
+        for state in states:
+            latest[state["order_id"]] = (state["status"], state["filled_quantity"])
+        return latest
+
+    expected = final(state.model_dump() for state in replay.records["orders.state"])
+    assert final(restarted["orders.state"]) == expected
