@@ -67,6 +67,9 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec("slices", "Slice", ("symbol",), "child orders and cancels for venues"),
     TopicSpec("fills", "ExecutionReport", ("symbol",), "execution reports from venues"),
     TopicSpec(
+        "fills.accounts", "ExecutionReport", ("account_id",), "executions keyed by account, for risk"
+    ),
+    TopicSpec(
         "orders.state",
         "OrderState",
         ("order_id",),

@@ -56,6 +56,7 @@ _EVENT_TIME = {
     "orders.routed": "routed_at",
     "slices": "created_at",
     "fills": "timestamp",
+    "fills.accounts": "timestamp",
     "orders.state": "updated_at",
     "market.quotes": "timestamp",
     "market.trades": "timestamp",

@@ -29,7 +29,7 @@ __all__ = ["RiskStage"]
 class RiskStage:
     """Pre-trade risk over the accounts of this worker's partitions."""
 
-    inputs = ("signals", "fills", "commands", "market.reference")
+    inputs = ("signals", "fills.accounts", "commands", "market.reference")
     outputs = ("orders.approved", "orders.rejected")
     durable = ("state", "market")
 
@@ -41,7 +41,7 @@ class RiskStage:
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "signals":
             return self._on_signal(record, now_us)
-        if topic == "fills":
+        if topic == "fills.accounts":
             report: ExecutionReport = record
             if report.last_quantity > 0:
                 apply_fill(

@@ -19,7 +19,7 @@ __all__ = ["VenueStage"]
 
 class VenueStage:
     inputs = ("slices", "market.quotes", "market.trades", "market.book", "clock")
-    outputs = ("fills",)
+    outputs = ("fills", "fills.accounts")
     durable = ("venues",)
 
     def __init__(self, config: EngineConfig) -> None:
@@ -48,7 +48,10 @@ class VenueStage:
         else:
             for venue in self.venues.values():
                 reports += venue.on_market(record)
-        return [Emit("fills", report) for report in reports]
+        emits = [Emit("fills", report) for report in reports]
+        # Risk is partitioned by account: it reads the executions again, keyed so.
+        emits += [Emit("fills.accounts", r) for r in reports if r.last_quantity > 0]
+        return emits
 
 
 def _unknown_venue(child: Slice) -> ExecutionReport:

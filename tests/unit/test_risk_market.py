@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from fillstream.schemas.models import Quote, Side, Signal, Trade
 from fillstream.streams.risk import MarketView, order_notional, order_price
+from fillstream.streams.risk.market import reference_of
 
 T = 1_723_161_600_000_000
 
@@ -86,3 +87,33 @@ def test_orders_are_valued_at_their_limit_else_stop_else_the_touch():
     assert order_notional(signal(), market) == Decimal("50.150")
     assert order_notional(signal(side="sell"), market) == Decimal("50.000")
     assert order_notional(signal(symbol="ETH/USDT"), market) is None
+
+
+def test_reference_prices_carry_a_quotes_touch_or_a_trades_price_and_nothing_else():
+    from_quote = reference_of(quote("binance", "100.00", "100.30"))
+    assert (from_quote.bid_price, from_quote.ask_price, from_quote.last_price) == (
+        Decimal("100.00"),
+        Decimal("100.30"),
+        None,
+    )
+    from_trade = reference_of(trade("101.00", at=T + 5))
+    assert (from_trade.bid_price, from_trade.last_price, from_trade.timestamp) == (
+        None,
+        Decimal("101.00"),
+        T + 5,
+    )
+    assert reference_of(signal()) is None
+
+
+def test_a_view_fed_reference_prices_equals_one_fed_the_market_records():
+    records = [quote("binance", "100.00", "100.30"), trade("100.10"), quote("kraken", "99.9", None)]
+    direct, relayed = MarketView(), MarketView()
+    for record in records:
+        direct.update(record)
+        relayed.update(reference_of(record))
+    assert (
+        relayed.reference_price("BTC/USDT")
+        == direct.reference_price("BTC/USDT")
+        == Decimal("100.15")
+    )
+    assert relayed.touch("BTC/USDT", Side.SELL) == Decimal("100.00")

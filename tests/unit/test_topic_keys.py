@@ -1,0 +1,32 @@
+"""Where records go: keys and broadcasts follow the partitioning of the processors reading them."""
+
+from __future__ import annotations
+
+from fillstream.schemas.topics import broadcast, find, key_of
+
+
+def test_order_commands_go_by_symbol_account_commands_by_account_and_a_global_kill_everywhere():
+    commands = find("commands")
+    cancel = {"kind": "cancel", "order_id": "o-1", "symbol": "BTC/USDT", "account_id": "a-1"}
+    pause = {"kind": "pause", "account_id": "a-1"}
+    kill_all = {"kind": "kill_switch"}
+    assert key_of(commands, cancel) == b"BTC/USDT"
+    assert key_of(commands, pause) == b"a-1"
+    assert key_of(commands, kill_all) is None
+    assert not broadcast(commands, key_of(commands, cancel))
+    assert not broadcast(commands, key_of(commands, pause))
+    assert broadcast(commands, key_of(commands, kill_all))
+
+
+def test_reference_prices_and_clock_ticks_go_everywhere_and_orders_never():
+    assert broadcast(find("market.reference"), b"BTC/USDT")
+    assert broadcast(find("clock"), b"0")
+    for name in ("signals", "slices", "fills", "fills.accounts", "orders.rejected"):
+        assert not broadcast(find(name), b"x")
+
+
+def test_executions_for_risk_are_keyed_by_account_and_rejections_by_symbol_when_known():
+    assert key_of(find("fills.accounts"), {"account_id": "a-1", "symbol": "S"}) == b"a-1"
+    rejected = find("orders.rejected")
+    assert key_of(rejected, {"symbol": "S", "account_id": "a-1"}) == b"S"
+    assert key_of(rejected, {"symbol": None, "account_id": "a-1"}) == b"a-1"
