@@ -33,7 +33,8 @@ class TopicSpec:
     retention_ms: int = FOREVER
     co_partitioned: bool = True
     # Records that go to every partition: "all" (clock ticks, reference prices), those without
-    # a key ("unkeyed": a kill switch for every account), or "none".
+    # a key ("unkeyed": commands for an account or all, which risk and every executor read), or
+    # "none".
     broadcast: Literal["none", "all", "unkeyed"] = "none"
 
     @property
@@ -67,7 +68,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec("slices", "Slice", ("symbol",), "child orders and cancels for venues"),
     TopicSpec("fills", "ExecutionReport", ("symbol",), "execution reports from venues"),
     TopicSpec(
-        "fills.accounts", "ExecutionReport", ("account_id",), "executions keyed by account, for risk"
+        "fills.accounts", "ExecutionReport", ("account_id",), "executions by account, for risk"
     ),
     TopicSpec(
         "orders.state",
@@ -98,7 +99,7 @@ CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec(
         "commands",
         "Command",
-        ("symbol", "account_id"),
+        ("symbol",),
         "cancel, modify, pause, kill switch",
         broadcast="unkeyed",
     ),

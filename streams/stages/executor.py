@@ -5,6 +5,10 @@ executor says so with a `cancel` command of its own, from which the OMS gives th
 final status (cancelled, rejected or expired). Only the executor can know this, since an
 algorithm may still have slices to send. Once its last slice has ended, a parent (filled,
 cancelled, or ended so) leaves the executor's state.
+
+A kill switch (for one account, or for every account when it names none) cancels every
+parent of that account the executor is working, through the same path as an operator's
+cancel: a `cancel` command per order, which the OMS records and the executor then carries out.
 """
 
 from __future__ import annotations
@@ -39,7 +43,29 @@ class ExecutorStage:
             if command.kind is CommandKind.CANCEL and command.order_id is not None:
                 cancels = direct.cancel(self.state, command.order_id, now_us)
                 return [Emit("slices", child) for child in cancels]
+            if command.kind is CommandKind.KILL_SWITCH:
+                return self._kill(command, now_us)
         return []
+
+    def _kill(self, kill: Command, now_us: int) -> list[Emit]:
+        return [
+            Emit(
+                "commands",
+                Command(
+                    command_id=f"{order_id}:{kill.command_id}",
+                    kind=CommandKind.CANCEL,
+                    order_id=order_id,
+                    symbol=signal.symbol,
+                    account_id=signal.account_id,
+                    reason=f"kill switch: {kill.reason}" if kill.reason else "kill switch",
+                    issued_by="executor",
+                    created_at=now_us,
+                ),
+            )
+            for order_id, execution in self.state.parents.items()
+            if not execution.cancel_requested
+            and kill.account_id in (None, (signal := execution.routed.order.signal).account_id)
+        ]
 
     def _ended(self, report: ExecutionReport, now_us: int) -> list[Emit]:
         execution = self.state.parents.get(report.order_id)
