@@ -38,6 +38,7 @@ bench: setup
 	$(BIN)/python benchmarks/producer_throughput.py
 	$(BIN)/python benchmarks/relay.py --runtime confluent --count 1000000
 	$(BIN)/python benchmarks/relay.py --runtime all --faust-python $(FAUST_VENV)/bin/python
+	$(BIN)/fillstream bench
 
 clean:
 	rm -rf $(VENV) $(FAUST_VENV) .pytest_cache .ruff_cache build *.egg-info
