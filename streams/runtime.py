@@ -44,7 +44,7 @@ from fillstream.infra.topics import ensure_topics
 from fillstream.schemas.models import MODELS, DeadLetter
 from fillstream.schemas.serde import Codec, UndecodableRecord, codec_for
 from fillstream.schemas.topics import TopicSpec, find, key_of
-from fillstream.streams.stages import Emit, Stage, event_time, restore, snapshot
+from fillstream.streams.stages import Emit, Snapshots, Stage, event_time, restore
 
 __all__ = ["Outgoing", "build_application"]
 
@@ -113,6 +113,7 @@ class Shards:
         self._build = build
         self._frame = frame
         self._stages: dict[int, tuple[Stage, bytes | None]] = {}
+        self._snapshots: dict[int, Snapshots] = {}
         self._checked: set[int] = set()
         self._dirty: set[int] = set()
         frame.register_store()
@@ -135,6 +136,10 @@ class Shards:
         transaction = checkpoint.get_store_transaction(self._frame.stream_id, partition)
         return transaction.as_state(prefix=b"stage")
 
+    # A snapshot is stored in pieces: one changelog record must stay under the broker's message
+    # size limit (1 MiB by default), and a busy partition's memory can exceed it.
+    CHUNK = 512 * 1024
+
     def stage(self, partition: int) -> Stage:
         """The partition's stage, as of the last record it processed; marked for saving."""
         self._dirty.add(partition)
@@ -147,10 +152,11 @@ class Shards:
         if cached is not None and cached[1] == token:
             return cached[0]
         stage = self._build()
-        saved = store.get_bytes("snapshot")
-        if saved is not None:
-            restore(stage, saved)
+        chunks = int(store.get("chunks", 0))
+        if chunks:
+            restore(stage, b"".join(store.get_bytes(f"chunk:{n}") or b"" for n in range(chunks)))
         self._stages[partition] = (stage, token)
+        self._snapshots[partition] = Snapshots()
         return stage
 
     def save(self) -> None:
@@ -158,7 +164,13 @@ class Shards:
             stage, _ = self._stages[partition]
             token = os.urandom(8)
             store = self._store(partition)
-            store.set_bytes("snapshot", snapshot(stage))
+            saved = self._snapshots[partition].take(stage)
+            chunks = range(0, len(saved), self.CHUNK)
+            for n, start in enumerate(chunks):
+                store.set_bytes(f"chunk:{n}", saved[start : start + self.CHUNK])
+            for n in range(len(chunks), int(store.get("chunks", 0))):
+                store.delete(f"chunk:{n}")
+            store.set("chunks", len(chunks))
             store.set_bytes("token", token)
             self._stages[partition] = (stage, token)
         self._dirty.clear()
@@ -204,6 +216,9 @@ def build_application(name: str, build: Callable[[], Stage]) -> Application:
         processing_guarantee=settings.processing_guarantee(),  # type: ignore[arg-type]
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval(),
+        # How long a poll may wait to fill a batch: every hop can hold a record this long
+        # (Quix Streams' default is 1 s).
+        consumer_poll_timeout=0.005,
         # The catalog's topics exist by now (above); Quix creates only its state changelogs.
         auto_create_topics=True,
         state_dir=str(settings.state_dir() / "processors"),

@@ -6,17 +6,20 @@ replay harness calls stages directly in timestamp order; the live processors cal
 stages from Quix Streams, so both produce the same records from the same inputs.
 
 What a stage remembers lives in the attributes its `durable` names (its configuration does
-not): `snapshot` and `restore` carry them across a restart of the live processor.
+not): `Snapshots.take` and `restore` carry them across a restart of the live processor.
 """
 
 from __future__ import annotations
 
+import io
 import pickle
 from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
-__all__ = ["Emit", "Stage", "event_time", "restore", "snapshot"]
+from fillstream.schemas.models import Record
+
+__all__ = ["Emit", "Snapshots", "Stage", "event_time", "restore"]
 
 
 class Emit(NamedTuple):
@@ -34,15 +37,44 @@ class Stage(Protocol):
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]: ...
 
 
-def snapshot(stage: Stage) -> bytes:
-    """Everything `stage` remembers, as bytes."""
-    return pickle.dumps(
-        {name: getattr(stage, name) for name in stage.durable}, protocol=pickle.HIGHEST_PROTOCOL
-    )
+class Snapshots:
+    """Takes successive snapshots of one stage, each as bytes.
+
+    Most of a stage's memory is records (orders, slices) that never change once made: records
+    are frozen. So each record is pickled once, when a snapshot first meets it, and later
+    snapshots copy its bytes; a snapshot costs what changed since the last, not all the stage
+    holds. Bytes of records the stage no longer holds are dropped at the next snapshot.
+    """
+
+    def __init__(self) -> None:
+        self._pickled: dict[int, tuple[Record, bytes]] = {}
+
+    def take(self, stage: Stage) -> bytes:
+        buffer = io.BytesIO()
+        pickler = _RecordPickler(buffer, self._pickled)
+        pickler.dump({name: getattr(stage, name) for name in stage.durable})
+        self._pickled = pickler.current
+        return buffer.getvalue()
+
+
+class _RecordPickler(pickle.Pickler):
+    def __init__(self, buffer: io.BytesIO, previous: dict[int, tuple[Record, bytes]]) -> None:
+        super().__init__(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        self.previous = previous
+        self.current: dict[int, tuple[Record, bytes]] = {}
+
+    def reducer_override(self, obj: object) -> Any:
+        if not isinstance(obj, Record):
+            return NotImplemented
+        entry = self.current.get(id(obj)) or self.previous.get(id(obj))
+        if entry is None or entry[0] is not obj:  # an id reused by a newer record
+            entry = (obj, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+        self.current[id(obj)] = entry
+        return pickle.loads, (entry[1],)
 
 
 def restore(stage: Stage, saved: bytes) -> None:
-    """Give a freshly built `stage` the memory `snapshot` saved (from this code's own store:
+    """Give a freshly built `stage` the memory a snapshot saved (from this code's own store:
     pickle is safe here because nothing but the processor itself writes the snapshots)."""
     for name, value in pickle.loads(saved).items():
         setattr(stage, name, value)

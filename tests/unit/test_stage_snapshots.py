@@ -15,7 +15,7 @@ from fillstream.config import load_config
 from fillstream.connectors.feeds import load
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.replay import Pipeline, Replay, run_replay, timeline
-from fillstream.streams.stages import restore, snapshot
+from fillstream.streams.stages import Snapshots, restore
 from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0, capture
 
 END = T0 + 75 * 1_000_000  # past the cancel, with orders still resting at the venue
@@ -31,6 +31,7 @@ def replay_with_restarts(market, every: int, *, keep_memory: bool = True) -> Rep
     config = load_config()
     names = list(PROCESSORS)
     replay = Replay(SIGNALS, Pipeline([build_stage(name, config) for name in names]))
+    snapshots = {name: Snapshots() for name in names}  # reused: later snapshots copy records
     clock = 0
     for n, entry in enumerate(timeline(market, SIGNALS, COMMANDS), start=1):
         clock = max(clock, entry.timestamp)
@@ -40,7 +41,7 @@ def replay_with_restarts(market, every: int, *, keep_memory: bool = True) -> Rep
             for name, stage in zip(names, replay.pipeline.stages, strict=True):
                 fresh = build_stage(name, config)
                 if keep_memory:
-                    restore(fresh, snapshot(stage))
+                    restore(fresh, snapshots[name].take(stage))
                 stages.append(fresh)
             replay.pipeline = Pipeline(stages)
     return replay
