@@ -11,7 +11,7 @@ a stage sees market data and orders of one partition in time order. The input to
 co-partitioned, so each partition number is an independent shard of the work: the worker keeps
 one stage per partition it is assigned, and Kafka's consumer group decides who has which.
 
-Each partition's stage memory is durable. At every commit, the `snapshot` of each partition's
+Each partition's stage memory is durable. At every commit, a snapshot of each partition's
 stage that processed records since the last commit is written to the partition's Quix Streams
 state store (RocksDB, backed by a changelog topic) in the same Kafka transaction as the input
 offsets and the outputs. A worker that takes over a partition, after a crash or a rebalance,
@@ -128,6 +128,7 @@ class Shards:
             self._checked.clear()
             if revoking:
                 self._stages.clear()
+                self._snapshots.clear()
 
         context.commit_checkpoint = commit_checkpoint  # type: ignore[method-assign]
 
