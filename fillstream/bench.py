@@ -76,7 +76,7 @@ from fillstream.streams.processors import PROCESSORS
 from fillstream.streams.replay import run_replay
 from fillstream.streams.risk import MarketView, RiskState, approve, check_signal, order_notional
 from fillstream.streams.routing import plan_route
-from fillstream.topic_io import codec, make_producer
+from fillstream.topic_io import codec, make_producer, send
 
 __all__ = [
     "CORES",
@@ -743,19 +743,14 @@ class _Run:
                 "signal_id": signal_id,
                 "created_at": now_us,
             }
-            payload = self.encoder.encode(value)
-            while True:
-                try:
-                    self.producer.produce(
-                        self.spec.full_name,
-                        value=payload,
-                        key=key_of(self.spec, value),
-                        timestamp=now_us // 1000,
-                        on_delivery=self._delivered,
-                    )
-                    break
-                except BufferError:  # local queue full: let deliveries drain
-                    self.producer.poll(0.01)
+            send(
+                self.producer,
+                self.spec,
+                self.encoder.encode(value),
+                key_of(self.spec, value),
+                timestamp=now_us // 1000,
+                on_delivery=self._delivered,
+            )
             self.producer.poll(0)
             sent[signal_id] = now_us
             if time.perf_counter() >= next_check:

@@ -254,8 +254,9 @@ def feed(
             producer.flush(30)
             watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]
         stamp_ms = max(time_us // 1000, stamp_ms + 1)
-        sent += send(producer, spec, encoder.encode(value), key_of(spec, value), timestamp=stamp_ms)
+        send(producer, spec, encoder.encode(value), key_of(spec, value), timestamp=stamp_ms)
         producer.poll(0)
+        sent += 1
         if lockstep:
             producer.flush(30)
             watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]

@@ -58,9 +58,9 @@ def send(
     value: bytes,
     key: bytes | None,
     **produce: Any,
-) -> int:
+) -> None:
     """Produce one encoded record where the catalog puts it: its key's partition, or every
-    partition of a broadcast topic. Waits while the local queue is full. Returns copies sent."""
+    partition of a broadcast topic. Waits while the local queue is full."""
     if broadcast(spec, key):
         partitions = _PARTITIONS.get(spec.full_name)
         if partitions is None:
@@ -68,9 +68,8 @@ def send(
             partitions = _PARTITIONS[spec.full_name] = sorted(metadata.partitions)
         for partition in partitions:
             _produce(producer, spec.full_name, value, key, partition=partition, **produce)
-        return len(partitions)
+        return
     _produce(producer, spec.full_name, value, key, **produce)
-    return 1
 
 
 def _produce(producer: Producer, topic: str, value: bytes, key: bytes | None, **kw: Any) -> None:
@@ -85,7 +84,7 @@ def _produce(producer: Producer, topic: str, value: bytes, key: bytes | None, **
 def publish(
     spec: TopicSpec, records: Iterable[Mapping[str, Any]], producer: Producer | None = None
 ) -> int:
-    """Encode, key and send records; return how many the broker acknowledged.
+    """Encode, key and send records; return how many (a broadcast record counts once).
 
     Raises KafkaException if any record was not delivered, after every other one was tried.
     """
@@ -99,11 +98,9 @@ def publish(
 
     sent = 0
     for record in records:
-        copies = send(
-            producer, spec, encoder.encode(record), key_of(spec, record), on_delivery=on_delivery
-        )
+        send(producer, spec, encoder.encode(record), key_of(spec, record), on_delivery=on_delivery)
         producer.poll(0)
-        sent += copies
+        sent += 1
     remaining = producer.flush(30)
     if remaining:
         raise KafkaException(f"{remaining} records to {spec.full_name} not delivered within 30 s")

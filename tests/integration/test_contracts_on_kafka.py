@@ -12,7 +12,7 @@ from fillstream.demo import SAMPLE_SIGNALS
 from fillstream.infra.topics import describe, ensure_topics
 from fillstream.schemas import jsonl
 from fillstream.schemas.serde import UndecodableRecord
-from fillstream.schemas.topics import CATALOG, find, key_of
+from fillstream.schemas.topics import CATALOG, broadcast, find, key_of
 from fillstream.topic_io import consume, end_offsets, make_producer, publish
 from tests.examples import example_records
 
@@ -40,7 +40,11 @@ def test_every_contract_round_trips_through_the_broker(cluster):
         records = example_records(spec)
         assert publish(spec, records, producer) == len(records)
     for spec in CATALOG:
-        sent = example_records(spec)
+        sent = [  # a broadcast record arrives once per partition
+            record
+            for record in example_records(spec)
+            for _ in range(spec.partitions if broadcast(spec, key_of(spec, record)) else 1)
+        ]
         received = list(consume(spec, from_beginning=True, max_records=len(sent), idle_timeout=20))
         assert [item.error for item in received] == [None] * len(sent), spec.name
         assert _canonical(item.record for item in received) == _canonical(sent), spec.name
