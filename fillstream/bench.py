@@ -830,9 +830,9 @@ def _delete_run(prefix: str) -> tuple[int, list[str]]:
 
 def run_bench(plan: BenchPlan, console: Console) -> BenchReport:
     """Run the whole benchmark: broker, topics, processors, phases, clean-up, then the cores."""
-    from fillstream.demo import _ensure_broker
+    from fillstream.demo import ensure_broker
 
-    _ensure_broker(console)
+    ensure_broker(console)
     prefix = f"bench-{uuid.uuid4().hex[:8]}."
     workdir = Path(tempfile.mkdtemp(prefix="fillstream-bench-"))
     (workdir / "engine.toml").write_text(engine_toml())

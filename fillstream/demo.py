@@ -82,7 +82,7 @@ def demo_signals(start_us: int, price: Decimal) -> list[dict[str, Any]]:
     ]
 
 
-def _ensure_broker(console: Console) -> None:
+def ensure_broker(console: Console) -> None:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         console.print(f"Kafka: [bold]{settings.bootstrap_servers()}[/] (KAFKA_BOOTSTRAP_SERVERS)")
         return
@@ -136,7 +136,7 @@ def run(
         signals = read_signals(signals_file)
     end_us = max(event.timestamp for event in market)
 
-    _ensure_broker(console)
+    ensure_broker(console)
     created = sum(s.outcome == "created" for s in topics.ensure_topics(CATALOG))
     console.print(f"Topics: {len(CATALOG)} in the catalog, {created} created now")
     watcher = Watcher(WATCHED, from_end=True)
