@@ -33,7 +33,7 @@ from fillstream.schemas.models import Command, CommandKind
 from fillstream.schemas.topics import CATALOG
 from fillstream.streams.execution.ids import order_id_for
 
-__all__ = ["SAMPLE_SIGNALS", "demo_signals", "run"]
+__all__ = ["SAMPLE_SIGNALS", "demo_signals", "ensure_broker", "run"]
 
 SAMPLE_SIGNALS = examples_dir() / "signals.jsonl"
 FINAL = {"filled", "cancelled", "rejected", "expired", "replaced"}
