@@ -96,3 +96,11 @@ def commit_interval() -> float:
     Under exactly-once, a record is visible downstream only when its transaction commits, so
     this bounds each hop's latency from below and sets how often state is checkpointed."""
     return float(os.environ.get("FILLSTREAM_COMMIT_INTERVAL", "0.05"))
+
+
+def poll_timeout() -> float:
+    """Seconds a processor's poll may wait to fill a batch (`FILLSTREAM_POLL_TIMEOUT`, default
+    0.005). Each hop can hold a record this long, so it is short for latency. Quix Streams
+    aligns concatenated inputs by timestamp only among the records it has fetched, so a
+    longer wait (fuller batches) orders a burst of several topics' records more reliably."""
+    return float(os.environ.get("FILLSTREAM_POLL_TIMEOUT", "0.005"))

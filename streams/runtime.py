@@ -217,9 +217,7 @@ def build_application(name: str, build: Callable[[], Stage]) -> Application:
         processing_guarantee=settings.processing_guarantee(),  # type: ignore[arg-type]
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval(),
-        # How long a poll may wait to fill a batch: every hop can hold a record this long
-        # (Quix Streams' default is 1 s).
-        consumer_poll_timeout=0.005,
+        consumer_poll_timeout=settings.poll_timeout(),
         # The catalog's topics exist by now (above); Quix creates only its state changelogs.
         auto_create_topics=True,
         state_dir=str(settings.state_dir() / "processors"),

@@ -36,6 +36,7 @@ def window():
 def live(kafka_bootstrap, tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+        env.setenv("FILLSTREAM_POLL_TIMEOUT", "1")  # full batches: see settings.poll_timeout
         env.setenv("FILLSTREAM_TOPIC_PREFIX", f"live{uuid.uuid4().hex[:6]}.")
         env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
         ensure_topics(CATALOG)

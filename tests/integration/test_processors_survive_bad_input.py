@@ -27,7 +27,8 @@ def test_undecodable_records_go_to_deadletter_and_the_pipeline_carries_on(
     ensure_topics(CATALOG)
     producer = make_producer()
     producer.produce(find("signals").full_name, key=b"acct-1", value=b"not avro at all")
-    # A well-framed Trade where a Quote belongs: decodable Avro, the wrong contract.
+    # A well-framed Trade where a Quote (router) or a reference price (risk) belongs: decodable
+    # Avro, the wrong contract.
     trade = {
         "symbol": "BTC/USDT",
         "venue": "binance",
@@ -41,7 +42,8 @@ def test_undecodable_records_go_to_deadletter_and_the_pipeline_carries_on(
     codec = SingleObjectCodec("Trade")
 
     trade |= {"price": Decimal("61000"), "quantity": Decimal("0.1")}
-    producer.produce(find("market.quotes").full_name, key=b"BTC/USDT", value=codec.encode(trade))
+    for topic in ("market.quotes", "market.reference"):
+        producer.produce(find(topic).full_name, key=b"BTC/USDT", value=codec.encode(trade))
     producer.flush(10)
     signal = {
         "signal_id": "after-bad",
@@ -57,7 +59,7 @@ def test_undecodable_records_go_to_deadletter_and_the_pipeline_carries_on(
 
     pipeline = Pipeline(log_dir=tmp_path / "logs")
     watcher = Watcher(
-        ["signals", "market.quotes", "orders.rejected", "deadletter"],
+        ["signals", "market.quotes", "market.reference", "orders.rejected", "deadletter"],
         processors=["risk", "router"],
     )
     pipeline.start(["risk", "router"])
@@ -73,9 +75,18 @@ def test_undecodable_records_go_to_deadletter_and_the_pipeline_carries_on(
     assert risk_signal["error_type"] == "UndecodableRecord"
     assert risk_signal["value"] == b"not avro at all"
     assert risk_signal["key"] == b"acct-1"
-    for processor in ("risk", "router"):
-        quote = dead[(processor, find("market.quotes").full_name)]
-        assert "fillstream.Trade record where fillstream.Quote is expected" in quote["error"]
-    assert len(watcher.undecodable["signals"]) == len(watcher.undecodable["market.quotes"]) == 1
+    for processor, topic, expected in (
+        ("router", "market.quotes", "Quote"),
+        ("risk", "market.reference", "ReferencePrice"),
+    ):
+        wrong = dead[(processor, find(topic).full_name)]
+        assert f"fillstream.Trade record where fillstream.{expected} is expected" in wrong["error"]
+    assert [
+        len(watcher.undecodable[t]) for t in ("signals", "market.quotes", "market.reference")
+    ] == [
+        1,
+        1,
+        1,
+    ]
     (rejection,) = watcher.records["orders.rejected"]
     assert (rejection["signal_id"], rejection["reason_code"]) == ("after-bad", "INVALID_SIGNAL")

@@ -8,10 +8,12 @@ processor, everything in one process) produces for the same inputs.
 from __future__ import annotations
 
 import heapq
+import time
 import uuid
 from decimal import Decimal as D
 
 import pytest
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from fillstream import settings
@@ -78,9 +80,24 @@ def signals():
 
 
 def members_with_partitions(group: str) -> int:
+    """Members of `group` holding partitions; 0 while the group is not formed yet."""
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
-    description = admin.describe_consumer_groups([group])[group].result()
+    try:
+        description = admin.describe_consumer_groups([group], request_timeout=10)[group].result()
+    except KafkaException:
+        return 0
     return sum(1 for member in description.members if member.assignment.topic_partitions)
+
+
+def _wait_for_both_workers(pipeline: Pipeline, timeout: float = 120) -> None:
+    """Feed only once each group has settled on two members: a rebalance mid-run would be
+    correct too (test_processor_restart.py), but this test is about sharing the work."""
+    deadline = time.monotonic() + timeout
+    while any(members_with_partitions(group_of(name)) < 2 for name in PROCESSORS):
+        pipeline.check_alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError("the workers did not all join their groups")
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +111,7 @@ def config_file(tmp_path_factory):
 def two_workers(kafka_bootstrap, tmp_path_factory, config_file):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+        env.setenv("FILLSTREAM_POLL_TIMEOUT", "1")  # full batches: see settings.poll_timeout
         env.setenv("FILLSTREAM_TOPIC_PREFIX", f"scale{uuid.uuid4().hex[:6]}.")
         env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
         env.setenv("FILLSTREAM_PARTITIONS", "3")
@@ -102,6 +120,7 @@ def two_workers(kafka_bootstrap, tmp_path_factory, config_file):
         watcher = Watcher(WATCHED)
         pipeline.start(workers=2)
         try:
+            _wait_for_both_workers(pipeline)
             feed(market(), signals(), watcher=watcher, pipeline=pipeline)
             watcher.settle(timeout=120, pipeline=pipeline)
             sharing = {name: members_with_partitions(group_of(name)) for name in PROCESSORS}
