@@ -176,17 +176,6 @@ class Watcher:
                 self.undecodable[topic].append((message.offset(), str(error)))
             new += 1
 
-    def read_all(self) -> bool:
-        """Whether the watcher has read every committed record: its position on every
-        partition is at the broker's high watermark (read-committed, the consumer steps over
-        transaction markers, and an open transaction keeps it short of the mark). A partition
-        never fetched from has no position yet, and counts as read while it is empty."""
-        for partition in self._consumer.position(self._partitions):
-            low, high = self._consumer.get_watermark_offsets(partition, timeout=10, cached=False)
-            if max(partition.offset, low) < high:
-                return False
-        return True
-
     def caught_up(self) -> bool:
         """Whether every processor has committed past every record seen on its inputs."""
         for name, topics in self.inputs.items():
@@ -214,7 +203,7 @@ class Watcher:
             if pipeline is not None:
                 pipeline.check_alive()
             new = self.drain()
-            quiet = quiet + 1 if new == 0 and self.caught_up() and self.read_all() else 0
+            quiet = quiet + 1 if new == 0 and self.caught_up() else 0
             if quiet < 3:
                 time.sleep(0.05)
 
