@@ -229,6 +229,37 @@ def wire_signal(raw: Mapping[str, Any]) -> dict[str, Any]:
     return wire
 
 
+class _Stamps:
+    """Kafka timestamps for what the feeder publishes.
+
+    Quix Streams aligns a processor's input topics by Kafka timestamp (milliseconds), so
+    records must be stamped in feed order, strictly increasing (records of one millisecond on
+    different topics could otherwise be taken in either order), and spaced as their event
+    times. But a recording's own times would be years old, and the broker deletes records older
+    than a topic's retention (7 days for market data) at its next check, under a running
+    pipeline. So each feed starts from now: stamps follow the event times shifted to the wall
+    clock, never below an earlier feed's. Records keep their µs event times in their fields,
+    which is all the stages read.
+    """
+
+    def __init__(self) -> None:
+        self.last_ms = 0
+        self.shift_ms: int | None = None
+
+    def start(self) -> None:
+        self.shift_ms = None
+
+    def at(self, time_us: int) -> int:
+        event_ms = time_us // 1000
+        if self.shift_ms is None:
+            self.shift_ms = max(time.time_ns() // 1_000_000, self.last_ms + 1) - event_ms
+        self.last_ms = max(event_ms + self.shift_ms, self.last_ms + 1)
+        return self.last_ms
+
+
+_STAMPS = _Stamps()
+
+
 def feed(
     market: Iterable[Any],
     signals: Iterable[Mapping[str, Any]],
@@ -241,10 +272,7 @@ def feed(
     producer = make_producer(**{"linger.ms": 2})
     codecs: dict[str, Any] = {}
     sent = 0
-    # Kafka timestamps are milliseconds, and Quix Streams aligns topics by them: records of one
-    # millisecond on different topics could be taken in either order. So each record gets a
-    # timestamp above the previous one (records keep their µs event time in their fields).
-    stamp_ms = 0
+    _STAMPS.start()
     for time_us, rank, topic, record in timeline(market, signals, commands):
         spec = find(topic)
         value = wire_signal(record) if topic == "signals" else record.model_dump()
@@ -253,8 +281,8 @@ def feed(
         if lockstep:
             producer.flush(30)
             watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]
-        stamp_ms = max(time_us // 1000, stamp_ms + 1)
-        send(producer, spec, encoder.encode(value), key_of(spec, value), timestamp=stamp_ms)
+        stamp = _STAMPS.at(time_us)
+        send(producer, spec, encoder.encode(value), key_of(spec, value), timestamp=stamp)
         producer.poll(0)
         sent += 1
         if lockstep:
@@ -271,6 +299,8 @@ def tick(at_us: int, sequence: int = 0) -> int:
     producer = make_producer()
     encoder = codec(spec)
     partitions = producer.list_topics(spec.full_name, timeout=10).topics[spec.full_name].partitions
+    _STAMPS.start()
+    stamp = _STAMPS.at(at_us)
     for partition in partitions:
         value = ClockTick(partition=partition, sequence=sequence, timestamp=at_us).model_dump()
         producer.produce(
@@ -278,7 +308,7 @@ def tick(at_us: int, sequence: int = 0) -> int:
             value=encoder.encode(value),
             key=key_of(spec, value),
             partition=partition,
-            timestamp=at_us // 1000,
+            timestamp=stamp,
         )
     producer.flush(30)
     return len(partitions)
