@@ -233,27 +233,20 @@ class _Stamps:
     """Kafka timestamps for what the feeder publishes.
 
     Quix Streams aligns a processor's input topics by Kafka timestamp (milliseconds), so
-    records must be stamped in feed order, strictly increasing (records of one millisecond on
-    different topics could otherwise be taken in either order), and spaced as their event
-    times. But a recording's own times would be years old, and the broker deletes records older
-    than a topic's retention (7 days for market data) at its next check, under a running
-    pipeline. So each feed starts from now: stamps follow the event times shifted to the wall
-    clock, never below an earlier feed's. Records keep their µs event times in their fields,
-    which is all the stages read.
+    records are stamped strictly increasing in feed order (records of one millisecond on
+    different topics could otherwise be taken in either order). The stamps come from the wall
+    clock, not from the records: a recording's own times are years old, and the broker deletes
+    records older than a topic's retention (7 days for market data) at its next check, under a
+    running pipeline; and spacing them as event times would put a long recording fed at full
+    speed hours in the future, past what the broker accepts. Records keep their µs event times
+    in their fields, which is all the stages read.
     """
 
     def __init__(self) -> None:
         self.last_ms = 0
-        self.shift_ms: int | None = None
 
-    def start(self) -> None:
-        self.shift_ms = None
-
-    def at(self, time_us: int) -> int:
-        event_ms = time_us // 1000
-        if self.shift_ms is None:
-            self.shift_ms = max(time.time_ns() // 1_000_000, self.last_ms + 1) - event_ms
-        self.last_ms = max(event_ms + self.shift_ms, self.last_ms + 1)
+    def next(self) -> int:
+        self.last_ms = max(time.time_ns() // 1_000_000, self.last_ms + 1)
         return self.last_ms
 
 
@@ -272,8 +265,7 @@ def feed(
     producer = make_producer(**{"linger.ms": 2})
     codecs: dict[str, Any] = {}
     sent = 0
-    _STAMPS.start()
-    for time_us, rank, topic, record in timeline(market, signals, commands):
+    for _time_us, rank, topic, record in timeline(market, signals, commands):
         spec = find(topic)
         value = wire_signal(record) if topic == "signals" else record.model_dump()
         encoder = codecs.setdefault(topic, codec(spec))
@@ -281,8 +273,7 @@ def feed(
         if lockstep:
             producer.flush(30)
             watcher.settle(pipeline=pipeline)  # type: ignore[union-attr]
-        stamp = _STAMPS.at(time_us)
-        send(producer, spec, encoder.encode(value), key_of(spec, value), timestamp=stamp)
+        send(producer, spec, encoder.encode(value), key_of(spec, value), timestamp=_STAMPS.next())
         producer.poll(0)
         sent += 1
         if lockstep:
@@ -299,8 +290,7 @@ def tick(at_us: int, sequence: int = 0) -> int:
     producer = make_producer()
     encoder = codec(spec)
     partitions = producer.list_topics(spec.full_name, timeout=10).topics[spec.full_name].partitions
-    _STAMPS.start()
-    stamp = _STAMPS.at(at_us)
+    stamp = _STAMPS.next()
     for partition in partitions:
         value = ClockTick(partition=partition, sequence=sequence, timestamp=at_us).model_dump()
         producer.produce(
