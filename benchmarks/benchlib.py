@@ -21,6 +21,8 @@ from importlib import metadata
 from confluent_kafka import KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from fillstream.bench import cpu_model
+
 RECORD_BYTES = 200
 """Every benchmark record's value: an 8-byte big-endian sequence number, then filler."""
 
@@ -205,14 +207,6 @@ def _version(distribution: str) -> str:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return "not installed"
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def machine_facts(kafka: Broker, extra: dict[str, str] | None = None) -> dict[str, str]:

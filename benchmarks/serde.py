@@ -13,13 +13,13 @@ import argparse
 import io
 import platform
 import statistics
-import time
 from collections.abc import Callable
 from functools import partial
 from importlib import metadata
 
 from fastavro import schemaless_reader, schemaless_writer
 
+from fillstream.bench import per_call_us
 from fillstream.schemas import examples_dir, jsonl
 from fillstream.schemas.contracts import contract
 from fillstream.schemas.models import MODELS
@@ -31,16 +31,6 @@ def _example(topic: str) -> dict:
     spec = find(topic)
     line = (examples_dir() / f"{spec.name}.jsonl").read_text().splitlines()[-1]
     return MODELS[spec.record].model_validate(jsonl.loads(line)).model_dump()
-
-
-def _per_call_us(action: Callable[[], object], count: int, repeats: int) -> list[float]:
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(count):
-            action()
-        timings.append((time.perf_counter() - start) / count * 1e6)
-    return timings
 
 
 def _fastavro_round_trip(record_name: str) -> Callable[[dict], dict]:
@@ -66,7 +56,7 @@ def _rows(topic: str, count: int, repeats: int) -> list[str]:
     payload = codec.encode(record)
     model = MODELS[spec.record]
     validate = statistics.median(
-        _per_call_us(lambda: model.model_validate(record), count // 5, repeats)
+        per_call_us(lambda: model.model_validate(record), count // 5, repeats)
     )
     candidates = {
         "fillstream (compiled)": lambda: codec.decode(codec.encode(record)),
@@ -75,7 +65,7 @@ def _rows(topic: str, count: int, repeats: int) -> list[str]:
     rows = []
     for name, round_trip in candidates.items():
         assert round_trip() == record
-        timings = _per_call_us(round_trip, count, repeats)
+        timings = per_call_us(round_trip, count, repeats)
         rows.append(
             f"| {spec.record} | {name} | {len(payload)} | {statistics.median(timings):.2f} | "
             f"{min(timings):.2f} to {max(timings):.2f} | {validate:.2f} |"

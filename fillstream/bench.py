@@ -87,8 +87,10 @@ __all__ = [
     "Percentiles",
     "PhaseResult",
     "core_costs",
+    "cpu_model",
     "highest_sustained",
     "kept_pace",
+    "per_call_us",
     "percentile",
     "rate_over",
     "render",
@@ -163,7 +165,7 @@ class CoreCost:
         return statistics.median(self.timings_us)
 
 
-def _per_call_us(action: Callable[[], object], count: int, repeats: int) -> list[float]:
+def per_call_us(action: Callable[[], object], count: int, repeats: int) -> list[float]:
     timings = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -208,7 +210,7 @@ def risk_check(repeats: int) -> CoreCost:
         earlier = signal.model_copy(update={"signal_id": f"s-{n}"})
         approve(state, earlier, order_notional(earlier, market), T - 900_000 + n * 1000)
     assert check_signal(config.risk, state, signal, market, T) is None
-    timings = _per_call_us(
+    timings = per_call_us(
         lambda: check_signal(config.risk, state, signal, market, T), 100_000, repeats
     )
     return CoreCost("risk: check_signal", timings, "approved limit order, every limit configured")
@@ -229,7 +231,7 @@ def routing(repeats: int) -> CoreCost:
         for n, venue in enumerate(config.instruments.venues_for("IBM"))
     }
     order = _signal(symbol="IBM", quantity="1000", order_type="market", price=None)
-    timings = _per_call_us(
+    timings = per_call_us(
         lambda: plan_route(order, config.venues, quotes, config.instruments), 20_000, repeats
     )
     return CoreCost("router: plan_route", timings, "1,000 IBM over 7 exchanges")
@@ -256,7 +258,7 @@ def venue_market_events(repeats: int) -> CoreCost:
         for record in records:
             venue.on_market(record)
 
-    timings = [t / len(records) for t in _per_call_us(replay_all, 1, repeats)]
+    timings = [t / len(records) for t in per_call_us(replay_all, 1, repeats)]
     return CoreCost("venue: on_market", timings, f"{len(records):,} recorded events, no orders")
 
 
@@ -294,8 +296,8 @@ def venue_order(repeats: int) -> CoreCost:
         )
         venue.advance(T + 10_000)
 
-    setup = _per_call_us(lambda: _binance(config).on_market(book), 500, repeats)
-    total = _per_call_us(one_order, 500, repeats)
+    setup = per_call_us(lambda: _binance(config).on_market(book), 500, repeats)
+    total = per_call_us(one_order, 500, repeats)
     timings = [whole - base for whole, base in zip(total, setup, strict=True)]
     return CoreCost("venue: market order", timings, "walks 2 levels: ack + 2 fills, 3 reports")
 
@@ -332,7 +334,7 @@ def oms_report(repeats: int) -> CoreCost:
         for report in reports:
             current, _ = apply_report(current, report)
 
-    timings = [t / len(reports) for t in _per_call_us(apply_all, 1, repeats)]
+    timings = [t / len(reports) for t in per_call_us(apply_all, 1, repeats)]
     return CoreCost("oms: apply_report", timings, "partial fills of one slice")
 
 
@@ -357,7 +359,7 @@ def replay_throughput(repeats: int) -> CoreCost | None:
     def replay() -> None:
         run_replay(config, events, signals)
 
-    timings = [t / len(events) for t in _per_call_us(replay, 1, repeats)]
+    timings = [t / len(events) for t in per_call_us(replay, 1, repeats)]
     rate = 1e6 / statistics.median(timings)
     return CoreCost(
         "replay harness, per market event",
@@ -523,7 +525,7 @@ class BenchReport:
         )
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
         for line in cpuinfo:
             if line.startswith("model name"):
@@ -846,7 +848,7 @@ def run_bench(plan: BenchPlan, console: Console) -> BenchReport:
     }
     report = BenchReport(
         machine={
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "cores": os.cpu_count(),
             "python": platform.python_version(),
             "load_average": [round(x, 2) for x in os.getloadavg()],

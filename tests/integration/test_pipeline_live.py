@@ -7,7 +7,6 @@ signals), fed in lockstep to the five processors, each in its own process on the
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections import defaultdict
 from decimal import Decimal as D
 
@@ -15,17 +14,15 @@ import pytest
 
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
-from fillstream.infra.topics import ensure_topics
-from fillstream.pipeline import Pipeline, Watcher, feed
-from fillstream.schemas.topics import CATALOG
+from fillstream.pipeline import feed
 from fillstream.streams.replay import run_replay
+from tests.integration.live import running_pipeline
 from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0, capture
 
 pytestmark = pytest.mark.integration
 
 # Past the stop's trigger (23:58:22) and the cancel (23:56:00): 3.5 minutes of the capture.
 END = T0 + 210 * 1_000_000
-WATCHED = [s.name for s in CATALOG if s.name not in ("metrics", "tca")]
 
 
 def window():
@@ -34,22 +31,10 @@ def window():
 
 @pytest.fixture(scope="module")
 def live(kafka_bootstrap, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
-        env.setenv("FILLSTREAM_POLL_TIMEOUT", "1")  # full batches: see settings.poll_timeout
-        env.setenv("FILLSTREAM_TOPIC_PREFIX", f"live{uuid.uuid4().hex[:6]}.")
-        env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-        ensure_topics(CATALOG)
-        pipeline = Pipeline(log_dir=tmp_path_factory.mktemp("logs"))
-        watcher = Watcher(WATCHED)
-        pipeline.start()
-        try:
-            feed(window(), SIGNALS, COMMANDS, watcher=watcher, pipeline=pipeline)
-            watcher.settle(timeout=120, pipeline=pipeline)
-        finally:
-            pipeline.stop()
-            watcher.close()
-        yield watcher.records
+    with running_pipeline(kafka_bootstrap, tmp_path_factory, "live") as (pipeline, watcher):
+        feed(window(), SIGNALS, COMMANDS, watcher=watcher, pipeline=pipeline)
+        watcher.settle(timeout=120, pipeline=pipeline)
+    yield watcher.records
 
 
 @pytest.fixture(scope="module")

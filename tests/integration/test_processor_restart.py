@@ -9,17 +9,15 @@ only restored state can produce those fills, exactly once, where the replay harn
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 
 import pytest
 
 from fillstream.config import load_config
-from fillstream.infra.topics import ensure_topics
-from fillstream.pipeline import Pipeline, Watcher, feed
-from fillstream.schemas.topics import CATALOG
+from fillstream.pipeline import Pipeline, feed
 from fillstream.streams.replay import run_replay
-from tests.integration.test_pipeline_live import WATCHED, _fills, window
+from tests.integration.live import running_pipeline
+from tests.integration.test_pipeline_live import _fills, window
 from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0
 
 pytestmark = pytest.mark.integration
@@ -52,25 +50,13 @@ def restarted(kafka_bootstrap, tmp_path_factory):
         [event for event in market if FIRST_CUT < event.timestamp <= SECOND_CUT],
         [event for event in market if event.timestamp > SECOND_CUT],
     )
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
-        env.setenv("FILLSTREAM_POLL_TIMEOUT", "1")  # full batches: see settings.poll_timeout
-        env.setenv("FILLSTREAM_TOPIC_PREFIX", f"restart{uuid.uuid4().hex[:6]}.")
-        env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-        ensure_topics(CATALOG)
-        pipeline = Pipeline(log_dir=tmp_path_factory.mktemp("logs"))
-        watcher = Watcher(WATCHED)
-        pipeline.start()
-        try:
-            feed(first, SIGNALS, COMMANDS, watcher=watcher, pipeline=pipeline)
-            for burst, names in zip(bursts, KILLS, strict=True):
-                feed(burst, [])
-                _kill_while_busy(pipeline, names)
-                watcher.settle(timeout=180, pipeline=pipeline)
-        finally:
-            pipeline.stop()
-            watcher.close()
-        yield watcher.records
+    with running_pipeline(kafka_bootstrap, tmp_path_factory, "restart") as (pipeline, watcher):
+        feed(first, SIGNALS, COMMANDS, watcher=watcher, pipeline=pipeline)
+        for burst, names in zip(bursts, KILLS, strict=True):
+            feed(burst, [])
+            _kill_while_busy(pipeline, names)
+            watcher.settle(timeout=180, pipeline=pipeline)
+    yield watcher.records
 
 
 def test_no_fill_is_lost_or_repeated(restarted, replay):

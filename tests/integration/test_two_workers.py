@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import time
-import uuid
 from decimal import Decimal as D
 
 import pytest
@@ -20,12 +19,11 @@ from fillstream import settings
 from fillstream.config import load_config
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.connectors.instruments import Instrument
-from fillstream.infra.topics import ensure_topics
-from fillstream.pipeline import Pipeline, Watcher, feed, group_of
-from fillstream.schemas.topics import CATALOG
+from fillstream.pipeline import Pipeline, feed, group_of
 from fillstream.streams.processors import PROCESSORS
 from fillstream.streams.replay import run_replay
-from tests.integration.test_pipeline_live import WATCHED, _fills
+from tests.integration.live import running_pipeline
+from tests.integration.test_pipeline_live import _fills
 
 pytestmark = pytest.mark.integration
 
@@ -109,25 +107,14 @@ def config_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def two_workers(kafka_bootstrap, tmp_path_factory, config_file):
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
-        env.setenv("FILLSTREAM_POLL_TIMEOUT", "1")  # full batches: see settings.poll_timeout
-        env.setenv("FILLSTREAM_TOPIC_PREFIX", f"scale{uuid.uuid4().hex[:6]}.")
-        env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-        env.setenv("FILLSTREAM_PARTITIONS", "3")
-        ensure_topics(CATALOG)
-        pipeline = Pipeline(config=config_file, log_dir=tmp_path_factory.mktemp("logs"))
-        watcher = Watcher(WATCHED)
-        pipeline.start(workers=2)
-        try:
-            _wait_for_both_workers(pipeline)
-            feed(market(), signals(), watcher=watcher, pipeline=pipeline)
-            watcher.settle(timeout=120, pipeline=pipeline)
-            sharing = {name: members_with_partitions(group_of(name)) for name in PROCESSORS}
-        finally:
-            pipeline.stop()
-            watcher.close()
-        yield watcher.records, sharing
+    with running_pipeline(
+        kafka_bootstrap, tmp_path_factory, "scale", config=config_file, workers=2
+    ) as (pipeline, watcher):
+        _wait_for_both_workers(pipeline)
+        feed(market(), signals(), watcher=watcher, pipeline=pipeline)
+        watcher.settle(timeout=120, pipeline=pipeline)
+        sharing = {name: members_with_partitions(group_of(name)) for name in PROCESSORS}
+    yield watcher.records, sharing
 
 
 def test_every_processor_shares_its_partitions_between_two_workers(two_workers):
