@@ -32,9 +32,15 @@ topics_app = typer.Typer(
     help="The topic catalog and its topics on the cluster.", no_args_is_help=True
 )
 schemas_app = typer.Typer(help="The Avro contracts and their versions.", no_args_is_help=True)
+tca_app = typer.Typer(
+    help="Transaction cost analysis: ad-hoc analysis, summaries and reports.", no_args_is_help=True
+)
+algos_app = typer.Typer(help="The execution algorithms: catalog and previews.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(tca_app, name="tca")
+app.add_typer(algos_app, name="algos")
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -423,3 +429,12 @@ def bench(
         console.print("The broker keeps running (`fillstream kafka stop` stops it).")
     if not report.complete():
         raise typer.Exit(1)
+
+
+# (tca analyze)
+
+
+# (analytics: export, tca summary, tca report)
+
+
+# (algos)
