@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fillstream.config import EngineConfig
+from fillstream.streams.execution.parents import Rules
 from fillstream.streams.stages import Stage
 from fillstream.streams.stages.executor import ExecutorStage
 from fillstream.streams.stages.oms import OmsStage
@@ -17,7 +18,7 @@ __all__ = ["PROCESSORS", "build_stage"]
 PROCESSORS: dict[str, Callable[[EngineConfig], Stage]] = {
     "risk": lambda config: RiskStage(config.risk),
     "router": RouterStage,
-    "executor": lambda _config: ExecutorStage(),
+    "executor": lambda config: ExecutorStage(Rules(config.instruments)),
     "venue": VenueStage,
     "oms": lambda _config: OmsStage(),
 }

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from fillstream.connectors.instruments import Instrument
 from fillstream.schemas.models import OrderType, Side, Signal
+from fillstream.streams.execution.algorithms import catalog
 from fillstream.streams.risk.limits import Limits, RiskConfig, TradingState
 from fillstream.streams.risk.market import MarketView, order_price
 from fillstream.streams.risk.reasons import Rejection, RejectReason
@@ -99,6 +100,12 @@ def account_halted(order: Candidate) -> Rejection | None:
     if order.trading_state is TradingState.HALTED:
         return RejectReason.ACCOUNT_HALTED.reject(account_id=order.signal.account_id)
     return None
+
+
+def algorithm(order: Candidate) -> Rejection | None:
+    """The signal's algorithm exists, runs its order type, and takes its parameters."""
+    problem = catalog.problems(order.signal)
+    return None if problem is None else RejectReason.INVALID_ALGORITHM.reject(problem=problem)
 
 
 def instrument_rules(order: Candidate) -> Rejection | None:
@@ -264,6 +271,7 @@ CHECKS: tuple[Callable[[Candidate], Rejection | None], ...] = (
     duplicate,
     kill_switch,
     account_halted,
+    algorithm,
     instrument_rules,
     order_quantity_limit,
     order_notional_limit,

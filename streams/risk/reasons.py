@@ -22,6 +22,10 @@ class RejectReason(ReasonCode):
 
     INVALID_SIGNAL = "INVALID_SIGNAL", "invalid signal: {problems}"
     DUPLICATE_SIGNAL = "DUPLICATE_SIGNAL", "signal {signal_id} was already received"
+    INVALID_ALGORITHM = (
+        "INVALID_ALGORITHM",
+        "{problem} (`fillstream algos list` shows every algorithm and its parameters)",
+    )
     UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT", "{symbol} is not listed on {venue}"
     PRICE_OFF_TICK = (
         "PRICE_OFF_TICK",

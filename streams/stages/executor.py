@@ -1,10 +1,11 @@
-"""The executor processor's core: routed orders in, slices out; follows fills and cancels.
+"""The executor processor's core: routed orders in, slices out; runs the execution algorithms
+on market data and clock ticks, follows fills and cancels.
 
-When the last slice of a parent ends and the parent is not filled, execution is over: the
-executor says so with a `cancel` command of its own, from which the OMS gives the parent its
-final status (cancelled, rejected or expired). Only the executor can know this, since an
-algorithm may still have slices to send. Once its last slice has ended, a parent (filled,
-cancelled, or ended so) leaves the executor's state.
+When a parent's execution is over (`parents.over`) and the parent is not filled, the executor
+says so with a `cancel` command of its own, from which the OMS gives the parent its final
+status (cancelled, rejected or expired). Only the executor can know this, since an algorithm
+may still have slices to send. Once over, a parent (filled, cancelled, or ended so) leaves the
+executor's state.
 
 A kill switch (for one account, or for every account when it names none) cancels every
 parent of that account the executor is working, through the same path as an operator's
@@ -15,37 +16,72 @@ from __future__ import annotations
 
 from typing import Any
 
-from fillstream.schemas.models import Command, CommandKind, ExecutionReport, RoutedOrder
-from fillstream.streams.execution import direct
+from fillstream.schemas.models import (
+    ClockTick,
+    Command,
+    CommandKind,
+    ExecutionReport,
+    Quote,
+    RoutedOrder,
+    Slice,
+    Trade,
+)
+from fillstream.streams.execution import parents
+from fillstream.streams.execution.parents import ParentExecution, Rules
 from fillstream.streams.stages import Emit
 
 __all__ = ["ExecutorStage"]
 
 
 class ExecutorStage:
-    inputs = ("orders.routed", "fills", "commands", "clock")
+    inputs = ("orders.routed", "fills", "commands", "market.quotes", "market.trades", "clock")
     outputs = ("slices", "commands")
     durable = ("state",)
 
-    def __init__(self) -> None:
-        self.state = direct.ExecutorState()
+    def __init__(self, rules: Rules | None = None) -> None:
+        self.rules = rules or Rules()
+        self.state = parents.ExecutorState()
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "orders.routed":
             routed: RoutedOrder = record
-            return [Emit("slices", child) for child in direct.start(self.state, routed, now_us)]
+            return _slices(parents.start(self.state, routed, now_us, self.rules))
         if topic == "fills":
             report: ExecutionReport = record
-            direct.on_report(self.state, report)
-            return self._ended(report, now_us)
+            sent = _slices(parents.on_report(self.state, report, now_us, self.rules))
+            return sent + self._ended(self.state.parents.get(report.order_id), now_us, report)
+        if topic in ("market.quotes", "market.trades"):
+            return self._market(record, now_us)
+        if topic == "clock":
+            tick: ClockTick = record
+            return self._advance(None, tick.timestamp)
         if topic == "commands":
             command: Command = record
             if command.kind is CommandKind.CANCEL and command.order_id is not None:
-                cancels = direct.cancel(self.state, command.order_id, now_us)
-                return [Emit("slices", child) for child in cancels]
+                cancels = parents.cancel(self.state, command.order_id, now_us)
+                return _slices(cancels) + self._ended(
+                    self.state.parents.get(command.order_id), now_us
+                )
             if command.kind is CommandKind.KILL_SWITCH:
                 return self._kill(command, now_us)
         return []
+
+    def _market(self, event: Quote | Trade, now_us: int) -> list[Emit]:
+        market = self.state.market(event.symbol)
+        if isinstance(event, Quote):
+            market.on_quote(event)
+        else:
+            market.on_trade(event)
+        return self._advance(event.symbol, now_us)
+
+    def _advance(self, symbol: str | None, now_us: int) -> list[Emit]:
+        """Every planned parent of the symbol (of every symbol, on a clock tick) moves on."""
+        emits: list[Emit] = []
+        for execution in self.state.planned(symbol):
+            market = self.state.market(execution.routed.order.signal.symbol)
+            emits += _slices(parents.advance(execution, market, now_us, self.rules))
+            emits += self._ended(execution, now_us)
+        return emits
 
     def _kill(self, kill: Command, now_us: int) -> list[Emit]:
         return [
@@ -67,22 +103,43 @@ class ExecutorStage:
             and kill.account_id in (None, (signal := execution.routed.order.signal).account_id)
         ]
 
-    def _ended(self, report: ExecutionReport, now_us: int) -> list[Emit]:
-        execution = self.state.parents.get(report.order_id)
-        if execution is None or execution.working():
+    def _ended(
+        self,
+        execution: ParentExecution | None,
+        now_us: int,
+        report: ExecutionReport | None = None,
+    ) -> list[Emit]:
+        """The parent leaves when its execution is over; unless filled or cancelled, with a
+        `cancel` command that says why it ended."""
+        if execution is None or not parents.over(execution, now_us):
             return []
-        direct.finish(self.state, report.order_id)
+        signal = execution.routed.order.signal
+        order_id = execution.routed.order.order_id
+        parents.finish(self.state, order_id)
         if execution.cancel_requested or execution.fully_filled:
             return []
+        if execution.gave_up is not None:
+            why = execution.gave_up
+        elif execution.plan is not None and execution.expired(now_us):
+            why = "the order's expiry time passed"
+        elif report is not None:
+            why = f"last slice {report.status.value}" + (
+                f" ({report.reason})" if report.reason else ""
+            )
+        else:
+            why = "nothing left working"
         done = Command(
-            command_id=f"{report.order_id}:ended",
+            command_id=f"{order_id}:ended",
             kind=CommandKind.CANCEL,
-            order_id=report.order_id,
-            symbol=report.symbol,
-            account_id=report.account_id,
-            reason=f"execution ended: last slice {report.status.value}"
-            + (f" ({report.reason})" if report.reason else ""),
+            order_id=order_id,
+            symbol=signal.symbol,
+            account_id=signal.account_id,
+            reason=f"execution ended: {why}",
             issued_by="executor",
-            created_at=max(now_us, report.timestamp),
+            created_at=max(now_us, report.timestamp) if report is not None else now_us,
         )
         return [Emit("commands", done)]
+
+
+def _slices(children: list[Slice]) -> list[Emit]:
+    return [Emit("slices", child) for child in children]

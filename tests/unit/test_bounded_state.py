@@ -25,8 +25,8 @@ from fillstream.schemas.models import (
     SliceAction,
     VenueAllocation,
 )
-from fillstream.streams.execution.direct import ExecutorState
 from fillstream.streams.execution.ids import RecentIds, order_id_for
+from fillstream.streams.execution.parents import ExecutorState
 from fillstream.streams.stages.executor import ExecutorStage
 from fillstream.streams.stages.oms import OmsStage
 from tests.unit.test_simvenue import BOOK, BTC, MIDNIGHT, VENUE, T, amend, arrive, code, new

@@ -12,8 +12,8 @@ from fillstream.schemas.models import (
     SliceAction,
     VenueAllocation,
 )
-from fillstream.streams.execution.direct import ExecutorState, cancel, on_report, start
 from fillstream.streams.execution.ids import order_id_for, slice_id_for
+from fillstream.streams.execution.parents import ExecutorState, Rules, cancel, on_report, start
 
 T = 1723161300000000
 
@@ -48,13 +48,13 @@ def test_ids_are_deterministic_short_and_venue_safe():
 
 def test_each_allocation_becomes_one_slice_and_redelivery_sends_nothing():
     state = ExecutorState()
-    slices = start(state, routed(), T + 5)
+    slices = start(state, routed(), T + 5, Rules())
     assert [(s.slice_id, s.venue, s.quantity, s.sequence) for s in slices] == [
         ("o-sig-1-1", "binance", D("0.2"), 1),
         ("o-sig-1-2", "kraken", D("0.1"), 2),
     ]
     assert all(s.price == D("61000") and s.created_at == T + 5 for s in slices)
-    assert start(state, routed(), T + 9) == []
+    assert start(state, routed(), T + 9, Rules()) == []
 
 
 def _report(slice_id: str, status: str, filled: str) -> ExecutionReport:
@@ -80,8 +80,8 @@ def _report(slice_id: str, status: str, filled: str) -> ExecutionReport:
 
 def test_cancel_asks_only_for_slices_still_working_and_only_once():
     state = ExecutorState()
-    start(state, routed(), T)
-    on_report(state, _report("o-sig-1-1", "filled", "0.2"))
+    start(state, routed(), T, Rules())
+    on_report(state, _report("o-sig-1-1", "filled", "0.2"), T + 50, Rules())
     cancels = cancel(state, "o-sig-1", T + 100)
     assert [(c.slice_id, c.action, c.created_at) for c in cancels] == [
         ("o-sig-1-2", SliceAction.CANCEL, T + 100)

@@ -1,1 +1,27 @@
-"""Execution algorithms: each a pure core that says how much of a parent should be working now."""
+"""Execution algorithms: each a pure core that says how much of a parent should be working now.
+
+`start` plans a parent with the algorithm its signal names (see `base` for the interface and
+`catalog` for the names and parameters); the executor does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fillstream.streams.execution.algorithms import adaptive, iceberg, pov, shortfall, twap, vwap
+from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Plan, Venue
+
+__all__ = ["PLANNERS", "start"]
+
+PLANNERS: dict[str, Callable[[ParentFacts, Market, Venue], Plan]] = {
+    "twap": twap.plan,
+    "vwap": vwap.plan,
+    "pov": pov.plan,
+    "iceberg": iceberg.plan,
+    "implementation_shortfall": shortfall.plan,
+    "adaptive": adaptive.plan,
+}
+
+
+def start(algorithm: str, parent: ParentFacts, market: Market, venue: Venue) -> Plan:
+    return PLANNERS[algorithm](parent, market, venue)

@@ -1,0 +1,218 @@
+"""What every execution algorithm is: a plan that says, at any moment, how much of its parent
+should be filled or working by now.
+
+An algorithm starts from the parent's facts and the market as it stands, and returns a `Plan`
+(frozen, so it is part of the executor's durable state as it is). From then on the executor
+asks the plan for its `target` on every market event, clock tick and execution report, and
+sends one child at a time to close the gap (`streams/execution/children.py`): everything that
+is common to the algorithms (the limit price, never more than the remaining quantity, lots
+and minimum notional, completing partial fills, cancelling) lives there once, and a plan only
+decides how fast to go. That is the whole interface: plan, react (target), and a cancel that
+needs nothing from the plan.
+
+`Market` is what the executor has seen of one symbol, in event time: the touch, cumulative
+traded volume and turnover (so an algorithm measures any interval from two readings), and a
+short history of mids and volume for estimates.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from fillstream.schemas.models import Quote, Side, Trade, Urgency
+from fillstream.streams.execution.volume_profile import VolumeProfile
+
+__all__ = [
+    "SECOND_US",
+    "Market",
+    "ParentFacts",
+    "Plan",
+    "Schedule",
+    "ScheduledPlan",
+    "Venue",
+    "schedule_of",
+]
+
+SECOND_US = 1_000_000
+_ZERO = Decimal(0)
+_HISTORY = 600  # samples kept of mids and volume: ten minutes at one a second
+
+
+@dataclass
+class Market:
+    """One symbol's market as the executor has seen it; updated in place, read by plans."""
+
+    time_us: int = 0
+    bid: Decimal | None = None
+    ask: Decimal | None = None
+    bid_size: Decimal | None = None
+    ask_size: Decimal | None = None
+    last: Decimal | None = None
+    volume: Decimal = _ZERO  # traded quantity seen since the executor started
+    turnover: Decimal = _ZERO  # sum of price * quantity of the same trades
+    mids: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=_HISTORY))
+    volumes: deque[tuple[int, Decimal]] = field(default_factory=lambda: deque(maxlen=_HISTORY))
+
+    def on_quote(self, quote: Quote) -> None:
+        self.time_us = max(self.time_us, quote.timestamp)
+        self.bid, self.ask = quote.bid_price, quote.ask_price
+        self.bid_size, self.ask_size = quote.bid_size, quote.ask_size
+        mid = self.mid
+        if mid is not None and (not self.mids or self.time_us - self.mids[-1][0] >= SECOND_US):
+            self.mids.append((self.time_us, float(mid)))
+
+    def on_trade(self, trade: Trade) -> None:
+        self.time_us = max(self.time_us, trade.timestamp)
+        self.last = trade.price
+        self.volume += trade.quantity
+        self.turnover += trade.price * trade.quantity
+        if not self.volumes or self.time_us - self.volumes[-1][0] >= SECOND_US:
+            self.volumes.append((self.time_us, self.volume))
+
+    @property
+    def mid(self) -> Decimal | None:
+        if self.bid is None or self.ask is None:
+            return None
+        return (self.bid + self.ask) / 2
+
+    def touch(self, side: Side) -> Decimal | None:
+        """The price a child of this side would take at: the ask for a buy, the bid for a sell;
+        the last trade when that side of the book is unknown."""
+        price = self.ask if side is Side.BUY else self.bid
+        return price if price is not None else self.last
+
+    def touch_size(self, side: Side) -> Decimal | None:
+        return self.ask_size if side is Side.BUY else self.bid_size
+
+    def volume_rate(self) -> float | None:
+        """Traded quantity per second over the history kept; None before two samples."""
+        if len(self.volumes) < 2:
+            return None
+        (t0, v0), (t1, v1) = self.volumes[0], self.volumes[-1]
+        return float(v1 - v0) * SECOND_US / (t1 - t0) if t1 > t0 else None
+
+    def spread(self) -> Decimal | None:
+        if self.bid is None or self.ask is None:
+            return None
+        return self.ask - self.bid
+
+
+@dataclass(frozen=True, slots=True)
+class ParentFacts:
+    """What an algorithm may know of its parent order."""
+
+    order_id: str
+    side: Side
+    quantity: Decimal
+    limit_price: Decimal | None
+    display_quantity: Decimal | None
+    urgency: Urgency | None
+    confidence: float | None
+    parameters: Mapping[str, Any]  # typed by the catalog
+    start_us: int
+
+
+class Plan(Protocol):
+    """A running algorithm's decisions for one parent."""
+
+    name: str  # the algorithm that runs (adaptive names the one it chose)
+    resting: bool  # children rest at the limit (iceberg) rather than take and expire
+    min_child: Decimal  # no child below this, but the remainder (0: the venue's minimum)
+    max_child: Decimal | None  # no child above this, unless folding a remainder into it
+
+    def target(self, now_us: int, market: Market) -> Decimal:
+        """The cumulative quantity that should be filled or working by `now_us`."""
+        ...
+
+
+# A schedule: (offset from the start in µs, cumulative quantity due by then), offsets rising,
+# the last cumulative quantity the parent's whole quantity.
+Schedule = tuple[tuple[int, Decimal], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledPlan:
+    """A plan that follows a fixed schedule (TWAP, VWAP, implementation shortfall), with an
+    optional participation cap and price band (VWAP's)."""
+
+    name: str
+    start_us: int
+    schedule: Schedule
+    side: Side = Side.BUY
+    participation_cap: Decimal | None = None  # fraction of market volume, 0 < cap < 1
+    volume_at_start: Decimal = _ZERO
+    max_deviation: Decimal | None = None  # fraction off the interval's market VWAP
+    turnover_at_start: Decimal = _ZERO
+    resting: bool = False
+    min_child: Decimal = _ZERO
+    max_child: Decimal | None = None
+
+    def due(self, now_us: int) -> Decimal:
+        """The schedule's cumulative quantity by `now_us`."""
+        elapsed = now_us - self.start_us
+        due = _ZERO
+        for offset, cumulative in self.schedule:
+            if offset > elapsed:
+                break
+            due = cumulative
+        return due
+
+    def target(self, now_us: int, market: Market) -> Decimal:
+        due = self.due(now_us)
+        traded = market.volume - self.volume_at_start
+        if self.participation_cap is not None:
+            # Market prints do not include our own fills: our share of the total stays at the
+            # cap when we trade cap / (1 - cap) of everyone else's volume.
+            due = min(due, traded * self.participation_cap / (1 - self.participation_cap))
+        if self.max_deviation is not None and traded > 0:
+            vwap = (market.turnover - self.turnover_at_start) / traded
+            price = market.touch(self.side)
+            if price is not None and _worse_by(self.side, price, vwap) > self.max_deviation:
+                return _ZERO  # hold off until the price comes back into the band
+        return due
+
+
+def _worse_by(side: Side, price: Decimal, reference: Decimal) -> Decimal:
+    """How much worse than `reference` a price is for this side, as a fraction of it."""
+    return (price - reference) / reference * (1 if side is Side.BUY else -1)
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    """What a plan needs to know of where its children go."""
+
+    lot: Decimal | None = None  # the instrument's lot size; None: any quantity
+    profile: VolumeProfile | None = None  # the symbol's historical volume profile, for VWAP
+
+
+def schedule_of(
+    quantity: Decimal, points: list[tuple[int, float]], lot: Decimal | None
+) -> Schedule:
+    """A schedule from (offset µs, weight) points: each point's share of `quantity` in
+    proportion to its weight, cumulative amounts rounded down to whole lots (so each slice is
+    whole lots and rounding never runs ahead), the last exactly `quantity`."""
+    total = sum(weight for _, weight in points)
+    if total <= 0:
+        raise ValueError("a schedule needs some positive weight")
+    schedule: list[tuple[int, Decimal]] = []
+    running = 0.0
+    for index, (offset, weight) in enumerate(points):
+        running += weight
+        if index == len(points) - 1:
+            cumulative = quantity
+        else:
+            cumulative = min(quantity, _round_down(quantity * Decimal(running / total), lot))
+        if schedule and cumulative <= schedule[-1][1]:
+            continue  # nothing new due at this point (a zero weight, or less than a lot)
+        schedule.append((offset, cumulative))
+    return tuple(schedule)
+
+
+def _round_down(quantity: Decimal, lot: Decimal | None) -> Decimal:
+    if lot is None:
+        return quantity
+    return (quantity // lot) * lot

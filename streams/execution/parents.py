@@ -1,0 +1,330 @@
+"""The executor's core: the parents it works, and the slices it sends for them.
+
+The state is one `ParentExecution` per parent order still executing, keyed by order id, and
+each symbol's market as the executor has seen it; every function takes the state and an input
+and returns the slices to send.
+
+Two kinds of parent:
+- **direct** (no algorithm, or `direct`): one slice per venue of the routing plan, at once,
+  with the signal's own order type and time in force; cancelled on request.
+- **planned**: an algorithm's `Plan` says how much should be filled or working by now; on
+  every market event, clock tick and report the executor sends one child to close the gap,
+  sized by `children` (lots, minimums, remainders folded), never while another child works.
+  A child takes liquidity at once (market, or IOC at the parent's limit, sent only while the
+  limit is marketable) unless the plan rests (iceberg: GTC at the limit). So a partial fill
+  is completed by the next child, the limit always holds, and the parent can never overfill.
+  Children go to the plan's venue with the most allocated quantity left.
+
+A planned parent is over when it is filled; or, with nothing working, when it was cancelled,
+its `expire_at` passed, or a child was rejected (the venue's reason would refuse the next one
+too). A parent whose execution is over leaves the state (`finish`), so it stays bounded; its
+order id joins a bounded memory of the latest finished ids, so a re-delivered routed order
+does not start it again, while reports and cancels for it are ignored as for any order not
+executing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from fillstream.connectors.instruments import Instrument, InstrumentBook
+from fillstream.schemas.models import (
+    ExecutionReport,
+    OrderStatus,
+    OrderType,
+    RoutedOrder,
+    Side,
+    Slice,
+    SliceAction,
+    TimeInForce,
+)
+from fillstream.streams.execution import algorithms, children
+from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Plan, Venue
+from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT, parse
+from fillstream.streams.execution.ids import RecentIds, slice_id_for
+from fillstream.streams.execution.volume_profile import VolumeProfile
+
+__all__ = [
+    "ExecutorState",
+    "ParentExecution",
+    "Rules",
+    "advance",
+    "cancel",
+    "finish",
+    "on_report",
+    "over",
+    "start",
+]
+
+FINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+)
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the executor is configured with: instruments, and volume profiles by symbol."""
+
+    instruments: InstrumentBook | None = None
+    profiles: dict[str, VolumeProfile] = field(default_factory=dict)
+
+    def venue(self, venue: str, symbol: str) -> Venue:
+        instrument = self.instrument(venue, symbol)
+        return Venue(None if instrument is None else instrument.lot_size, self.profiles.get(symbol))
+
+    def instrument(self, venue: str, symbol: str) -> Instrument | None:
+        if self.instruments is None:
+            return None
+        return self.instruments.instruments.get((venue, symbol))
+
+
+@dataclass
+class ParentExecution:
+    routed: RoutedOrder
+    slices: dict[str, Slice] = field(default_factory=dict)
+    status: dict[str, OrderStatus] = field(default_factory=dict)
+    filled: dict[str, Decimal] = field(default_factory=dict)
+    cancel_requested: bool = False
+    plan: Plan | None = None  # None: direct
+    gave_up: str | None = None  # why a planned parent stopped sending (a rejected child)
+
+    def working(self) -> list[Slice]:
+        return [s for slice_id, s in self.slices.items() if self.status[slice_id] not in FINAL]
+
+    @property
+    def filled_quantity(self) -> Decimal:
+        return sum(self.filled.values(), _ZERO)
+
+    @property
+    def fully_filled(self) -> bool:
+        return self.filled_quantity >= self.routed.order.signal.quantity
+
+    def expired(self, now_us: int) -> bool:
+        expire_at = self.routed.order.signal.expire_at
+        return expire_at is not None and now_us >= expire_at
+
+
+@dataclass
+class ExecutorState:
+    parents: dict[str, ParentExecution] = field(default_factory=dict)
+    finished: RecentIds = field(default_factory=RecentIds)  # order ids of finished parents
+    markets: dict[str, Market] = field(default_factory=dict)  # by symbol
+
+    def market(self, symbol: str) -> Market:
+        return self.markets.setdefault(symbol, Market())
+
+    def planned(self, symbol: str | None = None) -> Iterator[ParentExecution]:
+        for execution in list(self.parents.values()):
+            if execution.plan is not None and symbol in (
+                None,
+                execution.routed.order.signal.symbol,
+            ):
+                yield execution
+
+
+def start(state: ExecutorState, routed: RoutedOrder, now_us: int, rules: Rules) -> list[Slice]:
+    """The first slices of a newly routed order; nothing for an order already started or
+    finished (a re-delivery)."""
+    order = routed.order
+    if order.order_id in state.parents or order.order_id in state.finished:
+        return []
+    execution = ParentExecution(routed)
+    state.parents[order.order_id] = execution
+    signal = order.signal
+    name = signal.algorithm or DIRECT
+    parameters = parse(CATALOG[name], signal.algorithm_parameters)
+    if name == DIRECT:
+        return [
+            _record(
+                execution,
+                _direct_child(routed, sequence, allocation.venue, allocation.quantity, now_us),
+            )
+            for sequence, allocation in enumerate(routed.venue_plan, start=1)
+        ]
+    facts = ParentFacts(
+        order_id=order.order_id,
+        side=signal.side,
+        quantity=signal.quantity,
+        limit_price=signal.price,
+        display_quantity=signal.display_quantity,
+        urgency=signal.urgency,
+        confidence=signal.confidence,
+        parameters=parameters,
+        start_us=now_us,
+    )
+    market = state.market(signal.symbol)
+    venue = _next_venue(execution)
+    execution.plan = algorithms.start(name, facts, market, rules.venue(venue, signal.symbol))
+    return advance(execution, market, now_us, rules)
+
+
+def advance(execution: ParentExecution, market: Market, now_us: int, rules: Rules) -> list[Slice]:
+    """The next child of a planned parent, if its plan is ahead of what is filled or working."""
+    plan = execution.plan
+    if (
+        plan is None
+        or execution.cancel_requested
+        or execution.gave_up
+        or execution.expired(now_us)
+        or execution.working()
+    ):
+        return []
+    signal = execution.routed.order.signal
+    limit = signal.price
+    touch = market.touch(signal.side)
+    if (
+        not plan.resting
+        and limit is not None
+        and (touch is None or not _reaches(signal.side, limit, touch))
+    ):
+        return []  # the market is beyond the limit: taking now would break it
+    price = limit if limit is not None else touch
+    if price is None:
+        return []  # no market seen yet to size a market child
+    venue = _next_venue(execution)
+    instrument = rules.instrument(venue, signal.symbol)
+    quantity = children.child_quantity(
+        quantity=signal.quantity,
+        done=execution.filled_quantity,  # nothing is working (checked above)
+        target=plan.target(now_us, market),
+        lot=None if instrument is None else instrument.lot_size,
+        smallest=children.smallest_child(instrument, price, plan.min_child),
+        largest=plan.max_child,
+    )
+    if quantity is None:
+        return []
+    return [_record(execution, _planned_child(execution, venue, quantity, plan.resting, now_us))]
+
+
+def on_report(
+    state: ExecutorState, report: ExecutionReport, now_us: int, rules: Rules
+) -> list[Slice]:
+    """Follow a slice's status; a planned parent may send its next child."""
+    execution = state.parents.get(report.order_id)
+    if execution is None or report.slice_id not in execution.slices:
+        return []
+    execution.status[report.slice_id] = report.status
+    execution.filled[report.slice_id] = report.filled_quantity
+    if execution.plan is None:
+        return []
+    if report.status is OrderStatus.REJECTED:
+        execution.gave_up = f"child {report.slice_id} rejected" + (
+            f": {report.reason}" if report.reason else ""
+        )
+        return []
+    return advance(execution, state.market(report.symbol), now_us, rules)
+
+
+def over(execution: ParentExecution, now_us: int) -> bool:
+    """Whether the parent's execution has ended (nothing working, nothing more to send)."""
+    if execution.working():
+        return False
+    if execution.plan is None or execution.fully_filled or execution.cancel_requested:
+        return True
+    return execution.gave_up is not None or execution.expired(now_us)
+
+
+def cancel(state: ExecutorState, order_id: str, now_us: int) -> list[Slice]:
+    """Cancel requests for every slice of the order still working (none if already asked)."""
+    execution = state.parents.get(order_id)
+    if execution is None or execution.cancel_requested:
+        return []
+    execution.cancel_requested = True
+    return [
+        child.model_copy(update={"action": SliceAction.CANCEL, "created_at": now_us})
+        for child in execution.working()
+    ]
+
+
+def finish(state: ExecutorState, order_id: str) -> None:
+    """Let a parent whose execution is over leave the state, remembering its id."""
+    del state.parents[order_id]
+    state.finished.remember(order_id)
+
+
+def _record(execution: ParentExecution, child: Slice) -> Slice:
+    execution.slices[child.slice_id] = child
+    execution.status[child.slice_id] = OrderStatus.NEW
+    execution.filled[child.slice_id] = _ZERO
+    return child
+
+
+def _direct_child(
+    routed: RoutedOrder, sequence: int, venue: str, quantity: Decimal, now_us: int
+) -> Slice:
+    signal = routed.order.signal
+    return _child(
+        routed,
+        sequence,
+        venue,
+        quantity,
+        now_us,
+        order_type=signal.order_type,
+        price=signal.price,
+        stop_price=signal.stop_price,
+        display_quantity=signal.display_quantity,
+        time_in_force=signal.time_in_force,
+        expire_at=signal.expire_at,
+    )
+
+
+def _planned_child(
+    execution: ParentExecution, venue: str, quantity: Decimal, resting: bool, now_us: int
+) -> Slice:
+    signal = execution.routed.order.signal
+    limit = signal.price
+    if resting:
+        time_in_force, expire_at = signal.time_in_force, signal.expire_at
+    else:
+        time_in_force, expire_at = (TimeInForce.GTC if limit is None else TimeInForce.IOC), None
+    return _child(
+        execution.routed,
+        len(execution.slices) + 1,
+        venue,
+        quantity,
+        now_us,
+        order_type=OrderType.MARKET if limit is None else OrderType.LIMIT,
+        price=limit,
+        time_in_force=time_in_force,
+        expire_at=expire_at,
+    )
+
+
+def _child(
+    routed: RoutedOrder, sequence: int, venue: str, quantity: Decimal, now_us: int, **terms: object
+) -> Slice:
+    order = routed.order
+    signal = order.signal
+    return Slice(
+        slice_id=slice_id_for(order.order_id, sequence),
+        order_id=order.order_id,
+        signal_id=signal.signal_id,
+        account_id=signal.account_id,
+        symbol=signal.symbol,
+        venue=venue,
+        action=SliceAction.NEW,
+        sequence=sequence,
+        side=signal.side,
+        quantity=quantity,
+        post_only=signal.algorithm_parameters.get("post_only", "false").lower() == "true",
+        created_at=now_us,
+        **terms,
+    )
+
+
+def _next_venue(execution: ParentExecution) -> str:
+    """The plan's venue with the most allocated quantity not yet filled or working there."""
+    used: dict[str, Decimal] = {}
+    for slice_id, child in execution.slices.items():
+        status = execution.status[slice_id]
+        taken = execution.filled[slice_id] if status in FINAL else child.quantity
+        used[child.venue] = used.get(child.venue, _ZERO) + taken
+    plan = execution.routed.venue_plan
+    return max(plan, key=lambda a: a.quantity - used.get(a.venue, _ZERO)).venue
+
+
+def _reaches(side: Side, limit: Decimal, touch: Decimal) -> bool:
+    return touch <= limit if side is Side.BUY else touch >= limit
