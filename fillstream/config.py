@@ -1,4 +1,5 @@
-"""The engine configuration: venues, their instruments, and risk limits, from one TOML file.
+"""The engine configuration: venues, their instruments, risk limits and the algorithms' history,
+from one TOML file.
 
 `fillstream/engine.toml` is the default (the demo's venues); `--config FILE` replaces it.
 Every mistake is reported with where it is, because a misread limit is no limit.
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.connectors.venues import VenueConfig
+from fillstream.streams.execution.volume_profile import VolumeProfile, profile_from_file
 from fillstream.streams.risk.limits import RiskConfig
 
 __all__ = ["DEFAULT_CONFIG", "ConfigError", "EngineConfig", "load_config"]
@@ -30,10 +32,11 @@ class EngineConfig:
     venues: Mapping[str, VenueConfig]
     instruments: InstrumentBook
     risk: RiskConfig
+    volume_profiles: Mapping[str, VolumeProfile] = field(default_factory=dict)  # by symbol
 
 
-def _parse(data: Mapping[str, Any]) -> EngineConfig:
-    unknown = sorted(set(data) - {"venues", "instruments", "risk"})
+def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
+    unknown = sorted(set(data) - {"venues", "instruments", "risk", "algorithms"})
     if unknown:
         raise ValueError(f"unknown section(s): {', '.join(unknown)}")
     venues: dict[str, VenueConfig] = {}
@@ -50,14 +53,29 @@ def _parse(data: Mapping[str, Any]) -> EngineConfig:
                 "which no [[venues]] entry defines"
             )
     book = InstrumentBook.of(instruments)
-    return EngineConfig(venues, book, RiskConfig.from_dict(data.get("risk", {}), book))
+    risk = RiskConfig.from_dict(data.get("risk", {}), book)
+    return EngineConfig(venues, book, risk, _volume_profiles(data.get("algorithms", {}), base))
+
+
+def _volume_profiles(section: Mapping[str, Any], base: Path) -> dict[str, VolumeProfile]:
+    """VWAP's history: minute bars per symbol, paths relative to the configuration file."""
+    unknown = sorted(set(section) - {"volume_profiles"})
+    if unknown:
+        raise ValueError(f"algorithms: unknown setting(s): {', '.join(unknown)}")
+    profiles = {}
+    for symbol, name in section.get("volume_profiles", {}).items():
+        path = base / str(name)
+        if not path.is_file():
+            raise ValueError(f"algorithms.volume_profiles: {symbol}: no bar file at {path}")
+        profiles[symbol] = profile_from_file(path)
+    return profiles
 
 
 def load_config(path: Path | None = None) -> EngineConfig:
     """The configuration in `path` (the shipped default if None)."""
     source = path or DEFAULT_CONFIG
     try:
-        return _parse(tomllib.loads(source.read_text()))
+        return _parse(tomllib.loads(source.read_text()), source.parent)
     except FileNotFoundError:
         raise ConfigError(f"no configuration file at {source}") from None
     except (tomllib.TOMLDecodeError, ValueError, KeyError, ArithmeticError) as error:

@@ -18,7 +18,9 @@ __all__ = ["PROCESSORS", "build_stage"]
 PROCESSORS: dict[str, Callable[[EngineConfig], Stage]] = {
     "risk": lambda config: RiskStage(config.risk),
     "router": RouterStage,
-    "executor": lambda config: ExecutorStage(Rules(config.instruments)),
+    "executor": lambda config: ExecutorStage(
+        Rules(config.instruments, dict(config.volume_profiles))
+    ),
     "venue": VenueStage,
     "oms": lambda _config: OmsStage(),
 }

@@ -173,6 +173,9 @@ def _changed(**changes: Any) -> Callable[[Desk], Signal]:
 
 TRIGGERS: dict[RejectReason, Callable[[Desk], Signal]] = {
     RejectReason.DUPLICATE_SIGNAL: _duplicate,
+    RejectReason.INVALID_ALGORITHM: _changed(
+        algorithm="twap", algorithm_parameters={"duration_seconds": "0"}
+    ),
     RejectReason.UNKNOWN_INSTRUMENT: _changed(exchange="omega"),
     RejectReason.PRICE_OFF_TICK: _changed(price="100.005"),
     RejectReason.QUANTITY_OFF_LOT: _changed(quantity="1.0005"),
@@ -214,6 +217,15 @@ def test_each_trigger_breaks_exactly_its_rule(reason):
 
 def test_messages_say_what_was_wrong():
     desk = Desk()
+    assert desk.check(signal(algorithm="twapp")).message.startswith(
+        "unknown algorithm 'twapp'; the catalog has: direct, twap, vwap"
+    )
+    assert desk.check(
+        signal(algorithm="pov", algorithm_parameters={"rate": "0.1"})
+    ).message.startswith("pov has no parameter rate (it has: participation_rate")
+    assert desk.check(signal(algorithm="iceberg")).message.startswith(
+        "iceberg needs a display_quantity"
+    )
     assert desk.check(signal(quantity="11")).message == (
         "quantity 11 exceeds the maximum of 10 per order"
     )
