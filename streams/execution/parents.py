@@ -83,22 +83,20 @@ class Rules:
 
 @dataclass
 class ParentExecution:
-    """One parent's execution. Only working children are kept (`slices`, with what each has
-    filled so far); what ended is kept as totals, so a long POV's thousands of children cost
-    neither memory, snapshot size nor time per event."""
-
     routed: RoutedOrder
-    slices: dict[str, Slice] = field(default_factory=dict)  # working children, by slice id
-    filled: dict[str, Decimal] = field(default_factory=dict)  # of each working child
-    filled_quantity: Decimal = _ZERO  # of every child, working or ended
-    used: dict[str, Decimal] = field(default_factory=dict)  # by venue: filled or working there
-    sent: int = 0  # children sent: the next child's sequence number is sent + 1
+    slices: dict[str, Slice] = field(default_factory=dict)
+    status: dict[str, OrderStatus] = field(default_factory=dict)
+    filled: dict[str, Decimal] = field(default_factory=dict)
     cancel_requested: bool = False
     plan: Plan | None = None  # None: direct
     gave_up: str | None = None  # why a planned parent stopped sending (a rejected child)
 
     def working(self) -> list[Slice]:
-        return list(self.slices.values())
+        return [s for slice_id, s in self.slices.items() if self.status[slice_id] not in FINAL]
+
+    @property
+    def filled_quantity(self) -> Decimal:
+        return sum(self.filled.values(), _ZERO)
 
     @property
     def fully_filled(self) -> bool:
@@ -107,16 +105,6 @@ class ParentExecution:
     def expired(self, now_us: int) -> bool:
         expire_at = self.routed.order.signal.expire_at
         return expire_at is not None and now_us >= expire_at
-
-    def follow(self, report: ExecutionReport) -> None:
-        """A working child's report: its fills count, and an ended child leaves."""
-        child = self.slices[report.slice_id]
-        filled = max(self.filled[report.slice_id], report.filled_quantity)
-        self.filled_quantity += filled - self.filled[report.slice_id]
-        self.filled[report.slice_id] = filled
-        if report.status in FINAL:
-            self.used[child.venue] -= child.quantity - filled
-            del self.slices[report.slice_id], self.filled[report.slice_id]
 
 
 @dataclass
@@ -178,7 +166,7 @@ def advance(execution: ParentExecution, market: Market, now_us: int, rules: Rule
     plan = execution.plan
     if (
         plan is None
-        or execution.cancel_requested
+        
         or execution.gave_up
         or execution.expired(now_us)
         or execution.working()
@@ -218,7 +206,8 @@ def on_report(
     execution = state.parents.get(report.order_id)
     if execution is None or report.slice_id not in execution.slices:
         return []
-    execution.follow(report)
+    execution.status[report.slice_id] = report.status
+    execution.filled[report.slice_id] = report.filled_quantity
     if execution.plan is None:
         return []
     if report.status is OrderStatus.REJECTED:
@@ -258,9 +247,8 @@ def finish(state: ExecutorState, order_id: str) -> None:
 
 def _record(execution: ParentExecution, child: Slice) -> Slice:
     execution.slices[child.slice_id] = child
+    execution.status[child.slice_id] = OrderStatus.NEW
     execution.filled[child.slice_id] = _ZERO
-    execution.used[child.venue] = execution.used.get(child.venue, _ZERO) + child.quantity
-    execution.sent += 1
     return child
 
 
@@ -294,7 +282,7 @@ def _planned_child(
         time_in_force, expire_at = (TimeInForce.GTC if limit is None else TimeInForce.IOC), None
     return _child(
         execution.routed,
-        execution.sent + 1,
+        len(execution.slices) + 1,
         venue,
         quantity,
         now_us,
@@ -329,7 +317,11 @@ def _child(
 
 def _next_venue(execution: ParentExecution) -> str:
     """The plan's venue with the most allocated quantity not yet filled or working there."""
-    used = execution.used
+    used: dict[str, Decimal] = {}
+    for slice_id, child in execution.slices.items():
+        status = execution.status[slice_id]
+        taken = execution.filled[slice_id] if status in FINAL else child.quantity
+        used[child.venue] = used.get(child.venue, _ZERO) + taken
     plan = execution.routed.venue_plan
     return max(plan, key=lambda a: a.quantity - used.get(a.venue, _ZERO)).venue
 

@@ -17,10 +17,12 @@ short history of mids and volume for estimates.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Protocol
 
 from fillstream.schemas.models import Quote, Side, Trade, Urgency
@@ -153,13 +155,8 @@ class ScheduledPlan:
 
     def due(self, now_us: int) -> Decimal:
         """The schedule's cumulative quantity by `now_us`."""
-        elapsed = now_us - self.start_us
-        due = _ZERO
-        for offset, cumulative in self.schedule:
-            if offset > elapsed:
-                break
-            due = cumulative
-        return due
+        passed = bisect_right(self.schedule, now_us - self.start_us, key=itemgetter(0))
+        return self.schedule[passed - 1][1] if passed else _ZERO
 
     def target(self, now_us: int, market: Market) -> Decimal:
         due = self.due(now_us)
