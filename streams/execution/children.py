@@ -3,6 +3,7 @@
 - Never more than the parent's remaining quantity (quantity − filled − working): the
   executor sends a child only when none is working, so fills can never exceed the parent.
 - Whole lots, rounded down, so the schedule never runs ahead of itself.
+- The algorithm's largest child, but never below the smallest worth sending.
 - Nothing below the venue's minimum (minimum quantity, minimum notional at the price the child
   would trade at) or the algorithm's own smallest child: the gap waits until it is big enough.
   When everything is due, the child is that smallest size, or the rest if less.
@@ -49,7 +50,7 @@ def child_quantity(
     gap = min(target, quantity) - done
     if gap <= 0 or remaining <= 0:
         return None
-    size = gap if largest is None else min(gap, largest)
+    size = gap if largest is None else min(gap, max(largest, smallest))
     if lot is not None:
         size = (size // lot) * lot
     if size < smallest or size <= 0:

@@ -41,6 +41,7 @@ __all__ = [
 
 SECOND_US = 1_000_000
 _ZERO = Decimal(0)
+_NOISE = Decimal("1e-9")
 _HISTORY = 600  # samples kept of mids and volume: ten minutes at one a second
 
 
@@ -202,7 +203,9 @@ def schedule_of(
         if index == len(points) - 1:
             cumulative = quantity
         else:
-            cumulative = min(quantity, _round_down(quantity * Decimal(running / total), lot))
+            cumulative = min(
+                quantity, _round_down(quantity * Decimal(running) / Decimal(total), lot)
+            )
         if schedule and cumulative <= schedule[-1][1]:
             continue  # nothing new due at this point (a zero weight, or less than a lot)
         schedule.append((offset, cumulative))
@@ -210,6 +213,10 @@ def schedule_of(
 
 
 def _round_down(quantity: Decimal, lot: Decimal | None) -> Decimal:
-    if lot is None:
-        return quantity
-    return (quantity // lot) * lot
+    """Down to whole lots; a quantity within float noise (1e-9) of a lot boundary is on it, so
+    weights that are floats (a third, a profile's shares) do not lose a lot to rounding."""
+    step = lot if lot is not None else Decimal("1e-8")
+    nearest = (quantity / step).to_integral_value() * step
+    if abs(quantity - nearest) <= abs(quantity) * _NOISE:
+        return nearest
+    return quantity if lot is None else (quantity // lot) * lot
