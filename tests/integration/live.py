@@ -1,4 +1,4 @@
-"""The live pipeline for an integration test: its own topics and state, all five processors,
+"""The live pipeline for an integration test: its own topics and state, every processor,
 and a watcher on every pipeline topic."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline, Watcher
 from fillstream.schemas.topics import CATALOG
 
-WATCHED = [s.name for s in CATALOG if s.name not in ("metrics", "tca")]
+WATCHED = [s.name for s in CATALOG if s.name != "metrics"]
 
 
 @contextmanager
