@@ -35,6 +35,7 @@ bench: setup
 	test -x $(FAUST_VENV)/bin/python || ($(PYTHON) -m venv $(FAUST_VENV) && $(FAUST_VENV)/bin/pip install --quiet 'faust-streaming==0.15.3')
 	$(BIN)/python benchmarks/serde.py
 	$(BIN)/python benchmarks/cores.py
+	$(BIN)/python benchmarks/tca_aggregate.py
 	$(BIN)/python benchmarks/producer_throughput.py
 	$(BIN)/python benchmarks/relay.py --runtime confluent --count 1000000
 	$(BIN)/python benchmarks/relay.py --runtime all --faust-python $(FAUST_VENV)/bin/python

@@ -31,6 +31,7 @@ from fillstream.schemas.models import (
     RoutedOrder,
     Signal,
     Slice,
+    TimeInForce,
     Trade,
     VenueAllocation,
 )
@@ -125,7 +126,7 @@ def cost_per_event(algorithm: str | None, parents: int, repeats: int) -> list[fl
                 child = pending.pop()
                 if not isinstance(child, Slice) or child.action.value != "new":
                     continue
-                if child.time_in_force.value == "gtc" and child.price is not None:
+                if child.time_in_force is TimeInForce.GTC and child.price is not None:
                     resting.append(child)
                 else:
                     pending += fill(child, event)

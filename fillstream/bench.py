@@ -1,6 +1,6 @@
 """`fillstream bench`: the live pipeline's latency and sustained rate, and each core's cost.
 
-The pipeline part runs the five processors as processes on the broker, on topics of a prefix
+The pipeline part runs every processor as a process on the broker, on topics of a prefix
 of its own (deleted at the end), with an engine config of one simulated venue and limits no
 signal reaches: it measures the pipeline, not refusals. Market data goes in through the live
 feeder (`pipeline.feed`), as in the demo. Signals are small IOC orders at the touch, so the

@@ -435,9 +435,127 @@ def bench(
 
 
 # (tca analyze)
+@tca_app.command("analyze")
+def tca_analyze(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The order as JSON: side, quantity, prices, fees, fills, optional market data"
+            " (format in docs/TCA.md).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+) -> None:
+    """Implementation shortfall, benchmarks, spreads and markouts of one order, as JSON.
+
+    Currency amounts are exact decimal strings, bps and ratios numbers; positive cost = bad.
+    """
+    from fillstream.analytics.adhoc import InvalidOrder, analyze_text
+
+    try:
+        print(analyze_text(file.read_text()))
+    except InvalidOrder as error:
+        errors.print(f"[bold red]{file} cannot be analysed:[/]\n{error}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 # (analytics: export, tca summary, tca report)
+
+
+@app.command("export")
+def export_topics(
+    topics: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Catalog names (default: tca, fills, orders.state, slices, market.quotes,"
+            " market.trades).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the files.", file_okay=False)] = Path(
+        "export"
+    ),
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Start at the first record stamped at or after this ISO time, e.g."
+            " 2024-08-08T23:55:00Z (UTC unless it names an offset); default: from the beginning.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Write topics to Parquet (one file each) from the beginning to where they end now."""
+    from datetime import UTC, datetime
+
+    from fillstream.analytics.export import DEFAULT_TOPICS
+    from fillstream.analytics.export import export_topics as export
+    from fillstream.connectors.feeds.events import microseconds_since_epoch
+
+    specs = [_spec(name) for name in topics or DEFAULT_TOPICS]
+    since_us = None
+    if since is not None:
+        try:
+            moment = datetime.fromisoformat(since)
+        except ValueError:
+            raise typer.BadParameter(f"not an ISO time: {since!r}", param_hint="--since") from None
+        since_us = microseconds_since_epoch(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    _require_cluster()
+    try:
+        exported = export(specs, out, console, since_us=since_us)
+    except ValueError as error:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    for item in exported:
+        skipped = f" ({item.undecodable} undecodable left out)" if item.undecodable else ""
+        console.print(f"{item.records} records → {item.path}{skipped}")
+
+
+@tca_app.command("summary")
+def tca_summary(
+    by: Annotated[str, typer.Option(help="day, venue, algorithm or strategy.")] = "algorithm",
+    data: Annotated[Path, typer.Option(help="An export (`fillstream export`).")] = Path("export"),
+) -> None:
+    """Execution quality per day, venue, algorithm or strategy, from an export's tca topic."""
+    import polars as pl
+
+    from fillstream.analytics.aggregate import figure_text, summarise
+    from fillstream.analytics.export import parquet_path
+
+    path = parquet_path(data, "tca")
+    if not path.is_file():
+        errors.print(f"[red]No {path}.[/] Export topics first: `fillstream export --out {data}`")
+        raise typer.Exit(2)
+    try:
+        summary = summarise(pl.read_parquet(path), by)  # type: ignore[arg-type]
+    except ValueError as error:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    table = Table(title=f"TCA by {by} (bps; positive = cost)")
+    for column in summary.columns:
+        table.add_column(column.replace("_", " "), justify="left" if column == by else "right")
+    for row in summary.iter_rows():
+        table.add_row(*map(figure_text, row))
+    console.print(table)
+
+
+@tca_app.command("report")
+def tca_report(
+    data: Annotated[Path, typer.Option(help="An export (`fillstream export`).")] = Path("export"),
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
+    max_orders: Annotated[
+        int, typer.Option(help="Orders charted one by one (beyond: the worst and the best).")
+    ] = 12,
+) -> None:
+    """One self-contained HTML page: summary, cost distributions, per-order charts."""
+    from fillstream.analytics.report import write_report
+
+    try:
+        write_report(data, out, max_orders=max_orders)
+    except FileNotFoundError as error:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"Report written to {out}")
 
 
 # (algos)

@@ -1,5 +1,5 @@
-"""The engine configuration: venues, their instruments, risk limits and the algorithms' history,
-from one TOML file.
+"""The engine configuration: venues, their instruments, risk limits, the algorithms' history and
+the TCA horizons, from one TOML file.
 
 `fillstream/engine.toml` is the default (the demo's venues); `--config FILE` replaces it.
 Every mistake is reported with where it is, because a misread limit is no limit.
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fillstream.analytics.tca import TcaConfig
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.connectors.venues import VenueConfig
 from fillstream.streams.execution.volume_profile import VolumeProfile, profile_from_file
@@ -33,10 +34,11 @@ class EngineConfig:
     instruments: InstrumentBook
     risk: RiskConfig
     volume_profiles: Mapping[str, VolumeProfile] = field(default_factory=dict)  # by symbol
+    tca: TcaConfig = field(default_factory=TcaConfig)
 
 
 def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
-    unknown = sorted(set(data) - {"venues", "instruments", "risk", "algorithms"})
+    unknown = sorted(set(data) - {"venues", "instruments", "risk", "algorithms", "tca"})
     if unknown:
         raise ValueError(f"unknown section(s): {', '.join(unknown)}")
     venues: dict[str, VenueConfig] = {}
@@ -54,7 +56,13 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
             )
     book = InstrumentBook.of(instruments)
     risk = RiskConfig.from_dict(data.get("risk", {}), book)
-    return EngineConfig(venues, book, risk, _volume_profiles(data.get("algorithms", {}), base))
+    return EngineConfig(
+        venues,
+        book,
+        risk,
+        _volume_profiles(data.get("algorithms", {}), base),
+        TcaConfig.from_dict(data.get("tca", {})),
+    )
 
 
 def _volume_profiles(section: Mapping[str, Any], base: Path) -> dict[str, VolumeProfile]:

@@ -3,8 +3,9 @@
 Starts the local broker unless `KAFKA_BOOTSTRAP_SERVERS` names a cluster, provisions the
 catalog's topics, starts every processor, replays market data (a synthetic BTC/USDT market by
 default, or a recording), publishes signals among it in time order, cancels what is still
-open when the market data ends (the session closes), waits until every order is final, and
-prints a summary.
+open when the market data ends (the session closes), waits until every order is final and
+its TCA published (a clock tick moves event time past the last markout horizon), and prints a
+summary with each order's arrival slippage and implementation shortfall.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rich.table import Table
 
 from fillstream import settings
 from fillstream.backtest import read_signals
+from fillstream.config import load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.infra import broker, topics
@@ -38,7 +40,7 @@ __all__ = ["SAMPLE_SIGNALS", "demo_signals", "ensure_broker", "run"]
 SAMPLE_SIGNALS = examples_dir() / "signals.jsonl"
 FINAL = {"filled", "cancelled", "rejected", "expired", "replaced"}
 SECOND = 1_000_000
-WATCHED = [spec.name for spec in CATALOG if spec.name not in ("metrics", "tca")]
+WATCHED = [spec.name for spec in CATALOG if spec.name != "metrics"]
 
 
 def demo_signals(start_us: int, price: Decimal) -> list[dict[str, Any]]:
@@ -151,6 +153,8 @@ def run(
             feed((), (), closing, watcher=watcher, pipeline=pipeline)
             tick(end_us + SECOND)  # lets the cancels reach the venues after the last market data
             watcher.settle(timeout=120, pipeline=pipeline)
+            tick(end_us + SECOND + load_config().tca.horizons.longest_us)  # TCA's last markouts
+            watcher.settle(timeout=120, pipeline=pipeline)
     finally:
         pipeline.stop()
         watcher.close()
@@ -165,26 +169,24 @@ def _summary(
     states: dict[str, dict[str, Any]] = {}
     for state in records["orders.state"]:
         states[state["order_id"]] = state
-    arrival = {p["order_id"]: p["arrival_price"] for p in records["orders.approved"]}
+    tca = {result["order_id"]: result for result in records["tca"]}
     fills = Counter(r["order_id"] for r in records["fills"] if r["last_quantity"] > 0)
     table = Table(
         title="Orders",
-        caption="bps: average price against the arrival mid, positive = cost",
+        caption="TCA in bps, positive = cost: slip = average price against the arrival mid,"
+        " IS = implementation shortfall against the decision price",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
     )
-    for column in ("signal", "type", "side", "qty", "status", "filled", "fills", "avg", "bps"):
+    columns = ("signal", "type", "side", "qty", "status", "filled", "fills", "avg", "slip", "IS")
+    for column in columns:
         table.add_column(column, no_wrap=True)
     for signal in signals:
         state = states.get(order_id_for(str(signal.get("signal_id", ""))))
         if state is None:
             continue
-        average, reference = state["average_price"], arrival.get(state["order_id"])
-        slippage = "-"
-        if average is not None and reference:
-            sign = 1 if state["side"] == "buy" else -1
-            slippage = f"{sign * (average - reference) / reference * 10_000:.3f}"
+        average, result = state["average_price"], tca.get(state["order_id"], {})
         table.add_row(
             str(signal.get("signal_id")),
             state["order_type"],
@@ -194,16 +196,23 @@ def _summary(
             str(state["filled_quantity"]),
             str(fills.get(state["order_id"], 0)),
             "-" if average is None else f"{average:.2f}",
-            slippage,
+            _bps(result.get("arrival_slippage_bps")),
+            _bps(result.get("total_cost_bps")),
         )
     console.print(table)
     reasons = Counter(r["reason_code"] for r in records["orders.rejected"])
     for reason, count in sorted(reasons.items()):
         console.print(f"  rejected: {count} × {reason}")
     unfinished = [s for s in states.values() if s["status"] not in FINAL]
+    approved = {p["order_id"] for p in records["orders.approved"]}
     dead = records["deadletter"]
     console.print(
         f"{len(states)} orders, {sum(fills.values())} fills, {len(unfinished)} not final, "
-        f"{len(dead)} dead letters."
+        f"{len(dead)} dead letters, TCA for {len(approved & tca.keys())} of {len(approved)}"
+        " approved orders."
     )
-    return not unfinished and not dead
+    return not unfinished and not dead and approved <= tca.keys()
+
+
+def _bps(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

@@ -26,6 +26,7 @@ __all__ = [
     "make_producer",
     "publish",
     "send",
+    "start_offsets",
 ]
 
 
@@ -109,7 +110,7 @@ def publish(
     return sent
 
 
-def _consumer(group_id: str | None, from_beginning: bool) -> Consumer:
+def _consumer(group_id: str | None, from_beginning: bool, eof: bool = False) -> Consumer:
     return Consumer(
         {
             "bootstrap.servers": settings.bootstrap_servers(),
@@ -117,6 +118,7 @@ def _consumer(group_id: str | None, from_beginning: bool) -> Consumer:
             "enable.auto.commit": group_id is not None,
             "auto.offset.reset": "earliest" if from_beginning else "latest",
             "isolation.level": "read_committed",
+            "enable.partition.eof": eof,
         }
     )
 
@@ -154,6 +156,29 @@ def end_offsets(spec: TopicSpec) -> dict[int, int]:
         consumer.close()
 
 
+def start_offsets(spec: TopicSpec, since_us: int | None = None) -> dict[int, int]:
+    """Each partition's oldest offset still held, or its first record stamped at or after
+    `since_us` (µs UTC; the broker's time index, so record timestamps, not event times)."""
+    consumer = _consumer(None, from_beginning=True)
+    try:
+        topic = consumer.list_topics(spec.full_name, timeout=10).topics[spec.full_name]
+        partitions = [TopicPartition(spec.full_name, p) for p in topic.partitions]
+        high_watermark(consumer, partitions[0])  # waits out a new topic's leader election
+        if since_us is None:
+            return {
+                tp.partition: int(consumer.get_watermark_offsets(tp, timeout=10)[0])
+                for tp in partitions
+            }
+        wanted = [TopicPartition(tp.topic, tp.partition, since_us // 1000) for tp in partitions]
+        found = consumer.offsets_for_times(wanted, timeout=10)
+        return {  # -1: nothing that recent; start at the end
+            tp.partition: tp.offset if tp.offset >= 0 else high_watermark(consumer, tp)
+            for tp in found
+        }
+    finally:
+        consumer.close()
+
+
 @dataclass(frozen=True)
 class Received:
     """One consumed record: decoded, or the decoding error and the raw bytes."""
@@ -174,23 +199,31 @@ def consume(
     idle_timeout: float | None = None,
     group_id: str | None = None,
     start: Mapping[int, int] | None = None,
+    end: Mapping[int, int] | None = None,
 ) -> Iterator[Received]:
     """Follow a topic, decoding each value; stop after max_records or idle_timeout seconds quiet.
 
     Without a group id a throw-away group is used and nothing is committed, so looking at a
     topic never moves a processor's offsets. `start` reads from given offsets per partition.
+    `end` (e.g. `end_offsets(spec)`: what the topic holds now) reads each partition up to that
+    offset and stops when all have got there. A partition counts as there at its last record
+    before `end`, or when the consumer reports reaching its end: a transaction's closing
+    marker takes an offset no record is delivered at, and compaction leaves gaps.
     """
-    consumer = _consumer(group_id, from_beginning)
+    consumer = _consumer(group_id, from_beginning, eof=end is not None)
     decoder = codec(spec)
     if start is None:
         consumer.subscribe([spec.full_name])
     else:
         consumer.assign([TopicPartition(spec.full_name, p, offset) for p, offset in start.items()])
+    first = start or {}
+    # The last offset still to read in each partition that has one.
+    last_wanted = None if end is None else {p: o - 1 for p, o in end.items() if o > first.get(p, 0)}
     count = 0
     quiet = 0.0
     poll_interval = 0.2
     try:
-        while max_records is None or count < max_records:
+        while (max_records is None or count < max_records) and last_wanted != {}:
             message = consumer.poll(poll_interval)
             if message is None:
                 quiet += poll_interval
@@ -199,8 +232,16 @@ def consume(
                 continue
             if message.error():
                 if message.error().code() == KafkaError._PARTITION_EOF:
+                    if last_wanted is not None:
+                        last_wanted.pop(message.partition(), None)
                     continue
                 raise KafkaException(message.error())
+            if last_wanted is not None:
+                last = last_wanted.get(message.partition(), -1)
+                if message.offset() >= last:
+                    last_wanted.pop(message.partition(), None)
+                if message.offset() > last:
+                    continue
             quiet = 0.0
             raw = message.value()
             try:

@@ -32,9 +32,13 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def dumps(record: Any) -> str:
-    """One JSON line: decimals as exact strings, bytes as base64."""
-    return json.dumps(record, default=_plain, ensure_ascii=False, separators=(",", ":"))
+def dumps(record: Any, indent: int | None = None) -> str:
+    """One JSON line (or, with `indent`, an indented text): decimals as exact strings, bytes
+    as base64."""
+    separators = None if indent else (",", ":")
+    return json.dumps(
+        record, default=_plain, ensure_ascii=False, indent=indent, separators=separators
+    )
 
 
 def explain_invalid(error: ValueError) -> str:

@@ -428,6 +428,23 @@ class TcaResult(Record):
     completed_at: Timestamp
 
 
+class ExecutionFeedback(Record):
+    order_id: Identifier
+    signal_id: Identifier
+    strategy_id: Identifier
+    account_id: Identifier
+    symbol: Identifier
+    algorithm: str | None = None
+    venues: list[str] = Field(default_factory=list)
+    status: OrderStatus
+    fill_ratio: Annotated[float, Field(ge=0)]
+    total_cost: Amount | None = None
+    total_cost_bps: float | None = None
+    arrival_slippage_bps: float | None = None
+    duration_us: Annotated[int, Field(ge=0)]
+    completed_at: Timestamp
+
+
 class Metric(Record):
     processor: Identifier
     name: Identifier
@@ -473,6 +490,7 @@ MODELS: dict[str, type[Record]] = {
         BookUpdate,
         Command,
         TcaResult,
+        ExecutionFeedback,
         Metric,
         DeadLetter,
         ClockTick,

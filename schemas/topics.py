@@ -105,6 +105,9 @@ CATALOG: tuple[TopicSpec, ...] = (
     ),
     TopicSpec("tca", "TcaResult", ("order_id",), "per-order execution quality"),
     TopicSpec(
+        "tca.feedback", "ExecutionFeedback", ("strategy_id",), "execution feedback for strategies"
+    ),
+    TopicSpec(
         "metrics",
         "Metric",
         ("processor",),

@@ -11,6 +11,7 @@ from fillstream.streams.stages.executor import ExecutorStage
 from fillstream.streams.stages.oms import OmsStage
 from fillstream.streams.stages.risk import RiskStage
 from fillstream.streams.stages.router import RouterStage
+from fillstream.streams.stages.tca import TcaStage
 from fillstream.streams.stages.venue import VenueStage
 
 __all__ = ["PROCESSORS", "build_stage"]
@@ -23,6 +24,7 @@ PROCESSORS: dict[str, Callable[[EngineConfig], Stage]] = {
     ),
     "venue": VenueStage,
     "oms": lambda _config: OmsStage(),
+    "tca": lambda config: TcaStage(config.tca),
 }
 
 

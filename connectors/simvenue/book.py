@@ -99,6 +99,11 @@ class BookView:
         prices = self._sorted(side)
         return prices[0] if prices else None
 
+    def levels(self, side: Side) -> Iterator[Match]:
+        """The recorded (price, size) levels on `side`, best first, whatever we took."""
+        sizes = self._sizes[side]
+        return ((price, sizes[price]) for price in self._sorted(side))
+
     def size_at(self, side: Side, price: Decimal) -> Decimal:
         """The recorded size at `price` on `side` (0 where no level is shown)."""
         return self._sizes[side].get(price, _ZERO)

@@ -96,6 +96,8 @@ _EVENT_TIME = {
     "market.reference": "timestamp",
     "clock": "timestamp",
     "commands": "created_at",
+    "tca": "completed_at",
+    "tca.feedback": "completed_at",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -23,6 +25,7 @@ def test_the_demo_runs_the_pipeline_and_a_restart_keeps_its_records(tmp_path, mo
         result = CliRunner().invoke(app, ["demo"])
         assert result.exit_code == 0, result.output
         assert "0 not final, 0 dead letters" in result.output
+        assert re.search(r"TCA for (\d+) of \1\s+approved\s+orders", result.output)
         for reason in ("INVALID_SIGNAL", "MAX_ORDER_QUANTITY", "UNKNOWN_INSTRUMENT"):
             assert f"1 × {reason}" in result.output
         assert stop_local() is True
