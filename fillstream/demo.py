@@ -44,7 +44,8 @@ WATCHED = [spec.name for spec in CATALOG if spec.name != "metrics"]
 
 
 def demo_signals(start_us: int, price: Decimal) -> list[dict[str, Any]]:
-    """Every order type on the synthetic market, plus signals risk must refuse."""
+    """Every order type and two execution algorithms on the synthetic market, plus signals
+    risk must refuse."""
 
     def signal(n: int, at: int, **fields: Any) -> dict[str, Any]:
         base = {
@@ -81,6 +82,21 @@ def demo_signals(start_us: int, price: Decimal) -> list[dict[str, Any]]:
         signal(9, 30, order_type="limit"),  # no price: INVALID_SIGNAL
         signal(10, 30, quantity="50"),  # over the 10 BTC per order limit
         signal(11, 30, symbol="DOGE/USDT"),  # no venue lists it
+        signal(
+            12,
+            5,
+            quantity="0.2",
+            algorithm="twap",
+            algorithm_parameters={"duration_seconds": "30", "interval_seconds": "5"},
+        ),
+        signal(
+            13,
+            10,
+            side="sell",
+            quantity="0.05",
+            algorithm="pov",
+            algorithm_parameters={"participation_rate": "0.2"},
+        ),
     ]
 
 
@@ -189,7 +205,7 @@ def _summary(
         average, result = state["average_price"], tca.get(state["order_id"], {})
         table.add_row(
             str(signal.get("signal_id")),
-            state["order_type"],
+            state["algorithm"] or state["order_type"],
             state["side"],
             str(state["quantity"]),
             state["status"],

@@ -36,5 +36,5 @@ def test_the_demo_runs_the_pipeline_and_a_restart_keeps_its_records(tmp_path, mo
         states = list(consume(find("orders.state"), from_beginning=True, idle_timeout=5))
     finally:
         stop_local()
-    assert len(signals) == 11
+    assert len(signals) == 13
     assert {item.record["status"] for item in states} >= {"filled", "rejected", "cancelled"}
