@@ -250,7 +250,7 @@ def tail(
 
 @app.command()
 def run(
-    processor: Annotated[str, typer.Argument(help="risk, router, executor, venue or oms.")],
+    processor: Annotated[str, typer.Argument(help="risk, router, executor, venue, oms or tca.")],
     config: Annotated[
         Path | None, typer.Option(help="Engine configuration (TOML) [default: the shipped one].")
     ] = None,
