@@ -48,3 +48,19 @@ def test_the_twap_sends_24_slices_10_seconds_apart_in_whole_lots(twap):
     # 5 / 24 = 0.208333...: cumulative amounts round down to lots, so slices differ by a lot
     assert {child.quantity for child in children} <= {D("0.20833"), D("0.20834")}
     assert sum(child.quantity for child in children) == D("5")
+
+
+def test_the_twap_gets_its_arrival_and_interval_vwap_slippage(twap):
+    [result] = [r for r in twap.records["tca"] if r.order_id == "o-twap-5"]
+    assert result.algorithm == "twap" and result.filled_quantity == D("5")
+    assert result.arrival_price is not None and result.interval_vwap is not None
+    # slippage as TCA.md defines it, from the result's own prices: a buy, D = +1
+    average = result.average_price
+    assert result.arrival_slippage_bps == pytest.approx(
+        float((average - result.arrival_price) / result.arrival_price * 10_000)
+    )
+    assert result.vwap_slippage_bps == pytest.approx(
+        float((average - result.interval_vwap) / result.interval_vwap * 10_000)
+    )
+    # 5 BTC of about 167 BTC traded over the four minutes: a few percent of the volume
+    assert 0.01 < result.participation_rate < 0.1
