@@ -1,0 +1,186 @@
+"""The gateway's venues, from a TOML file: one `[venues.<name>]` table per venue.
+
+```toml
+[venues.binance]
+exchange = "binance"                 # a ccxt exchange id
+api_url = "http://127.0.0.1:8080"    # optional: where the venue's API really is
+sandbox = false                      # optional: ccxt's set_sandbox_mode
+symbols = ["BTC/USDT", "ETH/USDT"]
+api_key_env = "BINANCE_API_KEY"      # names of environment variables, never the values
+secret_env = "BINANCE_API_SECRET"
+password_env = "BINANCE_API_PASSWORD"  # optional: venues that want a passphrase
+```
+
+The file names where the credentials are, never what they are, so it can be committed and
+shown. `read_credentials` takes the environment as a mapping (the shell passes `os.environ`)
+and wraps each value in a `Secret`, whose repr and str never show it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import ccxt
+
+__all__ = [
+    "Credentials",
+    "GatewayConfigError",
+    "Secret",
+    "VenueEntry",
+    "load_venues",
+    "parse_venues",
+    "read_credentials",
+]
+
+_FIELDS = {"exchange", "api_url", "sandbox", "symbols", "api_key_env", "secret_env", "password_env"}
+_REQUIRED = ("exchange", "symbols", "api_key_env", "secret_env")
+
+
+class GatewayConfigError(ValueError):
+    """The venue file or the environment cannot be used; the message names the entry."""
+
+
+class Secret:
+    """A credential: `reveal()` is the only way to its value, so no log or repr leaks it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret is not pickled: it would leave the process in the clear")
+
+
+@dataclass(frozen=True)
+class VenueEntry:
+    name: str
+    exchange: str
+    symbols: tuple[str, ...]
+    api_key_env: str
+    secret_env: str
+    password_env: str | None = None
+    api_url: str | None = None
+    sandbox: bool = False
+
+
+@dataclass(frozen=True)
+class Credentials:
+    api_key: Secret
+    secret: Secret
+    password: Secret | None = None
+
+    def values(self) -> tuple[str, ...]:
+        """Every secret value, for the redactor."""
+        held = (self.api_key, self.secret, self.password)
+        return tuple(item.reveal() for item in held if item is not None)
+
+
+def parse_venues(data: Mapping[str, Any]) -> dict[str, VenueEntry]:
+    """The venues of a parsed file, by name."""
+    unknown = sorted(set(data) - {"venues"})
+    if unknown:
+        raise GatewayConfigError(f"unknown section(s): {', '.join(unknown)}")
+    section = data.get("venues")
+    if not isinstance(section, Mapping) or not section:
+        raise GatewayConfigError("no venues: add a [venues.<name>] table per venue")
+    return {name: _venue(name, entry) for name, entry in section.items()}
+
+
+def load_venues(path: Path) -> dict[str, VenueEntry]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise GatewayConfigError(f"no venue file at {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise GatewayConfigError(f"{path}: {error}") from None
+    try:
+        return parse_venues(data)
+    except GatewayConfigError as error:
+        raise GatewayConfigError(f"{path}: {error}") from None
+
+
+def read_credentials(venue: VenueEntry, environ: Mapping[str, str]) -> Credentials:
+    """The venue's credentials from `environ`; every missing variable is named at once."""
+    names = {"api_key": venue.api_key_env, "secret": venue.secret_env}
+    if venue.password_env is not None:
+        names["password"] = venue.password_env
+    missing = [name for name in names.values() if not environ.get(name, "").strip()]
+    if missing:
+        raise GatewayConfigError(
+            f"venue {venue.name!r}: environment variable(s) {', '.join(missing)} unset or empty"
+        )
+    return Credentials(**{field: Secret(environ[name].strip()) for field, name in names.items()})
+
+
+def _venue(name: str, entry: Any) -> VenueEntry:
+    where = f"venue {name!r}"
+    if not isinstance(entry, Mapping):
+        raise GatewayConfigError(f"{where}: must be a table")
+    unknown = sorted(set(entry) - _FIELDS)
+    pasted = sorted(set(unknown) & {"api_key", "apiKey", "secret", "password"})
+    if pasted:
+        raise GatewayConfigError(
+            f"{where}: {', '.join(pasted)} in the file: credentials come from the environment;"
+            " name the variable instead (api_key_env, secret_env, password_env)"
+        )
+    if unknown:
+        raise GatewayConfigError(f"{where}: unknown field(s): {', '.join(unknown)}")
+    missing = [field for field in _REQUIRED if field not in entry]
+    if missing:
+        raise GatewayConfigError(f"{where}: missing field(s): {', '.join(missing)}")
+    exchange = _text(where, entry, "exchange")
+    if exchange not in ccxt.exchanges:
+        raise GatewayConfigError(f"{where}: {exchange!r} is not a ccxt exchange id")
+    symbols = entry["symbols"]
+    if (
+        not isinstance(symbols, list)
+        or not symbols
+        or not all(isinstance(symbol, str) and symbol for symbol in symbols)
+    ):
+        raise GatewayConfigError(f"{where}: symbols must be a non-empty list of symbols")
+    if len(set(symbols)) != len(symbols):
+        raise GatewayConfigError(f"{where}: a symbol is listed twice")
+    api_url = _text(where, entry, "api_url") if "api_url" in entry else None
+    if api_url is not None and urlparse(api_url).scheme not in {"http", "https"}:
+        raise GatewayConfigError(f"{where}: api_url {api_url!r} is not an http(s) URL")
+    sandbox = entry.get("sandbox", False)
+    if not isinstance(sandbox, bool):
+        raise GatewayConfigError(f"{where}: sandbox must be true or false")
+    return VenueEntry(
+        name=name,
+        exchange=exchange,
+        symbols=tuple(symbols),
+        api_key_env=_text(where, entry, "api_key_env"),
+        secret_env=_text(where, entry, "secret_env"),
+        password_env=_text(where, entry, "password_env") if "password_env" in entry else None,
+        api_url=api_url,
+        sandbox=sandbox,
+    )
+
+
+def _text(where: str, entry: Mapping[str, Any], field: str) -> str:
+    value = entry[field]
+    if not isinstance(value, str) or not value.strip():
+        raise GatewayConfigError(f"{where}: {field} must be a non-empty string")
+    return value
