@@ -5,5 +5,7 @@ The decisions are pure and live here, one module each: `config` (venues and cred
 `markets` (instrument rules), `precommit` and `journal` (the three-phase commit and recovery),
 `errors` and `retry` (what to do after a failure), `breaker` and `ratelimit` (how hard to call
 a venue), `tracking` (fills exactly once), `reconcile`, `watchdog` (the dead man's switch) and
-`redact`.
+`redact`. The shell around them: `client` builds a venue's ccxt client, and `adapter` carries
+the decisions out against one venue over ccxt (no Kafka in it: the processor around it writes
+what it returns).
 """

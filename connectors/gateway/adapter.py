@@ -1,0 +1,599 @@
+"""One venue behind ccxt: the imperative shell around the gateway's cores, without Kafka.
+
+A `VenueAdapter` owns the venue's ccxt client and the state the cores need between calls (the
+instruments, the live orders' trackers, the reservations, the breaker, the bucket). Each public
+method returns plain values, the journal entries and the execution reports of what it did, so
+the Kafka shell only writes them. The one exception to "return, then write" is the journal:
+an entry must be durable before the gateway acts on it, so each is first handed to the
+`write_ahead` callable (the shell's journal producer) and only then acted upon.
+
+Every venue call goes the same way: the breaker may refuse it (`CIRCUIT_OPEN`), the bucket may
+make it wait, and its failure is classified (`errors.classify`) and counted, then retried with
+backoff, given up, or, for a create, looked up by client order id; never re-sent blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, NamedTuple, TypeVar
+
+from fillstream.connectors.gateway.breaker import CircuitBreaker
+from fillstream.connectors.gateway.client import build_client
+from fillstream.connectors.gateway.config import Credentials, VenueEntry
+from fillstream.connectors.gateway.errors import Disposition, Operation, classify
+from fillstream.connectors.gateway.journal import (
+    JournalEntry,
+    LookupOutcome,
+    Recovery,
+    Step,
+    advance,
+    after_lookup,
+    begin,
+    recover,
+)
+from fillstream.connectors.gateway.markets import instrument_from_market
+from fillstream.connectors.gateway.precommit import (
+    PreCommit,
+    Reservation,
+    pre_commit,
+    reserved,
+)
+from fillstream.connectors.gateway.ratelimit import TokenBucket
+from fillstream.connectors.gateway.reasons import GatewayReason
+from fillstream.connectors.gateway.reconcile import EngineOrder, Reconciliation, reconcile
+from fillstream.connectors.gateway.redact import RedactingFilter, Redactor
+from fillstream.connectors.gateway.retry import RetryPolicy
+from fillstream.connectors.gateway.tracking import OrderTracker
+from fillstream.connectors.gateway.watchdog import SwitchAction, SwitchDecision, dead_man_switch
+from fillstream.connectors.instruments import Instrument
+from fillstream.connectors.simvenue.reasons import VenueReason
+from fillstream.schemas.models import (
+    ExecType,
+    ExecutionReport,
+    OrderStatus,
+    OrderType,
+    Slice,
+    TimeInForce,
+)
+
+__all__ = ["GatewayStartError", "Outcome", "VenueAdapter", "VenueCallError"]
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+WriteAhead = Callable[[JournalEntry], Awaitable[None]]
+
+_ZERO = Decimal(0)
+# Binance's default recvWindow (10 s) plus a margin for clock skew and the journal-to-sign gap.
+_RECV_WINDOW_US = 15_000_000
+
+
+class GatewayStartError(RuntimeError):
+    """The venue cannot be used: refused credentials, unlisted symbols, no answer."""
+
+
+class VenueCallError(Exception):
+    """A venue call that did not succeed; `reason` is a report's `"CODE: message"`, scrubbed."""
+
+    def __init__(self, code: GatewayReason, reason: str, disposition: Disposition) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.disposition = disposition
+
+
+class Outcome(NamedTuple):
+    """What a call did: journal entries (already handed to `write_ahead`) and reports."""
+
+    journal: list[JournalEntry]
+    reports: list[ExecutionReport]
+
+    @classmethod
+    def empty(cls) -> Outcome:
+        return cls([], [])
+
+
+async def _no_journal(entry: JournalEntry) -> None:
+    return None
+
+
+def _wall_clock_us() -> int:
+    return time.time_ns() // 1_000
+
+
+class VenueAdapter:
+    """One venue's ccxt client and the gateway's state for it (see the module docstring)."""
+
+    def __init__(
+        self,
+        venue: VenueEntry,
+        credentials: Credentials,
+        *,
+        write_ahead: WriteAhead = _no_journal,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        bucket: TokenBucket | None = None,
+        heartbeat_timeout_us: int = 10_000_000,
+        recv_window_us: int = _RECV_WINDOW_US,
+        timeout_ms: int = 10_000,
+        clock_us: Callable[[], int] = _wall_clock_us,
+        sleep: Sleep = asyncio.sleep,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        self.venue = venue
+        self.redactor = Redactor(credentials.values())
+        self.log = logging.getLogger(f"fillstream.gateway.{venue.name}")
+        self._ccxt_log = self.log.getChild("ccxt")
+        self._filter = RedactingFilter(self.redactor)
+        for logger in (self.log, self._ccxt_log):
+            logger.addFilter(self._filter)
+        self.client = build_client(venue, credentials, logger=self._ccxt_log, timeout_ms=timeout_ms)
+        self.instruments: dict[str, Instrument] = {}
+        self._write_ahead = write_ahead
+        self._retry = retry or RetryPolicy()
+        self._breaker = breaker or CircuitBreaker()
+        self._bucket = bucket or TokenBucket.for_rate_limit(
+            self.client.rateLimit, capacity=10, start_us=clock_us()
+        )
+        self._heartbeat_timeout_us = heartbeat_timeout_us
+        self._recv_window_us = recv_window_us
+        self._clock = clock_us
+        self._sleep = sleep
+        self._draw = draw
+        self._entries: dict[str, JournalEntry] = {}  # each live slice's last journal entry
+        self._trackers: dict[str, OrderTracker] = {}  # acknowledged, not yet final
+        self._unsettled: set[str] = set()  # sent, fate unknown: looked up again by `poll`
+        self._reservations: dict[str, Reservation] = {}  # sent, not yet acknowledged
+        self._published: dict[str, list[ExecutionReport]] = {}  # reports before a restart
+        self._last_cancel_us: int | None = None
+        self._calls = 0
+        self._retries = 0
+        self._errors: Counter[str] = Counter()
+
+    async def __aenter__(self) -> VenueAdapter:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.client.close()
+        for logger in (self.log, self._ccxt_log):
+            logger.removeFilter(self._filter)
+
+    # -- start ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Prove the credentials with one signed call, then read the instruments' rules."""
+        try:
+            await self._retrying(Operation.QUERY, self.client.fetch_balance)
+            markets = await self._retrying(Operation.QUERY, self.client.load_markets)
+        except VenueCallError as failed:
+            raise GatewayStartError(f"venue {self.venue.name!r}: {failed.reason}") from None
+        unlisted = [symbol for symbol in self.venue.symbols if symbol not in markets]
+        if unlisted:
+            raise GatewayStartError(
+                f"venue {self.venue.name!r} does not list {', '.join(unlisted)}"
+            )
+        self.instruments = {
+            symbol: instrument_from_market(
+                self.venue.name, markets[symbol], self.client.precisionMode
+            )
+            for symbol in self.venue.symbols
+        }
+        self.log.info("venue %s ready: %s", self.venue.name, ", ".join(self.instruments))
+
+    # -- new orders ----------------------------------------------------------------------
+
+    async def submit(self, slice_: Slice, reference_price: Decimal | None = None) -> Outcome:
+        """Pre-commit, commit, post-commit: the three phases of a new slice.
+
+        `reference_price` prices an order without one (the touch it would take) for the
+        notional and balance checks. A slice already in hand (a re-delivery) changes nothing;
+        one the journal has finished must be dropped by the shell, which reads the journal.
+        """
+        out = Outcome.empty()
+        if slice_.slice_id in self._entries:
+            return out
+        try:
+            free = await self._free_balance()
+        except VenueCallError as failed:
+            decision = PreCommit(failed.reason)
+        else:
+            decision = pre_commit(
+                slice_,
+                self.instruments.get(slice_.symbol),
+                free,
+                reserved(self._reservations.values()),
+                reference_price,
+            )
+        if decision.accepted:
+            decision = PreCommit(_unsupported(slice_))
+        entry = await self._journal(out, begin(slice_, decision, self._clock()))
+        if entry.step is Step.REFUSED:
+            out.reports.append(_rejection(entry, self.venue.name))
+            return out
+        self._entries[slice_.slice_id] = entry
+        price = slice_.price or reference_price
+        if price is not None:
+            self._reservations[slice_.slice_id] = Reservation(
+                slice_.symbol, slice_.side, slice_.quantity, price
+            )
+        await self._send(out, entry)
+        return out
+
+    async def _send(self, out: Outcome, entry: JournalEntry) -> None:
+        """Create the order, journaling SENDING right before each attempt."""
+        slice_ = entry.slice
+        kind, price, params = _order_args(slice_)
+        amount = float(slice_.quantity)
+
+        async def sending() -> None:
+            nonlocal entry
+            entry = await self._journal(out, advance(entry, Step.SENDING, self._clock()))
+
+        while True:
+            try:
+                order = await self._once(
+                    Operation.CREATE,
+                    lambda: self.client.create_order(
+                        slice_.symbol, kind, slice_.side.value, amount, price, params
+                    ),
+                    before=sending,
+                )
+            except VenueCallError as failed:
+                if failed.disposition is Disposition.LOOK_UP:
+                    entry = await self._journal(
+                        out, advance(entry, Step.UNKNOWN, self._clock(), reason=failed.reason)
+                    )
+                    await self._settle(out, entry)
+                    return
+                if failed.disposition is Disposition.RETRY:
+                    delay = self._retry.delay_us(entry.attempt, self._draw())
+                    if delay is not None:
+                        self._retries += 1
+                        await self._sleep(delay / 1_000_000)
+                        continue
+                    failed = _exhausted(entry.attempt, failed)
+                await self._end_unsent(out, entry, failed.reason)
+                return
+            await self._acknowledged(out, entry, order)
+            return
+
+    async def _settle(self, out: Outcome, entry: JournalEntry) -> None:
+        """Look a sent order up by its client order id; track it, send it again, or wait."""
+        slice_ = entry.slice
+        self._entries[slice_.slice_id] = entry
+        self._unsettled.discard(slice_.slice_id)
+        try:
+            order = await self._retrying(
+                Operation.QUERY,
+                lambda: self.client.fetch_order(
+                    None, slice_.symbol, {"clientOrderId": slice_.slice_id}
+                ),
+            )
+        except VenueCallError as failed:
+            if failed.code is not GatewayReason.ORDER_NOT_FOUND:
+                self.log.warning("look-up of %s failed: %s", slice_.slice_id, failed.reason)
+                self._unsettled.add(slice_.slice_id)
+                return
+            order = None
+        outcome = after_lookup(entry, order is not None, self._clock(), self._recv_window_us)
+        if outcome is LookupOutcome.FOUND and order is not None:
+            await self._acknowledged(out, entry, order)
+        elif outcome is LookupOutcome.WAIT:
+            self._unsettled.add(slice_.slice_id)
+        elif entry.attempt >= self._retry.max_attempts:
+            detail = GatewayReason.ORDER_NOT_FOUND.text(detail=slice_.slice_id)
+            reason = GatewayReason.RETRIES_EXHAUSTED.text(attempts=entry.attempt, detail=detail)
+            await self._end_unsent(out, entry, reason)
+        else:
+            await self._send(out, entry)
+
+    async def _acknowledged(
+        self, out: Outcome, entry: JournalEntry, order: Mapping[str, Any]
+    ) -> None:
+        slice_id = entry.slice_id
+        self._reservations.pop(slice_id, None)
+        self._entries[slice_id] = await self._journal(
+            out,
+            advance(entry, Step.ACKNOWLEDGED, self._clock(), venue_order_id=str(order["id"])),
+        )
+        tracker = OrderTracker.resume(
+            entry.slice, self.venue.name, self._published.pop(slice_id, ())
+        )
+        self._trackers[slice_id] = tracker
+        out.reports.extend(tracker.on_order(order, self._clock()))
+        if tracker.missing_quantity > 0:
+            await self._follow(out, tracker, fetch_order=False)
+        else:
+            await self._finish(out, tracker)
+
+    async def _end_unsent(self, out: Outcome, entry: JournalEntry, reason: str) -> None:
+        """Refused before any send, or rejected after sends that placed nothing."""
+        step = Step.REFUSED if entry.step is Step.VALIDATED else Step.REJECTED
+        entry = await self._journal(out, advance(entry, step, self._clock(), reason=reason))
+        self._reservations.pop(entry.slice_id, None)
+        self._entries.pop(entry.slice_id, None)
+        out.reports.append(_rejection(entry, self.venue.name))
+
+    # -- live orders ---------------------------------------------------------------------
+
+    async def cancel(self, slice_: Slice) -> Outcome:
+        """Cancel by client order id; an order already final is no error, just reported.
+
+        A refusal other than "not found" is raised as `VenueCallError`.
+        """
+        out = Outcome.empty()
+        try:
+            order = await self._retrying(
+                Operation.CANCEL,
+                lambda: self.client.cancel_order(
+                    None, slice_.symbol, {"clientOrderId": slice_.slice_id}
+                ),
+            )
+        except VenueCallError as failed:
+            if failed.code is not GatewayReason.ORDER_NOT_FOUND:
+                raise
+            order = None
+        tracker = self._trackers.get(slice_.slice_id)
+        if tracker is None:
+            return out
+        if order is None:
+            await self._follow(out, tracker)
+        else:
+            # Binance names the cancel request in `clientOrderId`, not the order.
+            out.reports.extend(tracker.on_order({**order, "clientOrderId": None}, self._clock()))
+            await self._follow(out, tracker, fetch_order=False)
+        return out
+
+    async def poll(self) -> Outcome:
+        """Every tracked order's news, each fill once; sends of unknown fate looked up again."""
+        out = Outcome.empty()
+        for slice_id in sorted(self._unsettled):
+            await self._settle(out, self._entries[slice_id])
+        for tracker in list(self._trackers.values()):
+            await self._follow(out, tracker)
+        return out
+
+    async def _follow(
+        self, out: Outcome, tracker: OrderTracker, *, fetch_order: bool = True
+    ) -> None:
+        """The order's snapshot (unless just seen) and its trades, through its tracker."""
+        slice_ = tracker.slice
+        venue_id = tracker.venue_order_id
+        try:
+            if fetch_order:
+                order = await self._retrying(
+                    Operation.QUERY, lambda: self.client.fetch_order(venue_id, slice_.symbol)
+                )
+                out.reports.extend(tracker.on_order(order, self._clock()))
+            trades = await self._retrying(
+                Operation.QUERY,
+                lambda: self.client.fetch_my_trades(slice_.symbol, params={"orderId": venue_id}),
+            )
+        except VenueCallError as failed:
+            self.log.warning("following %s failed: %s", slice_.slice_id, failed.reason)
+            return
+        out.reports.extend(tracker.on_trades(trades, self._clock()))
+        await self._finish(out, tracker)
+
+    async def _finish(self, out: Outcome, tracker: OrderTracker) -> None:
+        if not tracker.final:
+            return
+        slice_id = tracker.slice.slice_id
+        del self._trackers[slice_id]
+        await self._journal(out, advance(self._entries.pop(slice_id), Step.DONE, self._clock()))
+
+    # -- after a restart, and against drift ----------------------------------------------
+
+    async def recover(
+        self, entries: Iterable[JournalEntry], published: Iterable[ExecutionReport] = ()
+    ) -> Outcome:
+        """Carry out what the journal of a previous run leaves to do.
+
+        `published` are the reports already on `fills`, so no execution is reported twice.
+        """
+        for report in published:
+            self._published.setdefault(report.slice_id, []).append(report)
+        out = Outcome.empty()
+        for action in recover(entries):
+            entry = action.entry
+            self._entries[entry.slice_id] = entry
+            if action.action is Recovery.SEND:
+                await self._send(out, entry)
+            elif action.action is Recovery.LOOK_UP:
+                await self._settle(out, entry)
+            else:
+                tracker = OrderTracker.resume(
+                    entry.slice, self.venue.name, self._published.pop(entry.slice_id, ())
+                )
+                tracker.venue_order_id = entry.venue_order_id
+                self._trackers[entry.slice_id] = tracker
+                await self._follow(out, tracker)
+        return out
+
+    async def reconcile(
+        self, engine_orders: Iterable[EngineOrder], published_trades: Collection[tuple[str, str]]
+    ) -> Reconciliation:
+        """The engine's orders against the venue's open orders and recent trades, per symbol."""
+        open_orders: list[Mapping[str, Any]] = []
+        trades: list[Mapping[str, Any]] = []
+        for symbol in self.venue.symbols:
+            open_orders += await self._retrying(
+                Operation.QUERY, lambda symbol=symbol: self.client.fetch_open_orders(symbol)
+            )
+            trades += await self._retrying(
+                Operation.QUERY, lambda symbol=symbol: self.client.fetch_my_trades(symbol)
+            )
+        return reconcile(engine_orders, open_orders, trades, published_trades)
+
+    async def watchdog(self, last_heartbeat_us: int, now_us: int) -> SwitchDecision:
+        """The dead man's switch: arm the venue's timer, or cancel everything once stale."""
+        decision = dead_man_switch(
+            last_heartbeat_us,
+            now_us,
+            self._heartbeat_timeout_us,
+            venue_has_timer=bool(self.client.has.get("cancelAllOrdersAfter")),
+            last_cancel_us=self._last_cancel_us,
+        )
+        if decision.action is SwitchAction.ARM_VENUE_TIMER:
+            await self._retrying(
+                Operation.CANCEL, lambda: self.client.cancel_all_orders_after(decision.timeout_ms)
+            )
+        elif decision.action is SwitchAction.CANCEL_ALL_NOW:
+            self.log.warning("heartbeat stale: cancelling every open order at %s", self.venue.name)
+            for symbol in self.venue.symbols:
+                try:
+                    await self._retrying(
+                        Operation.CANCEL,
+                        lambda symbol=symbol: self.client.cancel_all_orders(symbol),
+                    )
+                except VenueCallError as failed:  # "not found": nothing was open there
+                    if failed.code is not GatewayReason.ORDER_NOT_FOUND:
+                        raise
+            self._last_cancel_us = now_us
+        return decision
+
+    def metrics(self) -> dict[str, Any]:
+        """A snapshot for the metrics exporter: gauges and counters, errors by reason code."""
+        return {
+            **self._breaker.metrics(),
+            "calls_total": self._calls,
+            "retries_total": self._retries,
+            "errors_total": dict(self._errors),
+            "tracked_orders": len(self._trackers),
+            "unsettled_orders": len(self._unsettled),
+        }
+
+    # -- calls ---------------------------------------------------------------------------
+
+    async def _journal(self, out: Outcome, entry: JournalEntry) -> JournalEntry:
+        await self._write_ahead(entry)
+        out.journal.append(entry)
+        return entry
+
+    async def _free_balance(self) -> dict[str, Decimal]:
+        balance = await self._retrying(Operation.QUERY, self.client.fetch_balance)
+        return {
+            asset: Decimal(str(free))
+            for asset, free in (balance.get("free") or {}).items()
+            if free is not None
+        }
+
+    async def _retrying(self, operation: Operation, call: Callable[[], Awaitable[T]]) -> T:
+        """A query or cancel: retried with backoff while the failure is transient."""
+        failures = 0
+        while True:
+            try:
+                return await self._once(operation, call)
+            except VenueCallError as failed:
+                if failed.disposition is not Disposition.RETRY:
+                    raise
+                failures += 1
+                delay = self._retry.delay_us(failures, self._draw())
+                if delay is None:
+                    raise _exhausted(failures, failed) from None
+                self._retries += 1
+                await self._sleep(delay / 1_000_000)
+
+    async def _once(
+        self,
+        operation: Operation,
+        call: Callable[[], Awaitable[T]],
+        *,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> T:
+        """One call: the breaker, the bucket, `before` (a journal write), the call; the breaker
+        and the counters learn how it went."""
+        if not self._breaker.allow(self._clock()):
+            reason = GatewayReason.CIRCUIT_OPEN.text(venue=self.venue.name)
+            raise VenueCallError(GatewayReason.CIRCUIT_OPEN, reason, Disposition.GIVE_UP)
+        while (wait_us := self._bucket.try_take(self._clock())) > 0:
+            await self._sleep(wait_us / 1_000_000)
+        if before is not None:
+            await before()
+        self._calls += 1
+        try:
+            result = await call()
+        except Exception as error:
+            decision = classify(error, operation)
+            self._errors[decision.reason.value] += 1
+            if decision.counts_against_venue:
+                self._breaker.record_failure(self._clock())
+            else:
+                self._breaker.record_success()
+            detail = self.redactor.scrub_error(error)
+            level = logging.WARNING if decision.counts_against_venue else logging.INFO
+            self.log.log(level, "%s call to %s failed: %s", operation, self.venue.name, detail)
+            reason = decision.reason.text(detail=detail)
+            raise VenueCallError(decision.reason, reason, decision.disposition) from None
+        self._breaker.record_success()
+        return result
+
+
+def _order_args(slice_: Slice) -> tuple[str, float | None, dict[str, Any]]:
+    """ccxt's type, price and params for a slice `_unsupported` let through."""
+    params: dict[str, Any] = {"clientOrderId": slice_.slice_id}
+    if slice_.order_type is OrderType.MARKET:
+        return "market", None, params
+    if slice_.post_only:
+        params["postOnly"] = True  # Binance spot: a LIMIT_MAKER order
+    else:
+        params["timeInForce"] = slice_.time_in_force.value
+    return "limit", float(slice_.price) if slice_.price is not None else None, params
+
+
+def _unsupported(slice_: Slice) -> str | None:
+    """Why the gateway cannot express this slice at a ccxt spot venue, if it cannot."""
+    if slice_.order_type not in {OrderType.MARKET, OrderType.LIMIT}:
+        detail = f"the gateway sends market and limit orders only, not {slice_.order_type.value}"
+        return GatewayReason.INVALID_ORDER.text(detail=detail)
+    if slice_.order_type is OrderType.LIMIT and slice_.time_in_force not in {
+        TimeInForce.GTC,
+        TimeInForce.IOC,
+        TimeInForce.FOK,
+    }:
+        detail = f"the gateway sends GTC, IOC and FOK orders only, not {slice_.time_in_force}"
+        return GatewayReason.INVALID_ORDER.text(detail=detail)
+    if slice_.post_only and (
+        slice_.order_type is not OrderType.LIMIT or slice_.time_in_force is not TimeInForce.GTC
+    ):
+        return VenueReason.POST_ONLY_CANNOT_REST.text(
+            time_in_force=slice_.time_in_force.value, order_type=slice_.order_type.value
+        )
+    return None
+
+
+def _exhausted(attempts: int, failed: VenueCallError) -> VenueCallError:
+    reason = GatewayReason.RETRIES_EXHAUSTED.text(attempts=attempts, detail=failed.reason)
+    return VenueCallError(GatewayReason.RETRIES_EXHAUSTED, reason, Disposition.GIVE_UP)
+
+
+def _rejection(entry: JournalEntry, venue: str) -> ExecutionReport:
+    """The report of a slice refused or rejected before the venue held it."""
+    slice_ = entry.slice
+    return ExecutionReport(
+        report_id=f"{slice_.slice_id}#end",
+        order_id=slice_.order_id,
+        signal_id=slice_.signal_id,
+        slice_id=slice_.slice_id,
+        account_id=slice_.account_id,
+        symbol=slice_.symbol,
+        venue=venue,
+        side=slice_.side,
+        exec_type=ExecType.REJECT,
+        status=OrderStatus.REJECTED,
+        quantity=slice_.quantity,
+        last_quantity=_ZERO,
+        filled_quantity=_ZERO,
+        leaves_quantity=_ZERO,
+        commission=_ZERO,
+        reason=entry.reason,
+        timestamp=entry.timestamp,
+    )

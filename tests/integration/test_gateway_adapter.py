@@ -1,0 +1,374 @@
+"""The gateway's venue adapter with the real ccxt client over HTTP against the exchange emulator.
+
+Each test serves a fresh emulator on 127.0.0.1 replaying the recorded BTCUSDT capture from a
+second after its book snapshot (BTC near 61,830 USDT). No Kafka: the journal is a list.
+Backoff delays are a few milliseconds, so every test takes about a second at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal as D
+from typing import Any
+
+import aiohttp
+import ccxt.async_support
+import pytest
+
+from fillstream.config import load_config
+from fillstream.connectors.emulator import Account, Exchange, RunningEmulator, ccxt_settings, serve
+from fillstream.connectors.feeds import MarketEvent, load
+from fillstream.connectors.feeds.samples import sample_file
+from fillstream.connectors.gateway.adapter import GatewayStartError, Outcome, VenueAdapter
+from fillstream.connectors.gateway.breaker import CircuitBreaker
+from fillstream.connectors.gateway.config import Credentials, Secret, VenueEntry
+from fillstream.connectors.gateway.journal import JournalEntry, Step
+from fillstream.connectors.gateway.reconcile import EngineOrder
+from fillstream.connectors.gateway.retry import RetryPolicy
+from fillstream.connectors.gateway.tracking import trade_id_of
+from fillstream.connectors.gateway.watchdog import SwitchAction
+from fillstream.schemas.models import ExecType, OrderStatus, OrderType, Side, Slice, TimeInForce
+
+T0 = 1723161256_000000  # 23:54:16 UTC, a second after the capture's book snapshot
+SECOND = 1_000_000
+KEY, SECRET = "fs-key-7f3a9c5e21", "fs-secret-b81d42e0aa"
+SYMBOL, MARKET_ID = "BTC/USDT", "BTCUSDT"
+FAST_RETRY = RetryPolicy(base_us=1_000, max_delay_us=4_000, max_attempts=4)
+
+Scenario = Callable[[RunningEmulator, VenueAdapter], Awaitable[None]]
+
+
+@functools.cache
+def capture() -> tuple[MarketEvent, ...]:
+    path = sample_file("btcusdt_20240808.gz")
+    if path is None:
+        pytest.skip("the shared sample data (btcusdt_20240808.gz) is not present")
+    return tuple(itertools.takewhile(lambda event: event.timestamp < T0 + 10 * SECOND, load(path)))
+
+
+def exchange() -> Exchange:
+    config = load_config()
+    return Exchange(
+        config.venues["binance"],
+        config.instruments.instruments.values(),
+        capture(),
+        [Account("acct-1", KEY, SECRET, {"USDT": D(100_000), "BTC": D(1)})],
+        start=T0,
+    )
+
+
+def adapter_for(running: RunningEmulator, secret: str = SECRET, **options: Any) -> VenueAdapter:
+    venue = VenueEntry("binance", "binance", (SYMBOL,), "KEY", "SECRET", api_url=running.url)
+    settings: dict[str, Any] = {"retry": FAST_RETRY, "draw": lambda: 0.5} | options
+    return VenueAdapter(venue, Credentials(Secret(KEY), Secret(secret)), **settings)
+
+
+def run(scenario: Scenario, **options: Any) -> None:
+    """Serve a fresh emulator and run `scenario` with a started adapter for it."""
+
+    async def main() -> None:
+        async with serve(exchange()) as running, adapter_for(running, **options) as adapter:
+            await adapter.start()
+            await scenario(running, adapter)
+
+    asyncio.run(main())
+
+
+def new_slice(
+    slice_id: str,
+    side: Side,
+    quantity: str,
+    order_type: OrderType = OrderType.LIMIT,
+    price: str | None = None,
+    **fields: Any,
+) -> Slice:
+    return Slice(
+        slice_id=slice_id,
+        order_id=f"order-{slice_id}",
+        signal_id="signal-1",
+        account_id="acct-1",
+        symbol=SYMBOL,
+        venue="binance",
+        action="new",
+        sequence=0,
+        side=side,
+        quantity=D(quantity),
+        order_type=order_type,
+        price=D(price) if price is not None else None,
+        created_at=time.time_ns() // 1_000,
+        **fields,
+    )
+
+
+async def control(running: RunningEmulator, path: str, body: dict) -> dict:
+    url = f"{running.url}/_emulator/{path}"
+    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def best_ask(running: RunningEmulator) -> D:
+    return D(running.exchange.depth({"symbol": MARKET_ID, "limit": "1"})["asks"][0][0])
+
+
+def steps(outcome: Outcome) -> list[Step]:
+    return [entry.step for entry in outcome.journal]
+
+
+def filled(reports: list) -> D:
+    return sum((r.last_quantity for r in reports if trade_id_of(r.report_id)), D(0))
+
+
+def assert_once(reports: list) -> None:
+    ids = [report.report_id for report in reports]
+    assert len(ids) == len(set(ids)), ids
+
+
+def test_market_limit_ioc_and_post_only_slices():
+    async def scenario(running, adapter):
+        ask = await best_ask(running)
+        market = await adapter.submit(
+            new_slice("s-market", Side.BUY, "0.01", OrderType.MARKET), reference_price=ask
+        )
+        assert steps(market) == [Step.VALIDATED, Step.SENDING, Step.ACKNOWLEDGED, Step.DONE]
+        assert market.reports[0].exec_type is ExecType.ACK
+        assert market.reports[-1].status is OrderStatus.FILLED
+        assert filled(market.reports) == D("0.01")
+        assert market.reports[-1].venue_order_id is not None
+
+        limit = await adapter.submit(new_slice("s-limit", Side.BUY, "0.02", price=str(ask + 50)))
+        assert steps(limit)[-1] is Step.DONE
+        assert (limit.reports[-1].status, limit.reports[-1].filled_quantity) == (
+            OrderStatus.FILLED,
+            D("0.02"),
+        )
+
+        ioc = new_slice("s-ioc", Side.SELL, "0.01", price="61000", time_in_force=TimeInForce.IOC)
+        assert (await adapter.submit(ioc)).reports[-1].status is OrderStatus.FILLED
+        missed = new_slice("s-miss", Side.BUY, "0.01", price="50000", time_in_force="IOC")
+        assert [r.exec_type for r in (await adapter.submit(missed)).reports] == [
+            ExecType.ACK,
+            ExecType.EXPIRE,
+        ]
+
+        maker = new_slice("s-maker", Side.SELL, "0.01", price="70000", post_only=True)
+        rests = await adapter.submit(maker)
+        assert steps(rests)[-1] is Step.ACKNOWLEDGED
+        assert [r.exec_type for r in rests.reports] == [ExecType.ACK]
+        (order,) = await adapter.client.fetch_open_orders(SYMBOL)
+        assert (order["clientOrderId"], order["info"]["type"]) == ("s-maker", "LIMIT_MAKER")
+        cancelled = await adapter.cancel(maker)
+        assert [r.exec_type for r in cancelled.reports] == [ExecType.CANCEL]
+        assert steps(cancelled) == [Step.DONE]
+        assert (await adapter.cancel(maker)).reports == []  # already final: no error
+
+        refused = await adapter.submit(new_slice("s-big", Side.BUY, "5", price=str(ask)))
+        assert steps(refused) == [Step.REFUSED]
+        assert refused.reports[0].reason.startswith("INSUFFICIENT_BALANCE")
+        assert adapter.metrics()["tracked_orders"] == 0
+
+    run(scenario)
+
+
+def test_a_partial_fill_then_the_rest_are_reported_once_by_poll():
+    async def scenario(running, adapter):
+        ask = await best_ask(running)
+        await control(running, "faults", {"cap_fills": {"quantity": "0.001", "orders": 1}})
+        slice_ = new_slice("s-part", Side.BUY, "0.003", price=str(ask + 50))
+        placed = await adapter.submit(slice_)
+        assert [r.exec_type for r in placed.reports] == [ExecType.ACK, ExecType.PARTIAL_FILL]
+        assert await adapter.submit(slice_) == Outcome([], [])  # a re-delivery
+        assert (await adapter.poll()).reports == []
+
+        await control(running, "advance", {"by_us": SECOND})
+        rest = await adapter.poll()
+        assert [r.exec_type for r in rest.reports] == [ExecType.FILL]
+        assert steps(rest) == [Step.DONE]
+        assert (await adapter.poll()) == Outcome([], [])
+        reports = placed.reports + rest.reports
+        assert_once(reports)
+        assert filled(reports) == D("0.003")
+
+    run(scenario)
+
+
+def test_a_timeout_after_the_venue_accepted_is_looked_up_not_resent():
+    async def scenario(running, adapter):
+        running.faults.fail_next("timeout_after", method="POST", path="/api/v3/order", hold_s=3)
+        ask = await best_ask(running)
+        outcome = await adapter.submit(
+            new_slice("s-timeout", Side.BUY, "0.01", OrderType.MARKET), reference_price=ask
+        )
+        assert steps(outcome) == [
+            Step.VALIDATED,
+            Step.SENDING,
+            Step.UNKNOWN,
+            Step.ACKNOWLEDGED,
+            Step.DONE,
+        ]
+        assert outcome.journal[2].reason.startswith("TIMEOUT")
+        assert filled(outcome.reports) == D("0.01")
+        assert_once(outcome.reports)
+        trades = await adapter.client.fetch_my_trades(SYMBOL)
+        assert {trade["order"] for trade in trades} == {outcome.journal[-1].venue_order_id}
+        assert adapter.metrics()["errors_total"] == {"TIMEOUT": 1}
+
+    run(scenario, timeout_ms=400)
+
+
+def test_a_lost_request_is_sent_again_only_once_it_can_no_longer_arrive():
+    async def scenario(running, adapter):
+        running.faults.fail_next("timeout", method="POST", path="/api/v3/order", hold_s=1)
+        ask = await best_ask(running)
+        slice_ = new_slice("s-lost", Side.BUY, "0.01", OrderType.MARKET)
+        sent = await adapter.submit(slice_, reference_price=ask)
+        assert steps(sent) == [Step.VALIDATED, Step.SENDING, Step.UNKNOWN]
+        assert sent.reports == []
+        assert (await adapter.poll()) == Outcome([], [])  # not found, but it could still arrive
+
+        await asyncio.sleep(0.35)  # past the receive window: the request can no longer arrive
+        resent = await adapter.poll()
+        assert steps(resent) == [Step.SENDING, Step.ACKNOWLEDGED, Step.DONE]
+        assert resent.journal[0].attempt == 2
+        assert filled(resent.reports) == D("0.01")
+        assert len({t["order"] for t in await adapter.client.fetch_my_trades(SYMBOL)}) == 1
+
+    run(scenario, timeout_ms=400, recv_window_us=300_000)
+
+
+def test_the_breaker_opens_on_consecutive_5xx_and_closes_after_a_probe():
+    async def scenario(running, adapter):
+        running.faults.fail_next("503", 3, path="/api/v3/account")
+        first = await adapter.submit(new_slice("s-1", Side.BUY, "0.01", price="60000"))
+        assert steps(first) == [Step.REFUSED]
+        assert first.reports[0].reason.startswith("CIRCUIT_OPEN")
+        assert adapter.metrics()["breaker_state"] == 2
+        second = await adapter.submit(new_slice("s-2", Side.BUY, "0.01", price="60000"))
+        assert second.reports[0].reason.startswith("CIRCUIT_OPEN")
+
+        await asyncio.sleep(0.3)  # the open timeout: the next call is the half-open probe
+        third = await adapter.submit(new_slice("s-3", Side.BUY, "0.01", price="60000"))
+        assert steps(third)[-1] is Step.ACKNOWLEDGED
+        metrics = adapter.metrics()
+        assert (metrics["breaker_state"], metrics["breaker_opened_total"]) == (0, 1)
+        assert metrics["errors_total"] == {"VENUE_UNAVAILABLE": 3}
+        assert metrics["retries_total"] == 3  # the third backoff met the open breaker
+
+    run(scenario, breaker=CircuitBreaker(failure_threshold=3, open_timeout_us=250_000))
+
+
+def test_a_new_adapter_recovers_a_sent_order_from_the_journal_of_a_crashed_one():
+    async def main() -> None:
+        journal: list[JournalEntry] = []
+
+        async def write_ahead(entry: JournalEntry) -> None:
+            journal.append(entry)
+
+        async with serve(exchange()) as running:
+            ask = await best_ask(running)
+            await control(running, "faults", {"cap_fills": {"quantity": "0.001", "orders": 1}})
+            running.faults.fail_next("timeout_after", method="POST", path="/api/v3/order", hold_s=5)
+            slice_ = new_slice("s-crash", Side.BUY, "0.003", price=str(ask + 50))
+            async with adapter_for(running, write_ahead=write_ahead) as first:
+                await first.start()
+                sending = asyncio.create_task(first.submit(slice_))
+                while not running.exchange.open_orders(KEY, {"symbol": MARKET_ID}):
+                    await asyncio.sleep(0.01)
+                sending.cancel()  # the crash: the answer never arrives
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sending
+            assert [entry.step for entry in journal] == [Step.VALIDATED, Step.SENDING]
+
+            async with adapter_for(running, write_ahead=write_ahead) as second:
+                await second.start()
+                recovered = await second.recover(list(journal))
+                assert steps(recovered) == [Step.ACKNOWLEDGED]
+                assert [r.exec_type for r in recovered.reports] == [
+                    ExecType.ACK,
+                    ExecType.PARTIAL_FILL,
+                ]
+                await control(running, "advance", {"by_us": SECOND})
+                rest = await second.poll()
+                assert (await second.poll()).reports == []
+                trades = await second.client.fetch_my_trades(SYMBOL)
+            assert {trade["order"] for trade in trades} == {journal[-1].venue_order_id}
+            reports = recovered.reports + rest.reports
+            assert_once(reports)
+            assert filled(reports) == D("0.003")
+            assert journal[-1].step is Step.DONE
+
+    asyncio.run(main())
+
+
+def test_reconcile_lists_an_outside_order_and_a_missed_fill():
+    async def scenario(running, adapter):
+        outsider = ccxt.async_support.binance(ccxt_settings(running.url, KEY, SECRET))
+        try:
+            await outsider.load_markets()
+            await outsider.create_order(
+                SYMBOL, "limit", "buy", 0.01, 60_000, {"clientOrderId": "outsider"}
+            )
+        finally:
+            await outsider.close()
+        ask = await best_ask(running)
+        await control(running, "faults", {"cap_fills": {"quantity": "0.001", "orders": 1}})
+        placed = await adapter.submit(new_slice("s-rec", Side.BUY, "0.003", price=str(ask + 50)))
+        (published,) = [trade_id_of(r.report_id) for r in placed.reports if r.last_quantity]
+        await control(running, "advance", {"by_us": SECOND})  # the rest fills, unpublished
+
+        engine = [EngineOrder("s-rec", SYMBOL, placed.journal[-1].venue_order_id, open=True)]
+        found = await adapter.reconcile(engine, {("s-rec", published)})
+        assert [order["clientOrderId"] for order in found.unknown_orders] == ["outsider"]
+        assert found.missing_orders == ("s-rec",)  # filled at the venue since
+        assert [fill.slice_id for fill in found.missed_fills] == ["s-rec"]
+        assert found.missed_fills[0].trade["id"] != published
+        assert found.unattributed_trades == ()
+
+    run(scenario)
+
+
+def test_the_watchdog_cancels_open_orders_once_the_heartbeat_is_stale():
+    async def scenario(running, adapter):
+        resting = new_slice("s-rest", Side.BUY, "0.01", price="60000")
+        await adapter.submit(resting)
+        now = time.time_ns() // 1_000
+        fresh = await adapter.watchdog(now - SECOND, now)
+        assert (fresh.action, fresh.stale) == (SwitchAction.NOTHING, False)
+        assert len(await adapter.client.fetch_open_orders(SYMBOL)) == 1
+
+        stale = await adapter.watchdog(now - 3 * SECOND, now)
+        assert (stale.action, stale.stale) == (SwitchAction.CANCEL_ALL_NOW, True)
+        assert await adapter.client.fetch_open_orders(SYMBOL) == []
+        ended = await adapter.poll()
+        assert [r.exec_type for r in ended.reports] == [ExecType.CANCEL]
+        assert steps(ended) == [Step.DONE]
+        again = await adapter.watchdog(now - 3 * SECOND, now + SECOND)
+        assert again.action is SwitchAction.NOTHING  # once per outage
+
+    run(scenario, heartbeat_timeout_us=2 * SECOND)
+
+
+def test_no_log_line_shows_the_api_key_or_secret(caplog):
+    caplog.set_level(logging.DEBUG)
+    wrong = "fs-wrong-secret-5d0c"
+
+    async def scenario(running, adapter):
+        running.faults.fail_next("503", path="/api/v3/account")
+        await adapter.submit(new_slice("s-log", Side.BUY, "0.01", price="60000"))
+        async with adapter_for(running, secret=wrong) as refused:
+            with pytest.raises(GatewayStartError, match="AUTHENTICATION_FAILED") as error:
+                await refused.start()
+        assert wrong not in str(error.value)
+
+    run(scenario)
+    logged = caplog.text + "".join(record.getMessage() for record in caplog.records)
+    assert "/api/v3/order" in logged  # ccxt's request lines are among them
+    assert "VENUE_UNAVAILABLE" in logged or "ExchangeNotAvailable" in logged
+    for secret in (KEY, SECRET, wrong):
+        assert secret not in logged
