@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fillstream import __version__, settings
+from fillstream.config import EngineConfig
 from fillstream.infra import topics as provisioning
 from fillstream.infra.broker import BrokerSetupError
 from fillstream.infra.kafka_cli import app as kafka_app
@@ -255,24 +256,50 @@ def tail(
 
 @app.command()
 def run(
-    processor: Annotated[str, typer.Argument(help="risk, router, executor, venue, oms or tca.")],
+    processor: Annotated[
+        str, typer.Argument(help="risk, router, executor, venue, oms, tca or gateway.")
+    ],
     config: Annotated[
         Path | None, typer.Option(help="Engine configuration (TOML) [default: the shipped one].")
     ] = None,
 ) -> None:
-    """Run one processor of the pipeline on the configured Kafka cluster (until stopped)."""
+    """Run one processor of the pipeline on the configured Kafka cluster (until stopped).
+
+    `gateway` serves the venues of the configuration's `[gateway.venues.<name>]` tables over
+    ccxt, their credentials from the environment variables the tables name."""
     from fillstream.config import ConfigError, load_config
     from fillstream.streams.processors import build_stage
     from fillstream.streams.runtime import build_application
 
     try:
         engine = load_config(config)
+        if processor == "gateway":
+            _run_gateway(engine)
+            return
         build_stage(processor, engine)
     except (ConfigError, ValueError) as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
     _require_cluster()
     build_application(processor, lambda: build_stage(processor, engine)).run()
+
+
+def _run_gateway(engine: EngineConfig) -> None:
+    import asyncio
+
+    from fillstream.connectors.gateway.adapter import GatewayStartError
+    from fillstream.connectors.gateway.service import run_gateway
+
+    if not engine.gateway:
+        raise ValueError("no [gateway.venues.<name>] in the configuration: nothing to serve")
+    _require_cluster()
+    try:
+        asyncio.run(run_gateway(engine))
+    except GatewayStartError as error:
+        errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()

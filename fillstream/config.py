@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fillstream.analytics.tca import TcaConfig
+from fillstream.connectors.gateway.config import VenueEntry, parse_venues
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.connectors.venues import VenueConfig
 from fillstream.streams.execution.volume_profile import VolumeProfile, profile_from_file
@@ -35,10 +36,11 @@ class EngineConfig:
     risk: RiskConfig
     volume_profiles: Mapping[str, VolumeProfile] = field(default_factory=dict)  # by symbol
     tca: TcaConfig = field(default_factory=TcaConfig)
+    gateway: Mapping[str, VenueEntry] = field(default_factory=dict)  # venues reached over ccxt
 
 
 def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
-    unknown = sorted(set(data) - {"venues", "instruments", "risk", "algorithms", "tca"})
+    unknown = sorted(set(data) - {"venues", "instruments", "risk", "algorithms", "tca", "gateway"})
     if unknown:
         raise ValueError(f"unknown section(s): {', '.join(unknown)}")
     venues: dict[str, VenueConfig] = {}
@@ -56,12 +58,17 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
             )
     book = InstrumentBook.of(instruments)
     risk = RiskConfig.from_dict(data.get("risk", {}), book)
+    gateway = parse_venues(data["gateway"]) if "gateway" in data else {}
+    for name in gateway:
+        if name not in venues:
+            raise ValueError(f"gateway.venues.{name}: no [[venues]] entry is named {name!r}")
     return EngineConfig(
         venues,
         book,
         risk,
         _volume_profiles(data.get("algorithms", {}), base),
         TcaConfig.from_dict(data.get("tca", {})),
+        gateway,
     )
 
 

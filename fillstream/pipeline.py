@@ -29,6 +29,7 @@ from confluent_kafka.admin import AdminClient
 from pydantic import ValidationError
 
 from fillstream import settings
+from fillstream.config import load_config
 from fillstream.schemas.models import ClockTick, Signal
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
@@ -51,9 +52,12 @@ class Pipeline:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     log_dir: Path | None = None
 
-    def start(self, names: Iterable[str] = PROCESSORS, workers: int = 1) -> None:
-        """Start `workers` processes of each processor: one consumer group each, so Kafka
+    def start(self, names: Iterable[str] | None = None, workers: int = 1) -> None:
+        """Start `workers` processes of each processor (every one by default, the ccxt gateway
+        too when the configuration has venues for it): one consumer group each, so Kafka
         shares the partitions among them."""
+        if names is None:
+            names = [*PROCESSORS, *(["gateway"] if load_config(self.config).gateway else [])]
         for name in names:
             for worker in range(workers):
                 self.start_one(name, worker)
@@ -97,8 +101,6 @@ class Pipeline:
 
 def _inputs() -> dict[str, tuple[str, ...]]:
     """Each processor's input topics, from its stage (built on the default config)."""
-    from fillstream.config import load_config
-
     config = load_config()
     return {name: build_stage(name, config).inputs for name in PROCESSORS}
 

@@ -267,6 +267,15 @@ class Slice(Record):
     created_at: Timestamp
 
 
+class GatewayJournalEntry(Record):
+    slice: Slice
+    step: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+    attempt: Annotated[int, Field(ge=0, lt=2**31)]
+    timestamp: Timestamp
+    venue_order_id: str | None = None
+    reason: str | None = None
+
+
 class ExecutionReport(Record):
     report_id: Identifier
     order_id: Identifier
@@ -481,6 +490,7 @@ MODELS: dict[str, type[Record]] = {
         RoutedOrder,
         Rejection,
         Slice,
+        GatewayJournalEntry,
         ExecutionReport,
         OrderState,
         Quote,

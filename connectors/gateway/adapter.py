@@ -58,6 +58,7 @@ from fillstream.schemas.models import (
     ExecutionReport,
     OrderStatus,
     OrderType,
+    Side,
     Slice,
     TimeInForce,
 )
@@ -194,14 +195,17 @@ class VenueAdapter:
         """Pre-commit, commit, post-commit: the three phases of a new slice.
 
         `reference_price` prices an order without one (the touch it would take) for the
-        notional and balance checks. A slice already in hand (a re-delivery) changes nothing;
-        one the journal has finished must be dropped by the shell, which reads the journal.
+        notional and balance checks; without it, the venue's ticker gives the touch. A slice
+        already in hand (a re-delivery) changes nothing; one the journal has finished must be
+        dropped by the shell, which reads the journal.
         """
         out = Outcome.empty()
         if slice_.slice_id in self._entries:
             return out
         try:
             free = await self._free_balance()
+            if slice_.price is None and reference_price is None:
+                reference_price = await self._touch(slice_)
         except VenueCallError as failed:
             decision = PreCommit(failed.reason)
         else:
@@ -485,6 +489,14 @@ class VenueAdapter:
             for asset, free in (balance.get("free") or {}).items()
             if free is not None
         }
+
+    async def _touch(self, slice_: Slice) -> Decimal | None:
+        """The price a market slice would take at: the ask for a buy, the bid for a sell."""
+        ticker = await self._retrying(
+            Operation.QUERY, lambda: self.client.fetch_ticker(slice_.symbol)
+        )
+        price = ticker.get("ask" if slice_.side is Side.BUY else "bid")
+        return None if price is None else Decimal(str(price))
 
     async def _retrying(self, operation: Operation, call: Callable[[], Awaitable[T]]) -> T:
         """A query or cancel: retried with backoff while the failure is transient."""

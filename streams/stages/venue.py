@@ -1,8 +1,9 @@
 """The simulated venue gateway's core: slices in, execution reports out, market data matched.
 
 Every configured venue is simulated, each matching against its own market data (quotes,
-trades and books whose `venue` is its name). Every market event moves every venue's clock,
-because all venues live on one timeline.
+trades and books whose `venue` is its name), but those the configuration reaches through the
+ccxt gateway (`[gateway.venues.<name>]`): their slices are the gateway's. Every market event
+moves every venue's clock, because all venues live on one timeline.
 """
 
 from __future__ import annotations
@@ -33,12 +34,16 @@ class VenueStage:
                 ],
             )
             for name, venue in config.venues.items()
+            if name not in config.gateway
         }
+        self.elsewhere = frozenset(config.gateway)
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         reports: list[ExecutionReport] = []
         if topic == "slices":
             child: Slice = record
+            if child.venue in self.elsewhere:
+                return []
             venue = self.venues.get(child.venue)
             reports = venue.submit(child) if venue is not None else [_unknown_venue(child)]
         elif topic == "clock":

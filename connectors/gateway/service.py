@@ -1,0 +1,160 @@
+"""The gateway processor: slices of the ccxt venues in, their executions out, over Kafka.
+
+`fillstream run gateway` runs it for the venues of the engine configuration's
+`[gateway.venues.<name>]` tables (the simulated venue leaves their slices alone). It is an
+asyncio service around one `VenueAdapter` per venue, with confluent-kafka directly (ccxt is
+async; a Quix Streams application is not), and it is thin: the adapter decides, this writes.
+
+- **Start.** Each venue's credentials come from the environment; the adapter proves them with
+  one signed call and reads the venue's instrument rules. The journal topic is read whole, and
+  the adapter carries out what it leaves to do (look up a slice whose send had no answer, track
+  what was acknowledged) before any new slice is taken.
+- **Write ahead.** Every journal entry is on `gateway.journal`, flushed, before the adapter
+  acts on it: after a crash the journal says where every slice stood.
+- **Slices.** New ones go through the three-phase commit, cancels are carried out; the offset
+  is committed once the outcome is published (at least once: the adapter drops a slice it
+  already holds, and report ids are deterministic, so the OMS and the executor count a
+  re-published report once).
+- **Tracking.** Every `poll_interval` seconds each adapter follows its open orders; each new
+  fill is published once, on `fills` and (re-keyed by account, for risk) `fills.accounts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from confluent_kafka import Consumer, Producer
+
+from fillstream import settings
+from fillstream.config import EngineConfig
+from fillstream.connectors.gateway.adapter import Outcome, VenueAdapter
+from fillstream.connectors.gateway.config import read_credentials
+from fillstream.connectors.gateway.journal import JournalEntry
+from fillstream.connectors.gateway.wire import from_record, to_record
+from fillstream.schemas.models import ExecutionReport, Slice, SliceAction
+from fillstream.schemas.serde import UndecodableRecord
+from fillstream.schemas.topics import find, key_of
+from fillstream.topic_io import codec, consume, make_producer, send
+
+__all__ = ["run_gateway"]
+
+log = logging.getLogger("fillstream.gateway")
+
+
+async def run_gateway(
+    config: EngineConfig,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    poll_interval: float = 0.5,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve the configured ccxt venues until `stop` is set (or forever)."""
+    if not config.gateway:
+        raise ValueError("no [gateway.venues.<name>] in the configuration: nothing to serve")
+    stop = stop or asyncio.Event()
+    out = _Writer(make_producer())
+    adapters = {
+        name: VenueAdapter(entry, read_credentials(entry, environ), write_ahead=out.journal)
+        for name, entry in config.gateway.items()
+    }
+    try:
+        journal = _read_journal()
+        for name, adapter in adapters.items():
+            await adapter.start()
+            mine = [entry for entry in journal if entry.slice.venue == name]
+            out.reports((await adapter.recover(mine)).reports)
+        await _serve(adapters, out, poll_interval, stop)
+    finally:
+        for adapter in adapters.values():
+            await adapter.close()
+        out.flush()
+
+
+async def _serve(
+    adapters: Mapping[str, VenueAdapter], out: _Writer, poll_interval: float, stop: asyncio.Event
+) -> None:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers(),
+            "group.id": f"{settings.topic_prefix()}fillstream-gateway",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+        }
+    )
+    slices = find("slices")
+    decoder = codec(slices)
+    consumer.subscribe([slices.full_name])
+    loop = asyncio.get_running_loop()
+    next_poll = loop.time()
+    try:
+        while not stop.is_set():
+            message = await loop.run_in_executor(None, consumer.poll, 0.1)
+            if message is not None and message.error() is None:
+                try:
+                    child = Slice.model_validate(decoder.decode(message.value()))
+                except (UndecodableRecord, ValueError) as error:
+                    log.warning("slice at offset %s skipped: %s", message.offset(), error)
+                else:
+                    adapter = adapters.get(child.venue)
+                    if adapter is not None:
+                        out.reports((await _carry_out(adapter, child)).reports)
+                consumer.commit(message=message, asynchronous=False)
+            if loop.time() >= next_poll:
+                for adapter in adapters.values():
+                    out.reports((await adapter.poll()).reports)
+                next_poll = loop.time() + poll_interval
+    finally:
+        consumer.close()
+
+
+async def _carry_out(adapter: VenueAdapter, child: Slice) -> Outcome:
+    if child.action is SliceAction.CANCEL:
+        return await adapter.cancel(child)
+    return await adapter.submit(child)
+
+
+def _read_journal() -> list[JournalEntry]:
+    """Every entry of the journal topic, oldest first (compacted: at least each slice's last)."""
+    received = consume(find("gateway.journal"), from_beginning=True, idle_timeout=2)
+    entries = []
+    for item in received:
+        if item.record is None:
+            log.warning("journal record at offset %s skipped: %s", item.offset, item.error)
+        else:
+            entries.append(from_record(item.record))
+    return entries
+
+
+class _Writer:
+    """What the gateway publishes: the journal (flushed before acting) and the executions."""
+
+    def __init__(self, producer: Producer) -> None:
+        self.producer = producer
+        self._journal = find("gateway.journal")
+        self._fills, self._accounts = find("fills"), find("fills.accounts")
+        self._codecs = {spec.name: codec(spec) for spec in (self._journal, self._fills)}
+
+    async def journal(self, entry: JournalEntry) -> None:
+        self._send(self._journal, to_record(entry).model_dump())
+        await asyncio.get_running_loop().run_in_executor(None, self.flush)
+
+    def reports(self, reports: list[ExecutionReport]) -> None:
+        for report in reports:
+            value = report.model_dump()
+            self._send(self._fills, value)
+            if report.last_quantity > 0:
+                self._send(self._accounts, value)
+        self.flush()
+
+    def flush(self) -> None:
+        if self.producer.flush(30):
+            raise RuntimeError("the broker did not take the gateway's records within 30 s")
+
+    def _send(self, spec: Any, value: dict[str, Any]) -> None:
+        encoder = self._codecs.get(spec.name) or self._codecs[self._fills.name]
+        send(self.producer, spec, encoder.encode(value), key_of(spec, value))

@@ -1,0 +1,168 @@
+"""The gateway processor on Kafka, against the exchange emulator over HTTP, by config alone.
+
+The engine configuration names the emulator as Binance's `api_url` in a `[gateway.venues]`
+table; `fillstream run gateway` (a process of its own, like every processor) takes slices for
+Binance from `slices`, journals each step on `gateway.journal`, and publishes the executions on
+`fills` and `fills.accounts`. Killed with SIGKILL and started again, it takes up where the
+journal left it, and nothing is executed twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from fillstream.config import DEFAULT_CONFIG, load_config
+from fillstream.connectors.emulator import Account, Exchange, serve
+from fillstream.connectors.feeds import load
+from fillstream.infra.topics import ensure_topics
+from fillstream.pipeline import Pipeline
+from fillstream.schemas.models import Slice
+from fillstream.schemas.topics import CATALOG, find
+from fillstream.topic_io import consume, publish
+from tests.unit.test_replay_btcusdt import capture
+
+pytestmark = pytest.mark.integration
+
+T0 = 1723161256_000000  # 23:54:16 UTC, BTC near 61,830 USDT
+SECOND = 1_000_000
+KEY, SECRET = "gateway-test-key", "gateway-test-secret"
+
+
+@contextmanager
+def emulator() -> Iterator[str]:
+    """The emulator on the capture's first minute, served from a thread; yields its URL."""
+    config = load_config()
+    market = list(itertools.takewhile(lambda e: e.timestamp < T0 + 60 * SECOND, load(capture())))
+    exchange = Exchange(
+        config.venues["binance"],
+        config.instruments.instruments.values(),
+        market,
+        [Account("acct-gw", KEY, SECRET, {"USDT": D(1_000_000), "BTC": D(10)})],
+        start=T0,
+    )
+    url: list[str] = []
+    stop = threading.Event()
+
+    async def main() -> None:
+        async with serve(exchange) as running:
+            url.append(running.url)
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not url and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield url[0]
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def engine_config(folder: Path, url: str) -> Path:
+    path = folder / "engine.toml"
+    path.write_text(
+        DEFAULT_CONFIG.read_text()
+        + f"""
+[gateway.venues.binance]
+exchange = "binance"
+api_url = "{url}"
+symbols = ["BTC/USDT"]
+api_key_env = "GATEWAY_TEST_KEY"
+secret_env = "GATEWAY_TEST_SECRET"
+"""
+    )
+    return path
+
+
+def child(number: int, **terms: object) -> Slice:
+    fields = {
+        "slice_id": f"o-gw-{number}-1",
+        "order_id": f"o-gw-{number}",
+        "signal_id": f"gw-{number}",
+        "account_id": "acct-gw",
+        "symbol": "BTC/USDT",
+        "venue": "binance",
+        "action": "new",
+        "sequence": 1,
+        "side": "buy",
+        "quantity": "0.01",
+        "order_type": "market",
+        "created_at": T0,
+    }
+    return Slice.model_validate(fields | terms)
+
+
+def executions(order_ids: set[str], wanted: int, timeout: float = 60) -> dict[str, dict]:
+    """The distinct reports (by report id) of these orders on `fills`, once `wanted` are in."""
+    deadline = time.monotonic() + timeout
+    seen: dict[str, dict] = {}
+    while time.monotonic() < deadline:
+        for item in consume(find("fills"), from_beginning=True, idle_timeout=1):
+            if item.record and item.record["order_id"] in order_ids:
+                seen[item.record["report_id"]] = item.record
+        if len(seen) >= wanted:
+            return seen
+    raise AssertionError(f"{len(seen)} reports of {sorted(order_ids)} after {timeout} s: {seen}")
+
+
+@pytest.fixture(scope="module")
+def gateway(kafka_bootstrap, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as env, emulator() as url:
+        env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+        env.setenv("FILLSTREAM_TOPIC_PREFIX", f"gw{uuid.uuid4().hex[:6]}.")
+        env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+        env.setenv("GATEWAY_TEST_KEY", KEY)
+        env.setenv("GATEWAY_TEST_SECRET", SECRET)
+        ensure_topics(CATALOG)
+        config = engine_config(tmp_path_factory.mktemp("config"), url)
+        pipeline = Pipeline(config=config, log_dir=tmp_path_factory.mktemp("logs"))
+        pipeline.start(["gateway"])
+        try:
+            yield pipeline
+        finally:
+            pipeline.stop()
+
+
+def test_a_slice_for_binance_fills_at_the_emulator(gateway):
+    publish(find("slices"), [child(1).model_dump()])
+    reports = executions({"o-gw-1"}, wanted=2)  # the ack and the fill
+    fills = [r for r in reports.values() if r["last_quantity"] > 0]
+    assert sum(r["last_quantity"] for r in fills) == D("0.01")
+    assert {r["venue"] for r in reports.values()} == {"binance"}
+    assert fills[-1]["status"] == "filled"
+    assert all(D("61000") < r["last_price"] < D("63000") for r in fills)
+    steps = [
+        item.record["step"]
+        for item in consume(find("gateway.journal"), from_beginning=True, idle_timeout=2)
+        if item.record and item.record["slice"]["slice_id"] == "o-gw-1-1"
+    ]
+    assert steps[:3] == ["VALIDATED", "SENDING", "ACKNOWLEDGED"]
+    gateway.check_alive()
+
+
+def test_after_sigkill_the_restarted_gateway_executes_nothing_twice(gateway):
+    gateway.kill("gateway")
+    publish(find("slices"), [child(2, quantity="0.02").model_dump()])
+    gateway.start_one("gateway")
+    reports = executions({"o-gw-1", "o-gw-2"}, wanted=4)
+    filled = {
+        order_id: sum(
+            (r["last_quantity"] for r in reports.values() if r["order_id"] == order_id), D(0)
+        )
+        for order_id in ("o-gw-1", "o-gw-2")
+    }
+    assert filled == {"o-gw-1": D("0.01"), "o-gw-2": D("0.02")}
+    gateway.check_alive()
