@@ -114,7 +114,9 @@ class OrderTracker:
             reason = GatewayReason.VENUE_REJECTED.text(status=status)
             return [self._report(ExecType.REJECT, OrderStatus.REJECTED, "#end", at, reason=reason)]
         reports = self._acknowledge(_us(order.get("timestamp"), now_us))
-        reports += self._fills(order.get("trades") or [], now_us)
+        # a trade inside a snapshot without its own time (Binance's create answer) happened by
+        # the order's last update: the venue's time, not ours, which may be far from it
+        reports += self._fills(order.get("trades") or [], at)
         if order.get("filled") is not None:
             self.venue_filled = max(self.venue_filled, _decimal(order["filled"]))
         if status in {"closed", "canceled", "expired", "rejected"}:

@@ -23,7 +23,7 @@ import pytest
 
 from fillstream.config import DEFAULT_CONFIG, load_config
 from fillstream.connectors.emulator import Account, Exchange, serve
-from fillstream.connectors.feeds import load
+from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline
 from fillstream.schemas.models import Slice
@@ -39,22 +39,22 @@ KEY, SECRET = "gateway-test-key", "gateway-test-secret"
 
 
 @contextmanager
-def emulator() -> Iterator[str]:
-    """The emulator on the capture's first minute, served from a thread; yields its URL."""
+def emulator(market: list[MarketEvent], start: int, speed: float | None = None) -> Iterator[str]:
+    """The emulator on `market` from `start` (following the wall clock at `speed`, if given),
+    served from a thread; yields its URL."""
     config = load_config()
-    market = list(itertools.takewhile(lambda e: e.timestamp < T0 + 60 * SECOND, load(capture())))
     exchange = Exchange(
         config.venues["binance"],
         config.instruments.instruments.values(),
         market,
         [Account("acct-gw", KEY, SECRET, {"USDT": D(1_000_000), "BTC": D(10)})],
-        start=T0,
+        start=start,
     )
     url: list[str] = []
     stop = threading.Event()
 
     async def main() -> None:
-        async with serve(exchange) as running:
+        async with serve(exchange, speed=speed) as running:
             url.append(running.url)
             while not stop.is_set():
                 await asyncio.sleep(0.05)
@@ -85,6 +85,12 @@ secret_env = "GATEWAY_TEST_SECRET"
 """
     )
     return path
+
+
+def credentials(env: pytest.MonkeyPatch) -> None:
+    """The emulator account's key and secret, where the engine config says they are."""
+    env.setenv("GATEWAY_TEST_KEY", KEY)
+    env.setenv("GATEWAY_TEST_SECRET", SECRET)
 
 
 def child(number: int, **terms: object) -> Slice:
@@ -120,12 +126,12 @@ def executions(order_ids: set[str], wanted: int, timeout: float = 60) -> dict[st
 
 @pytest.fixture(scope="module")
 def gateway(kafka_bootstrap, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as env, emulator() as url:
+    minute = list(itertools.takewhile(lambda e: e.timestamp < T0 + 60 * SECOND, load(capture())))
+    with pytest.MonkeyPatch.context() as env, emulator(minute, T0) as url:
         env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
         env.setenv("FILLSTREAM_TOPIC_PREFIX", f"gw{uuid.uuid4().hex[:6]}.")
         env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-        env.setenv("GATEWAY_TEST_KEY", KEY)
-        env.setenv("GATEWAY_TEST_SECRET", SECRET)
+        credentials(env)
         ensure_topics(CATALOG)
         config = engine_config(tmp_path_factory.mktemp("config"), url)
         pipeline = Pipeline(config=config, log_dir=tmp_path_factory.mktemp("logs"))

@@ -147,6 +147,16 @@ def test_a_full_fill_ends_with_the_fill_itself() -> None:
     assert tracker.final
 
 
+def test_a_trade_without_a_time_takes_its_orders_last_update_not_the_gateways_clock() -> None:
+    # Binance's create answer lists its fills without times; they happened by the order's
+    # transaction, which is the venue's time (a recording's, against the emulator)
+    tracker = OrderTracker(SLICE, "binance")
+    untimed = _trade("t9", 1.0, 100.0, 0.1, 0, timestamp=None)
+    reports = tracker.on_order(_order("closed", 1.0, [untimed]), NOW)
+    assert [r.timestamp for r in reports] == [T_MS * 1000, (T_MS + 50) * 1000]
+    assert NOW != (T_MS + 50) * 1000
+
+
 def test_a_closed_order_short_of_its_quantity_expires_with_a_reason() -> None:
     tracker = OrderTracker(SLICE, "binance")
     reports = tracker.on_order(_order("closed", 0.3, [T1]), NOW)
