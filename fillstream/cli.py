@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from decimal import Decimal
@@ -293,6 +294,10 @@ def _run_gateway(engine: EngineConfig) -> None:
     if not engine.gateway:
         raise ValueError("no [gateway.venues.<name>] in the configuration: nothing to serve")
     _require_cluster()
+    logging.basicConfig(
+        level=os.environ.get("FILLSTREAM_LOG_LEVEL", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         asyncio.run(run_gateway(engine))
     except GatewayStartError as error:

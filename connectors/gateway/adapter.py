@@ -422,6 +422,31 @@ class VenueAdapter:
                 await self._follow(out, tracker)
         return out
 
+    async def reconcile_held(
+        self, finished: Iterable[JournalEntry], published: Collection[tuple[str, str]]
+    ) -> Reconciliation:
+        """What the adapter holds (after `recover`: the journal's open slices, and the trades
+        its trackers reported), and the slices the journal has `finished`, against the venue.
+        `published` are the (slice id, trade id) pairs already on `fills`."""
+        engine = [
+            EngineOrder(slice_id, tracker.slice.symbol, tracker.venue_order_id, open=True)
+            for slice_id, tracker in self._trackers.items()
+        ]
+        engine += [
+            EngineOrder(slice_id, self._entries[slice_id].slice.symbol, None, open=True)
+            for slice_id in self._unsettled
+        ]
+        engine += [
+            EngineOrder(entry.slice_id, entry.slice.symbol, entry.venue_order_id, open=False)
+            for entry in finished
+        ]
+        reported = {
+            (slice_id, trade_id)
+            for slice_id, tracker in self._trackers.items()
+            for trade_id in tracker.trade_ids
+        }
+        return await self.reconcile(engine, reported | set(published))
+
     async def reconcile(
         self, engine_orders: Iterable[EngineOrder], published_trades: Collection[tuple[str, str]]
     ) -> Reconciliation:

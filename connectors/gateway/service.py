@@ -8,7 +8,9 @@ async; a Quix Streams application is not), and it is thin: the adapter decides, 
 - **Start.** Each venue's credentials come from the environment; the adapter proves them with
   one signed call and reads the venue's instrument rules. The journal topic is read whole, and
   the adapter carries out what it leaves to do (look up a slice whose send had no answer, track
-  what was acknowledged) before any new slice is taken.
+  what was acknowledged) before any new slice is taken; then it reconciles what it holds with
+  the venue, and the log says, once, what differs (orders the engine does not know, its orders
+  no longer open there, fills it missed, which the tracking publishes).
 - **Write ahead.** Every journal entry is on `gateway.journal`, flushed, before the adapter
   acts on it: after a crash the journal says where every slice stood.
 - **Slices.** New ones go through the three-phase commit, cancels are carried out; the offset
@@ -33,7 +35,9 @@ from fillstream import settings
 from fillstream.config import EngineConfig
 from fillstream.connectors.gateway.adapter import Outcome, VenueAdapter
 from fillstream.connectors.gateway.config import read_credentials
-from fillstream.connectors.gateway.journal import JournalEntry
+from fillstream.connectors.gateway.journal import JournalEntry, latest
+from fillstream.connectors.gateway.reconcile import Reconciliation
+from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.gateway.wire import from_record, to_record
 from fillstream.schemas.models import ExecutionReport, Slice, SliceAction
 from fillstream.schemas.serde import UndecodableRecord
@@ -63,10 +67,14 @@ async def run_gateway(
     }
     try:
         journal = _read_journal()
+        finished = [entry for entry in latest(journal).values() if entry.step.final]
+        published = _published_trades(config.gateway)
         for name, adapter in adapters.items():
             await adapter.start()
             mine = [entry for entry in journal if entry.slice.venue == name]
             out.reports((await adapter.recover(mine)).reports)
+            done = [entry for entry in finished if entry.slice.venue == name]
+            _report(name, await adapter.reconcile_held(done, published))
         await _serve(adapters, out, poll_interval, stop)
     finally:
         for adapter in adapters.values():
@@ -112,6 +120,25 @@ async def _serve(
         consumer.close()
 
 
+def _report(venue: str, found: Reconciliation) -> None:
+    """The start's reconciliation, once, in the log: what ops must look at, by id."""
+    if found.clean:
+        log.info("reconciliation with %s: clean", venue)
+        return
+    log.warning(
+        "reconciliation with %s: %d unknown order(s) at the venue %s; %d engine order(s) not "
+        "open there %s; %d missed fill(s) %s (published now); %d trade(s) of no known order",
+        venue,
+        len(found.unknown_orders),
+        [order.get("clientOrderId") or order.get("id") for order in found.unknown_orders],
+        len(found.missing_orders),
+        list(found.missing_orders),
+        len(found.missed_fills),
+        [fill.slice_id for fill in found.missed_fills],
+        len(found.unattributed_trades),
+    )
+
+
 async def _carry_out(adapter: VenueAdapter, child: Slice) -> Outcome:
     if child.action is SliceAction.CANCEL:
         return await adapter.cancel(child)
@@ -128,6 +155,21 @@ def _read_journal() -> list[JournalEntry]:
         else:
             entries.append(from_record(item.record))
     return entries
+
+
+def _published_trades(venues: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(slice id, trade id) of every fill the gateway's venues have on `fills`.
+
+    Read whole at start: for the reconciliation to tell a fill missed from one published.
+    """
+    published = set()
+    for item in consume(find("fills"), from_beginning=True, idle_timeout=2):
+        record = item.record
+        if record is not None and record["venue"] in venues:
+            trade_id = trade_id_of(record["report_id"])
+            if trade_id is not None:
+                published.add((record["slice_id"], trade_id))
+    return published
 
 
 class _Writer:

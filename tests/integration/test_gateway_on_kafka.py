@@ -132,6 +132,7 @@ def gateway(kafka_bootstrap, tmp_path_factory):
         env.setenv("FILLSTREAM_TOPIC_PREFIX", f"gw{uuid.uuid4().hex[:6]}.")
         env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
         credentials(env)
+        env.setenv("FILLSTREAM_LOG_LEVEL", "INFO")
         ensure_topics(CATALOG)
         config = engine_config(tmp_path_factory.mktemp("config"), url)
         pipeline = Pipeline(config=config, log_dir=tmp_path_factory.mktemp("logs"))
@@ -172,3 +173,6 @@ def test_after_sigkill_the_restarted_gateway_executes_nothing_twice(gateway):
     }
     assert filled == {"o-gw-1": D("0.01"), "o-gw-2": D("0.02")}
     gateway.check_alive()
+    # each start reconciles once with the venue: nothing differs, the first order was done
+    log = (gateway.log_dir / "gateway.log").read_text()
+    assert log.count("reconciliation with binance: clean") == 2, log
