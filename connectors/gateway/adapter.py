@@ -52,6 +52,7 @@ from fillstream.connectors.gateway.retry import RetryPolicy
 from fillstream.connectors.gateway.tracking import OrderTracker
 from fillstream.connectors.gateway.watchdog import SwitchAction, SwitchDecision, dead_man_switch
 from fillstream.connectors.instruments import Instrument
+from fillstream.connectors.reports import report_of
 from fillstream.connectors.simvenue.reasons import VenueReason
 from fillstream.schemas.models import (
     ExecType,
@@ -614,19 +615,12 @@ def _exhausted(attempts: int, failed: VenueCallError) -> VenueCallError:
 
 def _rejection(entry: JournalEntry, venue: str) -> ExecutionReport:
     """The report of a slice refused or rejected before the venue held it."""
-    slice_ = entry.slice
-    return ExecutionReport(
-        report_id=f"{slice_.slice_id}#end",
-        order_id=slice_.order_id,
-        signal_id=slice_.signal_id,
-        slice_id=slice_.slice_id,
-        account_id=slice_.account_id,
-        symbol=slice_.symbol,
+    return report_of(
+        entry.slice,
+        report_id=f"{entry.slice_id}#end",
         venue=venue,
-        side=slice_.side,
         exec_type=ExecType.REJECT,
         status=OrderStatus.REJECTED,
-        quantity=slice_.quantity,
         last_quantity=_ZERO,
         filled_quantity=_ZERO,
         leaves_quantity=_ZERO,

@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from fillstream.connectors.gateway.reasons import GatewayReason
+from fillstream.connectors.reports import report_of
 from fillstream.schemas.models import ExecType, ExecutionReport, Liquidity, OrderStatus, Slice
 
 __all__ = ["OrderTracker", "TrackingError", "trade_id_of"]
@@ -219,19 +220,13 @@ class OrderTracker:
     ) -> ExecutionReport:
         slice_ = self.slice
         last_quantity, last_price = last or (_ZERO, None)
-        return ExecutionReport(
+        return report_of(
+            slice_,
             report_id=slice_.slice_id + suffix,
-            order_id=slice_.order_id,
-            signal_id=slice_.signal_id,
-            slice_id=slice_.slice_id,
-            account_id=slice_.account_id,
-            symbol=slice_.symbol,
             venue=self.venue,
             venue_order_id=self.venue_order_id,
-            side=slice_.side,
             exec_type=exec_type,
             status=status,
-            quantity=slice_.quantity,
             last_quantity=last_quantity,
             last_price=last_price,
             filled_quantity=self.filled,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fillstream.config import EngineConfig
+from fillstream.connectors.reports import report_of
 from fillstream.connectors.simvenue.venue import SimulatedVenue
 from fillstream.schemas.models import ClockTick, ExecutionReport, OrderStatus, Slice
 from fillstream.streams.stages import Emit
@@ -60,18 +61,12 @@ class VenueStage:
 
 
 def _unknown_venue(child: Slice) -> ExecutionReport:
-    return ExecutionReport(
+    return report_of(
+        child,
         report_id=f"{child.slice_id}:1",
-        order_id=child.order_id,
-        signal_id=child.signal_id,
-        slice_id=child.slice_id,
-        account_id=child.account_id,
-        symbol=child.symbol,
         venue=child.venue,
-        side=child.side,
         exec_type="reject",
         status=OrderStatus.REJECTED,
-        quantity=child.quantity,
         last_quantity=0,
         filled_quantity=0,
         leaves_quantity=0,
