@@ -477,18 +477,21 @@ class VenueAdapter:
                 Operation.CANCEL, lambda: self.client.cancel_all_orders_after(decision.timeout_ms)
             )
         elif decision.action is SwitchAction.CANCEL_ALL_NOW:
-            self.log.warning("heartbeat stale: cancelling every open order at %s", self.venue.name)
-            for symbol in self.venue.symbols:
-                try:
-                    await self._retrying(
-                        Operation.CANCEL,
-                        lambda symbol=symbol: self.client.cancel_all_orders(symbol),
-                    )
-                except VenueCallError as failed:  # "not found": nothing was open there
-                    if failed.code is not GatewayReason.ORDER_NOT_FOUND:
-                        raise
+            await self.cancel_everything("heartbeat stale")
             self._last_cancel_us = now_us
         return decision
+
+    async def cancel_everything(self, why: str) -> None:
+        """Cancel every open order of the account at the venue, the engine's or not."""
+        self.log.warning("%s: cancelling every open order at %s", why, self.venue.name)
+        for symbol in self.venue.symbols:
+            try:
+                await self._retrying(
+                    Operation.CANCEL, lambda symbol=symbol: self.client.cancel_all_orders(symbol)
+                )
+            except VenueCallError as failed:  # "not found": nothing was open there
+                if failed.code is not GatewayReason.ORDER_NOT_FOUND:
+                    raise
 
     def metrics(self) -> dict[str, Any]:
         """A snapshot for the metrics exporter: gauges and counters, errors by reason code."""

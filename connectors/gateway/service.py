@@ -19,6 +19,9 @@ async; a Quix Streams application is not), and it is thin: the adapter decides, 
   re-published report once).
 - **Tracking.** Every `poll_interval` seconds each adapter follows its open orders; each new
   fill is published once, on `fills` and (re-keyed by account, for risk) `fills.accounts`.
+- **Kill switch.** A global kill switch on `commands` cancels every open order at every venue.
+- **Metrics.** Every few seconds each venue's figures (the circuit breaker's state, calls,
+  retries, errors by reason) go to `metrics`, labelled by venue.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,7 +43,15 @@ from fillstream.connectors.gateway.journal import JournalEntry, latest
 from fillstream.connectors.gateway.reconcile import Reconciliation
 from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.gateway.wire import from_record, to_record
-from fillstream.schemas.models import ExecutionReport, Slice, SliceAction
+from fillstream.schemas.models import (
+    Command,
+    CommandKind,
+    ExecutionReport,
+    Metric,
+    MetricKind,
+    Slice,
+    SliceAction,
+)
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
 from fillstream.topic_io import codec, consume, make_producer, send
@@ -47,6 +59,8 @@ from fillstream.topic_io import codec, consume, make_producer, send
 __all__ = ["run_gateway"]
 
 log = logging.getLogger("fillstream.gateway")
+
+METRICS_INTERVAL = 5.0  # seconds between two publications of each venue's figures
 
 
 async def run_gateway(
@@ -94,30 +108,63 @@ async def _serve(
             "isolation.level": "read_committed",
         }
     )
-    slices = find("slices")
-    decoder = codec(slices)
-    consumer.subscribe([slices.full_name])
+    slices, commands = find("slices"), find("commands")
+    decoders = {spec.full_name: codec(spec) for spec in (slices, commands)}
+    consumer.subscribe(list(decoders))
     loop = asyncio.get_running_loop()
-    next_poll = loop.time()
+    next_poll = next_metrics = loop.time()
+    kills: set[str] = set()  # a global command comes once per partition: carried out once
     try:
         while not stop.is_set():
             message = await loop.run_in_executor(None, consumer.poll, 0.1)
             if message is not None and message.error() is None:
                 try:
-                    child = Slice.model_validate(decoder.decode(message.value()))
-                except (UndecodableRecord, ValueError) as error:
-                    log.warning("slice at offset %s skipped: %s", message.offset(), error)
+                    record = decoders[message.topic()].decode(message.value())
+                except UndecodableRecord as error:
+                    log.warning("record at offset %s skipped: %s", message.offset(), error)
                 else:
-                    adapter = adapters.get(child.venue)
-                    if adapter is not None:
-                        out.reports((await _carry_out(adapter, child)).reports)
+                    if message.topic() == slices.full_name:
+                        await _slice(adapters, out, record)
+                    else:
+                        await _command(adapters, record, kills)
                 consumer.commit(message=message, asynchronous=False)
             if loop.time() >= next_poll:
                 for adapter in adapters.values():
                     out.reports((await adapter.poll()).reports)
                 next_poll = loop.time() + poll_interval
+            if loop.time() >= next_metrics:
+                out.metrics(adapters)
+                next_metrics = loop.time() + METRICS_INTERVAL
     finally:
         consumer.close()
+
+
+async def _slice(adapters: Mapping[str, VenueAdapter], out: _Writer, record: Any) -> None:
+    try:
+        child = Slice.model_validate(record)
+    except ValueError as error:
+        log.warning("slice skipped: %s", error)
+        return
+    adapter = adapters.get(child.venue)
+    if adapter is not None:
+        out.reports((await _carry_out(adapter, child)).reports)
+
+
+async def _command(adapters: Mapping[str, VenueAdapter], record: Any, kills: set[str]) -> None:
+    """A global kill switch cancels everything at every venue, the engine's orders or not (an
+    account's kill switch reaches the gateway as the executor's cancels of its orders)."""
+    try:
+        command = Command.model_validate(record)
+    except ValueError as error:
+        log.warning("command skipped: %s", error)
+        return
+    if command.kind is not CommandKind.KILL_SWITCH or command.account_id is not None:
+        return
+    if command.command_id in kills:
+        return
+    kills.add(command.command_id)
+    for adapter in adapters.values():
+        await adapter.cancel_everything(f"kill switch {command.command_id}")
 
 
 def _report(venue: str, found: Reconciliation) -> None:
@@ -179,7 +226,9 @@ class _Writer:
         self.producer = producer
         self._journal = find("gateway.journal")
         self._fills, self._accounts = find("fills"), find("fills.accounts")
-        self._codecs = {spec.name: codec(spec) for spec in (self._journal, self._fills)}
+        self._metrics = find("metrics")
+        specs = (self._journal, self._fills, self._accounts, self._metrics)
+        self._codecs = {spec.name: codec(spec) for spec in specs}
 
     async def journal(self, entry: JournalEntry) -> None:
         self._send(self._journal, to_record(entry).model_dump())
@@ -193,10 +242,28 @@ class _Writer:
                 self._send(self._accounts, value)
         self.flush()
 
+    def metrics(self, adapters: Mapping[str, VenueAdapter]) -> None:
+        """Each venue's figures (breaker state, calls, retries, errors by reason) on `metrics`."""
+        now = time.time_ns() // 1000
+        for venue, adapter in adapters.items():
+            for name, value in adapter.metrics().items():
+                values = value.items() if isinstance(value, dict) else [(None, value)]
+                for reason, number in values:
+                    labels = {"venue": venue} | ({"reason": reason} if reason else {})
+                    metric = Metric(
+                        processor="gateway",
+                        name=f"gateway_{name}",
+                        kind=MetricKind.COUNTER if name.endswith("_total") else MetricKind.GAUGE,
+                        value=float(number),
+                        labels=labels,
+                        timestamp=now,
+                    )
+                    self._send(self._metrics, metric.model_dump())
+        self.flush()
+
     def flush(self) -> None:
         if self.producer.flush(30):
             raise RuntimeError("the broker did not take the gateway's records within 30 s")
 
     def _send(self, spec: Any, value: dict[str, Any]) -> None:
-        encoder = self._codecs.get(spec.name) or self._codecs[self._fills.name]
-        send(self.producer, spec, encoder.encode(value), key_of(spec, value))
+        send(self.producer, spec, self._codecs[spec.name].encode(value), key_of(spec, value))

@@ -26,7 +26,7 @@ from fillstream.connectors.emulator import Account, Exchange, serve
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline
-from fillstream.schemas.models import Slice
+from fillstream.schemas.models import Command, Slice
 from fillstream.schemas.topics import CATALOG, find
 from fillstream.topic_io import consume, publish
 from tests.unit.test_replay_btcusdt import capture
@@ -176,3 +176,32 @@ def test_after_sigkill_the_restarted_gateway_executes_nothing_twice(gateway):
     # each start reconciles once with the venue: nothing differs, the first order was done
     log = (gateway.log_dir / "gateway.log").read_text()
     assert log.count("reconciliation with binance: clean") == 2, log
+
+
+def test_a_global_kill_switch_cancels_what_rests_at_the_venue(gateway):
+    resting = child(3, order_type="limit", price="50000.00")  # far below the market: it rests
+    publish(find("slices"), [resting.model_dump()])
+    executions({"o-gw-3"}, wanted=1)  # the ack
+    kill = Command(
+        command_id="kill-gw",
+        kind="kill_switch",
+        reason="test",
+        issued_by="ops",
+        created_at=T0 + SECOND,
+    )
+    publish(find("commands"), [kill.model_dump()])
+    reports = executions({"o-gw-3"}, wanted=2)
+    assert [r["status"] for r in reports.values()][-1] == "cancelled"
+    gateway.check_alive()
+
+
+def test_the_venues_figures_are_on_metrics(gateway):
+    figures = [
+        item.record
+        for item in consume(find("metrics"), from_beginning=True, idle_timeout=2)
+        if item.record and item.record["processor"] == "gateway"
+    ]
+    names = {m["name"] for m in figures if m["labels"].get("venue") == "binance"}
+    assert {"gateway_breaker_state", "gateway_calls_total"} <= names
+    calls = [m["value"] for m in figures if m["name"] == "gateway_calls_total"]
+    assert max(calls) >= 3  # at least the balance, the markets, an order
