@@ -261,13 +261,13 @@ def run(
         str, typer.Argument(help="risk, router, executor, venue, oms, tca or gateway.")
     ],
     config: Annotated[
-        Path | None, typer.Option(help="Engine configuration (TOML) [default: the shipped one].")
+        Path | None, typer.Option(help="Engine configuration (TOML) (default: the shipped one).")
     ] = None,
 ) -> None:
     """Run one processor of the pipeline on the configured Kafka cluster (until stopped).
 
-    `gateway` serves the venues of the configuration's `[gateway.venues.<name>]` tables over
-    ccxt, their credentials from the environment variables the tables name."""
+    `gateway` serves the venues of the configuration's gateway.venues tables over ccxt, their
+    credentials from the environment variables the tables name."""
     from fillstream.config import ConfigError, load_config
     from fillstream.streams.processors import build_stage
     from fillstream.streams.runtime import build_application
@@ -322,7 +322,7 @@ def backtest(
     ],
     out: Annotated[Path, typer.Option(help="Where to write the results (JSON).")],
     config: Annotated[
-        Path | None, typer.Option(help="Engine configuration (TOML) [default: the shipped one].")
+        Path | None, typer.Option(help="Engine configuration (TOML) (default: the shipped one).")
     ] = None,
     commands: Annotated[
         Path | None,
@@ -348,7 +348,7 @@ def demo(
     market_data: Annotated[
         Path | None,
         typer.Option(
-            help="Recorded market data [default: a synthetic BTC/USDT market].",
+            help="Recorded market data (default: a synthetic BTC/USDT market).",
             exists=True,
             dir_okay=False,
         ),
@@ -356,7 +356,7 @@ def demo(
     signals: Annotated[
         Path | None,
         typer.Option(
-            help="Signals as JSON lines [default: a set for the chosen market].",
+            help="Signals as JSON lines (default: a set for the chosen market).",
             exists=True,
             dir_okay=False,
         ),
@@ -745,7 +745,7 @@ def emulator_serve(
     market_data: Annotated[
         Path | None,
         typer.Option(
-            help="Recorded market data [default: a synthetic BTC/USDT market].", exists=True
+            help="Recorded market data (default: a synthetic BTC/USDT market).", exists=True
         ),
     ] = None,
     config: Annotated[
@@ -765,7 +765,7 @@ def emulator_serve(
     balance: Annotated[
         list[str] | None,
         typer.Option(
-            help="ASSET=AMOUNT the account starts with (repeat) [default: USDT=1000000, BTC=10]."
+            help="ASSET=AMOUNT the account starts with (repeat) (default: USDT=1000000, BTC=10)."
         ),
     ] = None,
 ) -> None:
