@@ -1,8 +1,9 @@
 """Pre-commit: the checks a slice passes before it may be sent, so the venue refuses nothing
 the gateway could have known about.
 
-The instrument's rules (tick, lot, minimum quantity and notional) come first, with the
-simulated venue's reason codes; then the balance: a buy needs its notional in the quote asset,
+The instrument's rules come first: the simulated venue's own checks (fields, tick, lot,
+minimum quantity; `simvenue.rules.instrument_rules`) and its minimum notional, with its reason
+codes; then the balance: a buy needs its notional in the quote asset,
 a sell its quantity in the base asset, out of what is free at the venue less what the gateway
 has reserved for its orders the venue has not yet counted (sent, not yet acknowledged).
 An order without a price (market, stop) is priced at a reference price (the touch it would
@@ -18,7 +19,8 @@ from decimal import Decimal
 from fillstream.connectors.gateway.reasons import GatewayReason
 from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.simvenue.reasons import VenueReason
-from fillstream.schemas.models import OrderType, Side, Slice, SliceAction
+from fillstream.connectors.simvenue.rules import instrument_rules
+from fillstream.schemas.models import Side, Slice, SliceAction
 
 __all__ = ["PreCommit", "Reservation", "assets_of", "pre_commit", "reserved"]
 
@@ -79,9 +81,9 @@ def pre_commit(
         return _refuse(GatewayReason.NOT_A_NEW_ORDER, action=slice_.action.value)
     if instrument is None:
         return _refuse(VenueReason.UNKNOWN_SYMBOL, symbol=slice_.symbol, venue=slice_.venue)
-    refusal = _instrument_rules(slice_, instrument)
+    refusal = instrument_rules(slice_, instrument)
     if refusal is not None:
-        return refusal
+        return PreCommit(refusal)
     price = slice_.price if slice_.price is not None else reference_price
     if price is None:
         return _refuse(GatewayReason.NO_REFERENCE_PRICE, order_type=slice_.order_type.value)
@@ -106,39 +108,6 @@ def pre_commit(
             reserved=held,
         )
     return PreCommit()
-
-
-def _instrument_rules(slice_: Slice, instrument: Instrument) -> PreCommit | None:
-    needs_price = {OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.ICEBERG}
-    if slice_.order_type in needs_price and slice_.price is None:
-        return _refuse(VenueReason.MISSING_PRICE, order_type=slice_.order_type.value)
-    if slice_.order_type in {OrderType.STOP, OrderType.STOP_LIMIT} and slice_.stop_price is None:
-        return _refuse(VenueReason.MISSING_STOP_PRICE, order_type=slice_.order_type.value)
-    for field in ("price", "stop_price"):
-        price = getattr(slice_, field)
-        if price is not None and not instrument.is_on_tick(price):
-            return _refuse(
-                VenueReason.PRICE_OFF_TICK,
-                field=field,
-                price=price,
-                tick_size=instrument.tick_size,
-            )
-    for field in ("quantity", "display_quantity"):
-        quantity = getattr(slice_, field)
-        if quantity is not None and not instrument.is_whole_lots(quantity):
-            return _refuse(
-                VenueReason.QUANTITY_OFF_LOT,
-                field=field,
-                quantity=quantity,
-                lot_size=instrument.lot_size,
-            )
-    if slice_.quantity < instrument.min_quantity:
-        return _refuse(
-            VenueReason.BELOW_MIN_QUANTITY,
-            quantity=slice_.quantity,
-            minimum=instrument.min_quantity,
-        )
-    return None
 
 
 def _refuse(reason: GatewayReason | VenueReason, **facts: object) -> PreCommit:

@@ -23,7 +23,7 @@ from fillstream.connectors.simvenue.reasons import VenueReason
 from fillstream.connectors.venues import VenueConfig
 from fillstream.schemas.models import OrderType, Slice, TimeInForce
 
-__all__ = ["check_order"]
+__all__ = ["check_order", "instrument_rules"]
 
 _PRICED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.ICEBERG})
 _STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
@@ -37,12 +37,22 @@ def check_order(
     """Why the venue refuses `order` arriving at `arrival`, or None if it accepts it."""
     return (
         _for_this_venue(order, venue)
-        or _order_fields(order)
-        or _on_tick(order, instrument)
-        or _whole_lots(order, instrument)
+        or instrument_rules(order, instrument)
         or _minimums(order, instrument, venue, book)
         or _post_only(order, book)
         or _not_expired(order, arrival)
+    )
+
+
+def instrument_rules(order: Slice, instrument: Instrument) -> str | None:
+    """The checks that need only the order and its instrument (its fields, the tick grid,
+    whole lots, the minimum quantity): the ccxt gateway's pre-commit runs them too, so a real
+    venue is never sent what the simulated one would refuse, under the same reason codes."""
+    return (
+        _order_fields(order)
+        or _on_tick(order, instrument)
+        or _whole_lots(order, instrument)
+        or _min_quantity(order, instrument)
     )
 
 
@@ -94,13 +104,17 @@ def _whole_lots(order: Slice, instrument: Instrument) -> str | None:
     return None
 
 
-def _minimums(
-    order: Slice, instrument: Instrument, venue: VenueConfig, book: BookView
-) -> str | None:
+def _min_quantity(order: Slice, instrument: Instrument) -> str | None:
     if order.quantity < instrument.min_quantity:
         return VenueReason.BELOW_MIN_QUANTITY.text(
             quantity=order.quantity, minimum=instrument.min_quantity
         )
+    return None
+
+
+def _minimums(
+    order: Slice, instrument: Instrument, venue: VenueConfig, book: BookView
+) -> str | None:
     price = _reference_price(order, book)
     if price is not None and order.quantity * price < instrument.min_notional:
         return VenueReason.BELOW_MIN_NOTIONAL.text(

@@ -48,6 +48,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fillstream.connectors.instruments import Instrument, InstrumentBook
+from fillstream.connectors.reports import report_of
 from fillstream.schemas.models import (
     ClockTick,
     Command,
@@ -569,18 +570,12 @@ class Run:
         self.venue_filled[child.slice_id] = filled
         number = self.answers[child.slice_id] = self.answers.get(child.slice_id, 0) + 1
         final = status in parents.FINAL
-        report = ExecutionReport(
+        report = report_of(
+            child,
             report_id=f"{child.slice_id}:{number}",
-            order_id=child.order_id,
-            signal_id=child.signal_id,
-            slice_id=child.slice_id,
-            account_id=child.account_id,
-            symbol=child.symbol,
             venue=child.venue,
-            side=child.side,
             exec_type=exec_type,
             status=status,
-            quantity=child.quantity,
             last_quantity=last,
             last_price=price if last else None,
             filled_quantity=filled,
