@@ -1,7 +1,9 @@
 """Instrument rules (tick, lot, minimums) per venue and symbol: the one place they are kept.
 
 Risk checks orders against them, the router and the executor round to them, and venues
-enforce them; the ccxt gateway will load them from each venue's markets.
+enforce them. They come from the engine configuration, and from the venues themselves: the ccxt
+gateway reads each venue's markets at start and publishes their rules on `venue.instruments`,
+which override the configured ones for that venue and symbol (`PublishedRules`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
-__all__ = ["Instrument", "InstrumentBook"]
+from fillstream.schemas.models import InstrumentRules
+
+__all__ = ["Instrument", "InstrumentBook", "PublishedRules"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,32 @@ class Instrument:
         rounding = ROUND_UP if up else ROUND_DOWN
         return (price / self.tick_size).to_integral_value(rounding=rounding) * self.tick_size
 
+    def to_rules(self, source: str, now_us: int) -> InstrumentRules:
+        """As a record of `venue.instruments`; `source` says where they were read."""
+        return InstrumentRules(
+            instrument_id=f"{self.venue}:{self.symbol}",
+            venue=self.venue,
+            symbol=self.symbol,
+            tick_size=self.tick_size,
+            lot_size=self.lot_size,
+            min_quantity=self.min_quantity,
+            min_notional=self.min_notional,
+            source=source,
+            published_at=now_us,
+        )
+
+    @classmethod
+    def from_rules(cls, record: InstrumentRules) -> Instrument:
+        """From a record of `venue.instruments`."""
+        return cls(
+            venue=record.venue,
+            symbol=record.symbol,
+            tick_size=record.tick_size,
+            lot_size=record.lot_size,
+            min_quantity=record.min_quantity,
+            min_notional=record.min_notional,
+        )
+
     @classmethod
     def from_dict(cls, entry: Mapping[str, Any]) -> Instrument:
         return cls(
@@ -67,3 +97,28 @@ class InstrumentBook:
     @classmethod
     def of(cls, instruments: list[Instrument]) -> InstrumentBook:
         return cls({(i.venue, i.symbol): i for i in instruments})
+
+
+class PublishedRules:
+    """The rules venues published, laid over a configured book: what a stage should use.
+
+    A stage keeps one of these in its durable memory. `over(base)` is asked on every order, so
+    the merged book is made once per change and kept; with nothing published it is `base`.
+    """
+
+    def __init__(self) -> None:
+        self.rules: dict[tuple[str, str], Instrument] = {}
+        self._merged: tuple[InstrumentBook, InstrumentBook] | None = None  # (base, merged)
+
+    def learn(self, instrument: Instrument) -> None:
+        key = (instrument.venue, instrument.symbol)
+        if self.rules.get(key) != instrument:
+            self.rules[key] = instrument
+            self._merged = None
+
+    def over(self, base: InstrumentBook) -> InstrumentBook:
+        if not self.rules:
+            return base
+        if self._merged is None or self._merged[0] is not base:
+            self._merged = (base, InstrumentBook({**base.instruments, **self.rules}))
+        return self._merged[1]

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from fillstream import __version__, settings
+from fillstream.cli_audit import audit
+from fillstream.cli_ops import register as register_ops
 from fillstream.config import EngineConfig
 from fillstream.infra import topics as provisioning
 from fillstream.infra.broker import BrokerSetupError
@@ -52,6 +54,8 @@ emulator_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(emulator_app, name="emulator")
+register_ops(app, topics_app)
+app.command()(audit)
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -258,7 +262,7 @@ def tail(
 @app.command()
 def run(
     processor: Annotated[
-        str, typer.Argument(help="risk, router, executor, venue, oms, tca or gateway.")
+        str, typer.Argument(help="risk, router, executor, venue, oms, tca, gateway or monitor.")
     ],
     config: Annotated[
         Path | None, typer.Option(help="Engine configuration (TOML) (default: the shipped one).")
@@ -267,22 +271,26 @@ def run(
     """Run one processor of the pipeline on the configured Kafka cluster (until stopped).
 
     `gateway` serves the venues of the configuration's gateway.venues tables over ccxt, their
-    credentials from the environment variables the tables name."""
+    credentials from the environment variables the tables name. `monitor` raises alerts on
+    `metrics` and in its log from the pipeline's figures (docs/OBSERVABILITY.md)."""
     from fillstream.config import ConfigError, load_config
     from fillstream.streams.processors import build_stage
-    from fillstream.streams.runtime import build_application
+    from fillstream.streams.runtime import run_processor
 
     try:
         engine = load_config(config)
         if processor == "gateway":
             _run_gateway(engine)
             return
+        if processor == "monitor":
+            _run_monitor(engine)
+            return
         build_stage(processor, engine)
     except (ConfigError, ValueError) as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
     _require_cluster()
-    build_application(processor, lambda: build_stage(processor, engine)).run()
+    run_processor(processor, lambda: build_stage(processor, engine))
 
 
 def _run_gateway(engine: EngineConfig) -> None:
@@ -294,10 +302,7 @@ def _run_gateway(engine: EngineConfig) -> None:
     if not engine.gateway:
         raise ValueError("no [gateway.venues.<name>] in the configuration: nothing to serve")
     _require_cluster()
-    logging.basicConfig(
-        level=os.environ.get("FILLSTREAM_LOG_LEVEL", "WARNING"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _log_to_stderr()
     try:
         asyncio.run(run_gateway(engine))
     except GatewayStartError as error:
@@ -305,6 +310,24 @@ def _run_gateway(engine: EngineConfig) -> None:
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
+
+
+def _run_monitor(engine: EngineConfig) -> None:
+    from contextlib import suppress
+
+    from fillstream.streams.monitor_service import run_monitor
+
+    _require_cluster()
+    _log_to_stderr()
+    with suppress(KeyboardInterrupt):
+        run_monitor(engine.monitor)
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(
+        level=os.environ.get("FILLSTREAM_LOG_LEVEL", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @app.command()
@@ -608,25 +631,7 @@ def algos_list(
     from fillstream.streams.execution.algorithms.catalog import CATALOG
 
     if as_json:
-        entries = [
-            {
-                "name": spec.name,
-                "display_name": spec.display_name,
-                "description": spec.description,
-                "order_types": sorted(t.value for t in spec.order_types),
-                "parameters": [
-                    {
-                        "name": p.name,
-                        "type": p.kind.value,
-                        "required": p.required,
-                        "default": p.default,
-                        "description": p.description,
-                    }
-                    for p in spec.parameters
-                ],
-            }
-            for spec in CATALOG.values()
-        ]
+        entries = [spec.describe() for spec in CATALOG.values()]
         print(json.dumps({"algorithms": entries}, indent=2))
         return
     for spec in CATALOG.values():

@@ -1,5 +1,5 @@
-"""The engine configuration: venues, their instruments, risk limits, the algorithms' history and
-the TCA horizons, from one TOML file.
+"""The engine configuration: venues, their instruments, risk limits, the algorithms' history,
+the TCA horizons and the monitor's thresholds, from one TOML file.
 
 `fillstream/engine.toml` is the default (the demo's venues); `--config FILE` replaces it.
 Every mistake is reported with where it is, because a misread limit is no limit.
@@ -18,6 +18,7 @@ from fillstream.connectors.gateway.config import VenueEntry, parse_venues
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.connectors.venues import VenueConfig
 from fillstream.streams.execution.volume_profile import VolumeProfile, profile_from_file
+from fillstream.streams.monitor import MonitorConfig
 from fillstream.streams.risk.limits import RiskConfig
 
 __all__ = ["DEFAULT_CONFIG", "ConfigError", "EngineConfig", "load_config"]
@@ -37,10 +38,12 @@ class EngineConfig:
     volume_profiles: Mapping[str, VolumeProfile] = field(default_factory=dict)  # by symbol
     tca: TcaConfig = field(default_factory=TcaConfig)
     gateway: Mapping[str, VenueEntry] = field(default_factory=dict)  # venues reached over ccxt
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
 
 
 def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
-    unknown = sorted(set(data) - {"venues", "instruments", "risk", "algorithms", "tca", "gateway"})
+    sections = {"venues", "instruments", "risk", "algorithms", "tca", "gateway", "monitor"}
+    unknown = sorted(set(data) - sections)
     if unknown:
         raise ValueError(f"unknown section(s): {', '.join(unknown)}")
     venues: dict[str, VenueConfig] = {}
@@ -69,6 +72,7 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
         _volume_profiles(data.get("algorithms", {}), base),
         TcaConfig.from_dict(data.get("tca", {})),
         gateway,
+        MonitorConfig.from_dict(data.get("monitor", {})),
     )
 
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from pydantic import ValidationError
 
@@ -54,10 +54,11 @@ class Pipeline:
 
     def start(self, names: Iterable[str] | None = None, workers: int = 1) -> None:
         """Start `workers` processes of each processor (every one by default, the ccxt gateway
-        too when the configuration has venues for it): one consumer group each, so Kafka
-        shares the partitions among them."""
+        too when the configuration has venues for it, and one monitor watching them all): one
+        consumer group each, so Kafka shares the partitions among them."""
         if names is None:
             names = [*PROCESSORS, *(["gateway"] if load_config(self.config).gateway else [])]
+            self.start_one("monitor")
         for name in names:
             for worker in range(workers):
                 self.start_one(name, worker)
@@ -185,7 +186,12 @@ class Watcher:
             if not wanted:
                 continue
             request = [ConsumerGroupTopicPartitions(group_of(name), wanted)]
-            result = self._admin.list_consumer_group_offsets(request)[group_of(name)].result()
+            try:
+                result = self._admin.list_consumer_group_offsets(request)[group_of(name)].result()
+            except KafkaException as error:  # a fresh broker's group coordinator still loading
+                if error.args[0].retriable():
+                    return False
+                raise
             committed = {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions}
             for tp in wanted:
                 if (

@@ -104,3 +104,12 @@ def poll_timeout() -> float:
     aligns concatenated inputs by timestamp only among the records it has fetched, so a
     longer wait (fuller batches) orders a burst of several topics' records more reliably."""
     return float(os.environ.get("FILLSTREAM_POLL_TIMEOUT", "0.005"))
+
+
+def metrics_interval() -> float:
+    """Seconds between two publications of a worker's figures on `metrics`
+    (`FILLSTREAM_METRICS_INTERVAL`, default 10); the heartbeat goes every second regardless."""
+    value = float(os.environ.get("FILLSTREAM_METRICS_INTERVAL", "10"))
+    if value <= 0:
+        raise ValueError(f"FILLSTREAM_METRICS_INTERVAL={value}: use a positive number of seconds")
+    return value

@@ -354,6 +354,24 @@ class ReferencePrice(Record):
     timestamp: Timestamp
 
 
+class InstrumentRules(Record):
+    instrument_id: Identifier
+    venue: Identifier
+    symbol: Identifier
+    tick_size: Positive
+    lot_size: Positive
+    min_quantity: NonNegative
+    min_notional: NonNegative
+    source: str
+    published_at: Timestamp
+
+    @model_validator(mode="after")
+    def _identified(self) -> Self:
+        if self.instrument_id != f"{self.venue}:{self.symbol}":
+            raise ValueError("instrument_id must be '<venue>:<symbol>'")
+        return self
+
+
 class PriceLevel(Record):
     price: Positive
     quantity: NonNegative
@@ -496,6 +514,7 @@ MODELS: dict[str, type[Record]] = {
         Quote,
         Trade,
         ReferencePrice,
+        InstrumentRules,
         PriceLevel,
         BookUpdate,
         Command,

@@ -97,6 +97,14 @@ CATALOG: tuple[TopicSpec, ...] = (
         broadcast="all",
     ),
     TopicSpec(
+        "venue.instruments",
+        "InstrumentRules",
+        ("instrument_id",),
+        "each venue's instrument rules, for risk, routing and execution",
+        cleanup_policy="compact",
+        broadcast="all",
+    ),
+    TopicSpec(
         "clock",
         "ClockTick",
         ("partition",),

@@ -45,8 +45,9 @@ from fillstream.schemas.models import MODELS, DeadLetter
 from fillstream.schemas.serde import Codec, UndecodableRecord, codec_for
 from fillstream.schemas.topics import TopicSpec, find, key_of
 from fillstream.streams.stages import Emit, Snapshots, Stage, event_time, restore
+from fillstream.streams.telemetry import Publisher, Telemetry
 
-__all__ = ["Outgoing", "build_application"]
+__all__ = ["Outgoing", "build_application", "run_processor"]
 
 log = logging.getLogger("fillstream.runtime")
 
@@ -178,13 +179,33 @@ class Shards:
 
 
 def _handler(
-    name: str, inputs: tuple[str, ...], shards: Shards, codecs: dict[str, Codec]
+    name: str,
+    inputs: tuple[str, ...],
+    shards: Shards,
+    codecs: dict[str, Codec],
+    telemetry: Telemetry,
 ) -> Callable[[bytes, bytes | None, int, Any], list[Outgoing]]:
     topic_of = {find(topic).full_name: topic for topic in inputs}
+    taken = {topic: telemetry.records_in.labels(topic) for topic in inputs}
+    latency = {topic: telemetry.hop_latency.labels(topic) for topic in inputs}
 
     def handle(raw: bytes, key: bytes | None, timestamp_ms: int, _headers: Any) -> list[Outgoing]:
         context = message_context()
         topic = topic_of[context.topic]
+        taken[topic].inc()
+        outgoing = _handle(topic, raw, key, timestamp_ms, context.partition)
+        for out in outgoing:
+            telemetry.records_out.labels(out.spec.name).inc()
+            if out.spec.name == "orders.rejected":
+                telemetry.rejections.labels(out.value["reason_code"]).inc()
+            elif out.spec.name == "deadletter":
+                telemetry.deadletters.labels(topic).inc()
+        latency[topic].observe(max(time.time() - timestamp_ms / 1000, 0.0))
+        return outgoing
+
+    def _handle(
+        topic: str, raw: bytes, key: bytes | None, timestamp_ms: int, partition: int
+    ) -> list[Outgoing]:
         try:
             decoded = codecs[topic].decode(raw)
             # Signals stay raw: the risk stage answers an invalid one with a rejection.
@@ -196,7 +217,7 @@ def _handler(
         except (UndecodableRecord, ValidationError) as error:
             return [_dead_letter(name, raw, key, error)]
         try:
-            stage = shards.stage(context.partition)
+            stage = shards.stage(partition)
             emits = stage.handle(topic, record, event_time(topic, record, timestamp_ms * 1000))
             return [_outgoing(emit) for emit in emits]
         except Exception as error:  # a stage bug must not stop the pipeline: keep the record
@@ -206,14 +227,34 @@ def _handler(
     return handle
 
 
-def build_application(name: str, build: Callable[[], Stage]) -> Application:
+def run_processor(name: str, build: Callable[[], Stage]) -> None:
+    """Run processor `name` until stopped, publishing its heartbeat and figures meanwhile."""
+    telemetry = Telemetry(name)
+    stage = build()
+    app = build_application(name, build, telemetry)
+    publisher = Publisher(telemetry, group=_group(name), topics=stage.inputs).start()
+    try:
+        app.run()
+    finally:
+        publisher.stop()
+
+
+def _group(name: str) -> str:
+    return f"{settings.topic_prefix()}fillstream-{name}"
+
+
+def build_application(
+    name: str, build: Callable[[], Stage], telemetry: Telemetry | None = None
+) -> Application:
     """The Quix Streams application running processor `name`: `build()` makes the stage of
-    each partition it is given. Guarantee and commit interval come from `settings`."""
+    each partition it is given; `telemetry` counts what passes. Guarantee and commit interval
+    come from `settings`."""
+    telemetry = telemetry or Telemetry(name)
     stage = build()
     ensure_topics(find(topic) for topic in (*stage.inputs, *stage.outputs, "deadletter"))
     app = Application(
         broker_address=settings.bootstrap_servers(),
-        consumer_group=f"{settings.topic_prefix()}fillstream-{name}",
+        consumer_group=_group(name),
         processing_guarantee=settings.processing_guarantee(),  # type: ignore[arg-type]
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval(),
@@ -244,7 +285,9 @@ def build_application(name: str, build: Callable[[], Stage]) -> Application:
         for topic in (*stage.outputs, "deadletter")
     }
     shards = Shards(build, merged)
-    merged = merged.apply(_handler(name, stage.inputs, shards, codecs), metadata=True, expand=True)
+    merged = merged.apply(
+        _handler(name, stage.inputs, shards, codecs, telemetry), metadata=True, expand=True
+    )
     merged.to_topic(
         lambda value, _key, _ts, _headers: produced[value.spec.name],
         key=lambda value: value.key,

@@ -9,6 +9,8 @@ symbols = ["BTC/USDT", "ETH/USDT"]
 api_key_env = "BINANCE_API_KEY"      # names of environment variables, never the values
 secret_env = "BINANCE_API_SECRET"
 password_env = "BINANCE_API_PASSWORD"  # optional: venues that want a passphrase
+heartbeat_timeout_seconds = 10       # optional: the dead man's switch fires after this silence
+reconcile_interval_seconds = 60      # optional: how often to reconcile with the venue
 ```
 
 The file names where the credentials are, never what they are, so it can be committed and
@@ -37,7 +39,17 @@ __all__ = [
     "read_credentials",
 ]
 
-_FIELDS = {"exchange", "api_url", "sandbox", "symbols", "api_key_env", "secret_env", "password_env"}
+_FIELDS = {
+    "exchange",
+    "api_url",
+    "sandbox",
+    "symbols",
+    "api_key_env",
+    "secret_env",
+    "password_env",
+    "heartbeat_timeout_seconds",
+    "reconcile_interval_seconds",
+}
 _REQUIRED = ("exchange", "symbols", "api_key_env", "secret_env")
 
 
@@ -82,6 +94,8 @@ class VenueEntry:
     password_env: str | None = None
     api_url: str | None = None
     sandbox: bool = False
+    heartbeat_timeout_seconds: float = 10.0
+    reconcile_interval_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -168,6 +182,8 @@ def _venue(name: str, entry: Any) -> VenueEntry:
     if not isinstance(sandbox, bool):
         raise GatewayConfigError(f"{where}: sandbox must be true or false")
     return VenueEntry(
+        heartbeat_timeout_seconds=_seconds(where, entry, "heartbeat_timeout_seconds", 10.0),
+        reconcile_interval_seconds=_seconds(where, entry, "reconcile_interval_seconds", 60.0),
         name=name,
         exchange=exchange,
         symbols=tuple(symbols),
@@ -184,3 +200,10 @@ def _text(where: str, entry: Mapping[str, Any], field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise GatewayConfigError(f"{where}: {field} must be a non-empty string")
     return value
+
+
+def _seconds(where: str, entry: Mapping[str, Any], field: str, default: float) -> float:
+    value = entry.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise GatewayConfigError(f"{where}: {field} must be a positive number of seconds")
+    return float(value)

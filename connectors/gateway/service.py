@@ -11,6 +11,9 @@ async; a Quix Streams application is not), and it is thin: the adapter decides, 
   what was acknowledged) before any new slice is taken; then it reconciles what it holds with
   the venue, and the log says, once, what differs (orders the engine does not know, its orders
   no longer open there, fills it missed, which the tracking publishes).
+- **Instrument rules.** Each venue's rules (tick, lot, minimums), as its markets state them, go
+  to `venue.instruments` at start: risk, the router and the executor use them instead of the
+  configured ones for that venue.
 - **Write ahead.** Every journal entry is on `gateway.journal`, flushed, before the adapter
   acts on it: after a crash the journal says where every slice stood.
 - **Slices.** New ones go through the three-phase commit, cancels are carried out; the offset
@@ -20,8 +23,17 @@ async; a Quix Streams application is not), and it is thin: the adapter decides, 
 - **Tracking.** Every `poll_interval` seconds each adapter follows its open orders; each new
   fill is published once, on `fills` and (re-keyed by account, for risk) `fills.accounts`.
 - **Kill switch.** A global kill switch on `commands` cancels every open order at every venue.
+- **Dead man's switch.** The engine's heartbeat is the executors' `heartbeat` records on
+  `metrics` (streams/telemetry.py): the executors own the orders the gateway sends, and while
+  none of them lives nobody can cancel or complete those orders. Every second each adapter's
+  watchdog decides from the latest one (the gateway's start counts as one, for a grace period):
+  arm the venue's own cancel-all timer, or cancel every open order once when it goes stale.
+- **Reconciliation.** Besides the start, every venue's `reconcile_interval_seconds` the
+  adapter's open and recently finished slices are compared with the venue; differences are
+  logged as at the start.
 - **Metrics.** Every few seconds each venue's figures (the circuit breaker's state, calls,
-  retries, errors by reason) go to `metrics`, labelled by venue.
+  retries, errors by reason) go to `metrics`, labelled by venue; its own heartbeat and consumer
+  lag go there too, as every processor's.
 """
 
 from __future__ import annotations
@@ -33,7 +45,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
 from fillstream import settings
 from fillstream.config import EngineConfig
@@ -54,6 +66,7 @@ from fillstream.schemas.models import (
 )
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
+from fillstream.streams.telemetry import Publisher, Telemetry, worker_id
 from fillstream.topic_io import codec, consume, make_producer, send
 
 __all__ = ["run_gateway"]
@@ -61,6 +74,9 @@ __all__ = ["run_gateway"]
 log = logging.getLogger("fillstream.gateway")
 
 METRICS_INTERVAL = 5.0  # seconds between two publications of each venue's figures
+WATCHDOG_INTERVAL = 1.0  # seconds between two decisions of the dead man's switch
+HEARTBEAT_FROM = b"executor"  # the processor whose heartbeat is the engine's
+KEEP_FINISHED = 1000  # finished slices per venue that periodic reconciliation still checks
 
 
 async def run_gateway(
@@ -74,23 +90,35 @@ async def run_gateway(
     if not config.gateway:
         raise ValueError("no [gateway.venues.<name>] in the configuration: nothing to serve")
     stop = stop or asyncio.Event()
-    out = _Writer(make_producer())
+    telemetry = Telemetry("gateway")
+    out = _Writer(make_producer(), telemetry)
     adapters = {
-        name: VenueAdapter(entry, read_credentials(entry, environ), write_ahead=out.journal)
+        name: VenueAdapter(
+            entry,
+            read_credentials(entry, environ),
+            write_ahead=out.journal,
+            heartbeat_timeout_us=int(entry.heartbeat_timeout_seconds * 1_000_000),
+        )
         for name, entry in config.gateway.items()
     }
+    publisher = Publisher(
+        telemetry, group=_GROUP.format(prefix=settings.topic_prefix()), topics=("slices",)
+    ).start()
     try:
         journal = _read_journal()
-        finished = [entry for entry in latest(journal).values() if entry.step.final]
-        published = _published_trades(config.gateway)
+        out.finished.update(
+            (entry.slice_id, entry) for entry in latest(journal).values() if entry.step.final
+        )
+        out.published |= _published_trades(config.gateway)
         for name, adapter in adapters.items():
             await adapter.start()
+            out.instruments(adapter)
             mine = [entry for entry in journal if entry.slice.venue == name]
             out.reports((await adapter.recover(mine)).reports)
-            done = [entry for entry in finished if entry.slice.venue == name]
-            _report(name, await adapter.reconcile_held(done, published))
+            _report(name, await adapter.reconcile_held(out.done(name), out.published))
         await _serve(adapters, out, poll_interval, stop)
     finally:
+        publisher.stop()
         for adapter in adapters.values():
             await adapter.close()
         out.flush()
@@ -102,7 +130,7 @@ async def _serve(
     consumer = Consumer(
         {
             "bootstrap.servers": settings.bootstrap_servers(),
-            "group.id": f"{settings.topic_prefix()}fillstream-gateway",
+            "group.id": _GROUP.format(prefix=settings.topic_prefix()),
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
@@ -111,13 +139,19 @@ async def _serve(
     slices, commands = find("slices"), find("commands")
     decoders = {spec.full_name: codec(spec) for spec in (slices, commands)}
     consumer.subscribe(list(decoders))
+    heartbeats = _Heartbeats()
     loop = asyncio.get_running_loop()
-    next_poll = next_metrics = loop.time()
+    next_poll = next_metrics = next_watchdog = loop.time()
+    next_reconcile = {
+        name: loop.time() + adapter.venue.reconcile_interval_seconds
+        for name, adapter in adapters.items()
+    }
     kills: set[str] = set()  # a global command comes once per partition: carried out once
     try:
         while not stop.is_set():
             message = await loop.run_in_executor(None, consumer.poll, 0.1)
             if message is not None and message.error() is None:
+                out.telemetry.records_in.labels(message.topic()).inc()
                 try:
                     record = decoders[message.topic()].decode(message.value())
                 except UndecodableRecord as error:
@@ -132,11 +166,66 @@ async def _serve(
                 for adapter in adapters.values():
                     out.reports((await adapter.poll()).reports)
                 next_poll = loop.time() + poll_interval
+            if loop.time() >= next_watchdog:
+                await _watch(adapters, heartbeats.latest_us())
+                next_watchdog = loop.time() + WATCHDOG_INTERVAL
+            for name, adapter in adapters.items():
+                if loop.time() >= next_reconcile[name]:
+                    found = await adapter.reconcile_held(out.done(name), out.published)
+                    if not found.clean:
+                        _report(name, found)
+                    next_reconcile[name] = loop.time() + adapter.venue.reconcile_interval_seconds
             if loop.time() >= next_metrics:
                 out.metrics(adapters)
                 next_metrics = loop.time() + METRICS_INTERVAL
     finally:
         consumer.close()
+        heartbeats.close()
+
+
+_GROUP = "{prefix}fillstream-gateway"
+
+
+class _Heartbeats:
+    """The time of the engine's latest heartbeat, read from the end of `metrics` on."""
+
+    def __init__(self) -> None:
+        self._spec = find("metrics")
+        self._codec = codec(self._spec)
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers(),
+                "group.id": f"{settings.topic_prefix()}fillstream-gateway-heartbeats",
+                "enable.auto.commit": False,
+            }
+        )
+        self._consumer.assign([TopicPartition(self._spec.full_name, 0, OFFSET_END)])
+        self._latest_us = time.time_ns() // 1000  # the gateway's start: a grace period
+
+    def latest_us(self) -> int:
+        for message in self._consumer.consume(num_messages=10_000, timeout=0):
+            if message.error() is not None or message.key() != HEARTBEAT_FROM:
+                continue
+            try:
+                record = self._codec.decode(message.value())
+            except UndecodableRecord:
+                continue
+            if record["name"] == "heartbeat":
+                self._latest_us = max(self._latest_us, record["timestamp"])
+        return self._latest_us
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+async def _watch(adapters: Mapping[str, VenueAdapter], heartbeat_us: int) -> None:
+    """Every venue's dead man's switch, on the engine's latest heartbeat."""
+    now_us = time.time_ns() // 1000
+    for adapter in adapters.values():
+        try:
+            await adapter.watchdog(heartbeat_us, now_us)
+        except Exception as error:  # a venue that does not answer now is asked next second
+            log.warning("dead man's switch at %s: %s", adapter.venue.name, error)
 
 
 async def _slice(adapters: Mapping[str, VenueAdapter], out: _Writer, record: Any) -> None:
@@ -220,24 +309,50 @@ def _published_trades(venues: Mapping[str, Any]) -> set[tuple[str, str]]:
 
 
 class _Writer:
-    """What the gateway publishes: the journal (flushed before acting) and the executions."""
+    """What the gateway publishes: the journal (flushed before acting) and the executions;
+    it remembers the finished slices and published trades that reconciliation compares."""
 
-    def __init__(self, producer: Producer) -> None:
+    def __init__(self, producer: Producer, telemetry: Telemetry) -> None:
         self.producer = producer
+        self.telemetry = telemetry
+        self.worker = worker_id()
+        self.finished: dict[str, JournalEntry] = {}  # oldest first; the last KEEP_FINISHED
+        self.published: set[tuple[str, str]] = set()  # (slice id, trade id) on `fills`
         self._journal = find("gateway.journal")
         self._fills, self._accounts = find("fills"), find("fills.accounts")
-        self._metrics = find("metrics")
-        specs = (self._journal, self._fills, self._accounts, self._metrics)
+        self._metrics, self._rules = find("metrics"), find("venue.instruments")
+        specs = (self._journal, self._fills, self._accounts, self._metrics, self._rules)
         self._codecs = {spec.name: codec(spec) for spec in specs}
 
     async def journal(self, entry: JournalEntry) -> None:
         self._send(self._journal, to_record(entry).model_dump())
         await asyncio.get_running_loop().run_in_executor(None, self.flush)
+        if entry.step.final:
+            self.finished[entry.slice_id] = entry
+            if len(self.finished) > KEEP_FINISHED * 4:  # trimmed now and then, not per entry
+                for slice_id in list(self.finished)[: -KEEP_FINISHED * 2]:
+                    del self.finished[slice_id]
+
+    def instruments(self, adapter: VenueAdapter) -> None:
+        """The venue's instrument rules, as it states them, for risk, routing and execution."""
+        now, source = time.time_ns() // 1000, f"ccxt:{adapter.venue.exchange}"
+        for instrument in adapter.instruments.values():
+            self._send(self._rules, instrument.to_rules(source, now).model_dump())
+        self.flush()
+
+    def done(self, venue: str) -> list[JournalEntry]:
+        """The venue's most recently finished slices: their trades may still be missed."""
+        mine = [entry for entry in self.finished.values() if entry.slice.venue == venue]
+        return mine[-KEEP_FINISHED:]
 
     def reports(self, reports: list[ExecutionReport]) -> None:
         for report in reports:
             value = report.model_dump()
             self._send(self._fills, value)
+            self.telemetry.records_out.labels("fills").inc()
+            trade_id = trade_id_of(report.report_id)
+            if trade_id is not None:
+                self.published.add((report.slice_id, trade_id))
             if report.last_quantity > 0:
                 self._send(self._accounts, value)
         self.flush()
@@ -249,7 +364,8 @@ class _Writer:
             for name, value in adapter.metrics().items():
                 values = value.items() if isinstance(value, dict) else [(None, value)]
                 for reason, number in values:
-                    labels = {"venue": venue} | ({"reason": reason} if reason else {})
+                    labels = {"venue": venue, "worker": self.worker}
+                    labels |= {"reason": reason} if reason else {}
                     metric = Metric(
                         processor="gateway",
                         name=f"gateway_{name}",

@@ -94,6 +94,7 @@ _EVENT_TIME = {
     "market.trades": "timestamp",
     "market.book": "timestamp",
     "market.reference": "timestamp",
+    "venue.instruments": "published_at",
     "clock": "timestamp",
     "commands": "created_at",
     "tca": "completed_at",

@@ -14,8 +14,10 @@ cancel: a `cancel` command per order, which the OMS records and the executor the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from fillstream.connectors.instruments import Instrument, InstrumentBook, PublishedRules
 from fillstream.schemas.models import (
     ClockTick,
     Command,
@@ -32,17 +34,34 @@ from fillstream.streams.stages import Emit
 
 __all__ = ["ExecutorStage"]
 
+_NO_INSTRUMENTS = InstrumentBook({})
+
 
 class ExecutorStage:
-    inputs = ("orders.routed", "fills", "commands", "market.quotes", "market.trades", "clock")
+    inputs = (
+        "orders.routed",
+        "fills",
+        "commands",
+        "market.quotes",
+        "market.trades",
+        "clock",
+        "venue.instruments",
+    )
     outputs = ("slices", "commands")
-    durable = ("state",)
+    durable = ("state", "published")
 
     def __init__(self, rules: Rules | None = None) -> None:
-        self.rules = rules or Rules()
+        self.configured = rules or Rules()
+        self.rules = self.configured
         self.state = parents.ExecutorState()
+        self.published = PublishedRules()
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
+        if topic == "venue.instruments":
+            self.published.learn(Instrument.from_rules(record))
+        self._current_rules()
+        if topic == "venue.instruments":
+            return []
         if topic == "orders.routed":
             routed: RoutedOrder = record
             return _slices(parents.start(self.state, routed, now_us, self.rules))
@@ -65,6 +84,14 @@ class ExecutorStage:
             if command.kind is CommandKind.KILL_SWITCH:
                 return self._kill(command, now_us)
         return []
+
+    def _current_rules(self) -> None:
+        """The configured rules with the instrument rules the venues published (kept until
+        these change: asked on every record, as a restored stage starts from the configured)."""
+        configured = self.configured.instruments or _NO_INSTRUMENTS
+        book = self.published.over(configured)
+        if book is not configured and book is not self.rules.instruments:
+            self.rules = replace(self.configured, instruments=book)
 
     def _market(self, event: Quote | Trade, now_us: int) -> list[Emit]:
         market = self.state.market(event.symbol)

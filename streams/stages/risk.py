@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from fillstream.connectors.instruments import Instrument, PublishedRules
 from fillstream.schemas.models import Command, ExecutionReport, ParentOrder, ReferencePrice
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.risk import (
@@ -29,14 +31,22 @@ __all__ = ["RiskStage"]
 class RiskStage:
     """Pre-trade risk over the accounts of this worker's partitions."""
 
-    inputs = ("signals", "fills.accounts", "commands", "market.reference")
+    inputs = ("signals", "fills.accounts", "commands", "market.reference", "venue.instruments")
     outputs = ("orders.approved", "orders.rejected")
-    durable = ("state", "market")
+    durable = ("state", "market", "published")
 
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
         self.state = RiskState()
         self.market = MarketView()
+        self.published = PublishedRules()
+
+    def _config(self) -> RiskConfig:
+        """The configuration with the instrument rules the venues published."""
+        book = self.published.over(self.config.instruments)
+        if book is not self.config.instruments:
+            self.config = replace(self.config, instruments=book)
+        return self.config
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "signals":
@@ -53,6 +63,8 @@ class RiskStage:
         elif topic == "market.reference":
             reference: ReferencePrice = record
             self.market.update(reference)
+        elif topic == "venue.instruments":
+            self.published.learn(Instrument.from_rules(record))
         return []
 
     def _on_signal(self, raw: Mapping[str, Any], now_us: int) -> list[Emit]:
@@ -60,7 +72,7 @@ class RiskStage:
         signal = validate_raw(raw)
         if isinstance(signal, Rejection):
             return [Emit("orders.rejected", to_record(signal, raw, rejected_at=now_us))]
-        refused = check_signal(self.config, self.state, signal, self.market, now_us)
+        refused = check_signal(self._config(), self.state, signal, self.market, now_us)
         if refused is not None:
             record_rejection(self.state, signal)
             return [Emit("orders.rejected", to_record(refused, signal, rejected_at=now_us))]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fillstream.config import EngineConfig
+from fillstream.connectors.instruments import Instrument, PublishedRules
 from fillstream.schemas.models import ParentOrder, Quote, Rejection, RoutedOrder
 from fillstream.streams.routing import NoVenue, plan_route
 from fillstream.streams.stages import Emit
@@ -16,19 +17,23 @@ __all__ = ["RouterStage"]
 class RouterStage:
     """Routes with the latest quote of every venue (the consolidated `nbbo` is not a venue)."""
 
-    inputs = ("orders.approved", "market.quotes")
+    inputs = ("orders.approved", "market.quotes", "venue.instruments")
     outputs = ("orders.routed", "orders.rejected")
-    durable = ("quotes",)
+    durable = ("quotes", "published")
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.quotes: dict[str, dict[str, Quote]] = {}
+        self.published = PublishedRules()
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "market.quotes":
             quote: Quote = record
             if quote.venue in self.config.venues:
                 self.quotes.setdefault(quote.symbol, {})[quote.venue] = quote
+            return []
+        if topic == "venue.instruments":
+            self.published.learn(Instrument.from_rules(record))
             return []
         parent: ParentOrder = record
         return [self.route(parent, now_us)]
@@ -37,7 +42,8 @@ class RouterStage:
         signal = parent.signal
         quotes: Mapping[str, Quote] = self.quotes.get(signal.symbol, {})
         try:
-            plan = plan_route(signal, self.config.venues, quotes, self.config.instruments)
+            instruments = self.published.over(self.config.instruments)
+            plan = plan_route(signal, self.config.venues, quotes, instruments)
         except NoVenue as error:
             rejection = Rejection(
                 signal_id=signal.signal_id,

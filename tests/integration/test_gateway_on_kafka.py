@@ -4,7 +4,8 @@ The engine configuration names the emulator as Binance's `api_url` in a `[gatewa
 table; `fillstream run gateway` (a process of its own, like every processor) takes slices for
 Binance from `slices`, journals each step on `gateway.journal`, and publishes the executions on
 `fills` and `fills.accounts`. Killed with SIGKILL and started again, it takes up where the
-journal left it, and nothing is executed twice.
+journal left it, and nothing is executed twice. The engine's heartbeat (an executor's, on
+`metrics`) keeps the gateway's dead man's switch quiet; when it stops, what rests is cancelled.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline
 from fillstream.schemas.models import Command, Slice
 from fillstream.schemas.topics import CATALOG, find
-from fillstream.topic_io import consume, publish
+from fillstream.streams.telemetry import heartbeat
+from fillstream.topic_io import consume, end_offsets, publish
 from tests.unit.test_replay_btcusdt import capture
 
 pytestmark = pytest.mark.integration
@@ -82,9 +84,35 @@ api_url = "{url}"
 symbols = ["BTC/USDT"]
 api_key_env = "GATEWAY_TEST_KEY"
 secret_env = "GATEWAY_TEST_SECRET"
+heartbeat_timeout_seconds = {HEARTBEAT_TIMEOUT}
 """
     )
     return path
+
+
+HEARTBEAT_TIMEOUT = 4  # seconds; the engine below beats every half second
+
+
+class Engine:
+    """Stands for the executors: publishes their heartbeat on `metrics` while `beating`."""
+
+    def __init__(self) -> None:
+        self.beating = threading.Event()
+        self.beating.set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.beating.is_set():
+                beat = heartbeat("executor", "test:1", time.time_ns() // 1000)
+                publish(find("metrics"), [beat.model_dump()])
+            self._stop.wait(0.5)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 def credentials(env: pytest.MonkeyPatch) -> None:
@@ -136,11 +164,14 @@ def gateway(kafka_bootstrap, tmp_path_factory):
         ensure_topics(CATALOG)
         config = engine_config(tmp_path_factory.mktemp("config"), url)
         pipeline = Pipeline(config=config, log_dir=tmp_path_factory.mktemp("logs"))
+        engine = Engine()
         pipeline.start(["gateway"])
+        pipeline.engine = engine
         try:
             yield pipeline
         finally:
             pipeline.stop()
+            engine.close()
 
 
 def test_a_slice_for_binance_fills_at_the_emulator(gateway):
@@ -198,10 +229,34 @@ def test_a_global_kill_switch_cancels_what_rests_at_the_venue(gateway):
 def test_the_venues_figures_are_on_metrics(gateway):
     figures = [
         item.record
-        for item in consume(find("metrics"), from_beginning=True, idle_timeout=2)
+        for item in consume(find("metrics"), from_beginning=True, end=end_offsets(find("metrics")))
         if item.record and item.record["processor"] == "gateway"
     ]
     names = {m["name"] for m in figures if m["labels"].get("venue") == "binance"}
     assert {"gateway_breaker_state", "gateway_calls_total"} <= names
     calls = [m["value"] for m in figures if m["name"] == "gateway_calls_total"]
     assert max(calls) >= 3  # at least the balance, the markets, an order
+
+
+def test_when_the_engines_heartbeat_stops_what_rests_at_the_venue_is_cancelled(gateway):
+    resting = child(4, order_type="limit", price="50000.00")
+    publish(find("slices"), [resting.model_dump()])
+    executions({"o-gw-4"}, wanted=1)  # acknowledged, resting
+    time.sleep(HEARTBEAT_TIMEOUT + 1)  # while the engine beats, the order stays
+    still = executions({"o-gw-4"}, wanted=1)
+    assert len(still) == 1 and "cancelled" not in {r["status"] for r in still.values()}
+    gateway.engine.beating.clear()
+    try:
+        reports = executions({"o-gw-4"}, wanted=2, timeout=HEARTBEAT_TIMEOUT + 20)
+        assert [r["status"] for r in reports.values()][-1] == "cancelled"
+        log = (gateway.log_dir / "gateway.log").read_text()
+        assert "heartbeat stale: cancelling every open order at binance" in log
+    finally:
+        gateway.engine.beating.set()
+    gateway.check_alive()
+    beats = [
+        item.record
+        for item in consume(find("metrics"), from_beginning=True, end=end_offsets(find("metrics")))
+        if item.record and item.record["processor"] == "gateway"
+    ]
+    assert any(m["name"] == "heartbeat" for m in beats)  # the gateway's own, as every processor's

@@ -43,3 +43,61 @@ def test_mistakes_name_the_file_and_the_entry(tmp_path, text, message):
 def test_a_missing_file_says_so(tmp_path):
     with pytest.raises(ConfigError, match="no configuration file at"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_the_shipped_default_has_the_monitors_thresholds():
+    monitor = load_config().monitor
+    assert monitor.window_us == 60_000_000
+    assert monitor.max_rejection_rate == 0.10
+    assert monitor.min_signals == 20
+    assert monitor.latency_quantile == 0.99
+    assert monitor.max_latency_ms_of("executor") == 500
+    assert monitor.heartbeat_timeout_us == 10_000_000
+
+
+def test_a_monitor_table_sets_thresholds_and_per_processor_latencies(tmp_path):
+    path = tmp_path / "engine.toml"
+    path.write_text(
+        "[monitor]\nwindow_seconds = 30\nmax_rejection_rate = 0.25\nmin_signals = 5\n"
+        "latency_quantile = 0.95\nmax_latency_ms = 200\nmax_shortfall_bps = 12.5\n"
+        "shortfall_by_strategy = true\nheartbeat_timeout_seconds = 2.5\n"
+        "[monitor.max_latency_ms_by_processor]\nvenue = 750\n"
+    )
+    monitor = load_config(path).monitor
+    assert monitor.window_us == 30_000_000
+    assert monitor.max_rejection_rate == 0.25
+    assert monitor.min_signals == 5
+    assert monitor.latency_quantile == 0.95
+    assert monitor.max_latency_ms_of("venue") == 750
+    assert monitor.max_latency_ms_of("risk") == 200
+    assert monitor.max_shortfall_bps == 12.5
+    assert monitor.shortfall_by_strategy is True
+    assert monitor.heartbeat_timeout_us == 2_500_000
+    assert monitor.min_orders == 5  # not given: the default
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("window_secs = 60", "monitor: unknown field(s) window_secs"),
+        ("window_seconds = 0", "monitor.window_seconds: expected a number > 0, got 0"),
+        ("max_rejection_rate = 10", "monitor.max_rejection_rate: expected a fraction from 0 to 1"),
+        ("max_rejection_rate = '0.1'", "monitor.max_rejection_rate: expected a number"),
+        ("latency_quantile = 99", "monitor.latency_quantile: expected a quantile between 0 and 1"),
+        ("min_signals = 0", "monitor.min_signals: expected a whole number >= 1, got 0"),
+        ("min_orders = 2.5", "monitor.min_orders: expected a whole number >= 1, got 2.5"),
+        ("shortfall_by_strategy = 1", "monitor.shortfall_by_strategy: expected true or false"),
+        ("max_latency_ms_by_processor = 5", "expected a table of processor = milliseconds"),
+        (
+            "max_latency_ms_by_processor = { venue = -1 }",
+            "monitor.max_latency_ms_by_processor.venue: expected a number > 0, got -1",
+        ),
+    ],
+)
+def test_monitor_mistakes_name_the_entry_and_what_to_write(tmp_path, text, message):
+    path = tmp_path / "engine.toml"
+    path.write_text(f"[monitor]\n{text}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(path) in str(raised.value)
+    assert message in str(raised.value)

@@ -86,6 +86,25 @@ class AlgorithmSpec:
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
 
+    def describe(self) -> dict[str, Any]:
+        """The algorithm and its parameters' schema as plain JSON (the CLI's and the API's)."""
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "description": self.description,
+            "order_types": sorted(t.value for t in self.order_types),
+            "parameters": [
+                {
+                    "name": p.name,
+                    "type": p.kind.value,
+                    "required": p.required,
+                    "default": p.default,
+                    "description": p.description,
+                }
+                for p in self.parameters
+            ],
+        }
+
 
 _DURATION = Parameter(
     "duration_seconds", Kind.SECONDS, "How long the schedule runs.", default="300"

@@ -1,0 +1,1 @@
+"""The REST API: producers, analysts and ops over HTTP."""

@@ -1,0 +1,103 @@
+"""What the API knows of the engine: the topics it follows, folded into plain dicts.
+
+`apply` takes one decoded record of a followed topic and updates the view; it is pure apart
+from that (no Kafka, no clock), so a test folds records by hand. The follower thread
+(`api/follower.py`) feeds it from the beginning of each topic, and GETs answer from it.
+Orders and TCA are kept by order id (the latest version wins), executions by order and by
+slice, quotes and books by symbol and venue, and the latest value of every metrics series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fillstream.connectors.simvenue.book import BookView
+from fillstream.schemas.models import (
+    BookUpdate,
+    ExecutionReport,
+    Metric,
+    OrderState,
+    Quote,
+    Rejection,
+    TcaResult,
+)
+from fillstream.streams.execution.ids import order_id_for
+
+__all__ = ["FOLLOWED", "EngineView", "SeriesKey", "apply", "series_key"]
+
+FOLLOWED = (
+    "orders.state",
+    "orders.rejected",
+    "fills",
+    "tca",
+    "market.quotes",
+    "market.book",
+    "metrics",
+)
+
+# processor, metric name, labels (sorted): one time series on the `metrics` topic.
+SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+def series_key(metric: Metric) -> SeriesKey:
+    return metric.processor, metric.name, tuple(sorted(metric.labels.items()))
+
+
+@dataclass
+class EngineView:
+    orders: dict[str, OrderState] = field(default_factory=dict)
+    rejections: dict[str, Rejection] = field(default_factory=dict)  # by order id
+    # Executions by order id, then by report id (a re-delivered report counts once).
+    executions: dict[str, dict[str, ExecutionReport]] = field(default_factory=dict)
+    slices: dict[str, list[str]] = field(default_factory=dict)  # slice id -> order id, report ids
+    tca: dict[str, TcaResult] = field(default_factory=dict)
+    quotes: dict[str, dict[str, Quote]] = field(default_factory=dict)  # symbol -> venue -> quote
+    books: dict[str, dict[str, BookView]] = field(default_factory=dict)
+    book_times: dict[tuple[str, str], int] = field(default_factory=dict)
+    series: dict[SeriesKey, Metric] = field(default_factory=dict)
+
+    def reports_of_slice(self, slice_id: str) -> list[ExecutionReport]:
+        ids = self.slices.get(slice_id)
+        if not ids:
+            return []
+        reports = self.executions.get(ids[0], {})
+        return sorted((reports[r] for r in ids[1:]), key=lambda r: (r.timestamp, r.report_id))
+
+
+def apply(view: EngineView, topic: str, record: Mapping[str, Any]) -> None:
+    """Fold one decoded record of `topic` (one of FOLLOWED) into the view."""
+    if topic == "orders.state":
+        state = OrderState.model_validate(record)
+        known = view.orders.get(state.order_id)
+        if known is None or known.version <= state.version:
+            view.orders[state.order_id] = state
+    elif topic == "orders.rejected":
+        rejection = Rejection.model_validate(record)
+        view.rejections[rejection.order_id or order_id_for(rejection.signal_id)] = rejection
+    elif topic == "fills":
+        report = ExecutionReport.model_validate(record)
+        reports = view.executions.setdefault(report.order_id, {})
+        if report.report_id not in reports:
+            reports[report.report_id] = report
+            view.slices.setdefault(report.slice_id, [report.order_id]).append(report.report_id)
+    elif topic == "tca":
+        result = TcaResult.model_validate(record)
+        view.tca[result.order_id] = result
+    elif topic == "market.quotes":
+        quote = Quote.model_validate(record)
+        view.quotes.setdefault(quote.symbol, {})[quote.venue] = quote
+        _book(view, quote.symbol, quote.venue, quote.timestamp).apply_quote(quote)
+    elif topic == "market.book":
+        update = BookUpdate.model_validate(record)
+        _book(view, update.symbol, update.venue, update.timestamp).apply(update)
+    elif topic == "metrics":
+        metric = Metric.model_validate(record)
+        view.series[series_key(metric)] = metric
+
+
+def _book(view: EngineView, symbol: str, venue: str, timestamp: int) -> BookView:
+    key = (symbol, venue)
+    view.book_times[key] = max(timestamp, view.book_times.get(key, 0))
+    return view.books.setdefault(symbol, {}).setdefault(venue, BookView())

@@ -1,0 +1,231 @@
+"""Signals and commands as people and programs send them: built, validated and published.
+
+The REST API and the CLI both go through here, so an order submitted either way becomes the
+same `signals` record, and a cancel or a kill switch the same `commands` record. Builders are
+pure (the id and the time are arguments); `stamp` and the `publish_*` calls are the shell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any, Self
+
+from confluent_kafka import Producer
+from pydantic import model_validator
+
+from fillstream.schemas import jsonl
+from fillstream.schemas.models import Command, CommandKind, EventTime, Identifier, Signal
+from fillstream.schemas.topics import find
+from fillstream.streams.execution.algorithms.catalog import DIRECT
+from fillstream.streams.execution.ids import order_id_for
+from fillstream.topic_io import publish
+
+__all__ = [
+    "SignalDraft",
+    "Stamp",
+    "account_command",
+    "cancel_command",
+    "direct",
+    "kill_switch_command",
+    "modify_command",
+    "order_id_of",
+    "parse_signal_file",
+    "publish_commands",
+    "publish_signals",
+    "signal_from",
+    "stamp",
+]
+
+# Decimals a producer may send: far beyond any real price or quantity, yet small enough that
+# plain notation on the wire stays short (1e999999999 would be a gigabyte of digits).
+_MAX_EXPONENT = 40
+_DECIMAL_FIELDS = ("quantity", "price", "stop_price", "display_quantity", "decision_price")
+
+
+class SignalDraft(Signal):
+    """A signal as a producer may submit it: `signal_id` and `created_at` may be left out."""
+
+    signal_id: Identifier | None = None  # type: ignore[assignment]
+    created_at: EventTime | None = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _decimals_in_range(self) -> Self:
+        for name in _DECIMAL_FIELDS:
+            value: Decimal | None = getattr(self, name)
+            if value is not None and abs(value.adjusted()) > _MAX_EXPONENT:
+                raise ValueError(f"{name} is out of range (|exponent| > {_MAX_EXPONENT})")
+        return self
+
+
+class Stamp:
+    """A fresh id and the wall-clock time in µs: what the shell gives the builders."""
+
+    __slots__ = ("id", "now_us")
+
+    def __init__(self, id_: str, now_us: int) -> None:
+        self.id = id_
+        self.now_us = now_us
+
+
+def stamp() -> Stamp:
+    return Stamp(uuid.uuid4().hex, time.time_ns() // 1000)
+
+
+def signal_from(draft: SignalDraft, at: Stamp, *, fill_id: bool = True) -> Signal:
+    """The signal to publish: the draft with its id (if `fill_id`) and time filled in.
+
+    Raises ValidationError when a field is still missing (an id, when `fill_id` is False)."""
+    fields = draft.model_dump(exclude_none=True)
+    if fill_id:
+        # Short enough (20 characters) that the order id stays readable: o-api-<16 hex>.
+        fields.setdefault("signal_id", f"api-{at.id[:16]}")
+    fields.setdefault("created_at", at.now_us)
+    return Signal.model_validate(fields)
+
+
+def direct(draft: SignalDraft) -> SignalDraft:
+    """The draft as a direct-execution order (the whole order at once, per the routing plan)."""
+    return draft.model_copy(update={"algorithm": DIRECT})
+
+
+def order_id_of(signal: Signal) -> str:
+    """The parent order id the pipeline will give this signal (risk derives it the same way)."""
+    return order_id_for(signal.signal_id)
+
+
+def cancel_command(
+    order_id: str, symbol: str, at: Stamp, issued_by: str, reason: str | None = None
+) -> Command:
+    return Command(
+        command_id=f"{order_id}:cancel:{at.id}",
+        kind=CommandKind.CANCEL,
+        order_id=order_id,
+        symbol=symbol,
+        reason=reason,
+        issued_by=issued_by,
+        created_at=at.now_us,
+    )
+
+
+def modify_command(
+    order_id: str,
+    symbol: str,
+    at: Stamp,
+    issued_by: str,
+    *,
+    quantity: Decimal | None = None,
+    price: Decimal | None = None,
+) -> Command:
+    """Raises ValidationError without a new quantity or price."""
+    return Command(
+        command_id=f"{order_id}:modify:{at.id}",
+        kind=CommandKind.MODIFY,
+        order_id=order_id,
+        symbol=symbol,
+        quantity=quantity,
+        price=price,
+        issued_by=issued_by,
+        created_at=at.now_us,
+    )
+
+
+def account_command(
+    kind: CommandKind, account_id: str, at: Stamp, issued_by: str, reason: str | None = None
+) -> Command:
+    """Pause (halt new orders) or resume an account."""
+    if kind not in {CommandKind.PAUSE, CommandKind.RESUME}:
+        raise ValueError(f"an account command is pause or resume, not {kind.value}")
+    return Command(
+        command_id=f"{account_id}:{kind.value}:{at.id}",
+        kind=kind,
+        account_id=account_id,
+        reason=reason,
+        issued_by=issued_by,
+        created_at=at.now_us,
+    )
+
+
+def kill_switch_command(
+    on: bool, account_id: str | None, at: Stamp, issued_by: str, reason: str | None = None
+) -> Command:
+    """The kill switch of one account, or of every account when `account_id` is None."""
+    kind = CommandKind.KILL_SWITCH if on else CommandKind.RELEASE_KILL_SWITCH
+    return Command(
+        command_id=f"{account_id or 'all'}:{kind.value}:{at.id}",
+        kind=kind,
+        account_id=account_id,
+        reason=reason,
+        issued_by=issued_by,
+        created_at=at.now_us,
+    )
+
+
+def publish_signals(signals: Iterable[Signal], producer: Producer | None = None) -> int:
+    """Publish on `signals`, keyed by account as the catalog says; how many were sent."""
+    return publish(find("signals"), (s.model_dump() for s in signals), producer)
+
+
+def publish_commands(commands: Iterable[Command], producer: Producer | None = None) -> int:
+    """Publish on `commands`: an order's by its symbol, an account's to every partition."""
+    return publish(find("commands"), (c.model_dump() for c in commands), producer)
+
+
+# -- signal files -------------------------------------------------------------------------
+
+
+# (line number, the row's fields, or None and what is wrong with the line)
+_Row = tuple[int, Any, str | None]
+
+
+def _csv_rows(text: str) -> Iterator[_Row]:
+    """Rows of a CSV with a header of signal field names: empty cells are absent fields and
+    `algorithm_parameters` holds a JSON object."""
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        fields: dict[str, Any] = {k.strip(): v.strip() for k, v in row.items() if k and v}
+        if None in row:
+            yield reader.line_num, None, "more cells than the header names"
+            continue
+        try:
+            if "algorithm_parameters" in fields:
+                fields["algorithm_parameters"] = jsonl.loads(fields["algorithm_parameters"])
+        except ValueError as error:
+            yield reader.line_num, None, f"algorithm_parameters is not JSON: {error}"
+            continue
+        yield reader.line_num, fields, None
+
+
+def _jsonl_rows(text: str) -> Iterator[_Row]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield number, jsonl.loads(line), None
+            except ValueError as error:
+                yield number, None, jsonl.explain_invalid(error)
+
+
+def parse_signal_file(
+    text: str, csv_format: bool, at: Stamp
+) -> tuple[list[tuple[int, Signal]], list[str]]:
+    """Every signal of a file with its line number, and a message per invalid line.
+
+    A file's signals must carry their own ids, so that sending a file twice publishes the same
+    orders (which the pipeline recognises) rather than new ones; a missing `created_at` is
+    the time of sending."""
+    signals: list[tuple[int, Signal]] = []
+    problems: list[str] = []
+    for number, fields, problem in _csv_rows(text) if csv_format else _jsonl_rows(text):
+        if problem is not None:
+            problems.append(f"line {number}: {problem}")
+            continue
+        try:
+            draft = SignalDraft.model_validate(fields)
+            signals.append((number, signal_from(draft, at, fill_id=False)))
+        except ValueError as error:  # ValidationError is one too
+            problems.append(f"line {number}: {jsonl.explain_invalid(error)}")
+    return signals, problems
