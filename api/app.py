@@ -30,10 +30,11 @@ from fillstream.api.envelope import ApiError, Envelope, ErrorCode, install, resp
 from fillstream.api.exposition import ApiFigures, PipelineCollector
 from fillstream.api.measures import execution_metrics
 from fillstream.api.paging import MAX_LIMIT, OrderFilter, page, select_orders
-from fillstream.api.security import ApiKey, Bucket, KeyRing, Scope, identify, take
+from fillstream.api.security import ApiKey, KeyRing, Scope, identify
 from fillstream.api.status import adapters, health
 from fillstream.api.view import EngineView
 from fillstream.config import EngineConfig
+from fillstream.connectors.gateway.ratelimit import TokenBucket
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.schemas.decimals import format_decimal
 from fillstream.schemas.models import (
@@ -149,7 +150,7 @@ def create_app(services: Services) -> FastAPI:
     registry = CollectorRegistry()
     figures = ApiFigures(registry)
     registry.register(PipelineCollector(lambda: _latest_series(services)))
-    buckets: dict[str, Bucket] = {}
+    buckets: dict[str, TokenBucket] = {}
     buckets_lock = threading.Lock()
 
     @app.middleware("http")
@@ -186,14 +187,14 @@ def create_app(services: Services) -> FastAPI:
                     f"this key's scope is {entry.scope.name.lower()};"
                     f" this needs {scope.name.lower()}",
                 )
+            now_us = int(services.monotonic() * 1_000_000)
             with buckets_lock:
-                bucket, wait = take(
-                    buckets.get(entry.key_id),
-                    services.monotonic(),
-                    services.rate_per_second,
-                    services.burst,
-                )
-                buckets[entry.key_id] = bucket
+                bucket = buckets.get(entry.key_id)
+                if bucket is None:
+                    bucket = buckets[entry.key_id] = TokenBucket(
+                        services.burst, services.rate_per_second, now_us
+                    )
+                wait = bucket.try_take(now_us) / 1_000_000
             if wait > 0:
                 raise ApiError(
                     429,

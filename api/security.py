@@ -1,4 +1,5 @@
-"""API keys, scopes and per-key rate limits: pure decisions, no clock and no I/O.
+"""API keys and scopes: pure decisions, no clock and no I/O (rate limits per key are the
+gateway's token bucket, `connectors/gateway/ratelimit.py`).
 
 Keys come from `FILLSTREAM_API_KEYS` as `key:scope` pairs separated by commas. Only their
 SHA-256 digests are kept, and a presented key is compared with every digest in constant time
@@ -13,7 +14,7 @@ import hmac
 from dataclasses import dataclass
 from enum import IntEnum
 
-__all__ = ["ApiKey", "Bucket", "KeyRing", "Scope", "identify", "parse_keys", "take"]
+__all__ = ["ApiKey", "KeyRing", "Scope", "identify", "parse_keys"]
 
 # A key shorter than this is refused: it could be guessed within the rate limit's patience.
 MIN_KEY_LENGTH = 16
@@ -79,23 +80,3 @@ def identify(ring: KeyRing, presented: str) -> ApiKey | None:
         if hmac.compare_digest(entry.digest, digest):
             found = entry
     return found
-
-
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """A token bucket: `tokens` left at time `updated` (seconds, any monotonic clock)."""
-
-    tokens: float
-    updated: float
-
-
-def take(bucket: Bucket | None, now: float, rate: float, burst: float) -> tuple[Bucket, float]:
-    """Spend one token: the bucket after, and 0 if the request may go, else the seconds to
-    wait. A bucket refills at `rate` tokens a second up to `burst`; a new one starts full."""
-    if bucket is None:
-        tokens = burst
-    else:
-        tokens = min(burst, bucket.tokens + max(0.0, now - bucket.updated) * rate)
-    if tokens >= 1:
-        return Bucket(tokens - 1, now), 0.0
-    return Bucket(tokens, now), (1 - tokens) / rate

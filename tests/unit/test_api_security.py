@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from fillstream.api.security import Bucket, Scope, identify, parse_keys, take
+from fillstream.api.security import Scope, identify, parse_keys
 
 READER = "r" * 16
 TRADER = "t" * 20
@@ -44,20 +44,3 @@ def test_bad_key_lists_are_refused_without_echoing_keys(text, message):
     with pytest.raises(ValueError, match=message) as refused:
         parse_keys(text)
     assert READER not in str(refused.value)
-
-
-def test_the_bucket_allows_a_burst_then_refills_at_the_rate():
-    bucket, wait = take(None, 0.0, rate=2.0, burst=3.0)
-    assert wait == 0 and bucket.tokens == 2
-    bucket, _ = take(bucket, 0.0, 2.0, 3.0)
-    bucket, _ = take(bucket, 0.0, 2.0, 3.0)
-    assert bucket.tokens == 0
-    refused, wait = take(bucket, 0.0, 2.0, 3.0)
-    assert wait == pytest.approx(0.5)  # one token at 2 a second
-    allowed, wait = take(refused, 0.5, 2.0, 3.0)
-    assert wait == 0 and allowed.tokens == pytest.approx(0)
-
-
-def test_the_bucket_never_holds_more_than_the_burst():
-    bucket, _ = take(Bucket(tokens=0, updated=0), 1000.0, rate=5.0, burst=4.0)
-    assert bucket.tokens == 3  # full (4) less the one taken
