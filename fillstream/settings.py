@@ -106,6 +106,18 @@ def poll_timeout() -> float:
     return float(os.environ.get("FILLSTREAM_POLL_TIMEOUT", "0.005"))
 
 
+def fetch_wait_ms() -> int:
+    """Milliseconds the broker may hold a processor's fetch when it has nothing new
+    (`FILLSTREAM_FETCH_WAIT_MS`, default 10; librdkafka's own is 500). Quix Streams holds an
+    input's records until it knows every other input of the partition is caught up, which a
+    fetch response tells, so this bounds the wait at each hop under light traffic; lower costs
+    the broker more empty fetches."""
+    value = int(os.environ.get("FILLSTREAM_FETCH_WAIT_MS", "10"))
+    if value < 0:
+        raise ValueError(f"FILLSTREAM_FETCH_WAIT_MS={value}: use a number of milliseconds ≥ 0")
+    return value
+
+
 def metrics_interval() -> float:
     """Seconds between two publications of a worker's figures on `metrics`
     (`FILLSTREAM_METRICS_INTERVAL`, default 10); the heartbeat goes every second regardless."""

@@ -188,6 +188,7 @@ def _handler(
     topic_of = {find(topic).full_name: topic for topic in inputs}
     taken = {topic: telemetry.records_in.labels(topic) for topic in inputs}
     latency = {topic: telemetry.hop_latency.labels(topic) for topic in inputs}
+    published: dict[str, Any] = {}  # each output topic's counter, looked up once
 
     def handle(raw: bytes, key: bytes | None, timestamp_ms: int, _headers: Any) -> list[Outgoing]:
         context = message_context()
@@ -195,7 +196,10 @@ def _handler(
         taken[topic].inc()
         outgoing = _handle(topic, raw, key, timestamp_ms, context.partition)
         for out in outgoing:
-            telemetry.records_out.labels(out.spec.name).inc()
+            sent = published.get(out.spec.name)
+            if sent is None:
+                sent = published[out.spec.name] = telemetry.records_out.labels(out.spec.name)
+            sent.inc()
             if out.spec.name == "orders.rejected":
                 telemetry.rejections.labels(out.value["reason_code"]).inc()
             elif out.spec.name == "deadletter":
@@ -259,6 +263,13 @@ def build_application(
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval(),
         consumer_poll_timeout=settings.poll_timeout(),
+        # Aligning concatenated inputs, Quix Streams holds a partition's records while another
+        # input of it has an unknown high watermark, which only a fetch response brings: the
+        # broker's wait for an empty fetch bounds each hop's latency when traffic is light.
+        consumer_extra_config={
+            "fetch.queue.backoff.ms": 100,  # Quix Streams' own default, kept
+            "fetch.wait.max.ms": settings.fetch_wait_ms(),
+        },
         # The catalog's topics exist by now (above); Quix creates only its state changelogs.
         auto_create_topics=True,
         state_dir=str(settings.state_dir() / "processors"),
