@@ -54,8 +54,6 @@ emulator_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(emulator_app, name="emulator")
-register_ops(app, topics_app)
-app.command()(audit)
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
@@ -818,3 +816,8 @@ def emulator_serve(
         asyncio.run(run())
     except KeyboardInterrupt:
         console.print("Stopped.")
+
+
+# The ops commands and the audit, after the pipeline's own in the help.
+register_ops(app, topics_app)
+app.command()(audit)

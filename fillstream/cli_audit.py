@@ -43,9 +43,10 @@ def audit(
         typer.Option("--json", help="Also write the report to this file.", dir_okay=False),
     ] = None,
 ) -> None:
-    """Rebuild every order from the log and check its invariants: fills within the order's
-    quantity, legal state transitions, positions equal to the sum of fills, unique client order
-    ids, every fill traced back to a signal. Exits 1 on any violation (see docs/AUDIT.md)."""
+    """Rebuild every order from the log and check its invariants; exit 1 on a violation.
+
+    Fills within the order's quantity, legal state transitions, positions equal to the sum of
+    fills, unique client order ids, every fill traced back to a signal (see docs/AUDIT.md)."""
     from fillstream.analytics.audit import audit as check
     from fillstream.analytics.audit_log import read_log
     from fillstream.cli import _require_cluster, console, errors

@@ -221,8 +221,10 @@ def kill_switch(
     ] = None,
     reason: Annotated[str | None, typer.Option(help="Why, for the audit log.")] = None,
 ) -> None:
-    """Throw or release the kill switch: risk refuses new orders and the executors cancel
-    the working ones, for one account or all."""
+    """Throw or release the kill switch, for one account or all.
+
+    On: risk refuses new orders and the executors cancel the working ones (and the ccxt
+    gateway everything open at its venues, for a global one)."""
     if state not in {"on", "off"}:
         raise _fail(f"kill-switch takes on or off, not {state!r}")
     _publish(control.kill_switch_command(state == "on", account, control.stamp(), ISSUER, reason))
@@ -237,8 +239,9 @@ def topics_inspect(
         int, typer.Option(help="Show this many of the latest records of each partition.")
     ] = 3,
 ) -> None:
-    """A topic on the cluster: partitions, offsets, records held, each consumer group's lag,
-    and its latest records."""
+    """A topic on the cluster: partitions, offsets, lag, latest records.
+
+    Records held per partition, each consumer group's lag, and the latest records."""
     from confluent_kafka import KafkaException
 
     from fillstream.api.cluster import Cluster, lag
