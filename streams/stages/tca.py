@@ -17,6 +17,7 @@ memory (`RecentIds`) so that a re-delivered order or report does not start it ag
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -149,6 +150,9 @@ class TcaStage:
         self.market = MarketView()
         self.tapes: dict[str, _Tape] = {}
         self.clock = 0  # event time: the latest market data or clock tick
+        # (when due, order id) of the ended orders, earliest first: not durable, rebuilt from
+        # `ended` on first use after a restore, so nothing is scanned per record
+        self._due_heap: list[tuple[int, str]] | None = None
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "orders.approved":
@@ -215,6 +219,8 @@ class TcaStage:
         if followed.state.status in TERMINAL:
             self.working.pop(order_id, None)
             self.ended[order_id] = followed
+            if self._due_heap is not None:
+                heapq.heappush(self._due_heap, (self._due_at(followed), order_id))
         else:
             self.working[order_id] = followed
 
@@ -243,16 +249,24 @@ class TcaStage:
         for symbol, tape in self.tapes.items():
             tape.forget_before(needed.get(symbol, oldest))
 
+    def _due_at(self, followed: _Followed) -> int:
+        return followed.state.updated_at + self.config.horizons.longest_us
+
     def _due(self) -> list[Emit]:
-        """Publish every ended order whose horizons have all passed."""
+        """Publish every ended order whose horizons have all passed, earliest due first."""
         if not self.ended:
             return []
-        wait = self.config.horizons.longest_us
-        due = [o for o, f in self.ended.items() if self.clock >= f.state.updated_at + wait]
+        heap = self._due_heap
+        if heap is None:
+            heap = self._due_heap = [(self._due_at(f), o) for o, f in self.ended.items()]
+            heapq.heapify(heap)
         emits: list[Emit] = []
-        for order_id in due:
-            emits += self._publish(self.ended.pop(order_id))
-            self.finished.remember(order_id)
+        while heap and heap[0][0] <= self.clock:
+            _, order_id = heapq.heappop(heap)
+            followed = self.ended.pop(order_id, None)
+            if followed is not None:
+                emits += self._publish(followed)
+                self.finished.remember(order_id)
         return emits
 
     def _publish(self, followed: _Followed) -> list[Emit]:

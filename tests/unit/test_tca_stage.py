@@ -302,3 +302,29 @@ def test_only_the_market_orders_in_flight_need_is_kept():
     feed(stage, [("orders.approved", arriving)])
     feed(stage, [quote(80 + n, "100", str(101 + n)) for n in range(1, 20)])
     assert [at for at, _ in tape.mids] == [T + 79 * S] + [T + n * S for n in range(81, 100)]
+
+
+def test_orders_are_published_when_each_ones_horizons_pass_also_after_a_restore():
+    """A ends filled at 3 s and B refused at 2 s; the longest horizon is 5 s: B is due at 7 s,
+    A at 8 s, whatever order they ended in and across a restore in between."""
+    stage = TcaStage(CONFIG)
+    refused = Rejection(
+        signal_id="s-2",
+        order_id="o-s-2",
+        account_id="acct-1",
+        strategy_id="momentum",
+        symbol="BTC/USDT",
+        reason_code="NO_VENUE",
+        reason="no venue",
+        stage="router",
+        rejected_at=T + 2 * S,
+    )
+    assert feed(stage, [("orders.approved", parent(order_id="o-s-2")), *BEFORE_END]) == []
+    assert feed(stage, [("orders.rejected", refused)]) == []
+    restored = TcaStage(CONFIG)
+    restore(restored, Snapshots().take(stage))
+    assert feed(restored, [tick(6.9)]) == []
+    assert [e.record.order_id for e in feed(restored, [tick(7)])] == ["o-s-2", "o-s-2"]
+    assert feed(restored, [tick(7.9)]) == []
+    assert [e.record.order_id for e in feed(restored, [tick(8)])] == ["o-s-1", "o-s-1"]
+    assert feed(restored, [tick(20)]) == []  # each once
