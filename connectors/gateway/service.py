@@ -138,6 +138,7 @@ async def _serve(
     )
     slices, commands = find("slices"), find("commands")
     decoders = {spec.full_name: codec(spec) for spec in (slices, commands)}
+    names = {spec.full_name: spec.name for spec in (slices, commands)}  # labels: catalog names
     consumer.subscribe(list(decoders))
     heartbeats = _Heartbeats()
     loop = asyncio.get_running_loop()
@@ -151,7 +152,7 @@ async def _serve(
         while not stop.is_set():
             message = await loop.run_in_executor(None, consumer.poll, 0.1)
             if message is not None and message.error() is None:
-                out.telemetry.records_in.labels(message.topic()).inc()
+                out.telemetry.records_in.labels(names[message.topic()]).inc()
                 try:
                     record = decoders[message.topic()].decode(message.value())
                 except UndecodableRecord as error:
