@@ -19,6 +19,7 @@ from fillstream.schemas.topics import TopicSpec, broadcast, key_of
 
 __all__ = [
     "Received",
+    "at_ends",
     "codec",
     "consume",
     "end_offsets",
@@ -154,6 +155,22 @@ def end_offsets(spec: TopicSpec) -> dict[int, int]:
         }
     finally:
         consumer.close()
+
+
+def at_ends(specs: Iterable[TopicSpec]) -> Consumer:
+    """A consumer assigned every partition of these topics at its end as it is now, read
+    committed and in no group (it never joins or commits): every record published from here on
+    reaches it, and it moves no processor's offsets. The caller closes it."""
+    consumer = _consumer(None, from_beginning=False)
+    partitions = []
+    for spec in specs:
+        topic = consumer.list_topics(spec.full_name, timeout=10).topics[spec.full_name]
+        for number in sorted(topic.partitions):
+            partition = TopicPartition(spec.full_name, number)
+            partition.offset = high_watermark(consumer, partition)
+            partitions.append(partition)
+    consumer.assign(partitions)
+    return consumer
 
 
 def start_offsets(spec: TopicSpec, since_us: int | None = None) -> dict[int, int]:

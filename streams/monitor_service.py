@@ -15,10 +15,9 @@ import logging
 import threading
 import time
 
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer
 from pydantic import ValidationError
 
-from fillstream import settings
 from fillstream.infra.topics import ensure_topics
 from fillstream.schemas.models import Metric, MetricKind, TcaResult
 from fillstream.schemas.serde import Codec, UndecodableRecord
@@ -36,7 +35,7 @@ from fillstream.streams.monitor import (
 )
 from fillstream.streams.processors import PROCESSORS
 from fillstream.streams.telemetry import Publisher, Telemetry
-from fillstream.topic_io import codec, high_watermark, make_producer, send
+from fillstream.topic_io import at_ends, codec, make_producer, send
 
 __all__ = ["run_monitor"]
 
@@ -69,27 +68,9 @@ def run_monitor(config: MonitorConfig, stop: threading.Event | None = None) -> N
 
 
 def _consumer_at_ends() -> Consumer:
-    """Assigned every partition of the monitored topics at their current ends: no group to
-    join (every monitor sees everything), and no record published after this is missed."""
+    """At the monitored topics' current ends: every monitor sees everything from here on."""
     ensure_topics(find(name) for name in MONITORED)
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers(),
-            "group.id": f"{settings.topic_prefix()}fillstream-monitor",  # never joins or commits
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
-    partitions = []
-    for name in MONITORED:
-        topic = find(name).full_name
-        numbers = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        for number in sorted(numbers):
-            partition = TopicPartition(topic, number)
-            partition.offset = high_watermark(consumer, partition)
-            partitions.append(partition)
-    consumer.assign(partitions)
-    return consumer
+    return at_ends(find(name) for name in MONITORED)
 
 
 def _watch(

@@ -45,7 +45,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 
 from fillstream import settings
 from fillstream.config import EngineConfig
@@ -67,7 +67,7 @@ from fillstream.schemas.models import (
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.telemetry import Publisher, Telemetry, worker_id
-from fillstream.topic_io import codec, consume, make_producer, send
+from fillstream.topic_io import at_ends, codec, consume, make_producer, send
 
 __all__ = ["run_gateway"]
 
@@ -193,14 +193,7 @@ class _Heartbeats:
     def __init__(self) -> None:
         self._spec = find("metrics")
         self._codec = codec(self._spec)
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers(),
-                "group.id": f"{settings.topic_prefix()}fillstream-gateway-heartbeats",
-                "enable.auto.commit": False,
-            }
-        )
-        self._consumer.assign([TopicPartition(self._spec.full_name, 0, OFFSET_END)])
+        self._consumer = at_ends([self._spec])
         self._latest_us = time.time_ns() // 1000  # the gateway's start: a grace period
 
     def latest_us(self) -> int:

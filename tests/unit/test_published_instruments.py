@@ -100,7 +100,7 @@ def test_a_symbol_only_the_venue_lists_becomes_routable():
     assert [(a.venue, a.quantity) for a in after.record.venue_plan] == [("binance", D("1"))]
 
 
-def test_the_executor_sizes_children_in_the_venues_lots_also_after_a_restart():
+def test_the_executor_takes_the_venues_lot_for_its_children_also_after_a_restart():
     config = load_config()
     executor = ExecutorStage(Rules(config.instruments))
     assert executor.rules.venue("binance", "BTC/USDT").lot == D("0.00001")
