@@ -329,7 +329,8 @@ class _Audit:
     def _apply(self, state: ParentOrderState, entry: _Entry) -> ParentOrderState:
         record, order_id = entry.record, state.order.order_id
         if isinstance(record, Command):
-            return request_cancel(state, entry.time, record.reason)[0]  # late cancels are fine
+            # Late cancels are fine.
+            return request_cancel(state, entry.time, record.reason, record.slices_sent)[0]
         if isinstance(record, Rejection):
             moved = transition(state.status, OrderEvent.REJECTED)
             if isinstance(moved, IllegalTransition):

@@ -399,6 +399,7 @@ class Command(Record):
     price: Positive | None = None
     reason: str | None = None
     issued_by: str | None = None
+    slices_sent: Annotated[int, Field(ge=0, lt=2**31)] | None = None
     created_at: EventTime
 
     @model_validator(mode="after")

@@ -107,6 +107,7 @@ class ParentOrderState:
     slices: Mapping[str, SliceProgress] = field(default_factory=lambda: MappingProxyType({}))
     report_ids: frozenset[str] = frozenset()
     cancel_requested: bool = False
+    slices_sent: int = 0  # as the executor announced when it ended the order
     reason: str | None = None
     version: int = 1
     updated_at: int = 0
@@ -117,7 +118,11 @@ class ParentOrderState:
 
     @property
     def working(self) -> bool:
-        return any(progress.working for progress in self.slices.values())
+        """A slice at the venue, or one the executor sent whose reports have not arrived yet:
+        the executor's end of an order may overtake them, as it travels on another topic."""
+        return len(self.slices) < self.slices_sent or any(
+            progress.working for progress in self.slices.values()
+        )
 
     @property
     def commission(self) -> Decimal:
@@ -133,8 +138,12 @@ class ParentOrderState:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"slices": dict(self.slices)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            object.__setattr__(self, name, MappingProxyType(value) if name == "slices" else value)
+        """Fields an older version did not pickle take their defaults."""
+        for f in fields(self):
+            value = state.get(f.name, f.default)
+            if f.name == "slices":
+                value = MappingProxyType(value)
+            object.__setattr__(self, f.name, value)
 
 
 def open_order(parent: ParentOrder) -> ParentOrderState:
@@ -171,12 +180,13 @@ def apply_report(
 
 
 def request_cancel(
-    state: ParentOrderState, at_us: int, reason: str | None = None
+    state: ParentOrderState, at_us: int, reason: str | None = None, slices_sent: int | None = None
 ) -> tuple[ParentOrderState, list[Problem]]:
     """Ask the order to end: cancel_pending until nothing is working, then its final status.
 
     The executor also ends an order this way when it sends no more slices (it gave up, or a
-    venue refused the only slice). With nothing working the order ends at once.
+    venue refused the only slice), saying how many it sent: until each of those has reported,
+    something is still working. With nothing working the order ends at once.
     """
     if state.status in TERMINAL:
         return state, [_finished(state)]
@@ -185,6 +195,7 @@ def request_cancel(
         [OrderEvent.CANCEL_REQUESTED],
         at_us=at_us,
         cancel_requested=True,
+        slices_sent=max(state.slices_sent, slices_sent or 0),
         reason=reason or state.reason,
     )
 

@@ -163,6 +163,7 @@ class ExecutorStage:
             account_id=signal.account_id,
             reason=f"execution ended: {why}",
             issued_by="executor",
+            slices_sent=execution.sent,
             created_at=max(now_us, report.timestamp) if report is not None else now_us,
         )
         return [Emit("commands", done)]

@@ -57,7 +57,8 @@ class OmsStage:
             command: Command = record
             if command.kind is CommandKind.CANCEL and command.order_id is not None:
                 return self._update(
-                    command.order_id, lambda s: request_cancel(s, now_us, command.reason)
+                    command.order_id,
+                    lambda s: request_cancel(s, now_us, command.reason, command.slices_sent),
                 )
         return []
 

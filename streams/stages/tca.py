@@ -188,7 +188,8 @@ class TcaStage:
 
     def _cancel(self, command: Command, now_us: int) -> None:
         changed = self._changed(
-            command.order_id or "", lambda s: request_cancel(s, now_us, command.reason)
+            command.order_id or "",
+            lambda s: request_cancel(s, now_us, command.reason, command.slices_sent),
         )
         if changed is not None:
             self._keep(replace(changed[0], state=changed[1]))

@@ -908,6 +908,7 @@ def test_the_stage_ends_a_parent_whose_child_is_rejected(scenario, tape):
     assert ended.command_id == f"{scenario.order_id}:ended"
     assert ended.reason == f"execution ended: child {first.slice_id} rejected: no balance"
     assert ended.issued_by == "executor" and ended.symbol == SYMBOL
+    assert ended.slices_sent == len(run.sent)
     # a re-delivered routed order starts nothing
     assert desk.start(scenario.routed(), run.now) == []
 

@@ -247,6 +247,7 @@ def test_a_parent_whose_slices_end_unfilled_is_ended_once_and_leaves():
     last = report("o-sig-1-2", "expire", "expired", quantity="0.1")
     (ended,) = stage.handle("fills", last, T0 + 10)
     assert (ended.topic, ended.record.command_id) == ("commands", "o-sig-1:ended")
+    assert ended.record.slices_sent == 2  # one slice at each of the plan's two venues
     assert stage.state.parents == {}
     assert stage.handle("fills", last, T0 + 11) == []  # re-delivered: no second command
     assert stage.handle("commands", ended.record, T0 + 11) == []
@@ -334,6 +335,24 @@ def test_risk_refusing_a_resent_signal_leaves_the_original_order_working():
     stage.handle("orders.approved", approved(), T0)
     assert stage.handle("orders.rejected", rejection(), T0 + 1) == []
     assert states(fill_order(stage)) == [("o-sig-1", "filled", 3)]
+
+
+def test_the_executors_end_overtaking_the_reports_still_ends_the_order_as_they_say():
+    # Both slices expire unfilled: the order ends expired, whichever the OMS reads first.
+    reports = [report(f"o-sig-1-{n}", "expire", "expired", n=n) for n in (1, 2)]
+    executor = ExecutorStage()
+    executor.handle("orders.routed", routed(), T0)
+    (ended,) = [emit.record for r in reports for emit in executor.handle("fills", r, T0 + 10)]
+    for arrivals in (reports + [ended], [ended] + reports, [reports[0], ended, reports[1]]):
+        stage = OmsStage()
+        stage.handle("orders.approved", approved(), T0)
+        emitted = [
+            emit
+            for record in arrivals
+            for emit in stage.handle("commands" if record is ended else "fills", record, T0 + 10)
+        ]
+        assert states(emitted)[-1][:2] == ("o-sig-1", "expired"), arrivals
+        assert stage.orders == {}
 
 
 def test_the_oms_forgets_its_oldest_final_orders():

@@ -309,6 +309,35 @@ def test_a_slice_whose_announced_fills_have_not_all_arrived_is_still_working():
     assert (state.status, state.filled) == (S.CANCELLED, Decimal(3))
 
 
+def test_the_executors_end_waits_for_the_reports_of_every_slice_it_sent():
+    # A FOK slice expired; the executor's end of the order overtook the venue's reports (it
+    # travels on `commands`, they on `fills`). Ending now would say cancelled, not expired.
+    state, _ = request_cancel(parent(), T + 1, "execution ended: last slice expired", 1)
+    assert (state.status, state.working) == (S.CANCEL_PENDING, True)
+    state = fold(state, ack())
+    assert state.status is S.CANCEL_PENDING
+    state = fold(state, ended(X.EXPIRE, S.EXPIRED))
+    assert (state.status, state.reason) == (S.EXPIRED, "execution ended: last slice expired")
+
+
+def test_the_executors_end_counts_slices_not_reports():
+    # Two slices sent; the first's two reports do not stand for the second.
+    state, _ = request_cancel(parent(), T + 1, slices_sent=2)
+    state = fold(state, ack("a"), ended(X.EXPIRE, S.EXPIRED, slice_id="a"))
+    assert state.status is S.CANCEL_PENDING
+    state = fold(state, report("b:r", X.REJECT, S.REJECTED, slice_id="b"))
+    assert state.status is S.CANCELLED  # one expired, one rejected
+
+
+def test_a_state_pickled_before_slices_sent_existed_restores_with_none_announced():
+    state = fold(parent(), ack())
+    pickled = state.__getstate__()
+    del pickled["slices_sent"]
+    restored = object.__new__(ParentOrderState)
+    restored.__setstate__(pickled)
+    assert restored == state and restored.slices_sent == 0
+
+
 # -- property: any order of any reports, re-delivered or not -----------------------------------
 
 UNIT = Decimal("0.5")
