@@ -6,7 +6,7 @@
 - a record that does not decode, or breaks its contract (a raw signal excepted: risk answers
   those with `INVALID_SIGNAL`);
 - a fill beyond the order's quantity, or an event its status may not take (the OMS's own cores
-  rebuild each order: `open_order`, `apply_report`, `request_cancel`, `transition`);
+  rebuild each order: `open_order`, `apply_report`, `apply_command`, `transition`);
 - a report id written twice with different content (an identical copy is an at-least-once
   redelivery, counted once, as the OMS counts it);
 - a client order id (slice id) used for two different child orders;
@@ -55,9 +55,9 @@ from fillstream.streams.orders import (
     OrderEvent,
     ParentOrderState,
     ProblemKind,
+    apply_command,
     apply_report,
     open_order,
-    request_cancel,
     transition,
 )
 from fillstream.streams.stages import event_time
@@ -293,7 +293,7 @@ class _Audit:
 
     def _commands(self, entry: _Entry) -> None:
         command: Command = entry.record
-        if command.kind is not CommandKind.CANCEL or command.order_id is None:
+        if command.kind not in (CommandKind.CANCEL, CommandKind.MODIFY) or command.order_id is None:
             return  # account commands act through the per-order cancels they cause
         order = self.orders.get(command.order_id)
         if order is not None:
@@ -329,8 +329,7 @@ class _Audit:
     def _apply(self, state: ParentOrderState, entry: _Entry) -> ParentOrderState:
         record, order_id = entry.record, state.order.order_id
         if isinstance(record, Command):
-            # Late cancels are fine.
-            return request_cancel(state, entry.time, record.reason, record.slices_sent)[0]
+            return apply_command(state, record, entry.time)[0]  # late cancels are fine
         if isinstance(record, Rejection):
             moved = transition(state.status, OrderEvent.REJECTED)
             if isinstance(moved, IllegalTransition):

@@ -272,6 +272,14 @@ def _report(venue: str, found: Reconciliation) -> None:
 async def _carry_out(adapter: VenueAdapter, child: Slice) -> Outcome:
     if child.action is SliceAction.CANCEL:
         return await adapter.cancel(child)
+    if child.action is SliceAction.REPLACE:
+        # Not sent: the order stands at the venue as it was, and its fills count as they come.
+        log.warning(
+            "replace of %s not carried out: the gateway does not amend orders at %s",
+            child.slice_id,
+            child.venue,
+        )
+        return Outcome.empty()
     return await adapter.submit(child)
 
 

@@ -78,7 +78,9 @@ class Blotter:
         return self._report(order, _ENDINGS[status], status, at, reason=reason)
 
     def replaced(self, order: VenueOrder, at: int) -> ExecutionReport:
-        return self._report(order, ExecType.REPLACE, OrderStatus.REPLACED, at)
+        """The order carries on under its slice id with new terms: its status is what it was
+        (as FIX reports a replace: ExecType Replaced, OrdStatus the order's own)."""
+        return self._report(order, ExecType.REPLACE, order.status, at)
 
     def refuse(self, order: VenueOrder, at: int, reason: str) -> ExecutionReport:
         """Refuse a cancel or replace of `order`, which stays as it was."""

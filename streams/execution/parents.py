@@ -15,6 +15,11 @@ Two kinds of parent:
   is completed by the next child, the limit always holds, and the parent can never overfill.
   Children go to the plan's venue with the most allocated quantity left.
 
+A modify (`streams/orders/amend.py`: a lower quantity, a limit further from the market) gives
+the parent new terms: a direct parent's working slices are replaced to fit them (the last ones
+shrink first, and one left with nothing to do is cancelled); a planned parent's schedule keeps
+its pace and stops at the new quantity, and a resting child takes the new limit.
+
 A planned parent is over when it is filled; or, with nothing working, when it was cancelled,
 its `expire_at` passed, or a child was rejected (the venue's reason would refuse the next one
 too). A parent whose execution is over leaves the state (`finish`), so it stays bounded; its
@@ -31,11 +36,13 @@ from decimal import Decimal
 
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.schemas.models import (
+    Command,
     ExecutionReport,
     OrderStatus,
     OrderType,
     RoutedOrder,
     Side,
+    Signal,
     Slice,
     SliceAction,
     TimeInForce,
@@ -45,6 +52,7 @@ from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Pl
 from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT, parse
 from fillstream.streams.execution.ids import RecentIds, slice_id_for
 from fillstream.streams.execution.volume_profile import VolumeProfile
+from fillstream.streams.orders import amend
 
 __all__ = [
     "ExecutorState",
@@ -53,6 +61,7 @@ __all__ = [
     "advance",
     "cancel",
     "finish",
+    "modify",
     "on_report",
     "over",
     "start",
@@ -96,13 +105,19 @@ class ParentExecution:
     cancel_requested: bool = False
     plan: Plan | None = None  # None: direct
     gave_up: str | None = None  # why a planned parent stopped sending (a rejected child)
+    amended: Signal | None = None  # the terms modifies gave the parent, if any
+
+    @property
+    def signal(self) -> Signal:
+        """The parent's current terms: as routed, or as last modified."""
+        return self.amended or self.routed.order.signal
 
     def working(self) -> list[Slice]:
         return list(self.slices.values())
 
     @property
     def fully_filled(self) -> bool:
-        return self.filled_quantity >= self.routed.order.signal.quantity
+        return self.filled_quantity >= self.signal.quantity
 
     def expired(self, now_us: int) -> bool:
         expire_at = self.routed.order.signal.expire_at
@@ -187,7 +202,7 @@ def advance(execution: ParentExecution, market: Market, now_us: int, rules: Rule
         or execution.working()
     ):
         return []
-    signal = execution.routed.order.signal
+    signal = execution.signal
     target = plan.target(now_us, market)
     if target <= execution.filled_quantity:
         return []  # on schedule: the common case, decided before any pricing
@@ -256,6 +271,42 @@ def cancel(state: ExecutorState, order_id: str, now_us: int) -> list[Slice]:
     ]
 
 
+def modify(state: ExecutorState, command: Command, now_us: int) -> list[Slice]:
+    """Give a working parent the modify's new terms (if `amend` takes them), and its working
+    slices the replaces and cancels that fit them."""
+    execution = state.parents.get(command.order_id or "")
+    if execution is None or execution.cancel_requested:
+        return []
+    if amend.refusal(execution.signal, command) is not None:
+        return []
+    execution.amended = amend.amended(execution.signal, command)
+    room = execution.signal.quantity - execution.filled_quantity
+    changes: list[Slice] = []
+    for child in execution.working():
+        if child.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            continue  # it ends at the venue as soon as it arrives: nothing to amend
+        filled = execution.filled[child.slice_id]
+        share = max(min(child.quantity - filled, room), _ZERO)
+        room -= share
+        price = execution.signal.price if child.price is not None else None
+        if share == child.quantity - filled and price == child.price:
+            continue
+        action = SliceAction.REPLACE if share > 0 else SliceAction.CANCEL
+        amended = child.model_copy(
+            update={
+                "action": action,
+                "quantity": filled + share if share > 0 else child.quantity,
+                "price": price,
+                "created_at": now_us,
+            }
+        )
+        if share > 0:
+            execution.used[child.venue] -= child.quantity - amended.quantity
+            execution.slices[child.slice_id] = amended
+        changes.append(amended)
+    return changes
+
+
 def finish(state: ExecutorState, order_id: str) -> None:
     """Let a parent whose execution is over leave the state, remembering its id."""
     del state.parents[order_id]
@@ -292,9 +343,9 @@ def _direct_child(
 def _planned_child(
     execution: ParentExecution, venue: str, quantity: Decimal, resting: bool, now_us: int
 ) -> Slice:
-    signal = execution.routed.order.signal
-    limit = signal.price
+    limit = execution.signal.price
     if resting:
+        signal = execution.signal
         time_in_force, expire_at = signal.time_in_force, signal.expire_at
     else:
         time_in_force, expire_at = (TimeInForce.GTC if limit is None else TimeInForce.IOC), None

@@ -11,6 +11,11 @@ Slices ending does not end the parent: only the executor knows whether more slic
 filled, or after a cancel request (a user's, or the executor's when it gives up) once nothing is
 working; its final status then says how its slices ended: rejected if every slice was rejected
 before any fill, expired if every unfilled slice expired, else cancelled.
+
+A modify (`amend.py`) gives the order new terms; a refused one changes only the `reason` of the
+state it publishes, so whoever sent it can read why. Fills already on their way when the
+quantity was lowered still count, up to the quantity first approved: a modified order that has
+filled its new quantity ends filled when the executor says its execution is over.
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ from types import MappingProxyType
 from typing import Any
 
 from fillstream.schemas.models import (
+    Command,
+    CommandKind,
     ExecType,
     ExecutionReport,
     OrderState,
     OrderStatus,
     ParentOrder,
+    Signal,
 )
+from fillstream.streams.orders import amend
 from fillstream.streams.orders.lifecycle import TERMINAL, IllegalTransition, OrderEvent, transition
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "Problem",
     "ProblemKind",
     "SliceProgress",
+    "apply_command",
     "apply_report",
     "open_order",
     "request_cancel",
@@ -101,6 +111,7 @@ class ParentOrderState:
     """
 
     order: ParentOrder
+    amended: Signal | None = None  # the terms modifies gave the order, if any
     status: OrderStatus = OrderStatus.NEW
     filled: Decimal = _ZERO
     traded_value: Decimal = _ZERO  # sum of last_quantity * last_price, for the average price
@@ -109,11 +120,23 @@ class ParentOrderState:
     cancel_requested: bool = False
     slices_sent: int = 0  # as the executor announced when it ended the order
     reason: str | None = None
+    notice: str | None = None  # why a modify was refused: in the state it produced, then gone
     version: int = 1
     updated_at: int = 0
 
     @property
+    def terms(self) -> Signal:
+        """The order's current terms: as approved, or as last modified."""
+        return self.amended or self.order.signal
+
+    @property
     def quantity(self) -> Decimal:
+        """What the order is to fill now; fills beyond a lowered quantity raise it again, up to
+        the approved quantity (`ceiling`), as they happened at the venues all the same."""
+        return max(self.terms.quantity, self.filled)
+
+    @property
+    def ceiling(self) -> Decimal:
         return self.order.signal.quantity
 
     @property
@@ -163,7 +186,7 @@ def apply_report(
     filled = state.filled + report.last_quantity
     events: list[OrderEvent] = []
     if report.last_quantity > 0:
-        events.append(OrderEvent.FILL if filled == state.quantity else OrderEvent.PARTIAL_FILL)
+        events.append(OrderEvent.FILL if filled == state.ceiling else OrderEvent.PARTIAL_FILL)
     elif report.exec_type is ExecType.ACK and state.status is OrderStatus.NEW:
         events.append(OrderEvent.ACCEPTED)
     progress = state.slices.get(report.slice_id, SliceProgress()).after(report)
@@ -176,6 +199,35 @@ def apply_report(
         slices=MappingProxyType({**state.slices, report.slice_id: progress}),
         report_ids=state.report_ids | {report.report_id},
         reason=report.reason or state.reason,
+    )
+
+
+def apply_command(
+    state: ParentOrderState, command: Command, at_us: int
+) -> tuple[ParentOrderState, list[Problem]]:
+    """The state after a cancel or modify of the order (other commands leave it as it is)."""
+    if command.kind is CommandKind.CANCEL:
+        return request_cancel(state, at_us, command.reason, command.slices_sent)
+    if command.kind is CommandKind.MODIFY:
+        return modify(state, command, at_us)
+    return state, []
+
+
+def modify(
+    state: ParentOrderState, command: Command, at_us: int
+) -> tuple[ParentOrderState, list[Problem]]:
+    """New terms for a working order, or, refused, the reason on the order (a new version)."""
+    if state.status in TERMINAL:
+        return state, [_finished(state)]
+    why = "a cancel is pending" if state.cancel_requested else amend.refusal(state.terms, command)
+    if why is not None:
+        return _advance(state, [], at_us=at_us, notice=f"modify refused: {why}")
+    return _advance(
+        state,
+        [],
+        at_us=at_us,
+        amended=amend.amended(state.terms, command),
+        reason=command.reason or state.reason,
     )
 
 
@@ -201,8 +253,9 @@ def request_cancel(
 
 
 def to_record(state: ParentOrderState) -> OrderState:
-    """The `orders.state` record: leaves is zero once the order has ended."""
-    signal = state.order.signal
+    """The `orders.state` record, with the order's current terms: leaves is zero once the order
+    has ended."""
+    signal = state.terms
     return OrderState(
         order_id=state.order.order_id,
         signal_id=signal.signal_id,
@@ -211,7 +264,7 @@ def to_record(state: ParentOrderState) -> OrderState:
         symbol=signal.symbol,
         side=signal.side,
         order_type=signal.order_type,
-        quantity=signal.quantity,
+        quantity=state.quantity,
         price=signal.price,
         algorithm=signal.algorithm,
         status=state.status,
@@ -219,7 +272,7 @@ def to_record(state: ParentOrderState) -> OrderState:
         leaves_quantity=_ZERO if state.status in TERMINAL else state.quantity - state.filled,
         average_price=state.average_price,
         commission=state.commission,
-        reason=state.reason,
+        reason=state.notice or state.reason,
         version=state.version,
         created_at=state.order.approved_at,
         updated_at=state.updated_at,
@@ -250,11 +303,11 @@ def _refusal(state: ParentOrderState, report: ExecutionReport) -> Problem | None
         return Problem(
             ProblemKind.UNPRICED_FILL, f"report {report.report_id} has a fill without a price"
         )
-    if state.filled + report.last_quantity > state.quantity:
+    if state.filled + report.last_quantity > state.ceiling:
         return Problem(
             ProblemKind.OVERFILL,
             f"report {report.report_id} fills {report.last_quantity} on top of {state.filled}, "
-            f"beyond the order's {state.quantity}",
+            f"beyond the order's {state.ceiling}",
         )
     return None
 
@@ -273,9 +326,12 @@ def _advance(
     state: ParentOrderState, events: list[OrderEvent], *, at_us: int, **changes: object
 ) -> tuple[ParentOrderState, list[Problem]]:
     """Apply one event's changes and status moves as a whole, or refuse it as a whole."""
-    updated = replace(state, **changes)
-    if updated.cancel_requested and not updated.working and updated.filled < updated.quantity:
-        events = [*events, _closing_event(updated)]
+    updated = replace(state, **({"notice": None} | changes))
+    if updated.cancel_requested and not updated.working and OrderEvent.FILL not in events:
+        # The order was asked to end and nothing works for it any more: a modified order may
+        # have filled its new quantity, else it ends as its slices did.
+        filled = updated.filled >= updated.quantity
+        events = [*events, OrderEvent.FILL if filled else _closing_event(updated)]
     status = state.status
     for event in events:
         moved = transition(status, event)

@@ -81,6 +81,8 @@ class ExecutorStage:
                 return _slices(cancels) + self._ended(
                     self.state.parents.get(command.order_id), now_us
                 )
+            if command.kind is CommandKind.MODIFY:
+                return _slices(parents.modify(self.state, command, now_us))
             if command.kind is CommandKind.KILL_SWITCH:
                 return self._kill(command, now_us)
         return []
@@ -137,15 +139,18 @@ class ExecutorStage:
         report: ExecutionReport | None = None,
     ) -> list[Emit]:
         """The parent leaves when its execution is over; unless filled or cancelled, with a
-        `cancel` command that says why it ended."""
+        `cancel` command that says why it ended. A modified parent ends with one even when
+        filled: only the executor knows that what it filled is all that will come."""
         if execution is None or not parents.over(execution, now_us):
             return []
         signal = execution.routed.order.signal
         order_id = execution.routed.order.order_id
         parents.finish(self.state, order_id)
-        if execution.cancel_requested or execution.fully_filled:
+        if execution.cancel_requested or (execution.fully_filled and execution.amended is None):
             return []
-        if execution.gave_up is not None:
+        if execution.fully_filled:
+            why = "the modified quantity is filled"
+        elif execution.gave_up is not None:
             why = execution.gave_up
         elif execution.plan is not None and execution.expired(now_us):
             why = "the order's expiry time passed"

@@ -13,7 +13,6 @@ from typing import Any
 
 from fillstream.schemas.models import (
     Command,
-    CommandKind,
     ExecutionReport,
     OrderStatus,
     ParentOrder,
@@ -22,9 +21,9 @@ from fillstream.schemas.models import (
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds, order_id_for
 from fillstream.streams.orders import (
     TERMINAL,
+    apply_command,
     apply_report,
     open_order,
-    request_cancel,
     to_record,
 )
 from fillstream.streams.orders.parent import ParentOrderState
@@ -55,11 +54,8 @@ class OmsStage:
             return self._update(report.order_id, lambda s: apply_report(s, report))
         if topic == "commands":
             command: Command = record
-            if command.kind is CommandKind.CANCEL and command.order_id is not None:
-                return self._update(
-                    command.order_id,
-                    lambda s: request_cancel(s, now_us, command.reason, command.slices_sent),
-                )
+            if command.order_id is not None:
+                return self._update(command.order_id, lambda s: apply_command(s, command, now_us))
         return []
 
     def _update(self, order_id: str, change: Any) -> list[Emit]:

@@ -35,7 +35,6 @@ from fillstream.analytics.tca import (
 )
 from fillstream.schemas.models import (
     Command,
-    CommandKind,
     ExecutionFeedback,
     ExecutionReport,
     OrderStatus,
@@ -46,7 +45,7 @@ from fillstream.schemas.models import (
     Trade,
 )
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
-from fillstream.streams.orders import TERMINAL, apply_report, open_order, request_cancel
+from fillstream.streams.orders import TERMINAL, apply_command, apply_report, open_order
 from fillstream.streams.orders.parent import ParentOrderState
 from fillstream.streams.risk.market import MarketView
 from fillstream.streams.stages import Emit
@@ -166,8 +165,7 @@ class TcaStage:
             self._report(record)
         elif topic == "commands":
             command: Command = record
-            if command.kind is CommandKind.CANCEL:
-                self._cancel(command, now_us)
+            self._command(command, now_us)
         elif topic in ("market.quotes", "market.trades"):
             self._market(record)
             self._advance(now_us)
@@ -186,11 +184,8 @@ class TcaStage:
             venues |= {report.venue}
         self._keep(_Followed(state, fills, venues))
 
-    def _cancel(self, command: Command, now_us: int) -> None:
-        changed = self._changed(
-            command.order_id or "",
-            lambda s: request_cancel(s, now_us, command.reason, command.slices_sent),
-        )
+    def _command(self, command: Command, now_us: int) -> None:
+        changed = self._changed(command.order_id or "", lambda s: apply_command(s, command, now_us))
         if changed is not None:
             self._keep(replace(changed[0], state=changed[1]))
 

@@ -343,7 +343,7 @@ def test_the_executors_end_overtaking_the_reports_still_ends_the_order_as_they_s
     executor = ExecutorStage()
     executor.handle("orders.routed", routed(), T0)
     (ended,) = [emit.record for r in reports for emit in executor.handle("fills", r, T0 + 10)]
-    for arrivals in (reports + [ended], [ended] + reports, [reports[0], ended, reports[1]]):
+    for arrivals in ([*reports, ended], [ended, *reports], [reports[0], ended, reports[1]]):
         stage = OmsStage()
         stage.handle("orders.approved", approved(), T0)
         emitted = [

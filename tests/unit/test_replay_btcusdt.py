@@ -51,18 +51,40 @@ SIGNALS = [
     signal("ioc", 20, quantity="0.03", order_type="limit", price="61900", time_in_force="IOC"),
     signal("fok", 20, quantity="9", order_type="limit", price="61830", time_in_force="FOK"),
     signal("far-sell", 30, side="sell", quantity="0.02", order_type="limit", price="62500"),
+    signal("amended-sell", 30, side="sell", quantity="0.03", order_type="limit", price="62400"),
     signal("no-price", 40, order_type="limit"),
     signal("too-big", 40, quantity="20"),
     signal("unlisted", 40, symbol="ETH/USDT"),
 ]
 COMMANDS = [
+    # Taken: less, and further from the market. Then refused: a sell limit moved toward it.
     Command(
-        command_id="c-1",
-        kind="cancel",
-        order_id="o-far-sell",
+        command_id="m-1",
+        kind="modify",
+        order_id="o-amended-sell",
         symbol="BTC/USDT",
-        created_at=T0 + 60 * SECOND,
-    )
+        quantity="0.02",
+        price="62450",
+        created_at=T0 + 45 * SECOND,
+    ),
+    Command(
+        command_id="m-2",
+        kind="modify",
+        order_id="o-amended-sell",
+        symbol="BTC/USDT",
+        price="62000",
+        created_at=T0 + 50 * SECOND,
+    ),
+    *(
+        Command(
+            command_id=f"c-{order_id}",
+            kind="cancel",
+            order_id=order_id,
+            symbol="BTC/USDT",
+            created_at=T0 + 60 * SECOND,
+        )
+        for order_id in ("o-far-sell", "o-amended-sell")
+    ),
 ]
 
 
@@ -82,13 +104,13 @@ def test_every_order_type_reaches_its_final_state(results):
         "resting-buy": "filled",
         "stop-sell": "filled",
         "ioc": "filled",
-        "fok": results["fok"]["status"],  # checked below: nothing fills, the order ends
+        "fok": "expired",  # the venue could not fill all 9 at once
         "far-sell": "cancelled",
+        "amended-sell": "cancelled",
         "no-price": "rejected",
         "too-big": "rejected",
         "unlisted": "rejected",
     }
-    assert results["fok"]["status"] in {"cancelled", "expired"}
     assert results["fok"]["filled_quantity"] == 0 and results["fok"]["fills"] == []
 
 
@@ -134,3 +156,31 @@ def test_a_cancel_stops_an_open_order(replay, results):
     assert far["fills"] == [] and far["status"] == "cancelled"
     cancels = [s for s in replay.records["slices"] if s.order_id == "o-far-sell"]
     assert [s.action.value for s in cancels] == ["new", "cancel"]
+
+
+def test_a_modify_amends_the_resting_order_and_a_riskier_one_is_refused(replay, results):
+    sent = [s for s in replay.records["slices"] if s.order_id == "o-amended-sell"]
+    assert [(s.action.value, s.quantity, s.price) for s in sent] == [
+        ("new", D("0.03"), D("62400")),
+        ("replace", D("0.02"), D("62450")),
+        ("cancel", D("0.02"), D("62450")),
+    ]
+    venue = [r for r in replay.records["fills"] if r.order_id == "o-amended-sell"]
+    assert [(r.exec_type.value, r.status.value, r.quantity, r.leaves_quantity) for r in venue] == [
+        ("ack", "accepted", D("0.03"), D("0.03")),
+        ("replace", "accepted", D("0.02"), D("0.02")),
+        ("cancel", "cancelled", D("0.02"), D("0")),
+    ]
+    states = [s for s in replay.records["orders.state"] if s.order_id == "o-amended-sell"]
+    assert [(s.status.value, s.quantity, s.price) for s in states] == [
+        ("new", D("0.03"), D("62400")),
+        ("accepted", D("0.03"), D("62400")),
+        ("accepted", D("0.02"), D("62450")),  # the venue's report of the replace
+        ("accepted", D("0.02"), D("62450")),
+        ("accepted", D("0.02"), D("62450")),  # the refused modify: its reason, nothing else
+        ("cancel_pending", D("0.02"), D("62450")),
+        ("cancelled", D("0.02"), D("62450")),
+    ]
+    assert states[4].reason.startswith("modify refused: a modify may not move a sell limit")
+    assert states[-1].reason is None
+    assert results["amended-sell"]["fills"] == []

@@ -623,7 +623,7 @@ def test_replace_to_a_smaller_quantity_keeps_the_queue_position(venue):
     (replaced,) = arrive(venue, amend(order, "replace", T + 2_000, quantity="3"))
     assert (replaced.exec_type.value, replaced.status.value, replaced.quantity) == (
         "replace",
-        "replaced",
+        "accepted",  # still live at the venue, nothing filled: not an end
         3,
     )
     assert (only_open(venue).queue_ahead, only_open(venue).displayed) == (2, 3)
