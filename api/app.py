@@ -48,7 +48,7 @@ from fillstream.schemas.models import (
 )
 from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT
 from fillstream.streams.execution.ids import RecentIds
-from fillstream.streams.orders import TERMINAL
+from fillstream.streams.orders import TERMINAL, amend
 from fillstream.streams.routing import NoVenue, plan_route
 
 __all__ = ["PREFIX", "Cluster", "Services", "create_app"]
@@ -97,6 +97,7 @@ class ModifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     quantity: Positive | None = None
     price: Positive | None = None
+    reason: Annotated[str, Field(max_length=500)] | None = None
 
 
 class ReasonRequest(BaseModel):
@@ -282,7 +283,8 @@ def create_app(services: Services) -> FastAPI:
 
     @trade.put("/orders/{order_id}", status_code=202, response_model=Envelope[dict[str, Any]])
     def modify_order(request: Request, order_id: _Id, change: ModifyRequest) -> JSONResponse:
-        """Ask for a new quantity or limit price (a `modify` command on `commands`)."""
+        """Ask for a lower quantity or a limit further from the market (a `modify` command on
+        `commands`); 409 with the reason if the order's current terms refuse it."""
         symbol = order_symbol(order_id)
         if change.quantity is None and change.price is None:
             raise ApiError(
@@ -298,7 +300,13 @@ def create_app(services: Services) -> FastAPI:
             ISSUER,
             quantity=change.quantity,
             price=change.price,
+            reason=change.reason,
         )
+        with services.lock:
+            state = services.view.orders.get(order_id)
+        why = None if state is None else amend.refusal(state, built)
+        if why is not None:
+            raise ApiError(409, ErrorCode.CONFLICT, f"modify refused: {why}")
         return command(request, built)
 
     @trade.delete("/orders/{order_id}", status_code=202, response_model=Envelope[dict[str, Any]])

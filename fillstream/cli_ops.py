@@ -8,6 +8,7 @@ Signals and commands are built and published by `fillstream.control`, as the API
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from rich.table import Table
 from fillstream import control
 from fillstream.schemas import jsonl
 from fillstream.schemas.models import Command, CommandKind, OrderState, OrderStatus
-from fillstream.streams.orders import TERMINAL
+from fillstream.streams.orders import TERMINAL, amend
 
 __all__ = ["register"]
 
@@ -191,6 +192,45 @@ def orders_cancel(
             raise _fail(f"order {order_id} is already {state.status.value}", 1)
         symbol = state.symbol
     _publish(control.cancel_command(order_id, symbol, control.stamp(), ISSUER, reason))
+
+
+@orders_app.command("modify")
+def orders_modify(
+    order_id: Annotated[str, typer.Argument(help="The order id.")],
+    quantity: Annotated[
+        str | None, typer.Option(help="The new total quantity (fills included); only lower.")
+    ] = None,
+    price: Annotated[
+        str | None,
+        typer.Option(help="The new limit price; only further from the market."),
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit log.")] = None,
+) -> None:
+    """Lower a working order's quantity or move its limit away from the market.
+
+    A modify may only lower the order's risk (more, or a more aggressive price, is a new
+    signal, which pre-trade risk checks). The outcome shows on `fillstream orders status`:
+    the new terms, or the reason the modify was refused.
+    """
+    state = _order(order_id)
+    if state.status in TERMINAL:
+        raise _fail(f"order {order_id} is already {state.status.value}", 1)
+    try:
+        built = control.modify_command(
+            order_id,
+            state.symbol,
+            control.stamp(),
+            ISSUER,
+            quantity=None if quantity is None else Decimal(quantity),
+            price=None if price is None else Decimal(price),
+            reason=reason,
+        )
+    except (ArithmeticError, ValueError) as error:
+        raise _fail(f"not a modify: {error}") from error
+    why = amend.refusal(state, built)
+    if why is not None:
+        raise _fail(f"refused: {why}", 1)
+    _publish(built)
 
 
 # -- accounts and the kill switch ---------------------------------------------------------

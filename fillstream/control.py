@@ -120,6 +120,7 @@ def modify_command(
     *,
     quantity: Decimal | None = None,
     price: Decimal | None = None,
+    reason: str | None = None,
 ) -> Command:
     """Raises ValidationError without a new quantity or price."""
     return Command(
@@ -129,6 +130,7 @@ def modify_command(
         symbol=symbol,
         quantity=quantity,
         price=price,
+        reason=reason,
         issued_by=issued_by,
         created_at=at.now_us,
     )

@@ -15,13 +15,27 @@ with whatever it filled (`ParentOrderState.quantity`).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Protocol
 
-from fillstream.schemas.models import Command, Side, Signal
+from fillstream.schemas.models import Command, OrderType, Side, Signal
 
-__all__ = ["amended", "refusal"]
+__all__ = ["Terms", "amended", "refusal"]
 
 
-def refusal(terms: Signal, command: Command) -> str | None:
+class Terms(Protocol):
+    """What the rule reads of an order: a signal, or its published `OrderState`."""
+
+    @property
+    def side(self) -> Side: ...
+    @property
+    def order_type(self) -> OrderType: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def price(self) -> Decimal | None: ...
+
+
+def refusal(terms: Terms, command: Command) -> str | None:
     """Why the modify `command` cannot apply to an order with `terms`, or None if it can."""
     quantity, price = command.quantity, command.price
     if quantity is not None and quantity > terms.quantity:

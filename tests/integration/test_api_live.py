@@ -207,6 +207,31 @@ def test_cancel_a_resting_order(api):
         return lambda answer: (answer["data"] or {}).get("status") == status
 
     wait_for("acknowledgement", status(created + 2 * SECOND), is_("accepted"))
+    order = "/orders/o-api-rest"
+    toward_the_market = client.put(order, json={"price": "60600"}, headers=headers(TRADE))
+    assert toward_the_market.status_code == 409, toward_the_market.text
+    assert (
+        "may not move a buy limit toward the market" in toward_the_market.json()["error"]["message"]
+    )
+    lower = {"quantity": "0.1", "price": "60400", "reason": "test"}
+    answer = client.put(order, json=lower, headers=headers(TRADE))
+    assert answer.status_code == 202, answer.text
+
+    def is_modified(answer: dict[str, Any]) -> bool:
+        order = answer["data"]["order"] or {}
+        return (order.get("quantity"), order.get("price")) == ("0.1", "60400")
+
+    modified = wait_for("modification", status(created + 2 * SECOND + 1), is_modified)
+    assert modified["data"]["order"]["leaves_quantity"] == "0.1"
+    wait_for(
+        "the executor's replace",
+        lambda: [
+            (s["action"], s["quantity"], s["price"])
+            for s in _records("slices")
+            if s["order_id"] == "o-api-rest"
+        ],
+        lambda sent: sent[-1] == ("replace", Decimal("0.1"), Decimal("60400")),
+    )
     answer = client.delete("/orders/o-api-rest?reason=test", headers=headers(TRADE))
     assert answer.status_code == 202, answer.text
     assert answer.json()["data"]["command"]["symbol"] == "BTC/USDT"
@@ -255,7 +280,7 @@ def test_refused_requests_publish_nothing(api):
     assert sorted(s["signal_id"] for s in _records("signals")) == ["api-buy", "api-rest"]
     assert [
         (c["kind"], c["order_id"]) for c in _records("commands") if c["issued_by"] == "api"
-    ] == [("cancel", "o-api-rest")]
+    ] == [("modify", "o-api-rest"), ("cancel", "o-api-rest")]
 
 
 def test_health_names_every_processor_with_its_groups_lag(api):
@@ -277,6 +302,8 @@ def test_the_cli_sees_and_commands_the_same_pipeline(api, tmp_path):
     assert status.exit_code == 0, status.output
     assert json.loads(status.output)["status"] == "filled"
     refused = CliRunner().invoke(app, ["orders", "cancel", "o-api-buy"])
+    assert refused.exit_code == 1 and "already filled" in refused.output
+    refused = CliRunner().invoke(app, ["orders", "modify", "o-api-buy", "--quantity", "0.05"])
     assert refused.exit_code == 1 and "already filled" in refused.output
     inspected = CliRunner().invoke(app, ["topics", "inspect", "signals", "--last", "1"])
     assert inspected.exit_code == 0, inspected.output

@@ -58,17 +58,29 @@ def test_live_fills_equal_the_replay_harness(live, replay):
 
 def test_orders_reach_final_states_through_the_broker(live):
     final = {state["order_id"]: state for state in live["orders.state"]}
-    fok = final.pop("o-fok")
-    assert fok["status"] in {"cancelled", "expired"} and fok["filled_quantity"] == 0
+    assert final["o-fok"]["filled_quantity"] == 0
     assert {order_id: state["status"] for order_id, state in final.items()} == {
         "o-market": "filled",
         "o-resting-buy": "filled",
         "o-stop-sell": "filled",
         "o-ioc": "filled",
+        "o-fok": "expired",
         "o-far-sell": "cancelled",
+        "o-amended-sell": "cancelled",
         "o-too-big": "rejected",
         "o-unlisted": "rejected",
     }
+    amended = final["o-amended-sell"]
+    assert (amended["quantity"], amended["price"]) == (D("0.02"), D("62450"))
+
+
+def test_a_modify_reaches_the_venue_as_in_the_replay_harness(live, replay):
+    def sent(slices):
+        return [(s["action"], s["quantity"], s["price"]) for s in slices]
+
+    expected = sent(s.model_dump() for s in replay.records["slices"])
+    assert ("replace", D("0.02"), D("62450")) in expected
+    assert sent(live["slices"]) == expected
 
 
 def test_each_orders_fills_sum_exactly_to_its_filled_quantity(live):
