@@ -396,7 +396,7 @@ class Guarantee(StrEnum):
 
 # Processors a signal crosses before its acknowledgement is on `fills`: under exactly-once,
 # each one's output becomes readable only when its transaction commits.
-PATH = ("risk", "router", "executor", "venue")
+PATH = ("risk", "desk")
 VENUE = "sim"
 MIDS = {"BTC/USDT": D("60000.00"), "ETH/USDT": D("3000.00"), "SOL/USDT": D("150.00")}
 ACCOUNTS = tuple(f"acct-{n}" for n in range(8))

@@ -259,15 +259,15 @@ def tail(
 
 @app.command()
 def run(
-    processor: Annotated[
-        str, typer.Argument(help="risk, router, executor, venue, oms, tca, gateway or monitor.")
-    ],
+    processor: Annotated[str, typer.Argument(help="risk, desk, gateway or monitor.")],
     config: Annotated[
         Path | None, typer.Option(help="Engine configuration (TOML) (default: the shipped one).")
     ] = None,
 ) -> None:
     """Run one processor of the pipeline on the configured Kafka cluster (until stopped).
 
+    `risk` checks signals per account; `desk` routes, executes, simulates the venues, keeps
+    the orders' state and measures TCA per symbol (docs/ARCHITECTURE.md).
     `gateway` serves the venues of the configuration's gateway.venues tables over ccxt, their
     credentials from the environment variables the tables name. `monitor` raises alerts on
     `metrics` and in its log from the pipeline's figures (docs/OBSERVABILITY.md)."""

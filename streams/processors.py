@@ -5,26 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fillstream.config import EngineConfig
-from fillstream.streams.execution.parents import Rules
 from fillstream.streams.stages import Stage
-from fillstream.streams.stages.executor import ExecutorStage
-from fillstream.streams.stages.oms import OmsStage
+from fillstream.streams.stages.desk import DeskStage
 from fillstream.streams.stages.risk import RiskStage
-from fillstream.streams.stages.router import RouterStage
-from fillstream.streams.stages.tca import TcaStage
-from fillstream.streams.stages.venue import VenueStage
 
 __all__ = ["PROCESSORS", "build_stage"]
 
+# Risk is partitioned by account, the desk by symbol (its stages: streams/stages/desk.py).
 PROCESSORS: dict[str, Callable[[EngineConfig], Stage]] = {
     "risk": lambda config: RiskStage(config.risk),
-    "router": RouterStage,
-    "executor": lambda config: ExecutorStage(
-        Rules(config.instruments, dict(config.volume_profiles))
-    ),
-    "venue": VenueStage,
-    "oms": lambda _config: OmsStage(),
-    "tca": lambda config: TcaStage(config.tca),
+    "desk": DeskStage,
 }
 
 

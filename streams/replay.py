@@ -10,7 +10,7 @@ here passed by hand. The result has one entry per signal, in the execution repor
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,9 +28,9 @@ from fillstream.schemas.models import (
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.risk.market import reference_of
-from fillstream.streams.stages import Emit, Stage, event_time
+from fillstream.streams.stages import Emit, Stage, Wiring
 
-__all__ = ["Entry", "Pipeline", "Replay", "run_replay", "timeline"]
+__all__ = ["Entry", "Replay", "run_replay", "timeline"]
 
 MARKET, SIGNAL, COMMAND = 0, 1, 2
 
@@ -41,42 +41,11 @@ def build_stages(config: EngineConfig) -> list[Stage]:
 
 
 @dataclass
-class Pipeline:
-    """Stages wired by topic: what one emits, the readers of that topic receive."""
-
-    stages: list[Stage]
-    readers: dict[str, list[Stage]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.readers = defaultdict(list)
-        for stage in self.stages:
-            for topic in stage.inputs:
-                self.readers[topic].append(stage)
-
-    def deliver(self, topic: str, record: Any, now_us: int) -> list[Emit]:
-        """Everything that follows from one input, in the order it was produced.
-
-        Each stage reads its input's own event time, as the live processors do; `now_us`
-        stands in only for a record without one.
-        """
-        produced: list[Emit] = []
-        pending: deque[Emit] = deque([Emit(topic, record)])
-        while pending:
-            emit = pending.popleft()
-            at = event_time(emit.topic, emit.record, now_us)
-            for stage in self.readers.get(emit.topic, ()):
-                for output in stage.handle(emit.topic, emit.record, at):
-                    produced.append(output)
-                    pending.append(output)
-        return produced
-
-
-@dataclass
 class Replay:
     """What a replay produced, topic by topic, plus each signal's outcome."""
 
     signals: list[Mapping[str, Any]]
-    pipeline: Pipeline
+    pipeline: Wiring
     records: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
 
     def record(self, emits: Iterable[Emit]) -> None:
@@ -190,7 +159,7 @@ def run_replay(
     commands: Iterable[Command] = (),
 ) -> Replay:
     """Replay market data, signals and operator commands through a fresh pipeline."""
-    pipeline = Pipeline(build_stages(config))
+    pipeline = Wiring(build_stages(config))
     replay = Replay(signals, pipeline)
     clock = 0
     for entry in timeline(market, signals, commands):

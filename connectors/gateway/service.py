@@ -23,9 +23,9 @@ async; a Quix Streams application is not), and it is thin: the adapter decides, 
 - **Tracking.** Every `poll_interval` seconds each adapter follows its open orders; each new
   fill is published once, on `fills` and (re-keyed by account, for risk) `fills.accounts`.
 - **Kill switch.** A global kill switch on `commands` cancels every open order at every venue.
-- **Dead man's switch.** The engine's heartbeat is the executors' `heartbeat` records on
-  `metrics` (streams/telemetry.py): the executors own the orders the gateway sends, and while
-  none of them lives nobody can cancel or complete those orders. Every second each adapter's
+- **Dead man's switch.** The engine's heartbeat is the desks' `heartbeat` records on
+  `metrics` (streams/telemetry.py): their executors own the orders the gateway sends, and while
+  no desk lives nobody can cancel or complete those orders. Every second each adapter's
   watchdog decides from the latest one (the gateway's start counts as one, for a grace period):
   arm the venue's own cancel-all timer, or cancel every open order once when it goes stale.
 - **Reconciliation.** Besides the start, every venue's `reconcile_interval_seconds` the
@@ -75,7 +75,7 @@ log = logging.getLogger("fillstream.gateway")
 
 METRICS_INTERVAL = 5.0  # seconds between two publications of each venue's figures
 WATCHDOG_INTERVAL = 1.0  # seconds between two decisions of the dead man's switch
-HEARTBEAT_FROM = b"executor"  # the processor whose heartbeat is the engine's
+HEARTBEAT_FROM = b"desk"  # the processor (its executor) whose heartbeat is the engine's
 KEEP_FINISHED = 1000  # finished slices per venue that periodic reconciliation still checks
 
 

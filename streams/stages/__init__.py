@@ -6,20 +6,25 @@ replay harness calls stages directly in timestamp order; the live processors cal
 stages from Quix Streams, so both produce the same records from the same inputs.
 
 What a stage remembers lives in the attributes its `durable` names (its configuration does
-not): `Snapshots.take` and `restore` carry them across a restart of the live processor.
+not; a dotted name reaches into a member stage): `Snapshots.take` and `restore` carry them
+across a restart of the live processor. `Wiring` passes what stages emit to the stages that
+read it, for the replay harness and for a processor made of several stages.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
 from fillstream.schemas.models import Record
 
-__all__ = ["Emit", "Snapshots", "Stage", "event_time", "restore"]
+__all__ = ["Emit", "Snapshots", "Stage", "Wiring", "event_time", "restore"]
 
 
 class Emit(NamedTuple):
@@ -37,6 +42,35 @@ class Stage(Protocol):
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]: ...
 
 
+@dataclass
+class Wiring:
+    """Stages wired by topic: what one emits, the readers of that topic receive."""
+
+    stages: list[Stage]
+    readers: dict[str, list[Stage]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readers = defaultdict(list)
+        for stage in self.stages:
+            for topic in stage.inputs:
+                self.readers[topic].append(stage)
+
+    def deliver(self, topic: str, record: Any, now_us: int) -> list[Emit]:
+        """Everything that follows from one input, in the order it was produced (breadth
+        first). Each stage reads its input's own event time, as the live processors do;
+        `now_us` stands in only for a record without one."""
+        produced: list[Emit] = []
+        pending: deque[Emit] = deque([Emit(topic, record)])
+        while pending:
+            emit = pending.popleft()
+            at = event_time(emit.topic, emit.record, now_us)
+            for stage in self.readers.get(emit.topic, ()):
+                for output in stage.handle(emit.topic, emit.record, at):
+                    produced.append(output)
+                    pending.append(output)
+        return produced
+
+
 class Snapshots:
     """Takes successive snapshots of one stage, each as bytes.
 
@@ -52,7 +86,7 @@ class Snapshots:
     def take(self, stage: Stage) -> bytes:
         buffer = io.BytesIO()
         pickler = _RecordPickler(buffer, self._pickled)
-        pickler.dump({name: getattr(stage, name) for name in stage.durable})
+        pickler.dump({name: attrgetter(name)(stage) for name in stage.durable})
         self._pickled = pickler.current
         return buffer.getvalue()
 
@@ -77,7 +111,8 @@ def restore(stage: Stage, saved: bytes) -> None:
     """Give a freshly built `stage` the memory a snapshot saved (from this code's own store:
     pickle is safe here because nothing but the processor itself writes the snapshots)."""
     for name, value in pickle.loads(saved).items():
-        setattr(stage, name, value)
+        owner, _, attribute = name.rpartition(".")
+        setattr(attrgetter(owner)(stage) if owner else stage, attribute, value)
 
 
 # The field that carries each topic's event time (µs since the epoch, UTC).

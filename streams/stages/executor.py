@@ -32,7 +32,9 @@ from fillstream.streams.execution import parents
 from fillstream.streams.execution.parents import ParentExecution, Rules
 from fillstream.streams.stages import Emit
 
-__all__ = ["ExecutorStage"]
+__all__ = ["ISSUER", "ExecutorStage"]
+
+ISSUER = "executor"  # `issued_by` of the commands the executor publishes
 
 _NO_INSTRUMENTS = InstrumentBook({})
 
@@ -123,7 +125,7 @@ class ExecutorStage:
                     symbol=signal.symbol,
                     account_id=signal.account_id,
                     reason=f"kill switch: {kill.reason}" if kill.reason else "kill switch",
-                    issued_by="executor",
+                    issued_by=ISSUER,
                     created_at=now_us,
                 ),
             )
@@ -167,7 +169,7 @@ class ExecutorStage:
             symbol=signal.symbol,
             account_id=signal.account_id,
             reason=f"execution ended: {why}",
-            issued_by="executor",
+            issued_by=ISSUER,
             slices_sent=execution.sent,
             created_at=max(now_us, report.timestamp) if report is not None else now_us,
         )

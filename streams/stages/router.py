@@ -11,7 +11,9 @@ from fillstream.schemas.models import ParentOrder, Quote, Rejection, RoutedOrder
 from fillstream.streams.routing import NoVenue, plan_route
 from fillstream.streams.stages import Emit
 
-__all__ = ["RouterStage"]
+__all__ = ["STAGE", "RouterStage"]
+
+STAGE = "router"  # `stage` of the rejections the router publishes
 
 
 class RouterStage:
@@ -53,7 +55,7 @@ class RouterStage:
                 symbol=signal.symbol,
                 reason_code="NO_VENUE",
                 reason=str(error),
-                stage="router",
+                stage=STAGE,
                 signal=signal,
                 rejected_at=now_us,
             )

@@ -106,7 +106,7 @@ class Engine:
     def _run(self) -> None:
         while not self._stop.is_set():
             if self.beating.is_set():
-                beat = heartbeat("executor", "test:1", time.time_ns() // 1000)
+                beat = heartbeat("desk", "test:1", time.time_ns() // 1000)
                 publish(find("metrics"), [beat.model_dump()])
             self._stop.wait(0.5)
 

@@ -26,7 +26,7 @@ SECOND = 1_000_000
 # Every signal and the cancel come before the first cut; the resting buy fills at 23:57:52,
 # inside the first burst, and the stop at 23:58:22, inside the second.
 FIRST_CUT, SECOND_CUT = T0 + 100 * SECOND, T0 + 190 * SECOND
-KILLS = (("venue",), ("executor", "oms", "risk"))
+KILLS = (("desk",), ("desk", "risk"))
 
 
 def _kill_while_busy(pipeline: Pipeline, names: tuple[str, ...]) -> None:

@@ -156,9 +156,12 @@ def test_direct_execution_runs_the_direct_algorithm_only(client, sent):
 
 
 def test_cancel_and_modify_publish_commands_keyed_by_the_orders_symbol(client, sent, view):
-    apply(view, "orders.state", order("o-a", symbol="IBM"))
+    limit = order("o-a", symbol="IBM", order_type="limit", price=Decimal("187"))
+    apply(view, "orders.state", limit)
     answer = client.delete("/api/v1/orders/o-a?reason=late", headers=key(TRADE))
     assert answer.status_code == 202
+    up = client.put("/api/v1/orders/o-a", json={"price": "187.5"}, headers=key(TRADE))
+    assert up.status_code == 409 and "toward the market" in up.json()["error"]["message"]
     answer = client.put("/api/v1/orders/o-a", json={"price": "186.5"}, headers=key(TRADE))
     assert answer.status_code == 202
     cancel, modify = sent.commands

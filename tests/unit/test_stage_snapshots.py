@@ -14,8 +14,8 @@ import pytest
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
 from fillstream.streams.processors import PROCESSORS, build_stage
-from fillstream.streams.replay import Pipeline, Replay, run_replay, timeline
-from fillstream.streams.stages import Snapshots, restore
+from fillstream.streams.replay import Replay, run_replay, timeline
+from fillstream.streams.stages import Snapshots, Wiring, restore
 from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0, capture
 
 END = T0 + 75 * 1_000_000  # past the cancel, with orders still resting at the venue
@@ -30,7 +30,7 @@ def replay_with_restarts(market, every: int, *, keep_memory: bool = True) -> Rep
     snapshot, or (to show the test can fail) fresh."""
     config = load_config()
     names = list(PROCESSORS)
-    replay = Replay(SIGNALS, Pipeline([build_stage(name, config) for name in names]))
+    replay = Replay(SIGNALS, Wiring([build_stage(name, config) for name in names]))
     snapshots = {name: Snapshots() for name in names}  # reused: later snapshots copy records
     clock = 0
     for n, entry in enumerate(timeline(market, SIGNALS, COMMANDS), start=1):
@@ -43,7 +43,7 @@ def replay_with_restarts(market, every: int, *, keep_memory: bool = True) -> Rep
                 if keep_memory:
                     restore(fresh, snapshots[name].take(stage))
                 stages.append(fresh)
-            replay.pipeline = Pipeline(stages)
+            replay.pipeline = Wiring(stages)
     return replay
 
 
