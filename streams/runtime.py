@@ -285,6 +285,10 @@ def build_application(
     merged = frames[0]
     for frame in frames[1:]:
         merged = merged.concat(frame)
+    # Quix Streams names a stream, and so its state store's changelog topic, after every input
+    # topic: past Kafka's 255-character limit for the desk's eight under a topic prefix. The
+    # processor's name serves as well, and still maps to every input for the store's offsets.
+    merged = merged.__dataframe_clone__(stream=merged.stream, stream_id=name)
     produced = {
         topic: app.topic(
             find(topic).full_name,
