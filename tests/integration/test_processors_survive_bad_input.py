@@ -27,7 +27,7 @@ def test_undecodable_records_go_to_deadletter_and_the_pipeline_carries_on(
     ensure_topics(CATALOG)
     producer = make_producer()
     producer.produce(find("signals").full_name, key=b"acct-1", value=b"not avro at all")
-    # A well-framed Trade where a Quote (router) or a reference price (risk) belongs: decodable
+    # A well-framed Trade where a Quote (desk) or a reference price (risk) belongs: decodable
     # Avro, the wrong contract.
     trade = {
         "symbol": "BTC/USDT",
@@ -60,9 +60,9 @@ def test_undecodable_records_go_to_deadletter_and_the_pipeline_carries_on(
     pipeline = Pipeline(log_dir=tmp_path / "logs")
     watcher = Watcher(
         ["signals", "market.quotes", "market.reference", "orders.rejected", "deadletter"],
-        processors=["risk", "router"],
+        processors=["risk", "desk"],
     )
-    pipeline.start(["risk", "router"])
+    pipeline.start(["risk", "desk"])
     try:
         watcher.settle(timeout=90, pipeline=pipeline)
         pipeline.check_alive()
@@ -76,7 +76,7 @@ def test_undecodable_records_go_to_deadletter_and_the_pipeline_carries_on(
     assert risk_signal["value"] == b"not avro at all"
     assert risk_signal["key"] == b"acct-1"
     for processor, topic, expected in (
-        ("router", "market.quotes", "Quote"),
+        ("desk", "market.quotes", "Quote"),
         ("risk", "market.reference", "ReferencePrice"),
     ):
         wrong = dead[(processor, find(topic).full_name)]
