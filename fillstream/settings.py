@@ -91,11 +91,18 @@ def processing_guarantee() -> str:
     return value
 
 
-def commit_interval() -> float:
-    """Seconds between a processor's commits (`FILLSTREAM_COMMIT_INTERVAL`, default 0.05).
-    Under exactly-once, a record is visible downstream only when its transaction commits, so
-    this bounds each hop's latency from below and sets how often state is checkpointed."""
-    return float(os.environ.get("FILLSTREAM_COMMIT_INTERVAL", "0.05"))
+def commit_interval(guarantee: str | None = None) -> float:
+    """Seconds between a processor's commits (`FILLSTREAM_COMMIT_INTERVAL`).
+
+    Each commit saves the state of every partition that changed, which takes most of a busy
+    processor's time when commits come often (docs/BENCHMARKS.md). Under exactly-once a record
+    is visible downstream only when its transaction commits, so the interval bounds each hop's
+    latency from below: 0.05 by default. Under at-least-once outputs go out at once and a
+    commit only checkpoints, so the default is 0.5: ten times fewer snapshots, for more records
+    processed again after a crash, which deterministic ids make harmless."""
+    chosen = guarantee or processing_guarantee()
+    default = "0.05" if chosen == "exactly-once" else "0.5"
+    return float(os.environ.get("FILLSTREAM_COMMIT_INTERVAL", default))
 
 
 def poll_timeout() -> float:

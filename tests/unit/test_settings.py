@@ -1,0 +1,24 @@
+"""Settings from the environment: the commit interval follows the processing guarantee."""
+
+from __future__ import annotations
+
+import pytest
+
+from fillstream import settings
+
+
+def test_the_commit_interval_is_short_only_where_it_bounds_latency(monkeypatch):
+    monkeypatch.delenv("FILLSTREAM_COMMIT_INTERVAL", raising=False)
+    monkeypatch.delenv("FILLSTREAM_PROCESSING_GUARANTEE", raising=False)
+    assert settings.commit_interval() == 0.05  # exactly-once: each hop waits for a commit
+    assert settings.commit_interval("at-least-once") == 0.5
+    monkeypatch.setenv("FILLSTREAM_PROCESSING_GUARANTEE", "at-least-once")
+    assert settings.commit_interval() == 0.5
+    monkeypatch.setenv("FILLSTREAM_COMMIT_INTERVAL", "2")
+    assert settings.commit_interval() == settings.commit_interval("exactly-once") == 2.0
+
+
+def test_an_unknown_guarantee_is_refused_with_the_choices(monkeypatch):
+    monkeypatch.setenv("FILLSTREAM_PROCESSING_GUARANTEE", "maybe-once")
+    with pytest.raises(ValueError, match="use exactly-once or at-least-once"):
+        settings.commit_interval()
