@@ -158,7 +158,7 @@ class ParentOrderState:
     def __getstate__(self) -> dict[str, Any]:
         """The fields, `slices` as a dict: the OMS pickles its state, and a mappingproxy does
         not pickle."""
-        return {f.name: getattr(self, f.name) for f in fields(self)} | {"slices": dict(self.slices)}
+        return {name: getattr(self, name) for name in _FIELDS} | {"slices": dict(self.slices)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Fields an older version did not pickle take their defaults."""
@@ -167,6 +167,9 @@ class ParentOrderState:
             if f.name == "slices":
                 value = MappingProxyType(value)
             object.__setattr__(self, f.name, value)
+
+
+_FIELDS = tuple(f.name for f in fields(ParentOrderState))  # looked up once: pickled often
 
 
 def open_order(parent: ParentOrder) -> ParentOrderState:

@@ -63,3 +63,22 @@ def test_stages_rebuilt_without_their_memory_do_not(market):
     uninterrupted = run_replay(load_config(), market, SIGNALS, COMMANDS).results()
     forgetful = replay_with_restarts(market, every=997, keep_memory=False).results()
     assert forgetful != uninterrupted
+
+
+def test_slotted_dataclasses_round_trip_through_a_snapshot():
+    from dataclasses import dataclass
+    from decimal import Decimal
+
+    from fillstream.streams.orders import SliceProgress
+
+    @dataclass
+    class Holder:
+        inputs = ()
+        outputs = ()
+        durable = ("kept",)
+        kept: object = None
+
+    kept = {"a": SliceProgress(filled=Decimal("1.5"), reported_filled=Decimal("2"))}
+    fresh = Holder()
+    restore(fresh, Snapshots().take(Holder(kept)))
+    assert fresh.kept == kept and fresh.kept is not kept
