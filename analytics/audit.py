@@ -57,6 +57,7 @@ from fillstream.streams.orders import (
     ProblemKind,
     apply_command,
     apply_report,
+    apply_slice,
     open_order,
     transition,
 )
@@ -242,6 +243,7 @@ class _Audit:
             self._flag(Rule.ORPHAN_SLICE, entry.where, ids, why=why)
         else:
             self.slices[child.slice_id] = entry
+            order.events["slices"].append(entry)
 
     def _fills(self, entry: _Entry) -> None:
         """An execution report: once per report id, traced to its slice, into positions."""
@@ -316,7 +318,8 @@ class _Audit:
             return
         self.report.orders += 1
         state = open_order(order.parent.record)
-        streams = (order.events[topic] for topic in ("fills", "orders.rejected", "commands"))
+        topics = ("slices", "fills", "orders.rejected", "commands")
+        streams = (order.events[topic] for topic in topics)
         for entry in heapq.merge(*streams, key=lambda e: e.time):
             state = self._apply(state, entry)
         if state.status not in TERMINAL:
@@ -330,6 +333,8 @@ class _Audit:
         record, order_id = entry.record, state.order.order_id
         if isinstance(record, Command):
             return apply_command(state, record, entry.time)[0]  # late cancels are fine
+        if isinstance(record, Slice):
+            return apply_slice(state, record)
         if isinstance(record, Rejection):
             moved = transition(state.status, OrderEvent.REJECTED)
             if isinstance(moved, IllegalTransition):

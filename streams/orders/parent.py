@@ -36,6 +36,8 @@ from fillstream.schemas.models import (
     OrderStatus,
     ParentOrder,
     Signal,
+    Slice,
+    SliceAction,
 )
 from fillstream.streams.orders import amend
 from fillstream.streams.orders.lifecycle import TERMINAL, IllegalTransition, OrderEvent, transition
@@ -47,6 +49,7 @@ __all__ = [
     "SliceProgress",
     "apply_command",
     "apply_report",
+    "apply_slice",
     "open_order",
     "request_cancel",
     "to_record",
@@ -202,6 +205,19 @@ def apply_report(
         slices=MappingProxyType({**state.slices, report.slice_id: progress}),
         report_ids=state.report_ids | {report.report_id},
         reason=report.reason or state.reason,
+    )
+
+
+def apply_slice(state: ParentOrderState, child: Slice) -> ParentOrderState:
+    """A new slice the executor sent works until a final report of it arrives, whichever way
+    its reports travel: known from the start, it keeps a cancel from ending the order too soon.
+    Not an event of the order: no new version, nothing to publish."""
+    if child.action is not SliceAction.NEW or child.slice_id in state.slices:
+        return state
+    if state.status in TERMINAL:
+        return state
+    return replace(
+        state, slices=MappingProxyType({**state.slices, child.slice_id: SliceProgress()})
     )
 
 

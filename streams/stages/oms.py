@@ -17,12 +17,14 @@ from fillstream.schemas.models import (
     OrderStatus,
     ParentOrder,
     Rejection,
+    Slice,
 )
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds, order_id_for
 from fillstream.streams.orders import (
     TERMINAL,
     apply_command,
     apply_report,
+    apply_slice,
     open_order,
     to_record,
 )
@@ -33,7 +35,7 @@ __all__ = ["OmsStage"]
 
 
 class OmsStage:
-    inputs = ("orders.approved", "orders.rejected", "fills", "commands")
+    inputs = ("orders.approved", "orders.rejected", "slices", "fills", "commands")
     outputs = ("orders.state",)
     durable = ("orders", "finished")
 
@@ -49,6 +51,12 @@ class OmsStage:
             return self._emit(open_order(parent))
         if topic == "orders.rejected":
             return self._rejected(record)
+        if topic == "slices":
+            child: Slice = record
+            state = self.orders.get(child.order_id)
+            if state is not None:
+                self.orders[child.order_id] = apply_slice(state, child)
+            return []
         if topic == "fills":
             report: ExecutionReport = record
             return self._update(report.order_id, lambda s: apply_report(s, report))

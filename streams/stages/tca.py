@@ -41,11 +41,18 @@ from fillstream.schemas.models import (
     ParentOrder,
     Quote,
     Rejection,
+    Slice,
     TcaResult,
     Trade,
 )
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
-from fillstream.streams.orders import TERMINAL, apply_command, apply_report, open_order
+from fillstream.streams.orders import (
+    TERMINAL,
+    apply_command,
+    apply_report,
+    apply_slice,
+    open_order,
+)
 from fillstream.streams.orders.parent import ParentOrderState
 from fillstream.streams.risk.market import MarketView
 from fillstream.streams.stages import Emit
@@ -132,6 +139,7 @@ class TcaStage:
     inputs = (
         "orders.approved",
         "orders.rejected",
+        "slices",
         "fills",
         "commands",
         "market.quotes",
@@ -161,6 +169,13 @@ class TcaStage:
                 self.working[parent.order_id] = _Followed(open_order(parent))
         elif topic == "orders.rejected":
             self._rejected(record)
+        elif topic == "slices":
+            child: Slice = record
+            followed = self.working.get(child.order_id)
+            if followed is not None:
+                self.working[child.order_id] = replace(
+                    followed, state=apply_slice(followed.state, child)
+                )
         elif topic == "fills":
             self._report(record)
         elif topic == "commands":

@@ -355,6 +355,21 @@ def test_the_executors_end_overtaking_the_reports_still_ends_the_order_as_they_s
         assert stage.orders == {}
 
 
+def test_a_cancel_before_any_report_waits_for_the_slices_already_sent():
+    # The executor sent both slices; a user's cancel reaches the OMS before any report. The
+    # venue fills the first before the cancel reaches it: that fill must count.
+    stage = OmsStage()
+    stage.handle("orders.approved", approved(), T0)
+    for child in ExecutorStage().handle("orders.routed", routed(), T0):
+        assert stage.handle(child.topic, child.record, T0) == []  # no new version
+    assert states(stage.handle("commands", cancel(), T0 + 5)) == [
+        ("o-sig-1", "cancel_pending", 2)
+    ]
+    stage.handle("fills", filled("o-sig-1-1", "0.2"), T0 + 6)
+    (last,) = stage.handle("fills", report("o-sig-1-2", "cancel", "cancelled"), T0 + 7)
+    assert (last.record.status.value, last.record.filled_quantity) == ("cancelled", D("0.2"))
+
+
 def test_the_oms_forgets_its_oldest_final_orders():
     stage = OmsStage(memory=1)
     for signal_id in ("sig-1", "sig-2"):
