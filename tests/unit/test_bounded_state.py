@@ -362,9 +362,7 @@ def test_a_cancel_before_any_report_waits_for_the_slices_already_sent():
     stage.handle("orders.approved", approved(), T0)
     for child in ExecutorStage().handle("orders.routed", routed(), T0):
         assert stage.handle(child.topic, child.record, T0) == []  # no new version
-    assert states(stage.handle("commands", cancel(), T0 + 5)) == [
-        ("o-sig-1", "cancel_pending", 2)
-    ]
+    assert states(stage.handle("commands", cancel(), T0 + 5)) == [("o-sig-1", "cancel_pending", 2)]
     stage.handle("fills", filled("o-sig-1-1", "0.2"), T0 + 6)
     (last,) = stage.handle("fills", report("o-sig-1-2", "cancel", "cancelled"), T0 + 7)
     assert (last.record.status.value, last.record.filled_quantity) == ("cancelled", D("0.2"))
