@@ -24,7 +24,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 from pydantic import ValidationError
 
@@ -104,6 +110,17 @@ def _inputs() -> dict[str, tuple[str, ...]]:
     """Each processor's input topics, from its stage (built on the default config)."""
     config = load_config()
     return {name: build_stage(name, config).inputs for name in PROCESSORS}
+
+
+# Answers of a group coordinator that is still loading or moving: a broker just (re)started
+# gives them without always marking them retriable.
+_COORDINATOR_BUSY = frozenset(
+    {
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+    }
+)
 
 
 class Watcher:
@@ -189,7 +206,7 @@ class Watcher:
             try:
                 result = self._admin.list_consumer_group_offsets(request)[group_of(name)].result()
             except KafkaException as error:  # a fresh broker's group coordinator still loading
-                if error.args[0].retriable():
+                if error.args[0].retriable() or error.args[0].code() in _COORDINATOR_BUSY:
                     return False
                 raise
             committed = {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions}
