@@ -11,13 +11,13 @@ a stage sees market data and orders of one partition in time order. The input to
 co-partitioned, so each partition number is an independent shard of the work: the worker keeps
 one stage per partition it is assigned, and Kafka's consumer group decides who has which.
 
-Each partition's stage memory is durable. At every commit, a snapshot of each partition's
-stage that processed records since the last commit is written to the partition's Quix Streams
+Each partition's stage memory is durable. At every commit, what changed in each partition's
+stage that processed records since the last commit is saved to the partition's Quix Streams
 state store (RocksDB, backed by a changelog topic) in the same Kafka transaction as the input
-offsets and the outputs. A worker that takes over a partition, after a crash or a rebalance,
-restores the stage as of the last committed offset and goes on from there: nothing is lost and
-nothing is emitted twice. Snapshots are written per commit, not per record, so the cost is one
-pickle per partition every commit interval while records flow, and none while idle.
+offsets and the outputs (`streams.snapshots`). A worker that takes over a partition, after a
+crash or a rebalance, restores the stage as of the last committed offset and goes on from
+there: nothing is lost and nothing is emitted twice. Saves are made per commit, not per
+record, and cost what changed since the last; nothing while idle.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ from fillstream.infra.topics import ensure_topics
 from fillstream.schemas.models import MODELS, DeadLetter
 from fillstream.schemas.serde import Codec, UndecodableRecord, codec_for
 from fillstream.schemas.topics import TopicSpec, find, key_of
-from fillstream.streams.stages import Emit, Snapshots, Stage, event_time, restore
+from fillstream.streams.snapshots import Snapshots, read, restore, write
+from fillstream.streams.stages import Emit, Stage, event_time
 from fillstream.streams.telemetry import Publisher, Telemetry
 
 __all__ = ["Outgoing", "build_application", "run_processor"]
@@ -138,10 +139,6 @@ class Shards:
         transaction = checkpoint.get_store_transaction(self._frame.stream_id, partition)
         return transaction.as_state(prefix=b"stage")
 
-    # A snapshot is stored in pieces: one changelog record must stay under the broker's message
-    # size limit (1 MiB by default), and a busy partition's memory can exceed it.
-    CHUNK = 512 * 1024
-
     def stage(self, partition: int) -> Stage:
         """The partition's stage, as of the last record it processed; marked for saving."""
         self._dirty.add(partition)
@@ -154,9 +151,9 @@ class Shards:
         if cached is not None and cached[1] == token:
             return cached[0]
         stage = self._build()
-        chunks = int(store.get("chunks", 0))
-        if chunks:
-            restore(stage, b"".join(store.get_bytes(f"chunk:{n}") or b"" for n in range(chunks)))
+        saves = read(store)
+        if saves:
+            restore(stage, *saves)
         self._stages[partition] = (stage, token)
         self._snapshots[partition] = Snapshots()
         return stage
@@ -166,13 +163,7 @@ class Shards:
             stage, _ = self._stages[partition]
             token = os.urandom(8)
             store = self._store(partition)
-            saved = self._snapshots[partition].take(stage)
-            chunks = range(0, len(saved), self.CHUNK)
-            for n, start in enumerate(chunks):
-                store.set_bytes(f"chunk:{n}", saved[start : start + self.CHUNK])
-            for n in range(len(chunks), int(store.get("chunks", 0))):
-                store.delete(f"chunk:{n}")
-            store.set("chunks", len(chunks))
+            write(store, self._snapshots[partition], stage)
             store.set_bytes("token", token)
             self._stages[partition] = (stage, token)
         self._dirty.clear()

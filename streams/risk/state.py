@@ -7,11 +7,12 @@ copy it. The functions still return the state, so a replay reads as a fold.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from fillstream.schemas.models import Command, CommandKind, Side
+from fillstream.streams.ledger import Ledger
 from fillstream.streams.risk.limits import TradingState
 
 __all__ = ["DAY_US", "RATE_WINDOW_US", "AccountRisk", "RiskState", "apply_command", "apply_fill"]
@@ -32,7 +33,7 @@ class AccountRisk:
     orders_today: int = 0
     notional_today: Decimal = _ZERO
     recent_orders: deque[int] = field(default_factory=deque)
-    signal_ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    signal_ids: Ledger[str, None] = field(default_factory=Ledger)
     trading_state: TradingState | None = None  # set by a pause; None: as the config says
     kill_switch: bool = False
 
@@ -67,7 +68,7 @@ class AccountRisk:
         ids = self.signal_ids
         ids[signal_id] = None
         while len(ids) > memory:
-            ids.popitem(last=False)
+            ids.popitem()
 
 
 @dataclass(slots=True, eq=False)

@@ -20,6 +20,7 @@ from fillstream.schemas.models import (
     Slice,
 )
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds, order_id_for
+from fillstream.streams.ledger import Ledger
 from fillstream.streams.orders import (
     TERMINAL,
     apply_command,
@@ -40,7 +41,7 @@ class OmsStage:
     durable = ("orders", "finished")
 
     def __init__(self, memory: int = REDELIVERY_MEMORY) -> None:
-        self.orders: dict[str, ParentOrderState] = {}  # the orders not final yet
+        self.orders: Ledger[str, ParentOrderState] = Ledger()  # the orders not final yet
         self.finished = RecentIds(memory)
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:

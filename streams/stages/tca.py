@@ -46,6 +46,7 @@ from fillstream.schemas.models import (
     Trade,
 )
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
+from fillstream.streams.ledger import Ledger
 from fillstream.streams.orders import (
     TERMINAL,
     apply_command,
@@ -151,8 +152,8 @@ class TcaStage:
 
     def __init__(self, config: TcaConfig | None = None, memory: int = REDELIVERY_MEMORY) -> None:
         self.config = config or TcaConfig()
-        self.working: dict[str, _Followed] = {}
-        self.ended: dict[str, _Followed] = {}  # final, waiting for the market to move on
+        self.working: Ledger[str, _Followed] = Ledger()
+        self.ended: Ledger[str, _Followed] = Ledger()  # final, waiting for the market to move on
         self.finished = RecentIds(memory)  # published
         self.market = MarketView()
         self.tapes: dict[str, _Tape] = {}

@@ -15,8 +15,10 @@ from fillstream.config import load_config
 from fillstream.connectors.feeds import load
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.replay import Replay, run_replay, timeline
-from fillstream.streams.stages import Snapshots, Wiring, restore
+from fillstream.streams.snapshots import Snapshots, read, restore, write
+from fillstream.streams.stages import Wiring
 from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0, capture
+from tests.unit.test_snapshots import DictStore
 
 END = T0 + 75 * 1_000_000  # past the cancel, with orders still resting at the venue
 
@@ -25,24 +27,32 @@ def window():
     return list(itertools.takewhile(lambda event: event.timestamp <= END, load(capture())))
 
 
-def replay_with_restarts(market, every: int, *, keep_memory: bool = True) -> Replay:
-    """The replay harness, with every stage rebuilt every `every` inputs: restored from its
-    snapshot, or (to show the test can fail) fresh."""
+def replay_with_restarts(
+    market, every: int, *, commit: int = 89, keep_memory: bool = True
+) -> Replay:
+    """The replay harness as the live processors run it: every stage saved to its store every
+    `commit` inputs, and rebuilt every `every` inputs, restored from the store's saves (at the
+    last commit), or (to show the test can fail) fresh."""
     config = load_config()
     names = list(PROCESSORS)
     replay = Replay(SIGNALS, Wiring([build_stage(name, config) for name in names]))
-    snapshots = {name: Snapshots() for name in names}  # reused: later snapshots copy records
+    stores = {name: DictStore() for name in names}
+    saves = {name: Snapshots() for name in names}
     clock = 0
     for n, entry in enumerate(timeline(market, SIGNALS, COMMANDS), start=1):
         clock = max(clock, entry.timestamp)
         replay.record(replay.pipeline.deliver(entry.topic, entry.record, clock))
+        if n % commit == 0 or n % every == 0:
+            for name, stage in zip(names, replay.pipeline.stages, strict=True):
+                write(stores[name], saves[name], stage)
         if n % every == 0:
             stages = []
-            for name, stage in zip(names, replay.pipeline.stages, strict=True):
+            for name in names:
                 fresh = build_stage(name, config)
                 if keep_memory:
-                    restore(fresh, snapshots[name].take(stage))
+                    restore(fresh, *read(stores[name]))
                 stages.append(fresh)
+                saves[name] = Snapshots()
             replay.pipeline = Wiring(stages)
     return replay
 
@@ -80,5 +90,5 @@ def test_slotted_dataclasses_round_trip_through_a_snapshot():
 
     kept = {"a": SliceProgress(filled=Decimal("1.5"), reported_filled=Decimal("2"))}
     fresh = Holder()
-    restore(fresh, Snapshots().take(Holder(kept)))
+    restore(fresh, Snapshots().take(Holder(kept)).data)
     assert fresh.kept == kept and fresh.kept is not kept

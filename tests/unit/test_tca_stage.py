@@ -33,7 +33,8 @@ from fillstream.schemas.models import (
     TcaResult,
     Trade,
 )
-from fillstream.streams.stages import Snapshots, event_time, restore
+from fillstream.streams.snapshots import Snapshots, restore
+from fillstream.streams.stages import event_time
 from fillstream.streams.stages.tca import TcaStage
 
 T = 1_723_161_300_000_000
@@ -282,7 +283,7 @@ def test_a_stage_restored_from_its_snapshot_mid_order_publishes_the_same(cut):
     first = TcaStage(CONFIG)
     feed(first, BEFORE_END[:cut])
     restored = TcaStage(CONFIG)
-    restore(restored, Snapshots().take(first))
+    restore(restored, Snapshots().take(first).data)
     feed(restored, BEFORE_END[cut:])
     assert feed(restored, [HORIZON_PASSED]) == expected
 
@@ -322,7 +323,7 @@ def test_orders_are_published_when_each_ones_horizons_pass_also_after_a_restore(
     assert feed(stage, [("orders.approved", parent(order_id="o-s-2")), *BEFORE_END]) == []
     assert feed(stage, [("orders.rejected", refused)]) == []
     restored = TcaStage(CONFIG)
-    restore(restored, Snapshots().take(stage))
+    restore(restored, Snapshots().take(stage).data)
     assert feed(restored, [tick(6.9)]) == []
     assert [e.record.order_id for e in feed(restored, [tick(7)])] == ["o-s-2", "o-s-2"]
     assert feed(restored, [tick(7.9)]) == []
