@@ -21,7 +21,7 @@ filled its new quantity ends filled when the executor says its execution is over
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -173,6 +173,20 @@ class ParentOrderState:
 
 
 _FIELDS = tuple(f.name for f in fields(ParentOrderState))  # looked up once: pickled often
+_FIELD_SET = frozenset(_FIELDS)
+
+
+def _evolve(state: ParentOrderState, **changes: Any) -> ParentOrderState:
+    """`dataclasses.replace` for the state, which has no `__post_init__`, without the checks
+    `replace` makes of every field at every call: a report evolves its order's state twice in
+    each of the OMS and TCA, and `replace` took a sixth of the pipeline's core time."""
+    if not changes.keys() <= _FIELD_SET:
+        raise TypeError(f"ParentOrderState has no field {sorted(changes.keys() - _FIELD_SET)}")
+    evolved = object.__new__(ParentOrderState)
+    for name in _FIELDS:
+        value = changes[name] if name in changes else getattr(state, name)
+        object.__setattr__(evolved, name, value)
+    return evolved
 
 
 def open_order(parent: ParentOrder) -> ParentOrderState:
@@ -216,7 +230,7 @@ def apply_slice(state: ParentOrderState, child: Slice) -> ParentOrderState:
         return state
     if state.status in TERMINAL:
         return state
-    return replace(
+    return _evolve(
         state, slices=MappingProxyType({**state.slices, child.slice_id: SliceProgress()})
     )
 
@@ -345,7 +359,7 @@ def _advance(
     state: ParentOrderState, events: list[OrderEvent], *, at_us: int, **changes: object
 ) -> tuple[ParentOrderState, list[Problem]]:
     """Apply one event's changes and status moves as a whole, or refuse it as a whole."""
-    updated = replace(state, **({"notice": None} | changes))
+    updated = _evolve(state, **({"notice": None} | changes))
     if updated.cancel_requested and not updated.working and OrderEvent.FILL not in events:
         # The order was asked to end and nothing works for it any more: a modified order may
         # have filled its new quantity, else it ends as its slices did.
@@ -357,6 +371,6 @@ def _advance(
         if isinstance(moved, IllegalTransition):
             return state, [Problem(ProblemKind.ILLEGAL_TRANSITION, moved.message)]
         status = moved
-    return replace(
+    return _evolve(
         updated, status=status, version=state.version + 1, updated_at=max(state.updated_at, at_us)
     ), []

@@ -5,8 +5,10 @@ Vectors are worked by hand; the property test replays shuffled, re-delivered rep
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,6 +32,7 @@ from fillstream.streams.orders import (
     request_cancel,
     to_record,
 )
+from fillstream.streams.orders.parent import _evolve
 
 T = 1_723_161_300_000_000
 S, X = OrderStatus, ExecType
@@ -424,3 +427,12 @@ def test_any_report_stream_keeps_the_invariants(scenario):
         assert record.filled_quantity + record.leaves_quantity == (
             state.quantity if state.status not in TERMINAL else state.filled
         )
+
+
+def test_a_state_evolves_as_dataclasses_replace_would_and_refuses_an_unknown_field():
+    state = parent()
+    changes = {"version": 7, "reason": "moved", "cancel_requested": True}
+    assert _evolve(state, **changes) == dataclasses.replace(state, **changes)
+    assert _evolve(state) == state and _evolve(state) is not state
+    with pytest.raises(TypeError, match="no field"):
+        _evolve(state, colour="blue")
