@@ -31,7 +31,7 @@ from fillstream.schemas.models import Record
 from fillstream.streams.ledger import Ledger
 from fillstream.streams.stages import Stage
 
-__all__ = ["Save", "Snapshots", "Store", "read", "restore", "write"]
+__all__ = ["MemoryStore", "Save", "Snapshots", "Store", "read", "restore", "write"]
 
 
 class Save(NamedTuple):
@@ -135,6 +135,28 @@ class Store(Protocol):
     def get_bytes(self, key: str, default: bytes | None = None) -> bytes | None: ...
     def set_bytes(self, key: str, value: bytes) -> None: ...
     def delete(self, key: str) -> None: ...
+
+
+class MemoryStore:
+    """A `Store` in a dict: the saves of a stage outside a live processor (tests, benchmarks)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    def get_bytes(self, key: str, default: bytes | None = None) -> bytes | None:
+        return self.data.get(key, default)
+
+    def set_bytes(self, key: str, value: bytes) -> None:
+        self.data[key] = value
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
 
 
 # One changelog record must stay under the broker's message size limit (1 MiB by default),

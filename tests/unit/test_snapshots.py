@@ -9,36 +9,13 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from fillstream.streams import snapshots
 from fillstream.streams.execution.ids import RecentIds
 from fillstream.streams.ledger import Changes, Ledger
-from fillstream.streams.snapshots import Snapshots, read, restore, write
-
-
-class DictStore:
-    """A partition's state store as a dict: what `streams.snapshots` needs of it."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
-
-    def set(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    def get_bytes(self, key: str, default: bytes | None = None) -> bytes | None:
-        return self.data.get(key, default)
-
-    def set_bytes(self, key: str, value: bytes) -> None:
-        self.data[key] = value
-
-    def delete(self, key: str) -> None:
-        self.data.pop(key, None)
+from fillstream.streams.snapshots import MemoryStore, Snapshots, read, restore, write
 
 
 @dataclass
@@ -168,7 +145,7 @@ def test_an_image_is_the_memory_as_of_the_last_save():
 
 def test_the_store_keeps_a_base_and_a_log_until_the_log_outgrows_the_base(monkeypatch):
     monkeypatch.setattr(snapshots, "PIECE", 1000)  # several pieces per base
-    store, saves, holder = DictStore(), Snapshots(), Holder()
+    store, saves, holder = MemoryStore(), Snapshots(), Holder()
     for n in range(200):
         holder.orders[f"o-{n}"] = (f"o-{n}", Decimal(n))
     write(store, saves, holder)
@@ -193,7 +170,7 @@ def test_the_store_keeps_a_base_and_a_log_until_the_log_outgrows_the_base(monkey
 
 def test_a_base_in_fewer_pieces_leaves_no_stale_piece(monkeypatch):
     monkeypatch.setattr(snapshots, "PIECE", 1000)
-    store, holder = DictStore(), Holder()
+    store, holder = MemoryStore(), Holder()
     for n in range(200):
         holder.orders[f"o-{n}"] = (f"o-{n}", Decimal(n))
     write(store, Snapshots(), holder)
@@ -207,8 +184,8 @@ def test_a_base_in_fewer_pieces_leaves_no_stale_piece(monkeypatch):
 
 
 def test_an_empty_store_reads_as_nothing_saved_and_an_older_layout_is_refused():
-    assert read(DictStore()) == []
-    old = DictStore()
+    assert read(MemoryStore()) == []
+    old = MemoryStore()
     old.set("chunks", 1)
     old.set_bytes("chunk:0", pickle.dumps({}))
     with pytest.raises(RuntimeError, match="earlier fillstream"):

@@ -15,10 +15,9 @@ from fillstream.config import load_config
 from fillstream.connectors.feeds import load
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.replay import Replay, run_replay, timeline
-from fillstream.streams.snapshots import Snapshots, read, restore, write
+from fillstream.streams.snapshots import MemoryStore, Snapshots, read, restore, write
 from fillstream.streams.stages import Wiring
 from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0, capture
-from tests.unit.test_snapshots import DictStore
 
 END = T0 + 75 * 1_000_000  # past the cancel, with orders still resting at the venue
 
@@ -36,7 +35,7 @@ def replay_with_restarts(
     config = load_config()
     names = list(PROCESSORS)
     replay = Replay(SIGNALS, Wiring([build_stage(name, config) for name in names]))
-    stores = {name: DictStore() for name in names}
+    stores = {name: MemoryStore() for name in names}
     saves = {name: Snapshots() for name in names}
     clock = 0
     for n, entry in enumerate(timeline(market, SIGNALS, COMMANDS), start=1):

@@ -246,10 +246,11 @@ def parse(spec: AlgorithmSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     A raw parameter the algorithm does not have is an error too: a misspelt name would
     otherwise be silently replaced by its default.
     """
-    unknown = sorted(set(raw) - {p.name for p in spec.parameters})
-    if unknown:
-        known = ", ".join(p.name for p in spec.parameters) or "none"
-        raise ValueError(f"{spec.name} has no parameter {', '.join(unknown)} (it has: {known})")
+    if raw:  # most signals carry none: risk and the executor parse every one
+        unknown = sorted(set(raw) - {p.name for p in spec.parameters})
+        if unknown:
+            known = ", ".join(p.name for p in spec.parameters) or "none"
+            raise ValueError(f"{spec.name} has no parameter {', '.join(unknown)} (it has: {known})")
     values: dict[str, Any] = {}
     for parameter in spec.parameters:
         text = raw.get(parameter.name, parameter.default)
