@@ -439,6 +439,16 @@ def test_catalog_problems_say_what_is_wrong(fields, message):
     assert problems(signal(**fields)) == message
 
 
+def test_a_signal_without_parameters_gets_each_default_and_a_copy_of_them():
+    twap_values = parse(CATALOG["twap"], {})
+    assert twap_values["duration_seconds"] == D(300)  # the catalog's documented default
+    assert twap_values["slices"] is None and twap_values["random_variation"] == D(0)
+    twap_values["duration_seconds"] = D(1)  # the caller's copy: the next parse is unchanged
+    assert parse(CATALOG["twap"], {})["duration_seconds"] == D(300)
+    with pytest.raises(ValueError, match="pov needs participation_rate"):
+        parse(CATALOG["pov"], {})
+
+
 def test_catalog_accepts_good_signals():
     assert problems(signal()) is None  # no algorithm: direct
     assert (

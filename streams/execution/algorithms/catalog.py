@@ -9,7 +9,7 @@ Parameters travel as text in signals (exact numbers); `parse` gives them their t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -82,6 +82,30 @@ class AlgorithmSpec:
     parameters: tuple[Parameter, ...] = ()
     order_types: frozenset[OrderType] = frozenset({OrderType.MARKET, OrderType.LIMIT})
     needs_display_quantity: bool = False
+    # Every parameter at its default, parsed once (None if one is required): most signals
+    # carry no parameters, and risk and the executor parse each signal's.
+    defaults: Mapping[str, Any] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            defaults = self.typed({})
+        except ValueError:
+            defaults = None
+        object.__setattr__(self, "defaults", defaults)
+
+    def typed(self, raw: Mapping[str, str]) -> dict[str, Any]:
+        """Each parameter's value from its text in `raw`, else its default; ValueError naming
+        a required one missing or a text of the wrong kind."""
+        values: dict[str, Any] = {}
+        for parameter in self.parameters:
+            text = raw.get(parameter.name, parameter.default)
+            if text is None:
+                if parameter.required:
+                    raise ValueError(f"{self.name} needs {parameter.name}")
+                values[parameter.name] = None
+                continue
+            values[parameter.name] = parameter.convert(text)
+        return values
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -246,21 +270,13 @@ def parse(spec: AlgorithmSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     A raw parameter the algorithm does not have is an error too: a misspelt name would
     otherwise be silently replaced by its default.
     """
-    if raw:  # most signals carry none: risk and the executor parse every one
-        unknown = sorted(set(raw) - {p.name for p in spec.parameters})
-        if unknown:
-            known = ", ".join(p.name for p in spec.parameters) or "none"
-            raise ValueError(f"{spec.name} has no parameter {', '.join(unknown)} (it has: {known})")
-    values: dict[str, Any] = {}
-    for parameter in spec.parameters:
-        text = raw.get(parameter.name, parameter.default)
-        if text is None:
-            if parameter.required:
-                raise ValueError(f"{spec.name} needs {parameter.name}")
-            values[parameter.name] = None
-            continue
-        values[parameter.name] = parameter.convert(text)
-    return values
+    if not raw and spec.defaults is not None:
+        return dict(spec.defaults)
+    unknown = sorted(set(raw) - {p.name for p in spec.parameters})
+    if unknown:
+        known = ", ".join(p.name for p in spec.parameters) or "none"
+        raise ValueError(f"{spec.name} has no parameter {', '.join(unknown)} (it has: {known})")
+    return spec.typed(raw)
 
 
 def problems(signal: Signal) -> str | None:
