@@ -101,9 +101,22 @@ class Pipeline:
         self.processes.clear()
 
     def check_alive(self) -> None:
+        """Raise, with the end of its log (which says why), if a processor has exited."""
         for name, process in self.processes.items():
             if process.poll() is not None:
-                raise RuntimeError(f"processor {name} exited with code {process.returncode}")
+                problem = f"processor {name} exited with code {process.returncode}"
+                if self.log_dir is not None:
+                    log = self.log_dir / f"{name}.log"
+                    problem += f"; the end of its log ({log}):\n{_tail(log)}"
+                raise RuntimeError(problem)
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    """The last `lines` non-blank lines of a processor's log: its error, when it stopped on one."""
+    with path.open("rb") as log:
+        log.seek(max(0, log.seek(0, 2) - 8192))
+        text = log.read().decode(errors="replace")
+    return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
 
 
 def _inputs() -> dict[str, tuple[str, ...]]:

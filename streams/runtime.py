@@ -211,8 +211,10 @@ def _handler(
             )
         except (UndecodableRecord, ValidationError) as error:
             return [_dead_letter(name, raw, key, error)]
+        # Outside the guard below: a store that cannot be read stops the processor, as no
+        # record is at fault, and dead-lettering every record would lose them all.
+        stage = shards.stage(partition)
         try:
-            stage = shards.stage(partition)
             emits = stage.handle(topic, record, event_time(topic, record, timestamp_ms * 1000))
             return [_outgoing(emit) for emit in emits]
         except Exception as error:  # a stage bug must not stop the pipeline: keep the record

@@ -188,8 +188,11 @@ def read(store: Store) -> list[bytes]:
     """The base and the log after it, for `restore`; empty if nothing was saved."""
     if store.get("chunks") is not None:
         raise RuntimeError(
-            "this partition's state was saved by an earlier fillstream in a layout this one "
-            "does not read: start the pipeline under a new FILLSTREAM_TOPIC_PREFIX"
+            "this partition's state was saved by an earlier fillstream, in a layout this one "
+            "does not read. To start afresh on the local broker, stop it (`fillstream kafka "
+            "stop`) and delete the state directory (FILLSTREAM_STATE_DIR, by default "
+            "~/.local/state/fillstream), which holds its topics and the processors' state; on a "
+            "cluster, run the pipeline under a new FILLSTREAM_TOPIC_PREFIX"
         )
     if store.get("base:pieces") is None:
         return []
