@@ -42,11 +42,9 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
     KafkaError,
-    KafkaException,
     Message,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -58,7 +56,7 @@ from fillstream.connectors.feeds.samples import sample_file
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.connectors.simvenue.venue import SimulatedVenue
 from fillstream.infra import topics
-from fillstream.pipeline import Pipeline, Watcher, feed, group_of, wire_signal
+from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, wire_signal
 from fillstream.schemas.models import (
     BookUpdate,
     ClockTick,
@@ -72,7 +70,6 @@ from fillstream.schemas.models import (
 )
 from fillstream.schemas.topics import CATALOG, find, key_of
 from fillstream.streams.orders import apply_report, open_order
-from fillstream.streams.processors import PROCESSORS
 from fillstream.streams.replay import run_replay
 from fillstream.streams.risk import MarketView, RiskState, approve, check_signal, order_notional
 from fillstream.streams.routing import plan_route
@@ -537,21 +534,6 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
-@contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set variables for this process and the processors it starts; restore them after."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _market(now_us: int) -> list[MarketEvent]:
     """A quote and a trade per symbol, one tick either side of the mid, with ample size."""
     events = []
@@ -811,25 +793,6 @@ class _Run:
         )
 
 
-def _delete_run(prefix: str) -> tuple[int, list[str]]:
-    """Delete the run's topics (Quix names internal ones after the group, so match anywhere)
-    and its processors' groups. Returns the topics deleted and the failures."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers(), "log_level": 5})
-    groups = [group_of(name) for name in PROCESSORS]
-    for future in admin.delete_consumer_groups(groups, request_timeout=30).values():
-        with contextlib.suppress(KafkaException):  # a group that never committed is no group
-            future.result()
-    names = [name for name in admin.list_topics(timeout=30).topics if prefix in name]
-    deleted, failures = 0, []
-    for name, future in (admin.delete_topics(names, operation_timeout=30) if names else {}).items():
-        try:
-            future.result()
-            deleted += 1
-        except KafkaException as error:
-            failures.append(f"{name}: {error}")
-    return deleted, failures
-
-
 def run_bench(plan: BenchPlan, console: Console) -> BenchReport:
     """Run the whole benchmark: broker, topics, processors, phases, clean-up, then the cores."""
     from fillstream.demo import ensure_broker
@@ -868,13 +831,13 @@ def run_bench(plan: BenchPlan, console: Console) -> BenchReport:
     )
     _header(report, console)
     failed = True
-    with _environment(environment):
+    with settings.environment(environment):
         try:
             _run_pipeline(plan, report, workdir, console)
             failed = False
         finally:
             with console.status("Deleting the run's topics…"):
-                deleted, failures = _delete_run(prefix)
+                deleted, failures = delete_run(prefix)
             console.print(f"Deleted {deleted} topics of prefix {prefix}")
             for failure in failures:
                 console.print(f"[red]Not deleted:[/] {failure}")

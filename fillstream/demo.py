@@ -5,12 +5,16 @@ catalog's topics, starts every processor, replays market data (a synthetic BTC/U
 default, or a recording), publishes signals among it in time order, cancels what is still
 open when the market data ends (the session closes), waits until every order is final and
 its TCA published (a clock tick moves event time past the last markout horizon), and prints a
-summary with each order's arrival slippage and implementation shortfall.
+summary with each order's arrival slippage and implementation shortfall. Each run is a pipeline
+of its own, under a topic prefix of its own (unless `FILLSTREAM_TOPIC_PREFIX` names one), and
+deletes the earlier runs'.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -29,7 +33,7 @@ from fillstream.config import load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.infra import broker, topics
-from fillstream.pipeline import Pipeline, Watcher, feed, tick
+from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, tick
 from fillstream.schemas import examples_dir
 from fillstream.schemas.models import Command, CommandKind
 from fillstream.schemas.topics import CATALOG
@@ -155,6 +159,61 @@ def run(
     end_us = max(event.timestamp for event in market)
 
     ensure_broker(console)
+    prefix = settings.topic_prefix() or _new_run_prefix()
+    with settings.environment({"FILLSTREAM_TOPIC_PREFIX": prefix}):
+        if _RUN.fullmatch(prefix):
+            _forget_earlier_runs(prefix, console)
+        records = _run_pipeline(market, signals, described, end_us, console, log_dir)
+    ok = _summary(records, signals, console)
+    kept = " (the next demo deletes them)" if _RUN.fullmatch(prefix) else ""
+    console.print(
+        f"Its records stay on the broker under the topic prefix {prefix}{kept}, e.g.: "
+        f"FILLSTREAM_TOPIC_PREFIX={prefix} .venv/bin/fillstream tail orders.state "
+        "--from-beginning --idle-timeout 2",
+        highlight=False,
+    )
+    return ok
+
+
+# Each demo is a pipeline of its own under a topic prefix of its own, so that a run never meets
+# the memory of an earlier one: event time would go back (each run's market starts now, an
+# earlier one's last clock tick passed its orders' markout horizon), and a recording's signal
+# ids would repeat.
+_RUN = re.compile(r"demo-\d{8}-\d{6}-[0-9a-f]{4}\.")
+
+
+def _new_run_prefix() -> str:
+    return f"demo-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{os.urandom(2).hex()}."
+
+
+def _forget_earlier_runs(current: str, console: Console) -> None:
+    """Delete earlier demo runs' topics, consumer groups and processor state."""
+    admin = topics.admin_client()
+    earlier = {
+        match.group(0)
+        for name in admin.list_topics(timeout=30).topics
+        if (match := _RUN.search(name)) is not None and match.group(0) != current
+    }
+    for prefix in sorted(earlier):
+        with console.status(f"Deleting the earlier demo run {prefix}…"):
+            deleted, failures = delete_run(prefix)
+        console.print(f"Deleted the earlier demo run {prefix} ({deleted} topics)", highlight=False)
+        for failure in failures:
+            console.print(f"[red]Not deleted:[/] {failure}", highlight=False)
+        for state in (settings.state_dir() / "processors").glob(f"{prefix}*"):
+            shutil.rmtree(state, ignore_errors=True)
+
+
+def _run_pipeline(
+    market: Iterable[MarketEvent],
+    signals: list[dict[str, Any]],
+    described: str,
+    end_us: int,
+    console: Console,
+    log_dir: Path | None,
+) -> Mapping[str, list[dict[str, Any]]]:
+    """Start the processors, feed the market data, signals and closing cancels, wait for every
+    order's end and TCA, and stop: the records the pipeline wrote."""
     created = sum(s.outcome == "created" for s in topics.ensure_topics(CATALOG))
     console.print(f"Topics: {len(CATALOG)} in the catalog, {created} created now")
     watcher = Watcher(WATCHED, from_end=True)
@@ -174,7 +233,7 @@ def run(
     finally:
         pipeline.stop()
         watcher.close()
-    return _summary(watcher.records, signals, console)
+    return watcher.records
 
 
 def _summary(

@@ -13,6 +13,7 @@ the processors see events in the order the replay harness does, and produce the 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -44,6 +45,26 @@ from fillstream.streams.replay import MARKET, timeline
 from fillstream.topic_io import codec, high_watermark, make_producer, send
 
 __all__ = ["Pipeline", "Watcher", "feed", "tick", "wire_signal"]
+
+
+def delete_run(prefix: str) -> tuple[int, list[str]]:
+    """Delete a pipeline run's topics (Quix names its internal ones after the consumer group,
+    so they are matched anywhere in the name) and its processors' and monitor's consumer
+    groups. Returns how many topics were deleted and what could not be."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers(), "log_level": 5})
+    groups = [f"{prefix}fillstream-{name}" for name in (*PROCESSORS, "monitor")]
+    for future in admin.delete_consumer_groups(groups, request_timeout=30).values():
+        with contextlib.suppress(KafkaException):  # a group that never committed is no group
+            future.result()
+    names = [name for name in admin.list_topics(timeout=30).topics if prefix in name]
+    deleted, failures = 0, []
+    for name, future in (admin.delete_topics(names, operation_timeout=30) if names else {}).items():
+        try:
+            future.result()
+            deleted += 1
+        except KafkaException as error:
+            failures.append(f"{name}: {error}")
+    return deleted, failures
 
 
 def group_of(processor: str) -> str:

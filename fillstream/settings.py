@@ -6,8 +6,10 @@ point one process at different brokers without reloading modules.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import platformdirs
@@ -132,3 +134,18 @@ def metrics_interval() -> float:
     if value <= 0:
         raise ValueError(f"FILLSTREAM_METRICS_INTERVAL={value}: use a positive number of seconds")
     return value
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set variables for this process and the processors it starts; restore them after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
