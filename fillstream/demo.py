@@ -6,7 +6,7 @@ default, or a recording), publishes signals among it in time order, cancels what
 open when the market data ends (the session closes), waits until every order is final and
 its TCA published (a clock tick moves event time past the last markout horizon), and prints a
 summary with each order's arrival slippage and implementation shortfall. Each run is a pipeline
-of its own, under a topic prefix of its own (unless `FILLSTREAM_TOPIC_PREFIX` names one), and
+of its own, under a topic prefix of its own (after `FILLSTREAM_TOPIC_PREFIX`, if set), and
 deletes the earlier runs'.
 """
 
@@ -39,7 +39,7 @@ from fillstream.schemas.models import Command, CommandKind
 from fillstream.schemas.topics import CATALOG
 from fillstream.streams.execution.ids import order_id_for
 
-__all__ = ["SAMPLE_SIGNALS", "demo_signals", "ensure_broker", "run"]
+__all__ = ["SAMPLE_SIGNALS", "demo_signals", "earlier_runs", "ensure_broker", "run"]
 
 SAMPLE_SIGNALS = examples_dir() / "signals.jsonl"
 FINAL = {"filled", "cancelled", "rejected", "expired", "replaced"}
@@ -159,15 +159,15 @@ def run(
     end_us = max(event.timestamp for event in market)
 
     ensure_broker(console)
-    prefix = settings.topic_prefix() or _new_run_prefix()
+    base = settings.topic_prefix()
+    prefix = base + _new_run_prefix()
     with settings.environment({"FILLSTREAM_TOPIC_PREFIX": prefix}):
-        if _RUN.fullmatch(prefix):
-            _forget_earlier_runs(prefix, console)
+        _forget_earlier_runs(base, prefix, console)
         records = _run_pipeline(market, signals, described, end_us, console, log_dir)
     ok = _summary(records, signals, console)
-    kept = " (the next demo deletes them)" if _RUN.fullmatch(prefix) else ""
     console.print(
-        f"Its records stay on the broker under the topic prefix {prefix}{kept}, e.g.: "
+        f"Its records stay on the broker under the topic prefix {prefix} (the next demo deletes "
+        "them), e.g.: "
         f"FILLSTREAM_TOPIC_PREFIX={prefix} .venv/bin/fillstream tail orders.state "
         "--from-beginning --idle-timeout 2",
         highlight=False,
@@ -179,22 +179,26 @@ def run(
 # the memory of an earlier one: event time would go back (each run's market starts now, an
 # earlier one's last clock tick passed its orders' markout horizon), and a recording's signal
 # ids would repeat.
-_RUN = re.compile(r"demo-\d{8}-\d{6}-[0-9a-f]{4}\.")
+_RUN = r"demo-\d{8}-\d{6}-[0-9a-f]{4}\."
 
 
 def _new_run_prefix() -> str:
     return f"demo-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{os.urandom(2).hex()}."
 
 
-def _forget_earlier_runs(current: str, console: Console) -> None:
-    """Delete earlier demo runs' topics, consumer groups and processor state."""
-    admin = topics.admin_client()
-    earlier = {
-        match.group(0)
-        for name in admin.list_topics(timeout=30).topics
-        if (match := _RUN.search(name)) is not None and match.group(0) != current
-    }
-    for prefix in sorted(earlier):
+def earlier_runs(topic_names: Iterable[str], base: str, current: str) -> list[str]:
+    """The prefixes of the demo runs under `base` that `topic_names` hold, but `current`'s."""
+    # A run's topics start with its prefix; Quix Streams' own ones put it after a "__".
+    run = re.compile(f"(?:^|__)({re.escape(base)}{_RUN})")
+    found = {match.group(1) for name in topic_names if (match := run.search(name)) is not None}
+    return sorted(found - {current})
+
+
+def _forget_earlier_runs(base: str, current: str, console: Console) -> None:
+    """Delete the topics, consumer groups and processor state of earlier demo runs under the
+    topic prefix `base`."""
+    names = topics.admin_client().list_topics(timeout=30).topics
+    for prefix in earlier_runs(names, base, current):
         with console.status(f"Deleting the earlier demo run {prefix}…"):
             deleted, failures = delete_run(prefix)
         console.print(f"Deleted the earlier demo run {prefix} ({deleted} topics)", highlight=False)

@@ -1,4 +1,5 @@
-"""A processor that stops is reported with the end of its log, which says why."""
+"""The pipeline's processes: a processor that stops is reported with the end of its log, which
+says why; a demo run finds the earlier runs it replaces."""
 
 from __future__ import annotations
 
@@ -33,3 +34,20 @@ def test_running_processors_pass_the_check(tmp_path):
     finally:
         process.kill()
         process.wait(10)
+
+
+def test_a_demo_finds_the_earlier_runs_under_its_own_topic_prefix_only():
+    from fillstream.demo import earlier_runs
+
+    run, other = "demo-20261121-202327-1773.", "demo-20261121-203000-0a0b."
+    names = [
+        f"{run}signals",
+        f"changelog__{run}fillstream-desk--desk--default",  # Quix Streams' own topic
+        f"{other}signals",
+        f"prod.{run}signals",  # a run under another prefix
+        "signals",
+        f"x{run}signals",
+    ]
+    assert earlier_runs(names, "", other) == [run]
+    assert earlier_runs(names, "", "demo-20261121-210000-ffff.") == [run, other]
+    assert earlier_runs(names, "prod.", "prod.demo-20261121-210000-ffff.") == [f"prod.{run}"]
