@@ -475,7 +475,9 @@ def bench(
             step_duration=step_duration,
             drain=drain,
             guarantee=Guarantee(guarantee),
-            commit_interval=commit_interval or settings.commit_interval(guarantee),
+            commit_interval=(
+                settings.commit_interval(guarantee) if commit_interval is None else commit_interval
+            ),
             tick_interval=tick_interval,
             core_repeats=core_repeats,
         )
