@@ -107,6 +107,20 @@ def commit_interval(guarantee: str | None = None) -> float:
     return float(os.environ.get("FILLSTREAM_COMMIT_INTERVAL", default))
 
 
+def linger_ms(guarantee: str | None = None) -> int:
+    """Milliseconds a processor's producer may hold a record to send it with others.
+
+    The broker's work goes by requests more than by records (docs/BENCHMARKS.md), and a
+    processor writes to many partitions, each batched on its own timer, so at librdkafka's
+    5 ms most requests carry a record or two. Under exactly-once nothing a processor writes
+    can be read before its transaction commits, and the commit flushes the producer, so the
+    records wait for the commit at no cost in latency and go out together. Under at-least-once
+    outputs can be read once written: librdkafka's 5 ms."""
+    if (guarantee or processing_guarantee()) == "exactly-once":
+        return max(5, round(commit_interval("exactly-once") * 1000))
+    return 5
+
+
 def poll_timeout() -> float:
     """Seconds a processor's poll may wait to fill a batch (`FILLSTREAM_POLL_TIMEOUT`, default
     0.005). Each hop can hold a record this long, so it is short for latency. Quix Streams

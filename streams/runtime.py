@@ -256,6 +256,7 @@ def build_application(
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval(),
         consumer_poll_timeout=settings.poll_timeout(),
+        producer_extra_config={"linger.ms": settings.linger_ms()},
         # Aligning concatenated inputs, Quix Streams holds a partition's records while another
         # input of it has an unknown high watermark, which only a fetch response brings: the
         # broker's wait for an empty fetch bounds each hop's latency when traffic is light.

@@ -22,3 +22,15 @@ def test_an_unknown_guarantee_is_refused_with_the_choices(monkeypatch):
     monkeypatch.setenv("FILLSTREAM_PROCESSING_GUARANTEE", "maybe-once")
     with pytest.raises(ValueError, match="use exactly-once or at-least-once"):
         settings.commit_interval()
+
+
+def test_records_wait_for_the_commit_only_where_nothing_reads_them_before_it(monkeypatch):
+    monkeypatch.delenv("FILLSTREAM_COMMIT_INTERVAL", raising=False)
+    monkeypatch.delenv("FILLSTREAM_PROCESSING_GUARANTEE", raising=False)
+    assert settings.linger_ms() == 50  # exactly-once: the 0.05 s commit sends them
+    assert settings.linger_ms("at-least-once") == 5  # read as soon as written
+    monkeypatch.setenv("FILLSTREAM_COMMIT_INTERVAL", "0.2")
+    assert settings.linger_ms() == 200
+    assert settings.linger_ms("at-least-once") == 5
+    monkeypatch.setenv("FILLSTREAM_COMMIT_INTERVAL", "0.001")
+    assert settings.linger_ms() == 5
