@@ -121,6 +121,15 @@ def linger_ms(guarantee: str | None = None) -> int:
     return 5
 
 
+def fetch_min_bytes(guarantee: str | None = None) -> int:
+    """Bytes the broker gathers for a processor's fetch before answering it, within
+    `fetch_wait_ms`. Answering every record's arrival at once costs the broker a request for
+    a record or two (docs/BENCHMARKS.md). Under exactly-once each hop already waits up to the
+    commit interval, so a fetch may wait for 4 KiB too; under at-least-once a byte, for
+    latency."""
+    return 4096 if (guarantee or processing_guarantee()) == "exactly-once" else 1
+
+
 def poll_timeout() -> float:
     """Seconds a processor's poll may wait to fill a batch (`FILLSTREAM_POLL_TIMEOUT`, default
     0.005). Each hop can hold a record this long, so it is short for latency. Quix Streams
@@ -130,8 +139,8 @@ def poll_timeout() -> float:
 
 
 def fetch_wait_ms() -> int:
-    """Milliseconds the broker may hold a processor's fetch when it has nothing new
-    (`FILLSTREAM_FETCH_WAIT_MS`, default 10; librdkafka's own is 500). Quix Streams holds an
+    """Milliseconds the broker may hold a processor's fetch while it has too little new
+    (`fetch_min_bytes`; `FILLSTREAM_FETCH_WAIT_MS`, default 10; librdkafka's own is 500). Quix Streams holds an
     input's records until it knows every other input of the partition is caught up, which a
     fetch response tells, so this bounds the wait at each hop under light traffic; lower costs
     the broker more empty fetches."""

@@ -263,6 +263,7 @@ def build_application(
         consumer_extra_config={
             "fetch.queue.backoff.ms": 100,  # Quix Streams' own default, kept
             "fetch.wait.max.ms": settings.fetch_wait_ms(),
+            "fetch.min.bytes": settings.fetch_min_bytes(),
         },
         # The catalog's topics exist by now (above); Quix creates only its state changelogs.
         auto_create_topics=True,

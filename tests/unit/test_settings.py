@@ -34,3 +34,11 @@ def test_records_wait_for_the_commit_only_where_nothing_reads_them_before_it(mon
     assert settings.linger_ms("at-least-once") == 5
     monkeypatch.setenv("FILLSTREAM_COMMIT_INTERVAL", "0.001")
     assert settings.linger_ms() == 5
+
+
+def test_fetches_gather_bytes_only_where_each_hop_waits_for_a_commit_anyway(monkeypatch):
+    monkeypatch.delenv("FILLSTREAM_PROCESSING_GUARANTEE", raising=False)
+    assert settings.fetch_min_bytes() == 4096
+    assert settings.fetch_min_bytes("at-least-once") == 1
+    monkeypatch.setenv("FILLSTREAM_PROCESSING_GUARANTEE", "at-least-once")
+    assert settings.fetch_min_bytes() == 1
