@@ -107,6 +107,9 @@ def commit_interval(guarantee: str | None = None) -> float:
     return float(os.environ.get("FILLSTREAM_COMMIT_INTERVAL", default))
 
 
+_MAX_LINGER_MS = 900_000  # librdkafka refuses a longer linger.ms
+
+
 def linger_ms(guarantee: str | None = None) -> int:
     """Milliseconds a processor's producer may hold a record to send it with others.
 
@@ -117,7 +120,7 @@ def linger_ms(guarantee: str | None = None) -> int:
     records wait for the commit at no cost in latency and go out together. Under at-least-once
     outputs can be read once written: librdkafka's 5 ms."""
     if (guarantee or processing_guarantee()) == "exactly-once":
-        return max(5, round(commit_interval("exactly-once") * 1000))
+        return min(max(5, round(commit_interval("exactly-once") * 1000)), _MAX_LINGER_MS)
     return 5
 
 
@@ -140,10 +143,10 @@ def poll_timeout() -> float:
 
 def fetch_wait_ms() -> int:
     """Milliseconds the broker may hold a processor's fetch while it has too little new
-    (`fetch_min_bytes`; `FILLSTREAM_FETCH_WAIT_MS`, default 10; librdkafka's own is 500). Quix Streams holds an
-    input's records until it knows every other input of the partition is caught up, which a
-    fetch response tells, so this bounds the wait at each hop under light traffic; lower costs
-    the broker more empty fetches."""
+    (`fetch_min_bytes`; `FILLSTREAM_FETCH_WAIT_MS`, default 10; librdkafka's own is 500).
+    Quix Streams holds an input's records until it knows every other input of the partition
+    is caught up, which a fetch response tells, so this bounds the wait at each hop under
+    light traffic; lower costs the broker more empty fetches."""
     value = int(os.environ.get("FILLSTREAM_FETCH_WAIT_MS", "10"))
     if value < 0:
         raise ValueError(f"FILLSTREAM_FETCH_WAIT_MS={value}: use a number of milliseconds ≥ 0")

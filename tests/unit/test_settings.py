@@ -34,6 +34,8 @@ def test_records_wait_for_the_commit_only_where_nothing_reads_them_before_it(mon
     assert settings.linger_ms("at-least-once") == 5
     monkeypatch.setenv("FILLSTREAM_COMMIT_INTERVAL", "0.001")
     assert settings.linger_ms() == 5
+    monkeypatch.setenv("FILLSTREAM_COMMIT_INTERVAL", "3600")
+    assert settings.linger_ms() == 900_000  # librdkafka's longest
 
 
 def test_fetches_gather_bytes_only_where_each_hop_waits_for_a_commit_anyway(monkeypatch):
