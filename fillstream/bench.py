@@ -449,7 +449,7 @@ class BenchPlan:
     drain: float = 5.0
     pace_threshold: float = 0.95
     guarantee: Guarantee = Guarantee.EXACTLY_ONCE
-    commit_interval: float = 0.05
+    commit_interval: float = 0.1
     tick_interval: float = 0.005
     core_repeats: int = 5
 

@@ -431,7 +431,7 @@ def bench(
         float | None,
         typer.Option(
             help="Seconds between the processors' commits; under exactly-once also how long a"
-            " record may wait at each hop before the next can read it (default: 0.05 under"
+            " record may wait at each hop before the next can read it (default: 0.1 under"
             " exactly-once, 0.5 under at-least-once).",
             envvar="FILLSTREAM_COMMIT_INTERVAL",
         ),

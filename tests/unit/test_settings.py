@@ -10,7 +10,7 @@ from fillstream import settings
 def test_the_commit_interval_is_short_only_where_it_bounds_latency(monkeypatch):
     monkeypatch.delenv("FILLSTREAM_COMMIT_INTERVAL", raising=False)
     monkeypatch.delenv("FILLSTREAM_PROCESSING_GUARANTEE", raising=False)
-    assert settings.commit_interval() == 0.05  # exactly-once: each hop waits for a commit
+    assert settings.commit_interval() == 0.1  # exactly-once: each hop waits for a commit
     assert settings.commit_interval("at-least-once") == 0.5
     monkeypatch.setenv("FILLSTREAM_PROCESSING_GUARANTEE", "at-least-once")
     assert settings.commit_interval() == 0.5
@@ -27,7 +27,7 @@ def test_an_unknown_guarantee_is_refused_with_the_choices(monkeypatch):
 def test_records_wait_for_the_commit_only_where_nothing_reads_them_before_it(monkeypatch):
     monkeypatch.delenv("FILLSTREAM_COMMIT_INTERVAL", raising=False)
     monkeypatch.delenv("FILLSTREAM_PROCESSING_GUARANTEE", raising=False)
-    assert settings.linger_ms() == 50  # exactly-once: the 0.05 s commit sends them
+    assert settings.linger_ms() == 100  # exactly-once: the 0.1 s commit sends them
     assert settings.linger_ms("at-least-once") == 5  # read as soon as written
     monkeypatch.setenv("FILLSTREAM_COMMIT_INTERVAL", "0.2")
     assert settings.linger_ms() == 200
