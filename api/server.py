@@ -14,7 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
-from fillstream import control
+from fillstream import control, settings
 from fillstream.api.app import Services, create_app
 from fillstream.api.cluster import Cluster
 from fillstream.api.follower import Follower
@@ -22,7 +22,6 @@ from fillstream.api.security import KeyRing, parse_keys
 from fillstream.api.view import FOLLOWED, EngineView
 from fillstream.config import EngineConfig, load_config
 from fillstream.infra.topics import ensure_topics
-from fillstream.pipeline import group_of
 from fillstream.schemas.topics import find
 from fillstream.streams.processors import PROCESSORS
 from fillstream.topic_io import make_producer
@@ -65,7 +64,7 @@ def build(chosen: ApiSettings) -> tuple[Services, Follower]:
         publish_signals=lambda signals: control.publish_signals(signals, producer),
         publish_commands=lambda commands: control.publish_commands(commands, producer),
         processors=(*PROCESSORS, *(["gateway"] if chosen.engine.gateway else [])),
-        group_of=group_of,
+        group_of=settings.processor_group,
         rate_per_second=chosen.rate_per_second,
         burst=2 * chosen.rate_per_second,
     )

@@ -52,7 +52,7 @@ def delete_run(prefix: str) -> tuple[int, list[str]]:
     so they are matched anywhere in the name) and its processors' and monitor's consumer
     groups. Returns how many topics were deleted and what could not be."""
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers(), "log_level": 5})
-    groups = [f"{prefix}fillstream-{name}" for name in (*PROCESSORS, "monitor")]
+    groups = [settings.processor_group(name, prefix) for name in (*PROCESSORS, "monitor")]
     for future in admin.delete_consumer_groups(groups, request_timeout=30).values():
         with contextlib.suppress(KafkaException):  # a group that never committed is no group
             future.result()
@@ -65,10 +65,6 @@ def delete_run(prefix: str) -> tuple[int, list[str]]:
         except KafkaException as error:
             failures.append(f"{name}: {error}")
     return deleted, failures
-
-
-def group_of(processor: str) -> str:
-    return f"{settings.topic_prefix()}fillstream-{processor}"
 
 
 @dataclass
@@ -236,9 +232,10 @@ class Watcher:
             wanted = [TopicPartition(find(t).full_name, p) for (t, p) in self._last if t in topics]
             if not wanted:
                 continue
-            request = [ConsumerGroupTopicPartitions(group_of(name), wanted)]
+            group = settings.processor_group(name)
+            request = [ConsumerGroupTopicPartitions(group, wanted)]
             try:
-                result = self._admin.list_consumer_group_offsets(request)[group_of(name)].result()
+                result = self._admin.list_consumer_group_offsets(request)[group].result()
             except KafkaException as error:  # a fresh broker's group coordinator still loading
                 if error.args[0].retriable() or error.args[0].code() in _COORDINATOR_BUSY:
                     return False

@@ -67,6 +67,12 @@ def topic_prefix() -> str:
     return os.environ.get("FILLSTREAM_TOPIC_PREFIX", "")
 
 
+def processor_group(processor: str, prefix: str | None = None) -> str:
+    """The consumer group of a processor (or the monitor) of the pipeline under a topic prefix:
+    `prefix`, else `topic_prefix()`."""
+    return f"{topic_prefix() if prefix is None else prefix}fillstream-{processor}"
+
+
 def schema_registry_url() -> str | None:
     """A Confluent Schema Registry URL switches the wire format to registry framing."""
     return os.environ.get("SCHEMA_REGISTRY_URL") or None

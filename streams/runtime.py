@@ -229,15 +229,13 @@ def run_processor(name: str, build: Callable[[], Stage]) -> None:
     telemetry = Telemetry(name)
     stage = build()
     app = build_application(name, build, telemetry)
-    publisher = Publisher(telemetry, group=_group(name), topics=stage.inputs).start()
+    publisher = Publisher(
+        telemetry, group=settings.processor_group(name), topics=stage.inputs
+    ).start()
     try:
         app.run()
     finally:
         publisher.stop()
-
-
-def _group(name: str) -> str:
-    return f"{settings.topic_prefix()}fillstream-{name}"
 
 
 def build_application(
@@ -251,7 +249,7 @@ def build_application(
     ensure_topics(find(topic) for topic in (*stage.inputs, *stage.outputs, "deadletter"))
     app = Application(
         broker_address=settings.bootstrap_servers(),
-        consumer_group=_group(name),
+        consumer_group=settings.processor_group(name),
         processing_guarantee=settings.processing_guarantee(),  # type: ignore[arg-type]
         auto_offset_reset="earliest",
         commit_interval=settings.commit_interval(),

@@ -19,7 +19,7 @@ from fillstream import settings
 from fillstream.config import load_config
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.connectors.instruments import Instrument
-from fillstream.pipeline import Pipeline, feed, group_of
+from fillstream.pipeline import Pipeline, feed
 from fillstream.streams.processors import PROCESSORS
 from fillstream.streams.replay import run_replay
 from tests.integration.live import running_pipeline
@@ -91,7 +91,7 @@ def _wait_for_both_workers(pipeline: Pipeline, timeout: float = 120) -> None:
     """Feed only once each group has settled on two members: a rebalance mid-run would be
     correct too (test_processor_restart.py), but this test is about sharing the work."""
     deadline = time.monotonic() + timeout
-    while any(members_with_partitions(group_of(name)) < 2 for name in PROCESSORS):
+    while any(members_with_partitions(settings.processor_group(name)) < 2 for name in PROCESSORS):
         pipeline.check_alive()
         if time.monotonic() > deadline:
             raise TimeoutError("the workers did not all join their groups")
@@ -113,7 +113,9 @@ def two_workers(kafka_bootstrap, tmp_path_factory, config_file):
         _wait_for_both_workers(pipeline)
         feed(market(), signals(), watcher=watcher, pipeline=pipeline)
         watcher.settle(timeout=120, pipeline=pipeline)
-        sharing = {name: members_with_partitions(group_of(name)) for name in PROCESSORS}
+        sharing = {
+            name: members_with_partitions(settings.processor_group(name)) for name in PROCESSORS
+        }
     yield watcher.records, sharing
 
 

@@ -44,3 +44,10 @@ def test_fetches_gather_bytes_only_where_each_hop_waits_for_a_commit_anyway(monk
     assert settings.fetch_min_bytes("at-least-once") == 1
     monkeypatch.setenv("FILLSTREAM_PROCESSING_GUARANTEE", "at-least-once")
     assert settings.fetch_min_bytes() == 1
+
+
+def test_a_processors_group_is_named_under_the_runs_topic_prefix(monkeypatch):
+    monkeypatch.setenv("FILLSTREAM_TOPIC_PREFIX", "prod.")
+    assert settings.processor_group("desk") == "prod.fillstream-desk"
+    assert settings.processor_group("desk", "demo-1.") == "demo-1.fillstream-desk"
+    assert settings.processor_group("risk", "") == "fillstream-risk"
