@@ -32,6 +32,7 @@ lint: $(BIN)/fillstream
 # virtualenv of its own so it never enters fillstream's.
 FAUST_VENV ?= .venv-faust
 bench: setup
+	$(BIN)/pip install --quiet -e '.[dev,compare]'
 	test -x $(FAUST_VENV)/bin/python || ($(PYTHON) -m venv $(FAUST_VENV) && $(FAUST_VENV)/bin/pip install --quiet 'faust-streaming==0.15.3')
 	$(BIN)/python benchmarks/serde.py
 	$(BIN)/python benchmarks/cores.py

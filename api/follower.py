@@ -19,7 +19,7 @@ from fillstream import settings
 from fillstream.api.view import FOLLOWED, EngineView, apply
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find
-from fillstream.topic_io import codec, consume, end_offsets, start_offsets
+from fillstream.topic_io import consume, end_offsets, start_offsets, typed_codec
 
 __all__ = ["Follower", "snapshot"]
 
@@ -64,7 +64,7 @@ class Follower:
 
     def _follow(self, consumer: Consumer) -> None:
         names = {find(topic).full_name: topic for topic in self.topics}
-        codecs = {topic: codec(find(topic)) for topic in self.topics}
+        codecs = {topic: typed_codec(find(topic)) for topic in self.topics}
         metadata = consumer.list_topics(timeout=10).topics
         partitions = [
             TopicPartition(full, p, OFFSET_BEGINNING)

@@ -1,7 +1,8 @@
 """What the API knows of the engine: the topics it follows, folded into plain dicts.
 
-`apply` takes one decoded record of a followed topic and updates the view; it is pure apart
-from that (no Kafka, no clock), so a test folds records by hand. The follower thread
+`apply` takes one decoded record of a followed topic, as its model (the typed codec's) or as
+fields (validated here), and updates the view; it is pure apart from that (no Kafka, no clock),
+so a test folds records by hand. The follower thread
 (`api/follower.py`) feeds it from the beginning of each topic, and GETs answer from it.
 Orders and TCA are kept by order id (the latest version wins), executions by order and by
 slice, quotes and books by symbol and venue, and the latest value of every metrics series.
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.schemas.models import (
@@ -66,34 +69,41 @@ class EngineView:
         return sorted((reports[r] for r in ids[1:]), key=lambda r: (r.timestamp, r.report_id))
 
 
-def apply(view: EngineView, topic: str, record: Mapping[str, Any]) -> None:
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _typed(model: type[_Model], record: Mapping[str, Any] | BaseModel) -> _Model:
+    return record if isinstance(record, model) else model.model_validate(record)
+
+
+def apply(view: EngineView, topic: str, record: Mapping[str, Any] | BaseModel) -> None:
     """Fold one decoded record of `topic` (one of FOLLOWED) into the view."""
     if topic == "orders.state":
-        state = OrderState.model_validate(record)
+        state = _typed(OrderState, record)
         known = view.orders.get(state.order_id)
         if known is None or known.version <= state.version:
             view.orders[state.order_id] = state
     elif topic == "orders.rejected":
-        rejection = Rejection.model_validate(record)
+        rejection = _typed(Rejection, record)
         view.rejections[rejection.order_id or order_id_for(rejection.signal_id)] = rejection
     elif topic == "fills":
-        report = ExecutionReport.model_validate(record)
+        report = _typed(ExecutionReport, record)
         reports = view.executions.setdefault(report.order_id, {})
         if report.report_id not in reports:
             reports[report.report_id] = report
             view.slices.setdefault(report.slice_id, [report.order_id]).append(report.report_id)
     elif topic == "tca":
-        result = TcaResult.model_validate(record)
+        result = _typed(TcaResult, record)
         view.tca[result.order_id] = result
     elif topic == "market.quotes":
-        quote = Quote.model_validate(record)
+        quote = _typed(Quote, record)
         view.quotes.setdefault(quote.symbol, {})[quote.venue] = quote
         _book(view, quote.symbol, quote.venue, quote.timestamp).apply_quote(quote)
     elif topic == "market.book":
-        update = BookUpdate.model_validate(record)
+        update = _typed(BookUpdate, record)
         _book(view, update.symbol, update.venue, update.timestamp).apply(update)
     elif topic == "metrics":
-        metric = Metric.model_validate(record)
+        metric = _typed(Metric, record)
         view.series[series_key(metric)] = metric
 
 

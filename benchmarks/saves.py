@@ -3,10 +3,11 @@
 Run: `python benchmarks/saves.py [--rate R] [--seconds S] [--commit C]`. No broker: the load of
 `fillstream bench` (IOC limits over 8 accounts and 3 symbols, clock ticks every 5 ms to each of
 3 partitions) goes through the risk and desk stages in one process, in event time, and every
-`--commit` seconds of it each stage is saved to an in-memory store, as the live processors do
-at each commit: what changed since the last save (`streams.snapshots.write`), and, for
-comparison, the whole memory as a fresh base (what a save was before ledgers). One process
-holds all three partitions, so the memory is the sum of a desk's three.
+`--commit` seconds of it each stage's memory is saved into a dict standing in for its
+changelog, as the live processors do at each commit: the entries that changed since the last
+save (`streams.memory.Memory.changes`), and, for comparison, every entry (what a first save
+writes, and what a save was before saves held only changes). One process holds all three
+partitions, so the memory is the sum of a desk's three.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 from fillstream import bench
 from fillstream.config import load_config
 from fillstream.schemas.models import ClockTick
+from fillstream.streams.memory import Memory
 from fillstream.streams.processors import build_stage
 from fillstream.streams.replay import timeline
-from fillstream.streams.snapshots import MemoryStore, Snapshots, write
 from fillstream.streams.stages import Wiring
 
 PARTITIONS = 3
@@ -42,15 +43,16 @@ def main() -> None:
         config = load_config(path)
     stages = {name: build_stage(name, config) for name in ("risk", "desk")}
     wiring = Wiring(list(stages.values()))
-    stores = {name: MemoryStore() for name in stages}
-    saves = {name: Snapshots() for name in stages}
+    changelogs: dict[str, dict[bytes, bytes]] = {name: {} for name in stages}
+    memories = {name: Memory(stage) for name, stage in stages.items()}
+    written = {name: 0 for name in stages}
     t0 = 1_700_000_000_000_000
     for entry in timeline(bench._market(t0), []):
         wiring.deliver(entry.topic, entry.record, t0)
     templates = bench._templates()
     count = int(args.rate * args.seconds)
     handled = changes = whole = 0.0
-    whole_bytes = 0
+    whole_bytes = whole_entries = 0
     commit_us, next_tick, sequence = int(args.commit * 1e6), t0, 0
     next_commit = t0 + commit_us
     for n in range(count):
@@ -68,12 +70,17 @@ def main() -> None:
             next_commit += commit_us
             for name, stage in stages.items():
                 started = time.perf_counter()
-                write(stores[name], saves[name], stage)
+                puts, removed = memories[name].changes()
                 changes += time.perf_counter() - started
+                save(changelogs[name], puts, removed)
+                written[name] += sum(map(len, puts.values()))
+                # Every entry, by a memory of its own: the ledgers' changes were just taken.
                 started = time.perf_counter()
-                size = len(Snapshots().take(stage).data)
+                everything, _ = Memory(stage).changes()
                 whole += time.perf_counter() - started
-                whole_bytes = size if name == "desk" else whole_bytes
+                if name == "desk":
+                    whole_entries = len(everything)
+                    whole_bytes = sum(map(len, everything.values()))
     load = os.getloadavg()[0]
     print(
         f"python {platform.python_version()}, {os.cpu_count()} cores, load {load:.2f}; "
@@ -82,13 +89,21 @@ def main() -> None:
     print("| per signal | µs |")
     print("|---|---|")
     print(f"| the stages' work (risk and desk, ticks included) | {handled / count * 1e6:.1f} |")
-    print(f"| saves of what changed, bases included | {changes / count * 1e6:.1f} |")
-    print(f"| saves of the whole memory (a fresh base each) | {whole / count * 1e6:.1f} |")
-    desk = stores["desk"]
+    print(f"| saves of what changed (`changes()`) | {changes / count * 1e6:.1f} |")
     print(
-        f"\nat the end: desk base {desk.get('base.size'):,} bytes, log {desk.get('log.size'):,} "
-        f"bytes in {desk.get('log.length')} saves; the desk's whole memory {whole_bytes:,} bytes"
+        f"| saves of every entry (a fresh memory's first `changes()`) | {whole / count * 1e6:.1f} |"
     )
+    print(
+        f"\nat the end: the desk's changelog {len(changelogs['desk']):,} entries, "
+        f"{sum(map(len, changelogs['desk'].values())):,} bytes; {written['desk']:,} bytes "
+        f"written by its saves; its whole memory {whole_entries:,} entries, {whole_bytes:,} bytes"
+    )
+
+
+def save(changelog: dict[bytes, bytes], puts: dict[bytes, bytes], removed: list[bytes]) -> None:
+    changelog.update(puts)
+    for key in removed:
+        changelog.pop(key, None)
 
 
 if __name__ == "__main__":

@@ -102,12 +102,14 @@ class InstrumentBook:
 class PublishedRules:
     """The rules venues published, laid over a configured book: what a stage should use.
 
-    A stage keeps one of these in its durable memory. `over(base)` is asked on every order, so
-    the merged book is made once per change and kept; with nothing published it is `base`.
+    A stage keeps `rules` in its durable memory. `over(base)` is asked on every order, so the
+    merged book is made once per change and kept; with nothing published it is `base`.
     """
 
+    rules: dict[tuple[str, str], Instrument]  # by (venue, symbol)
+
     def __init__(self) -> None:
-        self.rules: dict[tuple[str, str], Instrument] = {}
+        self.rules = {}
         self._merged: tuple[InstrumentBook, InstrumentBook] | None = None  # (base, merged)
 
     def learn(self, instrument: Instrument) -> None:

@@ -55,8 +55,10 @@ from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.samples import sample_file
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.connectors.simvenue.venue import SimulatedVenue
-from fillstream.infra import topics
+from fillstream.cpu import CLOCK_TICKS, CpuMeter, CpuPerSignal, cpu_per_signal
+from fillstream.infra import broker, topics
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, wire_signal
+from fillstream.records_written import RecordsMeter, RecordsPerSignal
 from fillstream.schemas.models import (
     BookUpdate,
     ClockTick,
@@ -401,6 +403,7 @@ SPREAD = D("0.01")
 AMPLE = D("1000000000")
 QUANTITY = D("0.01")
 SIGNAL_LINGER_MS = 1  # the strategy's producer: a signal waits at most this long to be sent
+BROKER, BENCH = "broker", "bench"  # besides the processors, the processes whose CPU is read
 WARMUP_DRAIN = 60.0  # seconds: first records meet cold caches, new transactions and state stores
 
 _ENGINE = f"""\
@@ -448,8 +451,8 @@ class BenchPlan:
     step_duration: float = 5.0
     drain: float = 5.0
     pace_threshold: float = 0.95
-    guarantee: Guarantee = Guarantee.EXACTLY_ONCE
-    commit_interval: float = 0.1
+    guarantee: Guarantee = Guarantee.AT_LEAST_ONCE
+    commit_interval: float = 0.5
     tick_interval: float = 0.005
     core_repeats: int = 5
 
@@ -492,6 +495,8 @@ class PhaseResult:
     no_ack_examples: list[str]
     waited_for_tick: int  # acks the venue gave only when a clock tick moved its time
     kept_pace: bool
+    cpu_us_per_signal: CpuPerSignal | None = None  # from the first signal sent to the drain's end
+    records_per_signal: RecordsPerSignal | None = None  # over the same window
 
     @property
     def without_ack(self) -> int:
@@ -692,7 +697,7 @@ class _Clock(threading.Thread):
 
 
 class _Run:
-    """Sends the phases' signals and reads what came back for them."""
+    """Sends the phases' signals and reads what came back for them, and what they cost."""
 
     def __init__(
         self,
@@ -700,6 +705,7 @@ class _Run:
         pipeline: Pipeline,
         listener: _Listener,
         progress: Callable[[str], None],
+        broker_pid: int | None = None,
     ) -> None:
         self.plan, self.pipeline, self.listener, self.progress = plan, pipeline, listener, progress
         self.templates = _templates()
@@ -707,6 +713,16 @@ class _Run:
         self.encoder = codec(self.spec)
         self.producer = make_producer(**{"linger.ms": SIGNAL_LINGER_MS})
         self.undelivered = 0
+        self.processors = sorted(pipeline.processes)
+        pids = {name: process.pid for name, process in pipeline.processes.items()}
+        pids[BENCH] = os.getpid()
+        if broker_pid is not None:
+            pids[BROKER] = broker_pid
+        self.broker = None if broker_pid is None else BROKER
+        self.cpu = CpuMeter(pids)
+        self.records = RecordsMeter(
+            settings.topic_prefix(), transactional=plan.guarantee is Guarantee.EXACTLY_ONCE
+        )
 
     def _delivered(self, error: KafkaError | None, _message: Message) -> None:
         if error is not None:
@@ -760,12 +776,23 @@ class _Run:
             time.sleep(0.05)
 
     def phase(self, kind: str, rate: int, seconds: float) -> PhaseResult:
+        """Send and drain one phase; its window for CPU and records is exactly that."""
         label = {"warmup": "w", "latency": "l", "sustained": "s"}[kind] + str(rate)
         count = max(1, round(rate * seconds))
         self.undelivered = 0
+        self.records.start()
+        self.cpu.start()
         sent = self.send(label, rate, count)
         self.drain(label, sent, WARMUP_DRAIN if kind == "warmup" else self.plan.drain)
-        return self.result(kind, rate, count / rate, sent)
+        ticks = self.cpu.stop()
+        written = self.records.stop()
+        result = self.result(kind, rate, count / rate, sent)
+        result.cpu_us_per_signal = cpu_per_signal(
+            ticks, self.processors, self.broker, BENCH, result.acked
+        )
+        self.progress(f"{label}: counting the records written")
+        result.records_per_signal = self.records.per_signal(written, result.acked)
+        return result
 
     def result(self, kind: str, rate: int, seconds: float, sent: Mapping[str, int]) -> PhaseResult:
         # copies: the listener thread goes on adding answers while this counts them
@@ -798,6 +825,7 @@ def run_bench(plan: BenchPlan, console: Console) -> BenchReport:
     from fillstream.demo import ensure_broker
 
     ensure_broker(console)
+    broker_pid = _local_broker_pid()
     prefix = f"bench-{uuid.uuid4().hex[:8]}."
     workdir = Path(tempfile.mkdtemp(prefix="fillstream-bench-"))
     (workdir / "engine.toml").write_text(engine_toml())
@@ -827,13 +855,15 @@ def run_bench(plan: BenchPlan, console: Console) -> BenchReport:
             "signal_producer_linger_ms": SIGNAL_LINGER_MS,
             "drain_s": plan.drain,
             "pace_threshold": plan.pace_threshold,
+            "broker_pid": broker_pid,  # None: not the local broker, its CPU is not measured
+            "cpu_clock_ticks_per_s": CLOCK_TICKS,
         },
     )
     _header(report, console)
     failed = True
     with settings.environment(environment):
         try:
-            _run_pipeline(plan, report, workdir, console)
+            _run_pipeline(plan, report, workdir, console, broker_pid)
             failed = False
         finally:
             with console.status("Deleting the run's topics…"):
@@ -853,7 +883,22 @@ def run_bench(plan: BenchPlan, console: Console) -> BenchReport:
     return report
 
 
-def _run_pipeline(plan: BenchPlan, report: BenchReport, workdir: Path, console: Console) -> None:
+def _local_broker_pid() -> int | None:
+    """The local broker's pid when the bench talks to it; None for any other cluster, whose
+    processes this machine may not even run."""
+    status = broker.local_status()
+    if status.running and status.bootstrap_servers == settings.bootstrap_servers():
+        return status.pid
+    return None
+
+
+def _run_pipeline(
+    plan: BenchPlan,
+    report: BenchReport,
+    workdir: Path,
+    console: Console,
+    broker_pid: int | None = None,
+) -> None:
     topics.ensure_topics(CATALOG)
     pipeline = Pipeline(config=workdir / "engine.toml", log_dir=workdir / "logs")
     pipeline.start()
@@ -870,7 +915,7 @@ def _run_pipeline(plan: BenchPlan, report: BenchReport, workdir: Path, console: 
         clock.start()
         try:
             with console.status("") as status:
-                run = _Run(plan, pipeline, listener, progress=status.update)
+                run = _Run(plan, pipeline, listener, status.update, broker_pid)
                 phases = [("warmup", 100, plan.warmup / 100)] if plan.warmup else []
                 phases += [("latency", rate, plan.duration) for rate in plan.rates]
                 phases += [("sustained", rate, plan.step_duration) for rate in plan.ramp()]
@@ -903,6 +948,32 @@ def _show(console: Console, result: PhaseResult) -> None:
         + (f", p50 {latency.p50:.1f} ms, p99 {latency.p99:.1f} ms" if latency else "")
         + ("" if result.kept_pace else " [yellow](did not keep pace)[/]")
     )
+    cost = _cost_line(result)
+    if cost:
+        console.print(f"  per ack: {cost}", highlight=False)
+
+
+def _us(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _cost_line(result: PhaseResult) -> str:
+    """CPU µs per acknowledged signal, split by process, and records per signal."""
+    parts = []
+    cpu, records = result.cpu_us_per_signal, result.records_per_signal
+    if cpu is not None and result.acked:
+        split = " + ".join(f"{name} {_us(us)}" for name, us in cpu.processors.items())
+        if cpu.broker is not None:
+            split += f" + broker {_us(cpu.broker)}"
+        parts.append(
+            f"CPU µs {split} = {_us(cpu.total)}"
+            + ("" if cpu.broker is not None else " (broker: not measured)")
+            + f", bench {_us(cpu.bench)} apart"
+        )
+    if records is not None:
+        markers = "incl." if records.includes_transaction_markers else "excl."
+        parts.append(f"{records.total:.1f} records ({markers} markers)")
+    return "; ".join(parts)
 
 
 def _header(report: BenchReport, console: Console) -> None:
@@ -925,6 +996,17 @@ def _header(report: BenchReport, console: Console) -> None:
         f"linger {s['signal_producer_linger_ms']} ms; a step keeps pace when every signal is "
         f"acknowledged within {s['drain_s']:g} s and acks come at ≥ "
         f"{s['pace_threshold']:.0%} of the offered rate."
+    )
+    measured = (
+        f"each processor process and the local broker (pid {s['broker_pid']})"
+        if s["broker_pid"] is not None
+        else "each processor process (broker: not measured, it is not the local broker)"
+    )
+    console.print(
+        f"Cost per acknowledged signal, over each phase from its first signal to its last answer:"
+        f" CPU of {measured}, from /proc/<pid>/stat in ticks of "
+        f"{1000 / s['cpu_clock_ticks_per_s']:g} ms; the bench's own CPU (the load generator) "
+        "apart; records written to the run's topics."
     )
 
 
@@ -964,6 +1046,7 @@ def render(report: BenchReport, console: Console) -> None:
             "yes" if p.kept_pace else "no",
         )
     console.print(table)
+    _render_costs(report, console)
     for p in report.phases:
         if p.without_ack:
             console.print(
@@ -988,6 +1071,51 @@ def render(report: BenchReport, console: Console) -> None:
         console.print(f"{'[green]met[/]' if line['met'] else '[red]missed[/]'}: {line['text']}")
     if report.failure is not None:
         console.print(f"[red]The run stopped early: {report.failure}[/]")
+
+
+def _render_costs(report: BenchReport, console: Console) -> None:
+    """CPU µs and records per acknowledged signal, per phase."""
+    measured = [p for p in report.phases if p.cpu_us_per_signal is not None]
+    if not measured:
+        return
+    processors = sorted(
+        {name for p in measured if p.cpu_us_per_signal for name in p.cpu_us_per_signal.processors}
+    )
+    markers = any(
+        p.records_per_signal is not None and p.records_per_signal.includes_transaction_markers
+        for p in measured
+    )
+    total = (
+        "processors and broker"
+        if report.settings.get("broker_pid") is not None
+        else "processors (broker: not measured)"
+    )
+    table = Table(
+        title="Cost per acknowledged signal",
+        caption=f"CPU µs per ack over the phase's window; total: {total}; bench: the load "
+        "generator, not in the total; records: written to the run's topics, transaction "
+        f"markers {'included' if markers else 'excluded'}",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=0,
+    )
+    table.add_column("phase", no_wrap=True)
+    for column in ("rate/s", "acks", *processors, "broker", "total", "bench", "records"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for p in measured:
+        cpu, records = p.cpu_us_per_signal, p.records_per_signal
+        assert cpu is not None
+        table.add_row(
+            p.kind,
+            f"{p.offered_rate:,}",
+            f"{p.acked:,}",
+            *(_us(cpu.processors.get(name)) for name in processors),
+            _us(cpu.broker),
+            _us(cpu.total),
+            _us(cpu.bench),
+            "-" if records is None else f"{records.total:.1f}",
+        )
+    console.print(table)
 
 
 def _targets(report: BenchReport) -> dict[str, dict[str, Any]]:

@@ -423,10 +423,10 @@ def bench(
     guarantee: Annotated[
         str,
         typer.Option(
-            help="The processors' guarantee: exactly-once or at-least-once.",
+            help="The processors' guarantee: at-least-once or exactly-once.",
             envvar="FILLSTREAM_PROCESSING_GUARANTEE",
         ),
-    ] = "exactly-once",
+    ] = "at-least-once",
     commit_interval: Annotated[
         float | None,
         typer.Option(
@@ -453,6 +453,8 @@ def bench(
     Sustained rate: steps of rising rate, up to the first whose acks lag behind.
 
     A step keeps pace when every ack came within --drain seconds, at ≥ 95% of its rate.
+
+    Cost per ack, each phase: CPU µs per process (local broker included) and records written.
 
     Fresh topics, deleted after; starts the local broker unless KAFKA_BOOTSTRAP_SERVERS is set.
     """

@@ -73,6 +73,14 @@ def processor_group(processor: str, prefix: str | None = None) -> str:
     return f"{topic_prefix() if prefix is None else prefix}fillstream-{processor}"
 
 
+def worker_name() -> str | None:
+    """The name of this worker of a processor (`FILLSTREAM_WORKER`, e.g. `desk#1`), set by
+    whoever supervises the workers. A named worker is a static member of its consumer group:
+    restarted under the same name, it takes its partitions back at once, without waiting for
+    the group to notice that its previous process died."""
+    return os.environ.get("FILLSTREAM_WORKER") or None
+
+
 def schema_registry_url() -> str | None:
     """A Confluent Schema Registry URL switches the wire format to registry framing."""
     return os.environ.get("SCHEMA_REGISTRY_URL") or None
@@ -89,30 +97,32 @@ def replication_factor() -> int:
 
 
 def processing_guarantee() -> str:
-    """`exactly-once` (default: Kafka transactions) or `at-least-once`
-    (`FILLSTREAM_PROCESSING_GUARANTEE`); ids make re-deliveries harmless either way."""
-    value = os.environ.get("FILLSTREAM_PROCESSING_GUARANTEE", "exactly-once")
+    """`at-least-once` (default: outputs go out at once; a restored partition repeats exactly
+    what was published) or `exactly-once` (Kafka transactions; each hop waits for a commit)
+    (`FILLSTREAM_PROCESSING_GUARANTEE`)."""
+    value = os.environ.get("FILLSTREAM_PROCESSING_GUARANTEE", "at-least-once")
     if value not in ("exactly-once", "at-least-once"):
         raise ValueError(
-            f"FILLSTREAM_PROCESSING_GUARANTEE={value!r}: use exactly-once or at-least-once"
+            f"FILLSTREAM_PROCESSING_GUARANTEE={value!r}: use at-least-once or exactly-once"
         )
     return value
 
 
 def commit_interval(guarantee: str | None = None) -> float:
-    """Seconds between a processor's commits (`FILLSTREAM_COMMIT_INTERVAL`).
+    """Seconds between a processor's checkpoints (`FILLSTREAM_COMMIT_INTERVAL`).
 
-    Each commit saves the state of every partition that changed, which takes most of a busy
-    processor's time when commits come often (docs/BENCHMARKS.md). Under exactly-once a record
-    is visible downstream only when its transaction commits, so the interval bounds each hop's
-    latency from below: 0.1 by default, as short as pays. A commit waits on several of the
-    broker's round trips; at 0.05 that wait filled most of the interval, and the pipeline took
-    half as many signals a second for no lower latency. Under at-least-once outputs go out at
-    once and a commit only checkpoints, so the default is 0.5: ten times fewer snapshots, for
-    more records processed again after a crash, which deterministic ids make harmless."""
+    Under at-least-once outputs go out at once and a checkpoint only records the changed state
+    and where the inputs stand: 0.5 by default; longer means more records processed again
+    after a crash (harmlessly: they give the same outputs). Under exactly-once a record is
+    visible downstream only when its transaction commits, so the interval bounds each hop's
+    latency from below: 0.1 by default, as short as pays, since a commit waits on several of
+    the broker's round trips (docs/BENCHMARKS.md)."""
     chosen = guarantee or processing_guarantee()
     default = "0.1" if chosen == "exactly-once" else "0.5"
-    return float(os.environ.get("FILLSTREAM_COMMIT_INTERVAL", default))
+    value = float(os.environ.get("FILLSTREAM_COMMIT_INTERVAL", default))
+    if value <= 0:
+        raise ValueError(f"FILLSTREAM_COMMIT_INTERVAL={value}: use a positive number of seconds")
+    return value
 
 
 _MAX_LINGER_MS = 900_000  # librdkafka refuses a longer linger.ms
@@ -121,39 +131,46 @@ _MAX_LINGER_MS = 900_000  # librdkafka refuses a longer linger.ms
 def linger_ms(guarantee: str | None = None) -> int:
     """Milliseconds a processor's producer may hold a record to send it with others.
 
-    The broker's work goes by requests more than by records (docs/BENCHMARKS.md), and a
-    processor writes to many partitions, each batched on its own timer, so at librdkafka's
-    5 ms most requests carry a record or two. Under exactly-once nothing a processor writes
-    can be read before its transaction commits, and the commit flushes the producer, so the
-    records wait for the commit at no cost in latency and go out together. Under at-least-once
-    outputs can be read once written: librdkafka's 5 ms."""
+    The broker's work goes by requests more than by records (docs/BENCHMARKS.md). Under
+    exactly-once nothing a processor writes can be read before its transaction commits, and
+    the commit flushes the producer, so records wait for the commit at no cost in latency.
+    Under at-least-once outputs can be read once written: 1 ms, which costs an idle hop a
+    millisecond and lets a busy one batch."""
     if (guarantee or processing_guarantee()) == "exactly-once":
         return min(max(5, round(commit_interval("exactly-once") * 1000)), _MAX_LINGER_MS)
-    return 5
+    return 1
 
 
 def fetch_min_bytes(guarantee: str | None = None) -> int:
     """Bytes the broker gathers for a processor's fetch before answering it, within
-    `fetch_wait_ms`. Answering every record's arrival at once costs the broker a request for
-    a record or two (docs/BENCHMARKS.md). Under exactly-once each hop already waits up to the
-    commit interval, so a fetch may wait for 4 KiB too; under at-least-once a byte, for
-    latency."""
+    `fetch_wait_ms`. Under exactly-once each hop already waits up to the commit interval, so a
+    fetch may wait for 4 KiB; under at-least-once a byte, for latency."""
     return 4096 if (guarantee or processing_guarantee()) == "exactly-once" else 1
 
 
 def poll_timeout() -> float:
-    """Seconds a processor's poll may wait to fill a batch (`FILLSTREAM_POLL_TIMEOUT`, default
-    0.005). Each hop can hold a record this long, so it is short for latency. Quix Streams
-    aligns concatenated inputs by timestamp only among the records it has fetched, so a
-    longer wait (fuller batches) orders a burst of several topics' records more reliably."""
-    return float(os.environ.get("FILLSTREAM_POLL_TIMEOUT", "0.005"))
+    """Seconds a processor waits for a record when none has arrived (`FILLSTREAM_POLL_TIMEOUT`,
+    default 0.1). A record that arrives ends the wait at once, so this only bounds how often an
+    idle processor checks its commit timer."""
+    return float(os.environ.get("FILLSTREAM_POLL_TIMEOUT", "0.1"))
+
+
+def hold_ms() -> int:
+    """Milliseconds a processor may hold a record so that records stamped earlier on its other
+    inputs are taken first (`FILLSTREAM_HOLD_MS`, default 0: records at hand go earliest
+    first, and none waits). A feed replayed faster than real time, whose records of several
+    topics must be taken in feed order (the tests that compare the live pipeline with the
+    replay harness), needs a hold longer than a record's trip to the processor."""
+    value = int(os.environ.get("FILLSTREAM_HOLD_MS", "0"))
+    if value < 0:
+        raise ValueError(f"FILLSTREAM_HOLD_MS={value}: use a number of milliseconds ≥ 0")
+    return value
 
 
 def fetch_wait_ms() -> int:
     """Milliseconds the broker may hold a processor's fetch while it has too little new
     (`fetch_min_bytes`; `FILLSTREAM_FETCH_WAIT_MS`, default 10; librdkafka's own is 500).
-    Quix Streams holds an input's records until it knows every other input of the partition
-    is caught up, which a fetch response tells, so this bounds the wait at each hop under
+    Under exactly-once, where a fetch waits for 4 KiB, this bounds the wait at each hop under
     light traffic; lower costs the broker more empty fetches."""
     value = int(os.environ.get("FILLSTREAM_FETCH_WAIT_MS", "10"))
     if value < 0:

@@ -14,7 +14,13 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from fillstream import settings
-from fillstream.schemas.serde import Codec, UndecodableRecord, codec_for
+from fillstream.schemas.serde import (
+    Codec,
+    RecordCodec,
+    UndecodableRecord,
+    codec_for,
+    record_codec_for,
+)
 from fillstream.schemas.topics import TopicSpec, broadcast, key_of
 
 __all__ = [
@@ -28,11 +34,18 @@ __all__ = [
     "publish",
     "send",
     "start_offsets",
+    "typed_codec",
 ]
 
 
 def codec(spec: TopicSpec) -> Codec:
     return codec_for(spec.record, spec.full_name)
+
+
+def typed_codec(spec: TopicSpec) -> RecordCodec:
+    """The topic's records as their models, not validated: for readers inside the pipeline,
+    whose input is the engine's own output (docs/CONTRACTS.md, "Validation")."""
+    return record_codec_for(spec.record, spec.full_name)
 
 
 def make_producer(**overrides: Any) -> Producer:

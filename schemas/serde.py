@@ -9,6 +9,12 @@ schema id) through confluent-kafka's registry client; subjects follow the topic 
 
 Any value that cannot be decoded raises `UndecodableRecord`, the one error processors route
 to the dead-letter topic.
+
+A `Codec` reads and writes dicts, which the edges validate into models. Inside the pipeline a
+`RecordCodec` (`record_codec_for`) reads a record of the current version straight into its
+typed model, without validation (it is our own contract, written from a model), and writes a
+model from its attributes; earlier versions, and registry framing, go through the dict path
+and the model's validation.
 """
 
 from __future__ import annotations
@@ -21,18 +27,30 @@ from functools import cache
 from typing import Any, Protocol
 
 from fastavro import schemaless_reader, schemaless_writer
+from pydantic import ValidationError
 
 from fillstream import settings
-from fillstream.schemas.compiled import CompiledCodec, Unsupported, compile_codec
+from fillstream.schemas.compiled import (
+    CompiledCodec,
+    CompiledModelCodec,
+    Unsupported,
+    compile_codec,
+    compile_model_codec,
+)
 from fillstream.schemas.contracts import Contract, contract, version_by_fingerprint
+from fillstream.schemas.models import MODELS, Record
 
 __all__ = [
     "SINGLE_OBJECT_MAGIC",
     "Codec",
+    "RecordCodec",
     "RegistryCodec",
     "SingleObjectCodec",
+    "SingleObjectRecordCodec",
     "UndecodableRecord",
+    "ValidatingRecordCodec",
     "codec_for",
+    "record_codec_for",
 ]
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
@@ -69,10 +87,33 @@ def _read_exactly(payload: bytes, start: int, writer: Contract, reader: Contract
     return record  # type: ignore[return-value]
 
 
+def _undecodable(error: Exception, current: Contract) -> UndecodableRecord:
+    """What a compiled decoder's failure on a current-version body means."""
+    if isinstance(error, InvalidOperation):
+        return UndecodableRecord(
+            f"corrupt {current.name} body: a decimal field holds text that is not a number"
+        )
+    return UndecodableRecord(
+        f"corrupt {current.name} v{current.version} body: {type(error).__name__}: {error}"
+    )
+
+
+def _trailing(payload: bytes, end: int, current: Contract) -> UndecodableRecord:
+    return UndecodableRecord(f"{len(payload) - end} unexpected bytes after a {current.name} record")
+
+
 @cache
 def _compiled(current: Contract) -> CompiledCodec | None:
     try:
         return compile_codec(current.schema)
+    except Unsupported:
+        return None
+
+
+@cache
+def _compiled_model(current: Contract, model: type[Record]) -> CompiledModelCodec | None:
+    try:
+        return compile_model_codec(current.schema, model)
     except Unsupported:
         return None
 
@@ -115,20 +156,10 @@ class SingleObjectCodec:
                 return _read_exactly(payload, _HEADER_LENGTH, self.contract, self.contract)
             try:
                 record, end = self._compiled.decode(payload, _HEADER_LENGTH)
-            except InvalidOperation:
-                raise UndecodableRecord(
-                    f"corrupt {self.contract.name} body: a decimal field holds text that is "
-                    "not a number"
-                ) from None
             except Exception as error:  # IndexError, ValueError, UnicodeDecodeError, ...
-                raise UndecodableRecord(
-                    f"corrupt {self.contract.name} v{self.contract.version} body: "
-                    f"{type(error).__name__}: {error}"
-                ) from error
+                raise _undecodable(error, self.contract) from error
             if end != len(payload):
-                raise UndecodableRecord(
-                    f"{len(payload) - end} unexpected bytes after a {self.contract.name} record"
-                )
+                raise _trailing(payload, end, self.contract)
             return record
         writer = version_by_fingerprint().get(fingerprint)
         if writer is None:
@@ -179,3 +210,86 @@ def codec_for(record_name: str, topic: str) -> Codec:
     if registry_url:
         return RegistryCodec(record_name, topic, registry_url)
     return SingleObjectCodec(record_name)
+
+
+class RecordCodec(Protocol):
+    """Turns one topic's typed records (the contract's pydantic model) into bytes and back."""
+
+    def encode(self, record: Record) -> bytes: ...
+
+    def decode(self, payload: bytes) -> Record: ...
+
+
+class ValidatingRecordCodec:
+    """Typed records through a dict `Codec`: `model_dump` to write, `model_validate` to read.
+
+    The path for whatever the compiled model codec does not read: earlier schema versions,
+    registry framing. A record the model refuses is undecodable, like a corrupt one."""
+
+    def __init__(self, record_name: str, codec: Codec) -> None:
+        self.model = MODELS[record_name]
+        self.codec = codec
+
+    def encode(self, record: Record) -> bytes:
+        return self.codec.encode(record.model_dump())
+
+    def decode(self, payload: bytes) -> Record:
+        record = self.codec.decode(payload)
+        try:
+            return self.model.model_validate(record)
+        except ValidationError as error:
+            raise UndecodableRecord(
+                f"a {self.model.__name__} record its model refuses: {error}"
+            ) from error
+
+
+class SingleObjectRecordCodec:
+    """Single-object encoding straight between bytes and the contract's model.
+
+    The current version is read into the model without validation and written from its
+    attributes (`compile_model_codec`); a payload of any other version, or no payload of this
+    contract at all, goes to the dict codec, which resolves it or says what is wrong with it,
+    and the model validates what it resolved to."""
+
+    def __init__(self, record_name: str) -> None:
+        self.model = MODELS[record_name]
+        self.codec = SingleObjectCodec(record_name)
+        self.contract = self.codec.contract
+        compiled = _compiled_model(self.contract, self.model)
+        if compiled is None:
+            raise Unsupported(f"{record_name} and its model cannot be compiled together")
+        self._encode_body = compiled.encode
+        self._decode_body = compiled.decode
+        self._header = SINGLE_OBJECT_MAGIC + self.contract.fingerprint
+        self._validating = ValidatingRecordCodec(record_name, self.codec)
+
+    def encode(self, record: Record) -> bytes:
+        if record.__class__ is self.model:
+            try:
+                return self._header + self._encode_body(record)
+            except Exception:  # the dict codec below then writes it, or names the bad field
+                pass
+        return self.codec.encode(record.model_dump())
+
+    def decode(self, payload: bytes) -> Record:
+        if payload is None or payload[:_HEADER_LENGTH] != self._header:
+            return self._validating.decode(payload)
+        try:
+            record, end = self._decode_body(payload, _HEADER_LENGTH)
+        except Exception as error:  # IndexError, ValueError, UnicodeDecodeError, ...
+            raise _undecodable(error, self.contract) from error
+        if end != len(payload):
+            raise _trailing(payload, end, self.contract)
+        return record
+
+
+def record_codec_for(record_name: str, topic: str) -> RecordCodec:
+    """The typed codec the environment asks for: straight to the model without a registry,
+    through the dict codec and the model's validation with one (`SCHEMA_REGISTRY_URL`)."""
+    registry_url = settings.schema_registry_url()
+    if registry_url:
+        return ValidatingRecordCodec(record_name, RegistryCodec(record_name, topic, registry_url))
+    try:
+        return SingleObjectRecordCodec(record_name)
+    except Unsupported:
+        return ValidatingRecordCodec(record_name, SingleObjectCodec(record_name))

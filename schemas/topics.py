@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from fillstream import settings
 
-__all__ = ["CATALOG", "TopicSpec", "broadcast", "find", "key_of"]
+__all__ = ["CATALOG", "TopicSpec", "broadcast", "changelog", "find", "key_of"]
 
 DAY_MS = 24 * 60 * 60 * 1000
 FOREVER = -1
@@ -157,12 +157,25 @@ def broadcast(spec: TopicSpec, key: bytes | None) -> bool:
     return spec.broadcast == "all" or (spec.broadcast == "unkeyed" and key is None)
 
 
-def key_of(spec: TopicSpec, record: Mapping[str, Any]) -> bytes | None:
-    """The record's Kafka key: the first of the spec's key fields that is set (dotted = nested)."""
+def changelog(processor: str) -> TopicSpec:
+    """The compacted topic holding processor `processor`'s memory, co-partitioned with its
+    inputs (streams/changelog.py); its values are not a contract's records."""
+    return TopicSpec(
+        f"changelog.{processor}",
+        "",
+        (),
+        f"the {processor} processor's memory, checkpoints and input-order journal",
+        cleanup_policy="compact",
+    )
+
+
+def key_of(spec: TopicSpec, record: Any) -> bytes | None:
+    """The record's Kafka key: the first of the spec's key fields that is set (dotted = nested);
+    `record` is a mapping (its fields) or a typed record (its attributes)."""
     for path in spec.key_fields:
         value: Any = record
         for part in path.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
+            value = value.get(part) if isinstance(value, Mapping) else getattr(value, part, None)
         if value is None:
             continue
         if isinstance(value, bytes):

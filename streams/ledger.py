@@ -1,12 +1,13 @@
 """A mapping that remembers which of its keys changed, so that saving it costs its changes.
 
-The processors save their stages' memory at every commit (`streams.snapshots`). Most of that
+The processors save their stages' memory as keyed entries (`streams.memory`). Most of that
 memory is many entries of one kind (orders followed, ids remembered) of which few change
-between two commits: kept in a `Ledger`, only those are written again.
+between two saves: kept in a `Ledger`, only those are written again.
 
-A ledger's values are replaced when they change, never changed in place (they are frozen
-records and states here): a value changed in place would not be noticed. Its order is kept,
-oldest entry first, so it also serves as a bounded first-in, first-out memory (`popitem`).
+A value replaced is noted; a value changed in place is noted only when its owner says so
+(`touch`). Its order is kept, oldest entry first, so it also serves as a bounded first-in,
+first-out memory (`popitem`); keys added since the last save come last, in their order, so a
+save can number them and a restore put every key back in its place.
 """
 
 from __future__ import annotations
@@ -19,48 +20,59 @@ __all__ = ["Changes", "Ledger"]
 
 K = TypeVar("K")
 V = TypeVar("V")
+_ABSENT: Any = object()
 
 
 class Changes(NamedTuple):
-    """A ledger's changes since they were last taken: the keys set (in their order in the
-    ledger, new ones last), the keys removed, and the whole order of keys where an entry was
-    removed and set again (it moved to the end), else None."""
+    """A ledger's changes since they were last taken: the keys set or touched (present now),
+    of those the keys added (absent when last taken, or removed and set again since), in
+    their order in the ledger, which is at its end; and the keys removed (present when last
+    taken, absent now)."""
 
     changed: list[Any]
+    added: list[Any]
     removed: list[Any]
-    order: list[Any] | None
 
 
 class Ledger(MutableMapping[K, V]):
-    __slots__ = ("_changed", "_entries", "_moved", "_removed")
+    __slots__ = ("_added", "_changed", "_entries", "_removed")
 
     def __init__(self, entries: Iterable[tuple[K, V]] = ()) -> None:
         self._entries: OrderedDict[K, V] = OrderedDict()
-        self._changed: dict[K, None] = {}  # an ordered set: keys in the order first changed
+        self._changed: dict[K, None] = {}  # an ordered set
+        self._added: dict[K, None] = {}  # an ordered set: the keys at the end, in order
         self._removed: set[K] = set()
-        self._moved = False
         self.update(entries)
 
-    # Writes go through these three, which note the change; `pop`, `popitem`, `setdefault`,
+    # Writes go through these two, which note the change; `pop`, `popitem`, `setdefault`,
     # `update` and `clear` come from MutableMapping and use them.
     def __setitem__(self, key: K, value: V) -> None:
         entries = self._entries
-        if key not in entries and key in self._removed:
-            self._moved = True
+        if key not in entries:
+            self._added[key] = None
         entries[key] = value
         self._changed[key] = None
 
     def __delitem__(self, key: K) -> None:
         del self._entries[key]
         self._changed.pop(key, None)
-        self._removed.add(key)
+        if self._added.pop(key, _ABSENT) is _ABSENT:
+            # There when the changes were last taken. A key added since and removed again was
+            # never saved: not noted, so a ledger whose changes nobody takes (a replay) does
+            # not hold every key it ever had.
+            self._removed.add(key)
+
+    def touch(self, key: K) -> None:
+        """Note that the value of `key` changed in place (nothing if `key` is absent)."""
+        if key in self._entries:
+            self._changed[key] = None
 
     def take_changes(self) -> Changes:
         """The changes since the last call (or since the ledger was made), and forget them."""
         entries = self._entries
         removed = [key for key in self._removed if key not in entries]
-        changes = Changes(list(self._changed), removed, list(entries) if self._moved else None)
-        self._changed, self._removed, self._moved = {}, set(), False
+        changes = Changes(list(self._changed), list(self._added), removed)
+        self._changed, self._added, self._removed = {}, {}, set()
         return changes
 
     # Reads go straight to the entries: these run for every record a stage handles.

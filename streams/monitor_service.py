@@ -16,11 +16,10 @@ import threading
 import time
 
 from confluent_kafka import Consumer, Message, Producer
-from pydantic import ValidationError
 
 from fillstream.infra.topics import ensure_topics
 from fillstream.schemas.models import Metric, MetricKind, TcaResult
-from fillstream.schemas.serde import Codec, UndecodableRecord
+from fillstream.schemas.serde import RecordCodec, UndecodableRecord
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.monitor import (
     Alert,
@@ -35,7 +34,7 @@ from fillstream.streams.monitor import (
 )
 from fillstream.streams.processors import PROCESSORS
 from fillstream.streams.telemetry import Publisher, Telemetry
-from fillstream.topic_io import at_ends, codec, make_producer, send
+from fillstream.topic_io import at_ends, codec, make_producer, send, typed_codec
 
 __all__ = ["run_monitor"]
 
@@ -82,7 +81,7 @@ def _watch(
     stop: threading.Event,
 ) -> None:
     metrics = find("metrics")
-    decoders = {find(name).full_name: (name, codec(find(name))) for name in MONITORED}
+    decoders = {find(name).full_name: (name, typed_codec(find(name))) for name in MONITORED}
     encoder = codec(metrics)
     state = MonitorState()
     firing: dict[AlertKey, Alert] = {}
@@ -114,16 +113,17 @@ def _watch(
         next_evaluation = now_us + EVALUATE_EVERY_US
 
 
-def _observe(state: MonitorState, topic: str, decoder: Codec, message: Message) -> None:
+def _observe(state: MonitorState, topic: str, decoder: RecordCodec, message: Message) -> None:
     """Fold one record in; one that cannot be read is logged and skipped."""
     try:
         record = decoder.decode(message.value())
-        if topic == "metrics":
-            observe_metric(state, Metric.model_validate(record))
-        else:
-            observe_tca(state, TcaResult.model_validate(record), _published_us(message))
-    except (UndecodableRecord, ValidationError) as error:
+    except UndecodableRecord as error:
         log.warning("%s record at offset %s skipped: %s", topic, message.offset(), error)
+        return
+    if isinstance(record, Metric):
+        observe_metric(state, record)
+    elif isinstance(record, TcaResult):
+        observe_tca(state, record, _published_us(message))
 
 
 def _published_us(message: Message) -> int:

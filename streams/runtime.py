@@ -1,303 +1,483 @@
-"""The live shell: one stage as a Quix Streams application on the configured Kafka cluster.
+"""The live shell: a processor's loop, directly on confluent-kafka.
 
-The shell is short and boring on purpose: decode each input record with the topic's contract,
-hand it to the stage with its event time, encode what the stage emits and produce it keyed as
-the catalog says, in the same Kafka transaction as the input's offset (exactly-once). A record
-that cannot be decoded, fails its contract, or makes the stage raise goes to `deadletter` with
-the reason, and the processor carries on.
+One loop serves every processor: take the records that have arrived (in arrival order across
+the processor's inputs), hand each partition's records to that partition's stage, publish what
+it emits, and commit now and then. The inputs are co-partitioned, so partition number p of
+every input is one shard of the work, with a stage of its own; Kafka's consumer group decides
+which worker holds which shards (the range assignor, which gives one consumer the same
+partition number of every topic).
 
-Inputs of several topics are concatenated: Quix Streams then aligns them by message time, so
-a stage sees market data and orders of one partition in time order. The input topics are
-co-partitioned, so each partition number is an independent shard of the work: the worker keeps
-one stage per partition it is assigned, and Kafka's consumer group decides who has which.
+Each shard's memory lives in the processor's changelog topic, partition p (`streams.changelog`,
+`streams.memory`): a worker that gains a shard restores it from there and seeks the inputs to
+where its last checkpoint stood; one that loses it checkpoints first. A checkpoint writes only
+the entries that changed since the last.
 
-Each partition's stage memory is durable. At every commit, what changed in each partition's
-stage that processed records since the last commit is saved to the partition's Quix Streams
-state store (RocksDB, backed by a changelog topic) in the same Kafka transaction as the input
-offsets and the outputs (`streams.snapshots`). A worker that takes over a partition, after a
-crash or a rebalance, restores the stage as of the last committed offset and goes on from
-there: nothing is lost and nothing is emitted twice. Saves are made per commit, not per
-record, and cost what changed since the last; nothing while idle.
+Under **at-least-once** (the default) outputs go out at once and a checkpoint every commit
+interval says where the inputs stand. Records after the checkpoint are processed again by
+whoever restores the shard, and must then give the same outputs: before a batch's outputs are
+published, the order in which the batch was taken is journaled to the changelog
+(`streams.sequencer`), and a restored shard follows that journal before anything else.
+Under **exactly-once**, outputs, checkpoints and input offsets go in one Kafka transaction per
+commit interval; nothing needs journaling, as nothing uncommitted can be seen.
+
+A record that cannot be decoded or makes the stage raise goes to `deadletter` with the reason,
+and the loop carries on. Losing the broker is waited out: nothing here gives up on a record.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import signal
+import threading
 import time
 import traceback
-import warnings
+import uuid
+from collections import Counter
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
-from pydantic import ValidationError
-
-with warnings.catch_warnings(record=True):  # its schema-registry extra's OAuth library warns
-    from quixstreams import Application, message_context
-    from quixstreams.dataframe import StreamingDataFrame
-    from quixstreams.models.serializers import Serializer
-    from quixstreams.models.serializers.base import SerializationContext
-    from quixstreams.state import State
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 
 from fillstream import settings
 from fillstream.infra.topics import ensure_topics
-from fillstream.schemas.models import MODELS, DeadLetter
-from fillstream.schemas.serde import Codec, UndecodableRecord, codec_for
-from fillstream.schemas.topics import TopicSpec, find, key_of
-from fillstream.streams.snapshots import Snapshots, read, restore, write
-from fillstream.streams.stages import Emit, Stage, event_time
+from fillstream.schemas.models import DeadLetter
+from fillstream.schemas.serde import UndecodableRecord
+from fillstream.schemas.topics import TopicSpec, changelog, find
+from fillstream.streams.changelog import Recovered, checkpoint_records, fold, journal_record
+from fillstream.streams.memory import Memory
+from fillstream.streams.records import TopicRecords, topic_records
+from fillstream.streams.sequencer import NEVER, Sequencer, runs_of
+from fillstream.streams.stages import Stage, event_time
 from fillstream.streams.telemetry import Publisher, Telemetry
+from fillstream.topic_io import send
 
-__all__ = ["Outgoing", "build_application", "run_processor"]
+__all__ = ["Processor", "run_processor"]
 
 log = logging.getLogger("fillstream.runtime")
 
-
-class Outgoing(NamedTuple):
-    """An emitted record, dumped once: its catalog topic, Kafka key and encodable value."""
-
-    spec: TopicSpec
-    key: bytes | None
-    value: dict[str, Any]
+BATCH = 500  # records taken from the consumer at once, at most
 
 
-class _ContractSerializer(Serializer):
-    """Encodes an `Outgoing` value with its topic's contract (single-object or registry)."""
+class Shard:
+    """One partition number's stage, its memory and where its inputs stand."""
 
-    def __init__(self, codec: Codec) -> None:
-        self._codec = codec
-
-    def __call__(self, value: Outgoing, ctx: SerializationContext) -> bytes:
-        return self._codec.encode(value.value)
-
-
-def _codec(topic: str) -> Codec:
-    spec = find(topic)
-    return codec_for(spec.record, spec.full_name)
-
-
-def _outgoing(emit: Emit) -> Outgoing:
-    spec = find(emit.topic)
-    value = emit.record.model_dump()
-    return Outgoing(spec, key_of(spec, value), value)
+    def __init__(self, stage: Stage, recovered: Recovered) -> None:
+        self.stage = stage
+        self.memory = Memory(stage)
+        if recovered.entries:
+            self.memory.restore(recovered.entries)
+        self.position = dict(recovered.position)  # input topic → next offset
+        self.number = recovered.number  # the last checkpoint
+        self.sequence = recovered.sequence  # the next journal record
+        self.sequencer: Sequencer[Message] = Sequencer(recovered.journal)
+        self.rewrite = (recovered.puts, recovered.removed)
+        self.dirty = bool(recovered.journal or recovered.puts or recovered.removed)
 
 
-def _dead_letter(
-    processor: str, raw: bytes | None, key: bytes | None, error: Exception
-) -> Outgoing:
-    context = message_context()
-    record = DeadLetter(
-        processor=processor,
-        source_topic=context.topic,
-        partition=context.partition,
-        offset=context.offset,
-        key=key,
-        value=raw,
-        error_type=type(error).__name__,
-        error=str(error)[:2000],
-        timestamp=time.time_ns() // 1000,
-    )
-    return _outgoing(Emit("deadletter", record))
+class _Batch:
+    """What one batch of records causes: the outputs to publish, and what to count."""
+
+    __slots__ = ("outputs", "published", "reasons", "taken")
+
+    def __init__(self) -> None:
+        self.outputs: list[tuple[TopicSpec, bytes | None, bytes]] = []
+        self.taken: list[tuple[str, int]] = []  # (input topic, Kafka timestamp µs)
+        self.published: list[str] = []
+        self.reasons: list[str] = []
+
+    def count(self, telemetry: Telemetry) -> None:
+        """The batch's figures, once its outputs are handed to the producer: an input's hop
+        latency runs from its Kafka timestamp to then."""
+        now = time.time()
+        for topic, stamp_us in self.taken:
+            telemetry.hop_latency.labels(topic).observe(max(now - stamp_us / 1e6, 0.0))
+        for topic, count in Counter(topic for topic, _ in self.taken).items():
+            telemetry.records_in.labels(topic).inc(count)
+        for topic, count in Counter(self.published).items():
+            telemetry.records_out.labels(topic).inc(count)
+        for reason, count in Counter(self.reasons).items():
+            telemetry.rejections.labels(reason).inc(count)
 
 
-class Shards:
-    """The stage of each partition this worker holds, restored from and saved to the
-    partition's state store around the checkpoints of the frame's Quix application.
+class Processor:
+    """The loop of one worker of processor `name`."""
 
-    Quix Streams offers state per message key; a stage's memory spans its partition (a clock
-    tick moves every order in it), so it is kept under one fixed key per partition. The cache
-    is trusted only while the store agrees: each save writes a fresh token, and the first use
-    of a partition in each checkpoint compares it with the store's, so a partition that was
-    lost and reassigned, or recovered by another worker's changes, is restored again.
-    """
+    def __init__(
+        self, name: str, build: Callable[[], Stage], telemetry: Telemetry | None = None
+    ) -> None:
+        self.name = name
+        self.build = build
+        self.telemetry = telemetry or Telemetry(name)
+        stage = build()
+        self.inputs = stage.inputs
+        self.outputs = stage.outputs
+        self.guarantee = settings.processing_guarantee()
+        self.exactly_once = self.guarantee == "exactly-once"
+        # One input topic: its offsets alone fix the order, nothing to journal.
+        self.journaled = not self.exactly_once and len(self.inputs) > 1
+        self.interval = settings.commit_interval()
+        self.hold_ms = settings.hold_ms()
+        self.poll_timeout = settings.poll_timeout()
+        self.group = settings.processor_group(name)
+        self.changelog = changelog(name)
+        ensure_topics(
+            [find(topic) for topic in (*self.inputs, *self.outputs, "deadletter")]
+            + [self.changelog]
+        )
+        self.topic_of = {find(topic).full_name: topic for topic in self.inputs}
+        self.specs = {topic: find(topic) for topic in (*self.outputs, "deadletter")}
+        self.codecs: dict[str, TopicRecords] = {
+            topic: topic_records(topic) for topic in {*self.inputs, *self.outputs, "deadletter"}
+        }
+        self.shards: dict[int, Shard] = {}
+        self.stopping = threading.Event()
+        self._failure: KafkaError | None = None
+        self.consumer = Consumer(self._consumer_config())
+        self.producer = Producer(self._producer_config(transactional=self.exactly_once))
+        # Under at-least-once the journal and checkpoints go on a producer of their own that
+        # never lingers: a batch's outputs wait for its journal record's acknowledgement.
+        self.state_producer = (
+            self.producer
+            if self.exactly_once
+            else Producer(self._producer_config(transactional=False, linger_ms=0))
+        )
+        self.restorer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers(),
+                "group.id": f"{self.group}-restore",  # never joins: assign only
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "isolation.level": "read_committed",
+            }
+        )
 
-    def __init__(self, build: Callable[[], Stage], frame: StreamingDataFrame) -> None:
-        self._build = build
-        self._frame = frame
-        self._stages: dict[int, tuple[Stage, bytes | None]] = {}
-        self._snapshots: dict[int, Snapshots] = {}
-        self._checked: set[int] = set()
-        self._dirty: set[int] = set()
-        frame.register_store()
-        context = frame.processing_context
-        commit = context.commit_checkpoint
+    # -- configuration ---------------------------------------------------------------------
 
-        def commit_checkpoint(force: bool = False, revoking: bool = False) -> None:
-            if not (force or context.checkpoint.expired()):
-                return
-            self.save()  # decided once: the commit below must not happen without the save
-            commit(force=True, revoking=revoking)
-            self._checked.clear()
-            if revoking:
-                self._stages.clear()
-                self._snapshots.clear()
+    def _consumer_config(self) -> dict[str, Any]:
+        worker = settings.worker_name()
+        static = {"group.instance.id": f"{self.group}-{worker}"} if worker else {}
+        return static | {
+            "bootstrap.servers": settings.bootstrap_servers(),
+            "group.id": self.group,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            # The range assignor gives one consumer partition p of every input: a shard whole.
+            "partition.assignment.strategy": "range",
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 1_000,
+            "fetch.wait.max.ms": settings.fetch_wait_ms(),
+            "fetch.min.bytes": settings.fetch_min_bytes(self.guarantee),
+        }
 
-        context.commit_checkpoint = commit_checkpoint  # type: ignore[method-assign]
+    def _producer_config(self, *, transactional: bool, linger_ms: int | None = None) -> dict:
+        config: dict[str, Any] = {
+            "bootstrap.servers": settings.bootstrap_servers(),
+            "enable.idempotence": True,
+            "partitioner": "murmur2_random",
+            "linger.ms": settings.linger_ms(self.guarantee) if linger_ms is None else linger_ms,
+            "message.timeout.ms": 0,  # never give a record up: wait the broker out
+        }
+        if transactional:
+            config["transactional.id"] = f"{self.group}-{uuid.uuid4().hex[:12]}"
+            # A crashed worker's open transaction holds readers back until it times out.
+            config["transaction.timeout.ms"] = 10_000
+        return config
 
-    def _store(self, partition: int) -> State:
-        checkpoint = self._frame.processing_context.checkpoint
-        transaction = checkpoint.get_store_transaction(self._frame.stream_id, partition)
-        return transaction.as_state(prefix=b"stage")
+    # -- the loop --------------------------------------------------------------------------
 
-    def stage(self, partition: int) -> Stage:
-        """The partition's stage, as of the last record it processed; marked for saving."""
-        self._dirty.add(partition)
-        cached = self._stages.get(partition)
-        if cached is not None and partition in self._checked:
-            return cached[0]
-        self._checked.add(partition)
-        store = self._store(partition)
-        token = store.get_bytes("token")
-        if cached is not None and cached[1] == token:
-            return cached[0]
-        stage = self._build()
-        saves = read(store)
-        if saves:
-            restore(stage, *saves)
-        self._stages[partition] = (stage, token)
-        self._snapshots[partition] = Snapshots()
-        return stage
-
-    def save(self) -> None:
-        for partition in self._dirty:
-            stage, _ = self._stages[partition]
-            token = os.urandom(8)
-            store = self._store(partition)
-            write(store, self._snapshots[partition], stage)
-            store.set_bytes("token", token)
-            self._stages[partition] = (stage, token)
-        self._dirty.clear()
-
-
-def _handler(
-    name: str,
-    inputs: tuple[str, ...],
-    shards: Shards,
-    codecs: dict[str, Codec],
-    telemetry: Telemetry,
-) -> Callable[[bytes, bytes | None, int, Any], list[Outgoing]]:
-    topic_of = {find(topic).full_name: topic for topic in inputs}
-    taken = {topic: telemetry.records_in.labels(topic) for topic in inputs}
-    latency = {topic: telemetry.hop_latency.labels(topic) for topic in inputs}
-    published: dict[str, Any] = {}  # each output topic's counter, looked up once
-
-    def handle(raw: bytes, key: bytes | None, timestamp_ms: int, _headers: Any) -> list[Outgoing]:
-        context = message_context()
-        topic = topic_of[context.topic]
-        taken[topic].inc()
-        outgoing = _handle(topic, raw, key, timestamp_ms, context.partition)
-        for out in outgoing:
-            sent = published.get(out.spec.name)
-            if sent is None:
-                sent = published[out.spec.name] = telemetry.records_out.labels(out.spec.name)
-            sent.inc()
-            if out.spec.name == "orders.rejected":
-                telemetry.rejections.labels(out.value["reason_code"]).inc()
-            elif out.spec.name == "deadletter":
-                telemetry.deadletters.labels(topic).inc()
-        latency[topic].observe(max(time.time() - timestamp_ms / 1000, 0.0))
-        return outgoing
-
-    def _handle(
-        topic: str, raw: bytes, key: bytes | None, timestamp_ms: int, partition: int
-    ) -> list[Outgoing]:
+    def run(self) -> None:
+        """Process until `stopping` is set (SIGTERM and SIGINT set it in `run_processor`)."""
+        if self.exactly_once:
+            self.producer.init_transactions()
+            self.producer.begin_transaction()
+        self.consumer.subscribe(
+            [find(topic).full_name for topic in self.inputs],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        due = time.monotonic() + self.interval
         try:
-            decoded = codecs[topic].decode(raw)
-            # Signals stay raw: the risk stage answers an invalid one with a rejection.
-            record = (
-                decoded
-                if topic == "signals"
-                else MODELS[find(topic).record].model_validate(decoded)
-            )
-        except (UndecodableRecord, ValidationError) as error:
-            return [_dead_letter(name, raw, key, error)]
-        # Outside the guard below: a store that cannot be read stops the processor, as no
-        # record is at fault, and dead-lettering every record would lose them all.
-        stage = shards.stage(partition)
+            while not self.stopping.is_set():
+                messages = self._take()
+                if messages or self.hold_ms:
+                    self._handle(messages)
+                self.producer.poll(0)
+                if self._failure is not None:
+                    raise KafkaException(self._failure)
+                if time.monotonic() >= due:
+                    self.commit()
+                    due = time.monotonic() + self.interval
+            self.commit()
+        finally:
+            self.consumer.close()  # leaves the group: the revoke checkpoints what is held
+            self.producer.flush(10)
+            self.state_producer.flush(10)
+            self.restorer.close()
+
+    def _take(self) -> list[Message]:
+        """What has arrived, at once; else wait up to the poll timeout for the first record.
+        (`consume` alone would wait out its timeout unless a whole batch came.)"""
+        messages = self.consumer.consume(BATCH, 0)
+        if messages:
+            return messages
+        held = self.hold_ms and any(shard.sequencer.held for shard in self.shards.values())
+        first = self.consumer.poll(0.001 if held else self.poll_timeout)
+        if first is None:
+            return []
+        return [first, *self.consumer.consume(BATCH - 1, 0)]
+
+    def _handle(self, messages: list[Message]) -> None:
+        """Hand each shard what has arrived, take what is due in order, journal it, process
+        it, then publish what it caused."""
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("%s: consumer: %s", self.name, error)
+                continue
+            shard = self.shards.get(message.partition())
+            if shard is not None:  # else revoked since it was fetched
+                topic = self.topic_of[message.topic()]
+                shard.sequencer.add(topic, message.offset(), message.timestamp()[1], message)
+        now_ms = time.time_ns() // 1_000_000
+        horizon = now_ms - self.hold_ms if self.hold_ms else NEVER
+        batch = _Batch()
+        journaled: list[list[bool]] = []
+        for partition, shard in self.shards.items():
+            if not shard.sequencer.held:
+                continue
+            due = horizon if not self.hold_ms else self._horizon(partition, shard, now_ms)
+            replayed, fresh = shard.sequencer.take(due)
+            if not (replayed or fresh):
+                continue
+            shard.dirty = True
+            if self.journaled and fresh:
+                key, value = journal_record(shard.number, shard.sequence, runs_of(fresh))
+                shard.sequence += 1
+                acked = [False]
+                journaled.append(acked)
+                self.state_producer.produce(
+                    self.changelog.full_name,
+                    value=value,
+                    key=key,
+                    partition=partition,
+                    on_delivery=self._on_journaled(acked),
+                )
+            for message in (*replayed, *(item for _, _, item in fresh)):
+                self._process(shard, message, batch)
+        if journaled:  # nothing a batch causes is published before its order is durable
+            self.state_producer.flush()
+            if not all(acked[0] for acked in journaled):
+                raise KafkaException(self._failure or "a journal record was not delivered")
+        for spec, key, value in batch.outputs:
+            send(self.producer, spec, value, key, on_delivery=self._on_delivery)
+        batch.count(self.telemetry)
+
+    def _horizon(self, partition: int, shard: Shard, now_ms: int) -> int:
+        """With a hold: nothing is due while an input of the shard has nothing at hand but has
+        records on the broker not yet fetched (catching up after a restart, a fetch of one
+        topic ahead of another's), unless the earliest record held has waited ten holds."""
+        at_hand, earliest = shard.sequencer.waiting()
+        if now_ms - earliest < 10 * self.hold_ms:
+            idle = [
+                TopicPartition(find(topic).full_name, partition)
+                for topic in self.inputs
+                if topic not in at_hand
+            ]
+            for tp in self.consumer.position(idle) if idle else ():
+                _low, high = self.consumer.get_watermark_offsets(tp, cached=True) or (0, 0)
+                if 0 <= tp.offset < high:
+                    return -1
+        return now_ms - self.hold_ms
+
+    def _process(self, shard: Shard, message: Message, batch: _Batch) -> None:
+        topic = self.topic_of[message.topic()]
+        shard.position[topic] = message.offset() + 1
+        stamp_us = message.timestamp()[1] * 1000
+        batch.taken.append((topic, stamp_us))
         try:
-            emits = stage.handle(topic, record, event_time(topic, record, timestamp_ms * 1000))
-            return [_outgoing(emit) for emit in emits]
+            record = self.codecs[topic].decode_input(message.value())
+        except UndecodableRecord as error:
+            batch.outputs.append(self._dead_letter(message, stamp_us, error))
+            return
+        try:
+            emits = shard.stage.handle(topic, record, event_time(topic, record, stamp_us))
         except Exception as error:  # a stage bug must not stop the pipeline: keep the record
-            log.error("%s failed on %s: %s", name, topic, traceback.format_exc())
-            return [_dead_letter(name, raw, key, error)]
+            log.error("%s failed on %s: %s", self.name, topic, traceback.format_exc())
+            batch.outputs.append(self._dead_letter(message, stamp_us, error))
+            return
+        for emit in emits:
+            codec = self.codecs[emit.topic]
+            record = emit.record
+            batch.outputs.append((self.specs[emit.topic], codec.key(record), codec.encode(record)))
+            batch.published.append(emit.topic)
+            if emit.topic == "orders.rejected":
+                batch.reasons.append(record.reason_code)  # type: ignore[attr-defined]
 
-    return handle
+    def _dead_letter(
+        self, message: Message, stamp_us: int, error: Exception
+    ) -> tuple[TopicSpec, bytes | None, bytes]:
+        """The record, kept with the reason; stamped with the record's own time, so that one
+        processed again is dead-lettered again in the very same terms."""
+        self.telemetry.deadletters.labels(self.topic_of[message.topic()]).inc()
+        record = DeadLetter(
+            processor=self.name,
+            source_topic=message.topic(),
+            partition=message.partition(),
+            offset=message.offset(),
+            key=message.key(),
+            value=message.value(),
+            error_type=type(error).__name__,
+            error=str(error)[:2000],
+            timestamp=stamp_us,
+        )
+        codec = self.codecs["deadletter"]
+        return self.specs["deadletter"], codec.key(record), codec.encode(record)
+
+    def _on_journaled(self, acked: list[bool]) -> Callable[[KafkaError | None, Message], None]:
+        def delivered(error: KafkaError | None, _message: Message) -> None:
+            if error is None:
+                acked[0] = True
+            else:
+                self._failure = error
+
+        return delivered
+
+    def _on_delivery(self, error: KafkaError | None, _message: Message) -> None:
+        if error is not None:  # not retriable (records wait the broker out): fail loudly
+            log.error("%s: a record was not delivered: %s", self.name, error)
+            self._failure = error
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    def commit(self, partitions: list[int] | None = None) -> None:
+        """Checkpoint the shards that processed records since their last checkpoint, and
+        commit the input offsets they stand at."""
+        # Under exactly-once the transaction holds every shard's outputs: all are checkpointed.
+        held = list(self.shards) if partitions is None or self.exactly_once else partitions
+        chosen = [p for p in held if self.shards[p].dirty]
+        if not chosen:
+            return
+        if not self.exactly_once:
+            self.producer.flush()  # what the checkpoint covers is published first
+            if self._failure is not None:
+                raise KafkaException(self._failure)
+        offsets: list[TopicPartition] = []
+        for partition in chosen:
+            shard = self.shards[partition]
+            puts, removed = shard.memory.changes()
+            if shard.rewrite[0] or shard.rewrite[1]:
+                puts = {**shard.rewrite[0], **puts}
+                removed = [key for key in shard.rewrite[1] if key not in puts] + removed
+                shard.rewrite = ({}, [])
+            shard.number += 1
+            for key, value in checkpoint_records(shard.number, shard.position, puts, removed):
+                self.state_producer.produce(
+                    self.changelog.full_name, value=value, key=key, partition=partition
+                )
+                self.state_producer.poll(0)
+            shard.sequence = 0
+            shard.dirty = False
+            offsets += [
+                TopicPartition(find(topic).full_name, partition, offset)
+                for topic, offset in shard.position.items()
+            ]
+        if self.exactly_once:
+            if offsets:
+                self.producer.send_offsets_to_transaction(
+                    offsets, self.consumer.consumer_group_metadata()
+                )
+            self.producer.commit_transaction()
+            self.producer.begin_transaction()
+            return
+        self.state_producer.flush()
+        if offsets:  # for lag figures and tools; the checkpoint's position is what counts
+            self.consumer.commit(offsets=offsets, asynchronous=True)
+
+    # -- rebalancing -----------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        numbers = sorted({tp.partition for tp in partitions})
+        started = time.monotonic()
+        for number in numbers:
+            if number not in self.shards:
+                self.shards[number] = Shard(self.build(), self._recover(number))
+        positions = []
+        for tp in partitions:
+            topic = self.topic_of[tp.topic]
+            offset = self.shards[tp.partition].position.get(topic, OFFSET_BEGINNING)
+            positions.append(TopicPartition(tp.topic, tp.partition, offset))
+        consumer.assign(positions)
+        log.info(
+            "%s: holds partitions %s (restored in %.2f s)",
+            self.name,
+            numbers,
+            time.monotonic() - started,
+        )
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        numbers = sorted({tp.partition for tp in partitions} & set(self.shards))
+        try:
+            self.commit(numbers)
+        except KafkaException as error:  # the next holder restores the last checkpoint
+            log.warning("%s: checkpoint on revoke failed: %s", self.name, error)
+        for number in numbers:
+            del self.shards[number]
+        consumer.unassign()
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Another worker may hold these already: nothing is written for them."""
+        for tp in partitions:
+            self.shards.pop(tp.partition, None)
+        if self.exactly_once:
+            self.producer.abort_transaction()
+            self.producer.begin_transaction()
+        consumer.unassign()
+
+    def _recover(self, partition: int) -> Recovered:
+        """Partition `partition` of the changelog, read to its end and folded."""
+        tp = TopicPartition(self.changelog.full_name, partition, OFFSET_BEGINNING)
+        low, high = self.restorer.get_watermark_offsets(tp, timeout=30, cached=False)
+        if high <= low:
+            return Recovered()
+        self.restorer.assign([tp])
+        records: list[tuple[bytes | None, bytes | None]] = []
+        done = False
+        try:
+            while not done:
+                for message in self.restorer.consume(10_000, 0.05):
+                    error = message.error()
+                    if error is None:
+                        records.append((message.key(), message.value()))
+                        done = message.offset() >= high - 1
+                    elif error.code() == KafkaError._PARTITION_EOF:
+                        done = True
+                    else:
+                        log.warning("%s: restoring partition %d: %s", self.name, partition, error)
+        finally:
+            self.restorer.unassign()
+        return fold(records)
 
 
 def run_processor(name: str, build: Callable[[], Stage]) -> None:
-    """Run processor `name` until stopped, publishing its heartbeat and figures meanwhile."""
+    """Run processor `name` until SIGTERM or SIGINT, publishing its heartbeat and figures."""
     telemetry = Telemetry(name)
-    stage = build()
-    app = build_application(name, build, telemetry)
-    publisher = Publisher(
-        telemetry, group=settings.processor_group(name), topics=stage.inputs
-    ).start()
+    processor = Processor(name, build, telemetry)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: processor.stopping.set())
+    publisher = Publisher(telemetry, group=processor.group, topics=processor.inputs).start()
     try:
-        app.run()
+        processor.run()
     finally:
         publisher.stop()
-
-
-def build_application(
-    name: str, build: Callable[[], Stage], telemetry: Telemetry | None = None
-) -> Application:
-    """The Quix Streams application running processor `name`: `build()` makes the stage of
-    each partition it is given; `telemetry` counts what passes. Guarantee and commit interval
-    come from `settings`."""
-    telemetry = telemetry or Telemetry(name)
-    stage = build()
-    ensure_topics(find(topic) for topic in (*stage.inputs, *stage.outputs, "deadletter"))
-    app = Application(
-        broker_address=settings.bootstrap_servers(),
-        consumer_group=settings.processor_group(name),
-        processing_guarantee=settings.processing_guarantee(),  # type: ignore[arg-type]
-        auto_offset_reset="earliest",
-        commit_interval=settings.commit_interval(),
-        consumer_poll_timeout=settings.poll_timeout(),
-        producer_extra_config={"linger.ms": settings.linger_ms()},
-        # Aligning concatenated inputs, Quix Streams holds a partition's records while another
-        # input of it has an unknown high watermark, which only a fetch response brings: the
-        # broker's wait for an empty fetch bounds each hop's latency when traffic is light.
-        consumer_extra_config={
-            "fetch.queue.backoff.ms": 100,  # Quix Streams' own default, kept
-            "fetch.wait.max.ms": settings.fetch_wait_ms(),
-            "fetch.min.bytes": settings.fetch_min_bytes(),
-        },
-        # The catalog's topics exist by now (above); Quix creates only its state changelogs.
-        auto_create_topics=True,
-        state_dir=str(settings.state_dir() / "processors"),
-        loglevel=os.environ.get("FILLSTREAM_LOG_LEVEL", "WARNING"),
-    )
-    codecs = {topic: _codec(topic) for topic in stage.inputs}
-    frames = [
-        app.dataframe(
-            app.topic(find(topic).full_name, value_deserializer="bytes", key_deserializer="bytes")
-        )
-        for topic in stage.inputs
-    ]
-    merged = frames[0]
-    for frame in frames[1:]:
-        merged = merged.concat(frame)
-    # Quix Streams names a stream, and so its state store's changelog topic, after every input
-    # topic: past Kafka's 255-character limit for the desk's eight under a topic prefix. The
-    # processor's name serves as well, and still maps to every input for the store's offsets.
-    merged = merged.__dataframe_clone__(stream=merged.stream, stream_id=name)
-    produced = {
-        topic: app.topic(
-            find(topic).full_name,
-            value_serializer=_ContractSerializer(
-                codec_for(find(topic).record, find(topic).full_name)
-            ),
-            key_serializer="bytes",
-        )
-        for topic in (*stage.outputs, "deadletter")
-    }
-    shards = Shards(build, merged)
-    merged = merged.apply(
-        _handler(name, stage.inputs, shards, codecs, telemetry), metadata=True, expand=True
-    )
-    merged.to_topic(
-        lambda value, _key, _ts, _headers: produced[value.spec.name],
-        key=lambda value: value.key,
-    )
-    return app

@@ -67,7 +67,7 @@ from fillstream.schemas.models import (
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.telemetry import Publisher, Telemetry, worker_id
-from fillstream.topic_io import at_ends, codec, consume, make_producer, send
+from fillstream.topic_io import at_ends, codec, consume, make_producer, send, typed_codec
 
 __all__ = ["run_gateway"]
 
@@ -137,7 +137,7 @@ async def _serve(
         }
     )
     slices, commands = find("slices"), find("commands")
-    decoders = {spec.full_name: codec(spec) for spec in (slices, commands)}
+    decoders = {spec.full_name: typed_codec(spec) for spec in (slices, commands)}
     names = {spec.full_name: spec.name for spec in (slices, commands)}  # labels: catalog names
     consumer.subscribe(list(decoders))
     heartbeats = _Heartbeats()
@@ -158,9 +158,9 @@ async def _serve(
                 except UndecodableRecord as error:
                     log.warning("record at offset %s skipped: %s", message.offset(), error)
                 else:
-                    if message.topic() == slices.full_name:
+                    if isinstance(record, Slice):
                         await _slice(adapters, out, record)
-                    else:
+                    elif isinstance(record, Command):
                         await _command(adapters, record, kills)
                 consumer.commit(message=message, asynchronous=False)
             if loop.time() >= next_poll:
@@ -192,7 +192,7 @@ class _Heartbeats:
 
     def __init__(self) -> None:
         self._spec = find("metrics")
-        self._codec = codec(self._spec)
+        self._codec = typed_codec(self._spec)
         self._consumer = at_ends([self._spec])
         self._latest_us = time.time_ns() // 1000  # the gateway's start: a grace period
 
@@ -204,8 +204,8 @@ class _Heartbeats:
                 record = self._codec.decode(message.value())
             except UndecodableRecord:
                 continue
-            if record["name"] == "heartbeat":
-                self._latest_us = max(self._latest_us, record["timestamp"])
+            if isinstance(record, Metric) and record.name == "heartbeat":
+                self._latest_us = max(self._latest_us, record.timestamp)
         return self._latest_us
 
     def close(self) -> None:
@@ -222,25 +222,15 @@ async def _watch(adapters: Mapping[str, VenueAdapter], heartbeat_us: int) -> Non
             log.warning("dead man's switch at %s: %s", adapter.venue.name, error)
 
 
-async def _slice(adapters: Mapping[str, VenueAdapter], out: _Writer, record: Any) -> None:
-    try:
-        child = Slice.model_validate(record)
-    except ValueError as error:
-        log.warning("slice skipped: %s", error)
-        return
+async def _slice(adapters: Mapping[str, VenueAdapter], out: _Writer, child: Slice) -> None:
     adapter = adapters.get(child.venue)
     if adapter is not None:
         out.reports((await _carry_out(adapter, child)).reports)
 
 
-async def _command(adapters: Mapping[str, VenueAdapter], record: Any, kills: set[str]) -> None:
+async def _command(adapters: Mapping[str, VenueAdapter], command: Command, kills: set[str]) -> None:
     """A global kill switch cancels everything at every venue, the engine's orders or not (an
     account's kill switch reaches the gateway as the executor's cancels of its orders)."""
-    try:
-        command = Command.model_validate(record)
-    except ValueError as error:
-        log.warning("command skipped: %s", error)
-        return
     if command.kind is not CommandKind.KILL_SWITCH or command.account_id is not None:
         return
     if command.command_id in kills:

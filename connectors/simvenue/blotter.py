@@ -50,6 +50,8 @@ def quote_currency(symbol: str) -> str:
 class Blotter:
     """Books acks, fills and endings on orders and reports each one (see the module docstring)."""
 
+    _acks: int  # orders accepted so far: the last one's venue order id
+
     def __init__(self, venue: VenueConfig) -> None:
         self._venue = venue
         self._acks = 0

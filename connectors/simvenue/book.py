@@ -19,9 +19,10 @@ without this a stop triggered by a trade at 61,650 would sell into a stale bid a
 Sides are named by who rests there: `Side.BUY` is the bids, `Side.SELL` the asks. An order of
 side `s` takes from the opposite side.
 
-The venue's state is pickled at every commit, and a book holds thousands of levels: a view
-pickles each side as two texts (its prices and their sizes) and leaves out the sorted prices,
-which it sorts again on first use; pickling `Decimal`s one by one is ~5 times slower.
+A view's memory is its levels and what we took from them (`_sizes`, `_taken`, each by side
+then price), saved a level an entry (`streams.memory`): a diff of the data changes a few of
+the thousands a book holds. The sorted prices are not saved; a restored view sorts again on
+first use.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class BookView:
     """One symbol's levels as the venue sees them (see the module docstring)."""
 
     __slots__ = ("_prices", "_sizes", "_taken", "has_depth")
+    _sizes: dict[Side, dict[Decimal, Decimal]]  # the recorded levels, by side then price
+    _taken: dict[Side, dict[Decimal, Decimal]]  # what we took from them
+    has_depth: bool
 
     def __init__(self) -> None:
         self._sizes: dict[Side, dict[Decimal, Decimal]] = {Side.BUY: {}, Side.SELL: {}}
@@ -62,13 +66,8 @@ class BookView:
         self._prices: dict[Side, list[Decimal] | None] = {Side.BUY: [], Side.SELL: []}
         self.has_depth = False
 
-    def __getstate__(self) -> tuple[bool, _Packed, _Packed]:
-        return self.has_depth, _pack(self._sizes), _pack(self._taken)
-
-    def __setstate__(self, state: tuple[bool, _Packed, _Packed]) -> None:
-        self.has_depth, sizes, taken = state
-        self._sizes = _unpack(sizes)
-        self._taken = _unpack(taken)
+    def restored(self) -> None:
+        """After a restore set the levels: sort them again on first use."""
         self._prices = {Side.BUY: None, Side.SELL: None}
 
     def apply(self, update: BookUpdate) -> None:
@@ -196,29 +195,3 @@ def _sizes(levels: list[PriceLevel]) -> dict[Decimal, Decimal]:
 
 def _top(price: Decimal | None, size: Decimal | None) -> dict[Decimal, Decimal]:
     return {price: size} if price is not None and size is not None and size > 0 else {}
-
-
-# Per side (bids, then asks): its prices, then their sizes, each as one space-separated text.
-_Packed = tuple[str, str, str, str]
-
-
-def _pack(sides: dict[Side, dict[Decimal, Decimal]]) -> _Packed:
-    bids, asks = sides[Side.BUY], sides[Side.SELL]
-    return (
-        " ".join(map(str, bids)),
-        " ".join(map(str, bids.values())),
-        " ".join(map(str, asks)),
-        " ".join(map(str, asks.values())),
-    )
-
-
-def _unpack(packed: _Packed) -> dict[Side, dict[Decimal, Decimal]]:
-    bid_prices, bid_sizes, ask_prices, ask_sizes = packed
-    return {
-        Side.BUY: dict(
-            zip(map(Decimal, bid_prices.split()), map(Decimal, bid_sizes.split()), strict=True)
-        ),
-        Side.SELL: dict(
-            zip(map(Decimal, ask_prices.split()), map(Decimal, ask_sizes.split()), strict=True)
-        ),
-    }

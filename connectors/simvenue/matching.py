@@ -33,6 +33,7 @@ Our own orders never match each other: the view holds only the recorded market.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from operator import attrgetter
 
@@ -59,6 +60,7 @@ MarketEvent = Quote | Trade | BookUpdate
 
 _IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
 _RESTING_PRICE = attrgetter("resting_price")
+_PLACE = attrgetter("place")
 _ZERO = Decimal(0)
 
 
@@ -71,14 +73,43 @@ def infer_aggressor(price: Decimal, book: BookView) -> Side | None:
 
 
 class Listing:
-    """One instrument as the venue lists it (see the module docstring)."""
+    """One instrument as the venue lists it (see the module docstring).
 
-    def __init__(self, instrument: Instrument, blotter: Blotter) -> None:
+    Its memory is the book and the count of orders that joined its queue or its stops (each
+    order keeps its `place` in that count); the queue and the stops are the venue's live orders
+    of the symbol, in their places (`relist`). An order that changes without a report of its
+    own (a move in the queue, a stop triggered and resting) is passed to `moved`, so that the
+    venue's next save writes it.
+    """
+
+    durable = ("book._sizes", "book._taken", "book.has_depth", "_joined")
+    book: BookView
+    _joined: int
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        blotter: Blotter,
+        moved: Callable[[str], None] = lambda slice_id: None,
+    ) -> None:
         self.instrument = instrument
         self.book = BookView()
         self._blotter = blotter
+        self._moved = moved
         self._resting: dict[str, VenueOrder] = {}  # in time priority: the first joined first
         self._stops: dict[str, VenueOrder] = {}
+        self._joined = 0
+
+    def restored(self) -> None:
+        """After a restore set the book's levels: sort them again on first use."""
+        self.book.restored()
+
+    def relist(self, orders: Iterable[VenueOrder]) -> None:
+        """After a restore: the queue and the stops from the symbol's live orders, each in its
+        place."""
+        ranked = sorted(orders, key=_PLACE)
+        self._resting = {order.slice_id: order for order in ranked if not order.waiting_for_stop}
+        self._stops = {order.slice_id: order for order in ranked if order.waiting_for_stop}
 
     def on_market(self, event: MarketEvent, at: int) -> list[ExecutionReport]:
         match event:
@@ -94,6 +125,7 @@ class Listing:
         """An accepted order enters: a stop waits for its trigger, any other order executes."""
         if order.waiting_for_stop:
             self._stops[order.slice_id] = order
+            self._join(order)
             return []
         return self._execute(order, at)
 
@@ -149,8 +181,14 @@ class Listing:
         """Put an order at the back of the queue at its price, showing a fresh display."""
         self._resting.pop(order.slice_id, None)
         self._resting[order.slice_id] = order
+        self._join(order)
         order.shown = order.display_size()
         order.queue_ahead = self.book.size_at(order.side, order.resting_price)
+
+    def _join(self, order: VenueOrder) -> None:
+        self._joined += 1
+        order.place = self._joined
+        self._moved(order.slice_id)
 
     def _on_trade(self, trade: Trade, at: int) -> list[ExecutionReport]:
         reports: list[ExecutionReport] = []
@@ -173,6 +211,7 @@ class Listing:
         for order in [stop for stop in self._stops.values() if stop.triggers_at(trade.price)]:
             del self._stops[order.slice_id]
             order.triggered = True
+            self._moved(order.slice_id)
             reports += self._execute(order, at)
         return reports
 
@@ -183,6 +222,7 @@ class Listing:
             known = self.book.known_size(order.side, order.resting_price)
             if known is not None and known < order.queue_ahead:
                 order.queue_ahead = known
+                self._moved(order.slice_id)
         reports: list[ExecutionReport] = []
         for side in (Side.BUY, Side.SELL):
             for order in self._queue(side):
@@ -206,6 +246,7 @@ class Listing:
         Each displayed tranche filled is one report; an iceberg whose display is used up
         refills at the back of the queue and may fill again from the same volume.
         """
+        self._moved(order.slice_id)
         while volume > 0 and order.is_live:
             if through:
                 order.queue_ahead = _ZERO

@@ -60,6 +60,7 @@ class VenueOrder:
     reports: int = 0  # how many reports the venue has issued on its slice id
     shown: Decimal = _ZERO  # the displayed size still to fill
     queue_ahead: Decimal = _ZERO
+    place: int = 0  # when it last joined its listing's queue or stops: the earliest, lowest
 
     @property
     def slice_id(self) -> str:

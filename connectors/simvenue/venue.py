@@ -42,6 +42,11 @@ a late cancel or replace of one is refused with its own status and totals, as be
 Past that, a re-delivered `new` would be taken as a new order, and a cancel or replace of the
 order is refused as one the venue does not know (`UNKNOWN_ORDER`, status rejected, its report
 count starting again from 1) instead of `ORDER_DONE`.
+
+The venue's memory (`durable`, saved by `streams.memory`) is its live orders, one entry each
+(an order that changed is noted: every report's order, and those its listing moved), what it
+has scheduled, its bounded memories, its books and its counters; a restore rebuilds the queues
+and the schedule's heap from them (`restored`).
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ from fillstream.schemas.models import (
     TimeInForce,
 )
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
+from fillstream.streams.ledger import Ledger
 
 __all__ = ["SimulatedVenue"]
 
@@ -90,6 +96,27 @@ class _Due(NamedTuple):
 class SimulatedVenue:
     """One venue's matching engine (see the module docstring)."""
 
+    durable = (
+        "_orders",
+        "_finished",
+        "_received",
+        "_scheduled",
+        "_listings",
+        "_stale_expiries",
+        "_sequence",
+        "_now",
+        "_blotter._acks",
+    )
+    _orders: Ledger[str, VenueOrder]  # the live orders, in the order they arrived
+    _finished: RecentIds  # slice id → the finished order's note
+    _received: RecentIds  # the identities of the latest actions
+    _scheduled: Ledger[int, _Due]  # what `_due` holds, by sequence: what a save writes
+    _listings: dict[str, Listing]
+    _stale_expiries: int  # in `_due`, for orders that finished before them
+    _sequence: int
+    _now: int
+    _blotter: Blotter
+
     def __init__(
         self,
         config: VenueConfig,
@@ -103,18 +130,31 @@ class SimulatedVenue:
         self._session = session or SessionRule()
         self._market_venue = market_venue or config.name
         self._blotter = Blotter(config)
-        self._listings: dict[str, Listing] = {}
+        self._listings = {}
+        self._orders = Ledger()
         for instrument in instruments:
             if instrument.venue != config.name:
                 raise ValueError(f"{instrument.symbol} is listed on {instrument.venue}, not here")
-            self._listings[instrument.symbol] = Listing(instrument, self._blotter)
-        self._orders: dict[str, VenueOrder] = {}  # the live orders, in the order they arrived
-        self._finished = RecentIds(memory)  # slice id → the finished order's note
-        self._received = RecentIds(memory)  # the identities of the latest actions
-        self._due: list[_Due] = []
-        self._stale_expiries = 0  # in `_due`, for orders that finished before them
+            self._listings[instrument.symbol] = Listing(
+                instrument, self._blotter, self._orders.touch
+            )
+        self._finished = RecentIds(memory)
+        self._received = RecentIds(memory)
+        self._due: list[_Due] = []  # a heap: the earliest first
+        self._scheduled = Ledger()
+        self._stale_expiries = 0
         self._sequence = 0
         self._now = 0
+
+    def restored(self) -> None:
+        """After a restore: the schedule's heap from what it held (sorted, so a heap), and each
+        listing's queue and stops from the live orders."""
+        self._due = sorted(self._scheduled.values())
+        by_symbol: dict[str, list[VenueOrder]] = {}
+        for order in self._orders.values():
+            by_symbol.setdefault(order.slice.symbol, []).append(order)
+        for symbol, listing in self._listings.items():
+            listing.relist(by_symbol.get(symbol, ()))
 
     @property
     def now(self) -> int:
@@ -160,7 +200,9 @@ class SimulatedVenue:
 
     def _schedule(self, time: int, rank: int, slice_: Slice) -> None:
         self._sequence += 1
-        heapq.heappush(self._due, _Due(time, rank, self._sequence, slice_))
+        due = _Due(time, rank, self._sequence, slice_)
+        heapq.heappush(self._due, due)
+        self._scheduled[due.sequence] = due
 
     def _settle(self, reports: list[ExecutionReport]) -> list[ExecutionReport]:
         """Let the orders that `reports` finished leave memory, each leaving a note behind."""
@@ -171,14 +213,18 @@ class SimulatedVenue:
                     self._finished.remember(order.slice_id, order.note())
                     if order.expires_at is not None:
                         self._stale_expiries += 1
+            else:
+                self._orders.touch(report.slice_id)
         if 2 * self._stale_expiries > len(self._due):
             # Stale expiries go once they are half the queue: a DAY order filled in the morning
             # would otherwise wait there, slice and all, until the session close.
-            self._due = [
-                due
-                for due in self._due
-                if due.rank != _EXPIRY or due.slice.slice_id in self._orders
-            ]
+            kept = []
+            for due in self._due:
+                if due.rank != _EXPIRY or due.slice.slice_id in self._orders:
+                    kept.append(due)
+                else:
+                    del self._scheduled[due.sequence]
+            self._due = kept
             heapq.heapify(self._due)
             self._stale_expiries = 0
         return reports
@@ -188,6 +234,7 @@ class SimulatedVenue:
         reports: list[ExecutionReport] = []
         while self._due and (self._due[0].time, self._due[0].rank) < (time, rank):
             due = heapq.heappop(self._due)
+            del self._scheduled[due.sequence]
             at = self._move_clock(due.time)
             if due.rank == _EXPIRY:
                 reports += self._expire(due.slice, at)

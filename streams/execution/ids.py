@@ -24,7 +24,8 @@ _READABLE = re.compile(r"[.A-Za-z0-9:/_-]{1,23}")
 
 # How many ids a processor remembers to recognise a re-delivery: minutes of orders at a busy
 # desk's pace, well beyond a broker retry or a restart from the last commit (when a message
-# comes twice). Every commit snapshots the memory, so it is kept as small as that allows.
+# comes twice). Every id is an entry of the processor's saved memory, so it is kept as small
+# as that allows.
 REDELIVERY_MEMORY = 10_000
 
 
@@ -43,7 +44,7 @@ class RecentIds:
 
     Remembering a new id beyond `capacity` forgets the oldest, so the memory stays bounded. The
     ids live in a `Ledger`: the processors save their memory at every commit, and a save then
-    holds only the ids remembered and forgotten since the last.
+    holds only the ids remembered and forgotten since the last (`streams.memory`).
     """
 
     __slots__ = ("_notes", "capacity")
@@ -59,6 +60,11 @@ class RecentIds:
 
     def __len__(self) -> int:
         return len(self._notes)
+
+    @property
+    def ledger(self) -> Ledger[str, str]:
+        """The ids and their notes, oldest first: what a save writes and a restore refills."""
+        return self._notes
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._notes)

@@ -52,6 +52,7 @@ from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Pl
 from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT, parse
 from fillstream.streams.execution.ids import RecentIds, slice_id_for
 from fillstream.streams.execution.volume_profile import VolumeProfile
+from fillstream.streams.ledger import Ledger
 from fillstream.streams.orders import amend
 
 __all__ = [
@@ -94,7 +95,7 @@ class Rules:
 class ParentExecution:
     """One parent's execution. Only working children are kept (`slices`, with what each has
     filled so far); what ended is kept as totals, so a long POV's thousands of children cost
-    neither memory, snapshot size nor time per event."""
+    neither memory, saved bytes nor time per event."""
 
     routed: RoutedOrder
     slices: dict[str, Slice] = field(default_factory=dict)  # working children, by slice id
@@ -136,7 +137,11 @@ class ParentExecution:
 
 @dataclass
 class ExecutorState:
-    parents: dict[str, ParentExecution] = field(default_factory=dict)
+    """The parents executing, by order id, oldest first. An execution changes in place: what
+    changes one (these functions; the executor stage after `advance`) `touch`es its key, so
+    that the next save writes it again."""
+
+    parents: Ledger[str, ParentExecution] = field(default_factory=Ledger)
     finished: RecentIds = field(default_factory=RecentIds)  # order ids of finished parents
     markets: dict[str, Market] = field(default_factory=dict)  # by symbol
 
@@ -240,6 +245,7 @@ def on_report(
     if execution is None or report.slice_id not in execution.slices:
         return []
     execution.follow(report)
+    state.parents.touch(report.order_id)
     if execution.plan is None:
         return []
     if report.status is OrderStatus.REJECTED:
@@ -265,6 +271,7 @@ def cancel(state: ExecutorState, order_id: str, now_us: int) -> list[Slice]:
     if execution is None or execution.cancel_requested:
         return []
     execution.cancel_requested = True
+    state.parents.touch(order_id)
     return [
         child.model_copy(update={"action": SliceAction.CANCEL, "created_at": now_us})
         for child in execution.working()
@@ -280,6 +287,7 @@ def modify(state: ExecutorState, command: Command, now_us: int) -> list[Slice]:
     if amend.refusal(execution.signal, command) is not None:
         return []
     execution.amended = amend.amended(execution.signal, command)
+    state.parents.touch(execution.routed.order.order_id)
     room = execution.signal.quantity - execution.filled_quantity
     changes: list[Slice] = []
     for child in execution.working():

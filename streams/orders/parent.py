@@ -158,21 +158,8 @@ class ParentOrderState:
     def average_price(self) -> Decimal | None:
         return self.traded_value / self.filled if self.filled else None
 
-    def __getstate__(self) -> dict[str, Any]:
-        """The fields, `slices` as a dict: the OMS pickles its state, and a mappingproxy does
-        not pickle."""
-        return {name: getattr(self, name) for name in _FIELDS} | {"slices": dict(self.slices)}
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Fields an older version did not pickle take their defaults."""
-        for f in fields(self):
-            value = state.get(f.name, f.default)
-            if f.name == "slices":
-                value = MappingProxyType(value)
-            object.__setattr__(self, f.name, value)
-
-
-_FIELDS = tuple(f.name for f in fields(ParentOrderState))  # looked up once: pickled often
+_FIELDS = tuple(f.name for f in fields(ParentOrderState))  # looked up once: evolved often
 _FIELD_SET = frozenset(_FIELDS)
 
 

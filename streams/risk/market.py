@@ -56,7 +56,7 @@ class _Prices:
 class MarketView:
     """Best bid/ask and last price per symbol, kept up to date by the shell."""
 
-    _symbols: dict[str, _Prices] = field(default_factory=dict)
+    symbols: dict[str, _Prices] = field(default_factory=dict)
 
     def update(self, record: ReferencePrice | Quote | Trade) -> None:
         reference = record if isinstance(record, ReferencePrice) else reference_of(record)
@@ -68,7 +68,7 @@ class MarketView:
             self._update_quote(reference)
 
     def _update_quote(self, quote: ReferencePrice) -> None:
-        prices = self._symbols.setdefault(quote.symbol, _Prices())
+        prices = self.symbols.setdefault(quote.symbol, _Prices())
         held = prices.quotes.get(quote.venue)
         if held is not None and held.timestamp > quote.timestamp:
             return
@@ -79,13 +79,13 @@ class MarketView:
         prices.ask = min(asks, default=None)
 
     def _update_trade(self, trade: ReferencePrice) -> None:
-        prices = self._symbols.setdefault(trade.symbol, _Prices())
+        prices = self.symbols.setdefault(trade.symbol, _Prices())
         if trade.timestamp >= prices.last_at:
             prices.last, prices.last_at = trade.last_price, trade.timestamp
 
     def touch(self, symbol: str, side: Side) -> Decimal | None:
         """What a market order would pay: the best ask for a buy, bid for a sell, else the last."""
-        prices = self._symbols.get(symbol)
+        prices = self.symbols.get(symbol)
         if prices is None:
             return None
         near = prices.ask if side is Side.BUY else prices.bid
@@ -93,7 +93,7 @@ class MarketView:
 
     def reference_price(self, symbol: str) -> Decimal | None:
         """The fair price collars are measured from: the mid, else the last trade price."""
-        prices = self._symbols.get(symbol)
+        prices = self.symbols.get(symbol)
         if prices is None:
             return None
         if prices.bid is not None and prices.ask is not None:

@@ -26,8 +26,19 @@ _ZERO = Decimal(0)
 class AccountRisk:
     """One account. The daily counters belong to `day` (days since the epoch, UTC) and read as
     zero on any other day; `recent_orders` holds the approval times of the second up to the
-    latest approval, oldest first; `signal_ids` the latest signal ids, oldest first."""
+    latest approval, oldest first; `signal_ids` the latest signal ids, oldest first. Each field
+    is saved on its own (`streams.memory`): an account's ids are many, and change one by one."""
 
+    durable = (
+        "positions",
+        "day",
+        "orders_today",
+        "notional_today",
+        "recent_orders",
+        "signal_ids",
+        "trading_state",
+        "kill_switch",
+    )
     positions: dict[str, Decimal] = field(default_factory=dict)
     day: int = 0
     orders_today: int = 0

@@ -6,9 +6,10 @@ replay harness calls stages directly in timestamp order; the live processors cal
 stages from Quix Streams, so both produce the same records from the same inputs.
 
 What a stage remembers lives in the attributes its `durable` names (its configuration does
-not; a dotted name reaches into a member stage): `streams.snapshots` carries them across a
-restart of the live processor. `Wiring` passes what stages emit to the stages that
-read it, for the replay harness and for a processor made of several stages.
+not; a dotted name reaches into a member stage), each annotated with its type on the class:
+`streams.memory` saves them as keyed entries and carries them across a restart of the live
+processor. `Wiring` passes what stages emit to the stages that read it, for the replay
+harness and for a processor made of several stages.
 """
 
 from __future__ import annotations

@@ -50,7 +50,9 @@ class ExecutorStage:
         "venue.instruments",
     )
     outputs = ("slices", "commands")
-    durable = ("state", "published")
+    durable = ("state.parents", "state.finished", "state.markets", "published.rules")
+    state: parents.ExecutorState
+    published: PublishedRules
 
     def __init__(self, rules: Rules | None = None) -> None:
         self.configured = rules or Rules()
@@ -110,7 +112,10 @@ class ExecutorStage:
         emits: list[Emit] = []
         for execution in self.state.planned(symbol):
             market = self.state.market(execution.routed.order.signal.symbol)
-            emits += _slices(parents.advance(execution, market, now_us, self.rules))
+            sent = parents.advance(execution, market, now_us, self.rules)
+            if sent:
+                self.state.parents.touch(execution.routed.order.order_id)
+            emits += _slices(sent)
             emits += self._ended(execution, now_us)
         return emits
 

@@ -39,9 +39,11 @@ class OmsStage:
     inputs = ("orders.approved", "orders.rejected", "slices", "fills", "commands")
     outputs = ("orders.state",)
     durable = ("orders", "finished")
+    orders: Ledger[str, ParentOrderState]  # the orders not final yet
+    finished: RecentIds
 
     def __init__(self, memory: int = REDELIVERY_MEMORY) -> None:
-        self.orders: Ledger[str, ParentOrderState] = Ledger()  # the orders not final yet
+        self.orders = Ledger()
         self.finished = RecentIds(memory)
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:

@@ -33,7 +33,10 @@ class RiskStage:
 
     inputs = ("signals", "fills.accounts", "commands", "market.reference", "venue.instruments")
     outputs = ("orders.approved", "orders.rejected")
-    durable = ("state", "market", "published")
+    durable = ("state.accounts", "state.kill_switch", "market.symbols", "published.rules")
+    state: RiskState
+    market: MarketView
+    published: PublishedRules
 
     def __init__(self, config: RiskConfig) -> None:
         self.config = config

@@ -21,11 +21,13 @@ class RouterStage:
 
     inputs = ("orders.approved", "market.quotes", "venue.instruments")
     outputs = ("orders.routed", "orders.rejected")
-    durable = ("quotes", "published")
+    durable = ("quotes", "published.rules")
+    quotes: dict[str, dict[str, Quote]]  # by symbol, then venue
+    published: PublishedRules
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
-        self.quotes: dict[str, dict[str, Quote]] = {}
+        self.quotes = {}
         self.published = PublishedRules()
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from fillstream.analytics.tca import (
     SECOND_US,
@@ -47,6 +47,7 @@ from fillstream.schemas.models import (
 )
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
 from fillstream.streams.ledger import Ledger
+from fillstream.streams.memory import Series
 from fillstream.streams.orders import (
     TERMINAL,
     apply_command,
@@ -63,6 +64,7 @@ __all__ = ["TcaStage"]
 # How far behind the latest market data an order may still arrive (live, `orders.approved`
 # comes a hop later than the market data of its time) and find the mids of its fills.
 LATE_ORDER_GRACE_US = 5 * SECOND_US
+TAPE_BUCKET_US = 10 * SECOND_US  # of a tape, saved an entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +76,30 @@ class _Followed:
     venues: frozenset[str] = frozenset()
 
 
+def _mid_time(entry: tuple[int, Decimal]) -> int:
+    return entry[0]
+
+
+def _print_time(entry: Print) -> int:
+    return entry.timestamp
+
+
+@dataclass(slots=True)
 class _Tape:
     """One symbol's recent market: the mid each time it changed, and the public prints, both
     in time order. The mid is risk's reference price (best bid and ask across venues, else the
-    last trade), the same price the order's arrival price P₀ was taken from."""
+    last trade), the same price the order's arrival price P₀ was taken from.
 
-    __slots__ = ("mids", "prints")
+    A tape reaches back to the arrival of the oldest order in flight, so it can be long: it is
+    saved ten seconds of it an entry (`streams.memory.Series`)."""
 
-    def __init__(self) -> None:
-        self.mids: list[tuple[int, Decimal]] = []
-        self.prints: list[Print] = []
+    durable = ("mids", "prints")
+    mids: Annotated[list[tuple[int, Decimal]], Series(_mid_time, TAPE_BUCKET_US)] = field(
+        default_factory=list
+    )
+    prints: Annotated[list[Print], Series(_print_time, TAPE_BUCKET_US)] = field(
+        default_factory=list
+    )
 
     def add_mid(self, at_us: int, mid: Decimal) -> None:
         """A late record counts from the latest time already on the tape: history is not
@@ -108,33 +124,6 @@ class _Tape:
             del self.mids[:prevailing]
         del self.prints[: bisect_left(self.prints, at_us, key=_print_time)]
 
-    def __getstate__(self) -> tuple[str, ...]:
-        """Packed as texts: snapshots are taken at every commit, and thousands of decimals
-        pickle several times faster so."""
-        return (
-            " ".join(str(at) for at, _ in self.mids),
-            " ".join(str(mid) for _, mid in self.mids),
-            " ".join(str(p.timestamp) for p in self.prints),
-            " ".join(str(p.price) for p in self.prints),
-            " ".join(str(p.quantity) for p in self.prints),
-        )
-
-    def __setstate__(self, state: tuple[str, ...]) -> None:
-        times, mids, print_times, prices, quantities = (text.split() for text in state)
-        self.mids = list(zip(map(int, times), map(Decimal, mids), strict=True))
-        self.prints = [
-            Print(int(at), Decimal(price), Decimal(quantity))
-            for at, price, quantity in zip(print_times, prices, quantities, strict=True)
-        ]
-
-
-def _mid_time(entry: tuple[int, Decimal]) -> int:
-    return entry[0]
-
-
-def _print_time(entry: Print) -> int:
-    return entry.timestamp
-
 
 class TcaStage:
     inputs = (
@@ -148,16 +137,22 @@ class TcaStage:
         "clock",
     )
     outputs = ("tca", "tca.feedback")
-    durable = ("working", "ended", "finished", "market", "tapes", "clock")
+    durable = ("working", "ended", "finished", "market.symbols", "tapes", "clock")
+    working: Ledger[str, _Followed]
+    ended: Ledger[str, _Followed]  # final, waiting for the market to move on
+    finished: RecentIds  # published
+    market: MarketView
+    tapes: dict[str, _Tape]  # by symbol
+    clock: int  # event time: the latest market data or clock tick
 
     def __init__(self, config: TcaConfig | None = None, memory: int = REDELIVERY_MEMORY) -> None:
         self.config = config or TcaConfig()
-        self.working: Ledger[str, _Followed] = Ledger()
-        self.ended: Ledger[str, _Followed] = Ledger()  # final, waiting for the market to move on
-        self.finished = RecentIds(memory)  # published
+        self.working = Ledger()
+        self.ended = Ledger()
+        self.finished = RecentIds(memory)
         self.market = MarketView()
-        self.tapes: dict[str, _Tape] = {}
-        self.clock = 0  # event time: the latest market data or clock tick
+        self.tapes = {}
+        self.clock = 0
         # (when due, order id) of the ended orders, earliest first: not durable, rebuilt from
         # `ended` on first use after a restore, so nothing is scanned per record
         self._due_heap: list[tuple[int, str]] | None = None

@@ -23,6 +23,7 @@ class VenueStage:
     inputs = ("slices", "market.quotes", "market.trades", "market.book", "clock")
     outputs = ("fills", "fills.accounts")
     durable = ("venues",)
+    venues: dict[str, SimulatedVenue]
 
     def __init__(self, config: EngineConfig) -> None:
         self.venues = {

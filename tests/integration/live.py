@@ -25,15 +25,17 @@ def running_pipeline(
     *,
     config: Path | None = None,
     workers: int = 1,
+    hold_ms: int = 300,
 ) -> Iterator[tuple[Pipeline, Watcher]]:
     """Processors started (`workers` of each) on fresh topics named after `name`; stopped
-    and the watcher closed on leaving."""
+    and the watcher closed on leaving. A feed replayed at speed is taken in its own order when
+    each record is held `hold_ms` (settings.hold_ms); 0 takes records as they come."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
-        env.setenv("FILLSTREAM_POLL_TIMEOUT", "1")  # full batches: see settings.poll_timeout
         env.setenv("FILLSTREAM_TOPIC_PREFIX", f"{name}{uuid.uuid4().hex[:6]}.")
         env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
         env.setenv("FILLSTREAM_PARTITIONS", "3")
+        env.setenv("FILLSTREAM_HOLD_MS", str(hold_ms))
         ensure_topics(CATALOG)
         pipeline = Pipeline(config=config, log_dir=tmp_path_factory.mktemp("logs"))
         watcher = Watcher(WATCHED)

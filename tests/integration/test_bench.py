@@ -34,7 +34,7 @@ def test_a_tiny_bench_acknowledges_every_signal_and_cleans_up(
         *("machine", "settings", "phases", "sustained_rate", "failure", "cores", "targets")
     }
     assert figures["failure"] is None
-    assert figures["settings"]["processing_guarantee"] == "exactly-once"
+    assert figures["settings"]["processing_guarantee"] == "at-least-once"
     latency, step = figures["phases"]
     assert (latency["kind"], latency["offered_rate"], latency["signals"]) == ("latency", 100, 50)
     assert latency["acked"] == 50
@@ -45,6 +45,17 @@ def test_a_tiny_bench_acknowledges_every_signal_and_cleans_up(
     assert (step["kind"], step["offered_rate"], step["signals"]) == ("sustained", 200, 200)
     assert step["acked"] + step["without_ack"] == 200
     assert "p99_ms_at_1000" not in figures["targets"]  # 1,000/s was not run
+    cpu = latency["cpu_us_per_signal"]
+    assert set(cpu["processors"]) >= {"risk", "desk", "monitor"}
+    # the broker is measured only if it is the local one (pid known), and then in the total
+    assert (cpu["broker"] is None) == (figures["settings"]["broker_pid"] is None)
+    assert cpu["total"] == pytest.approx(sum(cpu["processors"].values()) + (cpu["broker"] or 0))
+    assert cpu["total"] > 0 and cpu["bench"] is not None
+    records = latency["records_per_signal"]
+    assert records["includes_transaction_markers"] is False  # counted out
+    assert records["by_topic"]["signals"] == 1.0  # each signal once, read back without markers
+    assert records["total"] == pytest.approx(sum(records["by_topic"].values()))
+    assert records["offsets"] == records["total"]  # at-least-once: no transaction markers
     assert figures["cores"] == []
 
     prefix = figures["settings"]["topic_prefix"]

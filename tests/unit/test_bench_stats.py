@@ -1,20 +1,27 @@
-"""The benchmark's arithmetic: percentiles by nearest rank, rates over a span, keeping pace."""
+"""The benchmark's arithmetic: percentiles by nearest rank, rates over a span, keeping pace;
+and how the cost per signal is shown."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from rich.console import Console
 
 from fillstream.bench import (
     BenchPlan,
+    BenchReport,
     Percentiles,
     PhaseResult,
     highest_sustained,
     kept_pace,
     percentile,
     rate_over,
+    render,
+    to_json,
 )
+from fillstream.cpu import cpu_per_signal
+from fillstream.records_written import records_per_signal
 
 
 def test_nearest_rank_percentiles_are_observed_values():
@@ -107,3 +114,68 @@ def test_the_ramp_steps_up_from_its_start():
 def test_a_plan_refuses_what_cannot_be_run(changes):
     with pytest.raises(ValueError):
         BenchPlan(**changes)
+
+
+def _costed(broker: bool) -> BenchReport:
+    phase = _phase("latency", 1000, True)  # 5,000 acks
+    ticks = {"risk": 150, "desk": 400, "monitor": 5, "broker": 250, "bench": 100}
+    phase.cpu_us_per_signal = cpu_per_signal(
+        ticks, ["desk", "monitor", "risk"], "broker" if broker else None, "bench", 5000, 100
+    )
+    phase.records_per_signal = records_per_signal(
+        {"fills": 10_300, "slices": 5_200}, {"fills": 10_000, "slices": 5_000}, 5000
+    )
+    return BenchReport(
+        machine={}, settings={"broker_pid": 4321 if broker else None}, phases=[phase]
+    )
+
+
+def test_the_json_holds_each_phase_cost_split_and_records_by_topic():
+    (phase,) = to_json(_costed(broker=True))["phases"]
+    # 1 tick = 10 ms over 5,000 acks = 2 µs
+    assert phase["cpu_us_per_signal"] == {
+        "processors": {"desk": 800, "monitor": 10, "risk": 300},
+        "broker": 500,
+        "total": 1610,
+        "bench": 200,
+        "resolution_us": 2,
+    }
+    assert phase["records_per_signal"] == {
+        "total": 3.0,
+        "by_topic": {"fills": 2.0, "slices": 1.0},
+        "includes_transaction_markers": False,
+        "offsets": 3.1,
+    }
+
+
+def _rendered(report: BenchReport) -> str:
+    console = Console(record=True, width=100, color_system=None)
+    render(report, console)
+    return console.export_text()
+
+
+def test_the_cost_table_shows_the_split_total_and_records():
+    text = _rendered(_costed(broker=True))
+    assert "Cost per acknowledged signal" in text
+    row = next(
+        line for line in text.splitlines() if line.lstrip().startswith("latency") and "800" in line
+    )
+    assert row.split() == [
+        "latency",
+        "1,000",
+        "5,000",
+        "800",
+        "10",
+        "300",
+        "500",
+        "1,610",
+        "200",
+        "3.0",
+    ]
+    assert "transaction markers excluded" in " ".join(text.split())
+
+
+def test_an_external_broker_is_said_not_measured():
+    text = " ".join(_rendered(_costed(broker=False)).split())
+    assert "broker: not measured" in text
+    assert "1,110" in text  # desk 400 + monitor 5 + risk 150 ticks, 2 µs each

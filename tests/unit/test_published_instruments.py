@@ -15,7 +15,7 @@ from fillstream.schemas.models import (
     Signal,
 )
 from fillstream.streams.execution.parents import Rules
-from fillstream.streams.snapshots import Snapshots, restore
+from fillstream.streams.memory import Memory
 from fillstream.streams.stages.executor import ExecutorStage
 from fillstream.streams.stages.risk import RiskStage
 from fillstream.streams.stages.router import RouterStage
@@ -79,7 +79,7 @@ def test_risk_refuses_what_the_venues_own_lot_size_refuses_and_keeps_it_after_a_
     assert "lot size 0.001" in after.record.reason
 
     restarted = RiskStage(config.risk)
-    restore(restarted, Snapshots().take(stage).data)
+    Memory(restarted).restore(Memory(stage).changes()[0])
     (again,) = restarted.handle("signals", signal("0.0105", signal_id="s-3").model_dump(), T)
     assert again.topic == "orders.rejected"
 
@@ -109,6 +109,6 @@ def test_the_executor_takes_the_venues_lot_for_its_children_also_after_a_restart
     assert executor.rules.venue("nyse", "IBM").lot == D("1")
 
     restarted = ExecutorStage(Rules(config.instruments))
-    restore(restarted, Snapshots().take(executor).data)
+    Memory(restarted).restore(Memory(executor).changes()[0])
     restarted.handle("clock", ClockTick(partition=0, sequence=1, timestamp=T), T)
     assert restarted.rules.venue("binance", "BTC/USDT").lot == D("0.001")

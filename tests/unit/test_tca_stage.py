@@ -33,7 +33,7 @@ from fillstream.schemas.models import (
     TcaResult,
     Trade,
 )
-from fillstream.streams.snapshots import Snapshots, restore
+from fillstream.streams.memory import Memory
 from fillstream.streams.stages import event_time
 from fillstream.streams.stages.tca import TcaStage
 
@@ -276,14 +276,14 @@ def test_an_order_the_router_refuses_ends_rejected_with_all_of_it_missed():
 
 
 @pytest.mark.parametrize("cut", range(1, len(BEFORE_END)))
-def test_a_stage_restored_from_its_snapshot_mid_order_publishes_the_same(cut):
+def test_a_stage_restored_from_its_memory_mid_order_publishes_the_same(cut):
     uninterrupted = TcaStage(CONFIG)
     feed(uninterrupted, BEFORE_END)
     expected = feed(uninterrupted, [HORIZON_PASSED])
     first = TcaStage(CONFIG)
     feed(first, BEFORE_END[:cut])
     restored = TcaStage(CONFIG)
-    restore(restored, Snapshots().take(first).data)
+    Memory(restored).restore(Memory(first).changes()[0])
     feed(restored, BEFORE_END[cut:])
     assert feed(restored, [HORIZON_PASSED]) == expected
 
@@ -323,7 +323,7 @@ def test_orders_are_published_when_each_ones_horizons_pass_also_after_a_restore(
     assert feed(stage, [("orders.approved", parent(order_id="o-s-2")), *BEFORE_END]) == []
     assert feed(stage, [("orders.rejected", refused)]) == []
     restored = TcaStage(CONFIG)
-    restore(restored, Snapshots().take(stage).data)
+    Memory(restored).restore(Memory(stage).changes()[0])
     assert feed(restored, [tick(6.9)]) == []
     assert [e.record.order_id for e in feed(restored, [tick(7)])] == ["o-s-2", "o-s-2"]
     assert feed(restored, [tick(7.9)]) == []

@@ -9,9 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fillstream.streams.execution.algorithms import adaptive, iceberg, pov, shortfall, twap, vwap
-from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Plan, Venue
+from fillstream.streams.execution.algorithms.base import (
+    Market,
+    ParentFacts,
+    Plan,
+    ScheduledPlan,
+    Venue,
+)
+from fillstream.streams.execution.algorithms.iceberg import IcebergPlan
+from fillstream.streams.execution.algorithms.pov import PovPlan
 
-__all__ = ["PLANNERS", "start"]
+__all__ = ["PLANNERS", "PLANS", "start"]
 
 PLANNERS: dict[str, Callable[[ParentFacts, Market, Venue], Plan]] = {
     "twap": twap.plan,
@@ -20,6 +28,16 @@ PLANNERS: dict[str, Callable[[ParentFacts, Market, Venue], Plan]] = {
     "iceberg": iceberg.plan,
     "implementation_shortfall": shortfall.plan,
     "adaptive": adaptive.plan,
+}
+
+
+# Every class of plan by the tag a saved plan carries (docs/CONTRACTS.md, "Processor state"),
+# which is how a restore knows the class: a new class takes a new tag, a tag is never reused
+# for another class, and renaming or moving a class keeps its tag.
+PLANS: dict[str, type[Plan]] = {
+    "scheduled": ScheduledPlan,
+    "pov": PovPlan,
+    "iceberg": IcebergPlan,
 }
 
 

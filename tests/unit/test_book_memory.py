@@ -1,4 +1,4 @@
-"""The venue's book view through pickle: the same book comes back, from a compact form.
+"""The venue's book view through its saved entries: the same book comes back, a level an entry.
 
 The book is built by hand:
 
@@ -12,12 +12,16 @@ The book is built by hand:
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from decimal import Decimal as D
 
+from fillstream.connectors.instruments import Instrument
+from fillstream.connectors.simvenue.blotter import Blotter
 from fillstream.connectors.simvenue.book import BookView
+from fillstream.connectors.simvenue.matching import Listing
+from fillstream.connectors.venues import VenueConfig
 from fillstream.schemas.models import BookUpdate, PriceLevel, Quote, Side
+from fillstream.streams.memory import Memory
 
 T = 1_723_204_800_000_000
 Levels = Sequence[tuple[str, str]]
@@ -62,8 +66,23 @@ def hand_built() -> BookView:
     return view
 
 
+VENUE = VenueConfig("sim")
+BTC = Instrument("sim", "BTC/USDT", tick_size=D("0.01"), lot_size=D("0.01"))
+
+
+def listing(view: BookView) -> Listing:
+    """A listing holding `view`: the book is saved as part of its listing's memory."""
+    held = Listing(BTC, Blotter(VENUE))
+    held.book = view
+    return held
+
+
 def round_trip(view: BookView) -> BookView:
-    return pickle.loads(pickle.dumps(view, protocol=5))
+    puts, removed = Memory(listing(view)).changes()
+    assert removed == []
+    fresh = Listing(BTC, Blotter(VENUE))
+    Memory(fresh).restore(puts)
+    return fresh.book
 
 
 def test_a_book_comes_back_with_its_levels_what_we_took_and_its_depth_flag():
@@ -97,9 +116,28 @@ def test_a_restored_book_moves_as_the_original_does():
     assert copy.match(Side.SELL, D(100), None) == [(D("99.5"), D(20)), (D(99), D(1))]
 
 
-def test_the_pickled_form_holds_no_decimal_objects():
-    data = pickle.dumps(hand_built(), protocol=5)
-    assert b"Decimal" not in data
+def test_each_level_is_an_entry_and_a_diff_writes_only_the_levels_it_changed():
+    view = hand_built()
+    memory = Memory(listing(view))
+    puts, _ = memory.changes()
+    levels = sorted(key.decode() for key in puts if b"/buy/" in key or b"/sell/" in key)
+    assert levels == [
+        "book.sizes/buy/100.50",
+        "book.sizes/buy/99",
+        "book.sizes/buy/99.5",
+        "book.sizes/sell/101",
+        "book.sizes/sell/101.50",
+        "book.sizes/sell/103",
+        "book.taken/sell/101",
+        "book.taken/sell/101.50",
+    ]
+    view.apply(update("diff", bids=[("99.5", "21"), ("98", "2")], asks=[("101.50", "4.25")]))
+    view.apply(update("diff", bids=[("99", "0")]))
+    puts, removed = memory.changes()
+    # 101.50 is re-stated unchanged: nothing to write, and what we took there stays taken
+    assert sorted(puts) == [b"book.sizes/buy/98", b"book.sizes/buy/99.5"]
+    assert removed == [b"book.sizes/buy/99"]
+    assert memory.changes() == ({}, [])
 
 
 def test_an_empty_book_and_a_quoted_book_come_back_without_depth():
