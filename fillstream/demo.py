@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -188,8 +187,7 @@ def _new_run_prefix() -> str:
 
 def earlier_runs(topic_names: Iterable[str], base: str, current: str) -> list[str]:
     """The prefixes of the demo runs under `base` that `topic_names` hold, but `current`'s."""
-    # A run's topics start with its prefix; Quix Streams' own ones put it after a "__".
-    run = re.compile(f"(?:^|__)({re.escape(base)}{_RUN})")
+    run = re.compile(f"^({re.escape(base)}{_RUN})")  # a run's topics start with its prefix
     found = {match.group(1) for name in topic_names if (match := run.search(name)) is not None}
     return sorted(found - {current})
 
@@ -204,8 +202,6 @@ def _forget_earlier_runs(base: str, current: str, console: Console) -> None:
         console.print(f"Deleted the earlier demo run {prefix} ({deleted} topics)", highlight=False)
         for failure in failures:
             console.print(f"[red]Not deleted:[/] {failure}", highlight=False)
-        for state in (settings.state_dir() / "processors").glob(f"{prefix}*"):
-            shutil.rmtree(state, ignore_errors=True)
 
 
 def _run_pipeline(

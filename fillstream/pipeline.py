@@ -49,9 +49,9 @@ __all__ = ["Pipeline", "Watcher", "feed", "tick", "wire_signal"]
 
 
 def delete_run(prefix: str) -> tuple[int, list[str]]:
-    """Delete a pipeline run's topics (Quix names its internal ones after the consumer group,
-    so they are matched anywhere in the name) and its processors' and monitor's consumer
-    groups. Returns how many topics were deleted and what could not be."""
+    """Delete a pipeline run's topics (its processors' changelogs among them) and its
+    processors' and monitor's consumer groups. Returns how many topics were deleted and what
+    could not be."""
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers(), "log_level": 5})
     groups = [settings.processor_group(name, prefix) for name in (*PROCESSORS, "monitor")]
     for future in admin.delete_consumer_groups(groups, request_timeout=30).values():
@@ -292,7 +292,7 @@ def wire_signal(raw: Mapping[str, Any]) -> dict[str, Any]:
 class _Stamps:
     """Kafka timestamps for what the feeder publishes.
 
-    Quix Streams aligns a processor's input topics by Kafka timestamp (milliseconds), so
+    A processor takes the records at hand earliest Kafka timestamp (milliseconds) first, so
     records are stamped strictly increasing in feed order (records of one millisecond on
     different topics could otherwise be taken in either order). The stamps come from the wall
     clock, not from the records: a recording's own times are years old, and the broker deletes

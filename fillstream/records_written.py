@@ -39,9 +39,8 @@ Offsets = dict[tuple[str, int], int]  # (topic, partition) -> offset
 
 
 def run_topics(admin: AdminClient, prefix: str) -> list[str]:
-    """Every topic of a run: the catalog's, and the processors' state changelogs, which Quix
-    Streams names after the consumer group (so the prefix is anywhere in the name)."""
-    return sorted(name for name in admin.list_topics(timeout=10).topics if prefix in name)
+    """Every topic of a run: the catalog's, and the processors' state changelogs."""
+    return sorted(name for name in admin.list_topics(timeout=10).topics if name.startswith(prefix))
 
 
 def end_offsets(admin: AdminClient, topics: Iterable[str]) -> Offsets:

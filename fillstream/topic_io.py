@@ -51,8 +51,8 @@ def typed_codec(spec: TopicSpec) -> RecordCodec:
 def make_producer(**overrides: Any) -> Producer:
     """An idempotent producer on the configured cluster (acks=all, no duplicates on retry).
 
-    Keys are hashed with murmur2, as the Java clients and the processors' Quix Streams producers
-    do (librdkafka's own default is CRC32): a symbol must land in the same partition whoever
+    Keys are hashed with murmur2, as the Java clients and the processors' producers do
+    (librdkafka's own default is CRC32): a symbol must land in the same partition whoever
     writes it, or a venue would see an order in one partition and its market in another."""
     config = {
         "bootstrap.servers": settings.bootstrap_servers(),

@@ -88,7 +88,8 @@ class _Batch:
     __slots__ = ("outputs", "published", "reasons", "taken")
 
     def __init__(self) -> None:
-        self.outputs: list[tuple[TopicSpec, bytes | None, bytes]] = []
+        # (topic, key, value, Kafka timestamp): an output carries its input's timestamp
+        self.outputs: list[tuple[TopicSpec, bytes | None, bytes, int]] = []
         self.taken: list[tuple[str, int]] = []  # (input topic, Kafka timestamp µs)
         self.published: list[str] = []
         self.reasons: list[str] = []
@@ -257,8 +258,8 @@ class Processor:
         for partition, shard in self.shards.items():
             if not shard.sequencer.held:
                 continue
-            due = horizon if not self.hold_ms else self._horizon(partition, shard, now_ms)
-            replayed, fresh = shard.sequencer.take(due)
+            lagging = self._lagging(partition, shard, now_ms) if self.hold_ms else frozenset()
+            replayed, fresh = shard.sequencer.take(horizon, lagging)
             if not (replayed or fresh):
                 continue
             shard.dirty = True
@@ -280,31 +281,31 @@ class Processor:
             self.state_producer.flush()
             if not all(acked[0] for acked in journaled):
                 raise KafkaException(self._failure or "a journal record was not delivered")
-        for spec, key, value in batch.outputs:
-            send(self.producer, spec, value, key, on_delivery=self._on_delivery)
+        for spec, key, value, stamp in batch.outputs:
+            send(self.producer, spec, value, key, timestamp=stamp, on_delivery=self._on_delivery)
         batch.count(self.telemetry)
 
-    def _horizon(self, partition: int, shard: Shard, now_ms: int) -> int:
-        """With a hold: nothing is due while an input of the shard has nothing at hand but has
-        records on the broker not yet fetched (catching up after a restart, a fetch of one
-        topic ahead of another's), unless the earliest record held has waited ten holds."""
-        at_hand, earliest = shard.sequencer.waiting()
-        if now_ms - earliest < 10 * self.hold_ms:
-            idle = [
-                TopicPartition(find(topic).full_name, partition)
-                for topic in self.inputs
-                if topic not in at_hand
-            ]
-            for tp in self.consumer.position(idle) if idle else ():
-                _low, high = self.consumer.get_watermark_offsets(tp, cached=True) or (0, 0)
-                if 0 <= tp.offset < high:
-                    return -1
-        return now_ms - self.hold_ms
+    def _lagging(self, partition: int, shard: Shard, now_ms: int) -> frozenset[str]:
+        """With a hold: the shard's inputs with records on the broker not at hand yet (or not
+        known yet), unless the earliest record held has waited ten holds already."""
+        if now_ms - shard.sequencer.earliest() >= 10 * self.hold_ms:
+            return frozenset()
+        inputs = [TopicPartition(find(topic).full_name, partition) for topic in self.inputs]
+        lagging = set()
+        for tp in self.consumer.position(inputs):
+            topic = self.topic_of[tp.topic]
+            low, high = self.consumer.get_watermark_offsets(tp, cached=True) or (-1, -1)
+            # Nothing received yet: the position is where the shard's inputs were sought.
+            at = tp.offset if tp.offset >= 0 else max(shard.position.get(topic, 0), low)
+            if high < 0 or at < high:  # its end not known yet, or records not at hand
+                lagging.add(topic)
+        return frozenset(lagging)
 
     def _process(self, shard: Shard, message: Message, batch: _Batch) -> None:
         topic = self.topic_of[message.topic()]
         shard.position[topic] = message.offset() + 1
-        stamp_us = message.timestamp()[1] * 1000
+        stamp_ms = message.timestamp()[1]
+        stamp_us = stamp_ms * 1000
         batch.taken.append((topic, stamp_us))
         try:
             record = self.codecs[topic].decode_input(message.value())
@@ -320,14 +321,16 @@ class Processor:
         for emit in emits:
             codec = self.codecs[emit.topic]
             record = emit.record
-            batch.outputs.append((self.specs[emit.topic], codec.key(record), codec.encode(record)))
+            batch.outputs.append(
+                (self.specs[emit.topic], codec.key(record), codec.encode(record), stamp_ms)
+            )
             batch.published.append(emit.topic)
             if emit.topic == "orders.rejected":
                 batch.reasons.append(record.reason_code)  # type: ignore[attr-defined]
 
     def _dead_letter(
         self, message: Message, stamp_us: int, error: Exception
-    ) -> tuple[TopicSpec, bytes | None, bytes]:
+    ) -> tuple[TopicSpec, bytes | None, bytes, int]:
         """The record, kept with the reason; stamped with the record's own time, so that one
         processed again is dead-lettered again in the very same terms."""
         self.telemetry.deadletters.labels(self.topic_of[message.topic()]).inc()
@@ -343,7 +346,7 @@ class Processor:
             timestamp=stamp_us,
         )
         codec = self.codecs["deadletter"]
-        return self.specs["deadletter"], codec.key(record), codec.encode(record)
+        return self.specs["deadletter"], codec.key(record), codec.encode(record), stamp_us // 1000
 
     def _on_journaled(self, acked: list[bool]) -> Callable[[KafkaError | None, Message], None]:
         def delivered(error: KafkaError | None, _message: Message) -> None:

@@ -56,16 +56,19 @@ class Sequencer(Generic[T]):
         queue.append(_Pending(offset, stamp, item))
         self.held += 1
 
-    def waiting(self) -> tuple[set[str], int]:
-        """The topics with records held, and the earliest stamp among the records held."""
-        heads = [(queue[0].stamp, topic) for topic, queue in self._pending.items() if queue]
-        return {topic for _, topic in heads}, min(heads)[0] if heads else NEVER
+    def earliest(self) -> int:
+        """The earliest stamp among the records held (NEVER if none)."""
+        return min((queue[0].stamp for queue in self._pending.values() if queue), default=NEVER)
 
-    def take(self, horizon: int = NEVER) -> tuple[list[T], list[tuple[str, int, T]]]:
+    def take(
+        self, horizon: int = NEVER, lagging: frozenset[str] = frozenset()
+    ) -> tuple[list[T], list[tuple[str, int, T]]]:
         """The records whose turn it is: those the journal orders (already journaled), then,
         once the journal is followed to its end, those stamped up to `horizon`, earliest first,
-        with their topic and offset (to be journaled before anything they cause is
-        published)."""
+        with their topic and offset (to be journaled before anything they cause is published).
+
+        A topic in `lagging` has records on the broker not at hand yet: none is taken past
+        the last record at hand of such a topic, as its next one may be stamped earlier."""
         replayed: list[T] = []
         runs, taken, pending = self._runs, self._taken, self._pending
         while runs:
@@ -82,24 +85,22 @@ class Sequencer(Generic[T]):
             self.held -= len(replayed)
             return replayed, []
         fresh: list[tuple[str, int, T]] = []
+        if any(not pending.get(topic) for topic in lagging):
+            self.held -= len(replayed)
+            return replayed, fresh
         heads = [(queue[0].stamp, topic) for topic, queue in pending.items() if queue]
-        if len(heads) == 1:  # one input at hand: its order is the order
-            topic = heads[0][1]
+        heapq.heapify(heads)
+        while heads and heads[0][0] <= horizon:
+            _, topic = heads[0]
             queue = pending[topic]
-            while queue and queue[0].stamp <= horizon:
-                record = queue.popleft()
-                fresh.append((topic, record.offset, record.item))
-        else:
-            heapq.heapify(heads)
-            while heads and heads[0][0] <= horizon:
-                _, topic = heads[0]
-                queue = pending[topic]
-                record = queue.popleft()
-                fresh.append((topic, record.offset, record.item))
-                if queue:
-                    heapq.heapreplace(heads, (queue[0].stamp, topic))
-                else:
-                    heapq.heappop(heads)
+            record = queue.popleft()
+            fresh.append((topic, record.offset, record.item))
+            if queue:
+                heapq.heapreplace(heads, (queue[0].stamp, topic))
+            elif topic in lagging:
+                break
+            else:
+                heapq.heappop(heads)
         self.held -= len(replayed) + len(fresh)
         return replayed, fresh
 

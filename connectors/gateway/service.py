@@ -3,7 +3,8 @@
 `fillstream run gateway` runs it for the venues of the engine configuration's
 `[gateway.venues.<name>]` tables (the simulated venue leaves their slices alone). It is an
 asyncio service around one `VenueAdapter` per venue, with confluent-kafka directly (ccxt is
-async; a Quix Streams application is not), and it is thin: the adapter decides, this writes.
+async; the processor loop, streams/runtime.py, is not), and it is thin: the adapter decides,
+this writes.
 
 - **Start.** Each venue's credentials come from the environment; the adapter proves them with
   one signed call and reads the venue's instrument rules. The journal topic is read whole, and

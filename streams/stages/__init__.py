@@ -3,7 +3,8 @@
 A stage is what one processor does, with no Kafka in it: `handle(topic, record, now_us)`
 takes a record from one of its `inputs` and returns `Emit`s for the topics it writes. The
 replay harness calls stages directly in timestamp order; the live processors call the same
-stages from Quix Streams, so both produce the same records from the same inputs.
+stages from their loop (`streams.runtime`), so both produce the same records from the same
+inputs.
 
 What a stage remembers lives in the attributes its `durable` names (its configuration does
 not; a dotted name reaches into a member stage), each annotated with its type on the class:

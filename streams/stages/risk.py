@@ -8,7 +8,7 @@ from typing import Any
 
 from fillstream.connectors.instruments import Instrument, PublishedRules
 from fillstream.schemas.models import Command, ExecutionReport, ParentOrder, ReferencePrice
-from fillstream.streams.execution.ids import order_id_for
+from fillstream.streams.execution.ids import RecentIds, order_id_for
 from fillstream.streams.risk import (
     MarketView,
     RiskConfig,
@@ -33,16 +33,20 @@ class RiskStage:
 
     inputs = ("signals", "fills.accounts", "commands", "market.reference", "venue.instruments")
     outputs = ("orders.approved", "orders.rejected")
-    durable = ("state.accounts", "state.kill_switch", "market.symbols", "published.rules")
+    durable = ("state.accounts", "state.kill_switch", "market.symbols", "published.rules", "fills")
     state: RiskState
     market: MarketView
     published: PublishedRules
+    # Report ids of the executions counted: a desk restarted from its last checkpoint
+    # publishes its latest executions again, and a position must count each once.
+    fills: RecentIds
 
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
         self.state = RiskState()
         self.market = MarketView()
         self.published = PublishedRules()
+        self.fills = RecentIds()
 
     def _config(self) -> RiskConfig:
         """The configuration with the instrument rules the venues published."""
@@ -56,7 +60,8 @@ class RiskStage:
             return self._on_signal(record, now_us)
         if topic == "fills.accounts":
             report: ExecutionReport = record
-            if report.last_quantity > 0:
+            if report.last_quantity > 0 and report.report_id not in self.fills:
+                self.fills.remember(report.report_id)
                 apply_fill(
                     self.state, report.account_id, report.symbol, report.side, report.last_quantity
                 )

@@ -8,6 +8,7 @@ from typing import Any
 from fillstream.config import EngineConfig
 from fillstream.connectors.instruments import Instrument, PublishedRules
 from fillstream.schemas.models import ParentOrder, Quote, Rejection, RoutedOrder
+from fillstream.streams.execution.ids import RecentIds
 from fillstream.streams.routing import NoVenue, plan_route
 from fillstream.streams.stages import Emit
 
@@ -21,14 +22,18 @@ class RouterStage:
 
     inputs = ("orders.approved", "market.quotes", "venue.instruments")
     outputs = ("orders.routed", "orders.rejected")
-    durable = ("quotes", "published.rules")
+    durable = ("quotes", "published.rules", "routed")
     quotes: dict[str, dict[str, Quote]]  # by symbol, then venue
     published: PublishedRules
+    # Orders routed or refused: an approval delivered again (risk restarted from its last
+    # checkpoint) must not be routed again against the quotes of now.
+    routed: RecentIds
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.quotes = {}
         self.published = PublishedRules()
+        self.routed = RecentIds()
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "market.quotes":
@@ -40,6 +45,9 @@ class RouterStage:
             self.published.learn(Instrument.from_rules(record))
             return []
         parent: ParentOrder = record
+        if parent.order_id in self.routed:
+            return []
+        self.routed.remember(parent.order_id)
         return [self.route(parent, now_us)]
 
     def route(self, parent: ParentOrder, now_us: int) -> Emit:

@@ -42,7 +42,7 @@ def test_a_demo_finds_the_earlier_runs_under_its_own_topic_prefix_only():
     run, other = "demo-20261121-202327-1773.", "demo-20261121-203000-0a0b."
     names = [
         f"{run}signals",
-        f"changelog__{run}fillstream-desk--desk--default",  # Quix Streams' own topic
+        f"{run}changelog.desk",
         f"{other}signals",
         f"prod.{run}signals",  # a run under another prefix
         "signals",

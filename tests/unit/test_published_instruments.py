@@ -95,7 +95,7 @@ def test_a_symbol_only_the_venue_lists_becomes_routable():
 
     sol = Instrument("binance", "SOL/USDT", D("0.01"), D("0.01"))
     router.handle("venue.instruments", rules(sol), T)
-    (after,) = router.handle("orders.approved", parent, T)
+    (after,) = router.handle("orders.approved", parent.model_copy(update={"order_id": "o-2"}), T)
     assert after.topic == "orders.routed"
     assert [(a.venue, a.quantity) for a in after.record.venue_plan] == [("binance", D("1"))]
 

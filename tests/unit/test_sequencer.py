@@ -63,3 +63,16 @@ def test_a_run_whose_last_record_was_compacted_away_ends_at_the_next_one():
 def test_runs_group_consecutive_records_of_one_topic():
     taken = [("a", 1, None), ("a", 2, None), ("b", 7, None), ("a", 3, None), ("a", 5, None)]
     assert runs_of(taken) == [("a", 1, 2), ("b", 7, 7), ("a", 3, 5)]
+
+
+def test_nothing_is_taken_past_the_last_record_at_hand_of_an_input_still_behind():
+    sequencer: Sequencer[str] = Sequencer()
+    sequencer.add("trades", 0, 10, "t0")
+    sequencer.add("trades", 1, 40, "t1")
+    lagging = frozenset({"book"})
+    assert sequencer.take(lagging=lagging) == ([], [])  # the book may have earlier records
+    sequencer.add("book", 0, 20, "b0")
+    # b0 is the book's last at hand: t1 (40) waits, as the book's next may come before it.
+    assert sequencer.take(lagging=lagging) == ([], [("trades", 0, "t0"), ("book", 0, "b0")])
+    sequencer.add("book", 1, 50, "b1")
+    assert sequencer.take() == ([], [("trades", 1, "t1"), ("book", 1, "b1")])
