@@ -14,7 +14,6 @@ the processors see events in the order the replay harness does, and produce the 
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import time
@@ -93,17 +92,14 @@ class Pipeline:
         command = [sys.executable, "-m", "fillstream", "run", name]
         if self.config is not None:
             command += ["--config", str(self.config)]
-        environment = {**os.environ, "FILLSTREAM_WORKER": key}
         if self.log_dir is None:
             self.processes[key] = subprocess.Popen(
-                command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, env=environment
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
             )
             return
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with (self.log_dir / f"{key}.log").open("ab") as log:  # the child keeps its own copy
-            self.processes[key] = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=environment
-            )
+            self.processes[key] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
     def kill(self, name: str) -> None:
         """Like a crash: SIGKILL, no clean shutdown."""

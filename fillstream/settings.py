@@ -73,14 +73,6 @@ def processor_group(processor: str, prefix: str | None = None) -> str:
     return f"{topic_prefix() if prefix is None else prefix}fillstream-{processor}"
 
 
-def worker_name() -> str | None:
-    """The name of this worker of a processor (`FILLSTREAM_WORKER`, e.g. `desk#1`), set by
-    whoever supervises the workers. A named worker is a static member of its consumer group:
-    restarted under the same name, it takes its partitions back at once, without waiting for
-    the group to notice that its previous process died."""
-    return os.environ.get("FILLSTREAM_WORKER") or None
-
-
 def schema_registry_url() -> str | None:
     """A Confluent Schema Registry URL switches the wire format to registry framing."""
     return os.environ.get("SCHEMA_REGISTRY_URL") or None

@@ -163,9 +163,7 @@ class Processor:
     # -- configuration ---------------------------------------------------------------------
 
     def _consumer_config(self) -> dict[str, Any]:
-        worker = settings.worker_name()
-        static = {"group.instance.id": f"{self.group}-{worker}"} if worker else {}
-        return static | {
+        return {
             "bootstrap.servers": settings.bootstrap_servers(),
             "group.id": self.group,
             "enable.auto.commit": False,
@@ -174,7 +172,8 @@ class Processor:
             "isolation.level": "read_committed",
             # The range assignor gives one consumer partition p of every input: a shard whole.
             "partition.assignment.strategy": "range",
-            "session.timeout.ms": 10_000,
+            # A worker that dies holds its partitions this long (the broker's least).
+            "session.timeout.ms": 6_000,
             "heartbeat.interval.ms": 1_000,
             "fetch.wait.max.ms": settings.fetch_wait_ms(),
             "fetch.min.bytes": settings.fetch_min_bytes(self.guarantee),
@@ -244,8 +243,9 @@ class Processor:
         for message in messages:
             error = message.error()
             if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    log.warning("%s: consumer: %s", self.name, error)
+                if error.fatal():  # the consumer is done for: exit, loudly
+                    raise KafkaException(error)
+                log.warning("%s: consumer: %s", self.name, error)
                 continue
             shard = self.shards.get(message.partition())
             if shard is not None:  # else revoked since it was fetched
