@@ -63,7 +63,8 @@ __all__ = ["Processor", "run_processor"]
 
 log = logging.getLogger("fillstream.runtime")
 
-BATCH = 500  # records taken from the consumer at once, at most
+BATCH = 500  # records asked of the client at once
+TAKE = 20_000  # records taken into one loop's batch, at most
 
 
 class Shard:
@@ -226,16 +227,24 @@ class Processor:
             self.restorer.close()
 
     def _take(self) -> list[Message]:
-        """What has arrived, at once; else wait up to the poll timeout for the first record.
-        (`consume` alone would wait out its timeout unless a whole batch came.)"""
+        """Everything the client has fetched (up to `TAKE` records), at once; else wait up to
+        the poll timeout for the first record. (`consume` alone would wait out its timeout
+        unless a whole batch came.) The client queues a fetch partition by partition: taking
+        all of it lets the sequencer order records of every input that have arrived, where a
+        part of it could hold one topic's backlog and none of another's."""
         messages = self.consumer.consume(BATCH, 0)
-        if messages:
-            return messages
-        held = self.hold_ms and any(shard.sequencer.held for shard in self.shards.values())
-        first = self.consumer.poll(0.001 if held else self.poll_timeout)
-        if first is None:
-            return []
-        return [first, *self.consumer.consume(BATCH - 1, 0)]
+        if not messages:
+            held = self.hold_ms and any(shard.sequencer.held for shard in self.shards.values())
+            first = self.consumer.poll(0.001 if held else self.poll_timeout)
+            if first is None:
+                return []
+            messages = [first]
+        while len(messages) < TAKE:
+            more = self.consumer.consume(BATCH, 0)
+            messages += more
+            if len(more) < BATCH:
+                break
+        return messages
 
     def _handle(self, messages: list[Message]) -> None:
         """Hand each shard what has arrived, take what is due in order, journal it, process
@@ -268,10 +277,11 @@ class Processor:
                 shard.sequence += 1
                 acked = [False]
                 journaled.append(acked)
-                self.state_producer.produce(
-                    self.changelog.full_name,
-                    value=value,
-                    key=key,
+                send(
+                    self.state_producer,
+                    self.changelog,
+                    value,
+                    key,
                     partition=partition,
                     on_delivery=self._on_journaled(acked),
                 )
@@ -386,9 +396,7 @@ class Processor:
                 shard.rewrite = ({}, [])
             shard.number += 1
             for key, value in checkpoint_records(shard.number, shard.position, puts, removed):
-                self.state_producer.produce(
-                    self.changelog.full_name, value=value, key=key, partition=partition
-                )
+                send(self.state_producer, self.changelog, value, key, partition=partition)
                 self.state_producer.poll(0)
             shard.sequence = 0
             shard.dirty = False

@@ -179,7 +179,17 @@ def test_damaged_payloads_are_refused_exactly_where_the_dict_path_refuses_them(n
     if expected is UndecodableRecord:
         assert got is UndecodableRecord
     else:
-        assert got is not UndecodableRecord and got.model_dump() == expected
+        assert got is not UndecodableRecord and _same(got.model_dump(), expected)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, where damaged bytes that read as a NaN double (which equals nothing) count as
+    equal to the same NaN."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
 
 
 @pytest.mark.parametrize("name", ["Signal", "ExecutionReport", "BookUpdate"])
