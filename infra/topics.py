@@ -36,7 +36,7 @@ def ensure_topics(
 ) -> list[TopicStatus]:
     """Create every missing topic with the catalog's partitions and config; idempotent."""
     admin = admin or admin_client()
-    specs = list(specs)
+    specs = list({spec.full_name: spec for spec in specs}.values())  # the broker refuses repeats
     present = existing_partitions(admin)
     missing = [spec for spec in specs if spec.full_name not in present]
     created: set[str] = set()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from itertools import takewhile
 
 from fillstream.schemas.models import BookUpdate, BookUpdateKind, PriceLevel, Quote, Side
 
@@ -62,7 +63,8 @@ class BookView:
     def __init__(self) -> None:
         self._sizes: dict[Side, dict[Decimal, Decimal]] = {Side.BUY: {}, Side.SELL: {}}
         self._taken: dict[Side, dict[Decimal, Decimal]] = {Side.BUY: {}, Side.SELL: {}}
-        # Each side's prices, best first; None when a level came or went since last sorted.
+        # Each side's prices, best first, kept so as levels come and go; None when a whole side
+        # was restated, until sorted again.
         self._prices: dict[Side, list[Decimal] | None] = {Side.BUY: [], Side.SELL: []}
         self.has_depth = False
 
@@ -88,10 +90,9 @@ class BookView:
 
     def clear_through(self, price: Decimal) -> None:
         """After a trade at `price`: drop bids above it and asks below it (see the docstring)."""
-        for level in [bid for bid in self._sizes[Side.BUY] if bid > price]:
-            self._set(Side.BUY, level, _ZERO)
-        for level in [ask for ask in self._sizes[Side.SELL] if ask < price]:
-            self._set(Side.SELL, level, _ZERO)
+        for side in (Side.BUY, Side.SELL):
+            for level in self._crossed(side, price):
+                self._set(side, level, _ZERO)
 
     def best(self, side: Side) -> Decimal | None:
         """The best recorded price on `side`, whatever we took from it."""
@@ -154,6 +155,12 @@ class BookView:
             if available > 0:
                 yield price, available
 
+    def _crossed(self, side: Side, price: Decimal) -> list[Decimal]:
+        """The levels of `side` better than `price`: a prefix of its prices, best first."""
+        if side is Side.BUY:
+            return list(takewhile(lambda level: level > price, self._sorted(side)))
+        return list(takewhile(lambda level: level < price, self._sorted(side)))
+
     def _sorted(self, side: Side) -> list[Decimal]:
         prices = self._prices[side]
         if prices is None:
@@ -171,8 +178,13 @@ class BookView:
             del sizes[price]
         else:
             sizes[price] = size
-        if previous is None or size == 0:
-            self._prices[side] = None
+        prices = self._prices[side]
+        if prices is not None and (previous is None or size == 0):  # keep them sorted
+            at = _place(prices, price, best_first=side is Side.BUY)
+            if size == 0:
+                del prices[at]
+            else:
+                prices.insert(at, price)
 
     def _restate(self, side: Side, sizes: dict[Decimal, Decimal]) -> None:
         """Replace a whole side; what we took stays taken only at levels whose size held."""
@@ -187,6 +199,18 @@ class BookView:
         if sizes.keys() != previous.keys():
             self._prices[side] = None
         self._sizes[side] = sizes
+
+
+def _place(prices: list[Decimal], price: Decimal, *, best_first: bool) -> int:
+    """Where `price` is or belongs in `prices` (highest first when `best_first`, the bids)."""
+    low, high = 0, len(prices)
+    while low < high:
+        middle = (low + high) // 2
+        if (prices[middle] > price) if best_first else (prices[middle] < price):
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def _sizes(levels: list[PriceLevel]) -> dict[Decimal, Decimal]:

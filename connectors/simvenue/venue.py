@@ -161,9 +161,17 @@ class SimulatedVenue:
         """The venue's clock: the latest time it has processed (µs since the epoch, UTC)."""
         return self._now
 
-    @exact_arithmetic
     def on_market(self, event: MarketEvent) -> list[ExecutionReport]:
         """Apply a quote, trade or book update; what was due before it happens first."""
+        if event.venue != self._market_venue and not (
+            self._due and (self._due[0].time, self._due[0].rank) < (event.timestamp, _MARKET)
+        ):  # another venue's market, with nothing due here: only the clock moves
+            self._move_clock(event.timestamp)
+            return []
+        return self._on_market(event)
+
+    @exact_arithmetic
+    def _on_market(self, event: MarketEvent) -> list[ExecutionReport]:
         reports = self._run_due(event.timestamp, _MARKET)
         at = self._move_clock(event.timestamp)
         listing = self._listings.get(event.symbol)

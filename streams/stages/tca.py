@@ -156,6 +156,10 @@ class TcaStage:
         # (when due, order id) of the ended orders, earliest first: not durable, rebuilt from
         # `ended` on first use after a restore, so nothing is scanned per record
         self._due_heap: list[tuple[int, str]] | None = None
+        # (approved at, order id) of the orders followed, earliest first, by symbol: what the
+        # tapes must keep. Not durable either; an order published since stays in until it
+        # surfaces, or until such orders are half the heaps and they are rebuilt.
+        self._arrivals: dict[str, list[tuple[int, str]]] | None = None
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "orders.approved":
@@ -163,6 +167,9 @@ class TcaStage:
             known = parent.order_id in self.working or parent.order_id in self.ended
             if not known and parent.order_id not in self.finished:
                 self.working[parent.order_id] = _Followed(open_order(parent))
+                if self._arrivals is not None:
+                    heap = self._arrivals.setdefault(parent.signal.symbol, [])
+                    heapq.heappush(heap, (parent.approved_at, parent.order_id))
         elif topic == "orders.rejected":
             self._rejected(record)
         elif topic == "slices":
@@ -248,13 +255,26 @@ class TcaStage:
 
     def _forget(self) -> None:
         oldest = self.clock - LATE_ORDER_GRACE_US
-        needed: dict[str, int] = {}
-        for followed in (*self.working.values(), *self.ended.values()):
-            order = followed.state.order
-            symbol = order.signal.symbol
-            needed[symbol] = min(needed.get(symbol, oldest), order.approved_at)
+        arrivals = self._oldest_arrivals()
         for symbol, tape in self.tapes.items():
-            tape.forget_before(needed.get(symbol, oldest))
+            heap = arrivals.get(symbol)
+            while heap and heap[0][1] not in self.working and heap[0][1] not in self.ended:
+                heapq.heappop(heap)
+            tape.forget_before(min(heap[0][0], oldest) if heap else oldest)
+
+    def _oldest_arrivals(self) -> dict[str, list[tuple[int, str]]]:
+        followed = len(self.working) + len(self.ended)
+        arrivals = self._arrivals
+        if arrivals is None or sum(map(len, arrivals.values())) > 2 * followed + 1_000:
+            arrivals = self._arrivals = {}
+            for each in (*self.working.values(), *self.ended.values()):
+                order = each.state.order
+                arrivals.setdefault(order.signal.symbol, []).append(
+                    (order.approved_at, order.order_id)
+                )
+            for heap in arrivals.values():
+                heapq.heapify(heap)
+        return arrivals
 
     def _due_at(self, followed: _Followed) -> int:
         return followed.state.updated_at + self.config.horizons.longest_us

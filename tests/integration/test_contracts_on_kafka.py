@@ -116,3 +116,21 @@ def test_produce_then_tail_returns_the_same_records(cluster):
     assert tailed.exit_code == 0, tailed.output
     lines = [line for line in tailed.output.splitlines() if line.startswith("{")]
     assert sorted(lines) == _canonical(expected)
+
+
+def test_a_processor_started_on_a_bare_cluster_creates_its_topics_once_each(cluster):
+    """The desk reads topics it also writes (commands, orders.rejected): asked to create each
+    twice, the broker refuses the whole request."""
+    from fillstream.config import load_config
+    from fillstream.infra.topics import admin_client, existing_partitions
+    from fillstream.streams.processors import build_stage
+    from fillstream.streams.runtime import Processor
+
+    processor = Processor("desk", lambda: build_stage("desk", load_config()))
+    try:
+        present = existing_partitions(admin_client())
+        for topic in (*processor.inputs, *processor.outputs, "deadletter"):
+            assert present[find(topic).full_name] == find(topic).partitions, topic
+    finally:
+        processor.consumer.close()
+        processor.restorer.close()

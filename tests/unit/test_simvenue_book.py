@@ -100,3 +100,14 @@ def test_a_trade_clears_the_levels_it_must_have_gone_through(view):
     # ... and the next recorded update restates the book as the data has it.
     view.apply(update("diff", {}, {"101": "2"}))
     assert view.match(Side.BUY, D(1), None) == [(101, 1)]
+
+
+def test_levels_stay_best_first_as_diffs_add_and_remove_them_one_by_one(view):
+    assert [p for p, _ in view.levels(Side.BUY)] == [100, 99]  # sorted once here
+    view.apply(update("diff", {"99.5": "1", "98": "2", "101.5": "0"}, {"102.5": "1", "100.5": "2"}))
+    view.apply(update("diff", {"100": "0", "100.25": "3", "97": "1"}, {"103": "0", "101": "0"}))
+    assert [p for p, _ in view.levels(Side.BUY)] == [D("100.25"), D("99.5"), 99, 98, 97]
+    assert [p for p, _ in view.levels(Side.SELL)] == [D("100.5"), 102, D("102.5")]
+    view.clear_through(D("99.25"))  # the bids above the print go, best first
+    assert [p for p, _ in view.levels(Side.BUY)] == [99, 98, 97]
+    assert [p for p, _ in view.levels(Side.SELL)] == [D("100.5"), 102, D("102.5")]

@@ -329,3 +329,19 @@ def test_orders_are_published_when_each_ones_horizons_pass_also_after_a_restore(
     assert feed(restored, [tick(7.9)]) == []
     assert [e.record.order_id for e in feed(restored, [tick(8)])] == ["o-s-1", "o-s-1"]
     assert feed(restored, [tick(20)]) == []  # each once
+
+
+def test_a_restored_stage_keeps_the_market_of_the_orders_in_flight():
+    """The order approved at 0 s is still working at 60 s, so every mid since its arrival
+    stays, across a restore; once it ends and is published, only the last 5 s do."""
+    stage = TcaStage(CONFIG)
+    feed(stage, [quote(-1, "99.90", "100.10"), ("orders.approved", parent())])
+    feed(stage, [quote(n, "100", str(101 + n)) for n in range(1, 30)])
+    restored = TcaStage(CONFIG)
+    Memory(restored).restore(Memory(stage).changes()[0])
+    feed(restored, [quote(n, "100", str(101 + n)) for n in range(30, 60)])
+    tape = restored.tapes["BTC/USDT"]
+    assert [at for at, _ in tape.mids] == [T - S] + [T + n * S for n in range(1, 60)]
+    feed(restored, [cancel(60), tick(66)])  # ended at 60 s, published at 65 s (5 s horizon)
+    feed(restored, [quote(n, "100", str(101 + n)) for n in range(67, 70)])
+    assert [at for at, _ in tape.mids] == [T + 59 * S] + [T + n * S for n in range(67, 70)]
