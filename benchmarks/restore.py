@@ -1,6 +1,6 @@
 """What a desk partition with many working orders costs to save and to restore, as entries.
 
-Run: `python benchmarks/restore.py [--orders N] [--commits C] [--rate R]`. No broker. The
+Run: `python benchmarks/restore.py [--orders N] [--commits C] [--rate R] [--kafka]`. The
 bench's configuration (one simulated venue, three symbols, eight accounts) and its market (a
 quote and a trade per symbol); then N resting limit orders, 3 to 8% away from the market so
 that none fills, go through the risk and desk stages in event time, a clock tick every 100 ms,
@@ -9,6 +9,10 @@ until every one is working at the venue. Then, on the desk (one stage: one parti
 - the full image: `Memory.changes()` on a fresh memory, every entry;
 - a restore: a freshly built desk given those entries (`Memory.restore`), checked to hold the
   same memory, entry for entry;
+- with `--kafka`, a restore as a worker that gains the partition makes it: the image written
+  as a checkpoint to a changelog partition on the broker (`KAFKA_BOOTSTRAP_SERVERS`, a topic of
+  its own, deleted after), then read to its end and folded (`streams.runtime.read_changelog`)
+  and restored, timed from the first read to the restored desk;
 - saves under load: the bench's load (IOC limits at the touch, each filled at once, R a second
   of event time, a clock tick every 5 ms) for C commits of 100 ms, `changes()` at each.
 """
@@ -21,17 +25,23 @@ import platform
 import statistics
 import tempfile
 import time
+import uuid
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from fillstream import bench
-from fillstream.config import load_config
+from fillstream import bench, settings
+from fillstream.config import EngineConfig, load_config
+from fillstream.infra.topics import admin_client, ensure_topics
 from fillstream.schemas.models import ClockTick
+from fillstream.schemas.topics import changelog
+from fillstream.streams.changelog import checkpoint_records
 from fillstream.streams.memory import Memory
 from fillstream.streams.processors import build_stage
 from fillstream.streams.replay import timeline
+from fillstream.streams.runtime import changelog_reader, read_changelog
 from fillstream.streams.stages import Wiring
+from fillstream.topic_io import make_producer, send
 
 T0 = 1_700_000_000_000_000
 BUILD_TICK_US = 100_000
@@ -44,6 +54,9 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000, help="resting orders to build")
     parser.add_argument("--commits", type=int, default=30, help="commits of load to time")
     parser.add_argument("--rate", type=int, default=1000, help="load: signals a second")
+    parser.add_argument(
+        "--kafka", action="store_true", help="also restore through a changelog on the broker"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "engine.toml"
@@ -82,6 +95,8 @@ def main() -> None:
     parts = Counter(key.split(b"/")[0].decode() for key in image)
     venue = Counter(key.split(b"/")[2].decode() for key in image if key.startswith(b"venue."))
     print("entries by part:", dict(parts.most_common()), "; the venue's:", dict(venue))
+    if args.kafka:
+        from_kafka(config, image)
 
     saves, puts, sizes, removals, handled = load(wiring, memory, now, args.rate, args.commits)
     print(
@@ -95,6 +110,39 @@ def main() -> None:
     print(row("keys removed", removals))
     print(row("bytes", sizes))
     print(row("the stages' own work, ms", [s * 1e3 for s in handled]))
+
+
+def from_kafka(config: EngineConfig, image: dict[bytes, bytes]) -> None:
+    """The image as a checkpoint on a changelog partition of the broker, then restored from
+    there as a worker gaining the partition does it."""
+    os.environ["FILLSTREAM_TOPIC_PREFIX"] = f"restore-{uuid.uuid4().hex[:8]}."
+    spec = changelog("desk")
+    ensure_topics([spec])
+    producer = make_producer()
+    started = time.perf_counter()
+    for key, value in checkpoint_records(1, {}, image, []):
+        send(producer, spec, value, key, partition=0)
+        producer.poll(0)
+    producer.flush()
+    written = time.perf_counter() - started
+    reader = changelog_reader(f"restore-{uuid.uuid4().hex[:8]}")
+    try:
+        started = time.perf_counter()
+        recovered = read_changelog(reader, spec, 0)
+        read = time.perf_counter() - started
+        fresh = build_stage("desk", config)
+        Memory(fresh).restore(recovered.entries)
+        restored = time.perf_counter() - started
+    finally:
+        reader.close()
+        admin_client().delete_topics([spec.full_name])
+    assert recovered.entries == image, "the changelog gave back another memory"
+    print(f"\nthrough the broker ({settings.bootstrap_servers()}), partition 0 of {spec.name}:")
+    print("| | s |")
+    print("|---|---|")
+    print(f"| written (checkpoint, then {len(image):,} entries) | {written:.2f} |")
+    print(f"| read to its end and folded | {read:.2f} |")
+    print(f"| read, folded and restored: the partition's restore | {restored:.2f} |")
 
 
 def build(wiring: Wiring, orders: int) -> int:

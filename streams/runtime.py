@@ -62,7 +62,7 @@ from fillstream.streams.stages import Stage, event_time
 from fillstream.streams.telemetry import Publisher, Telemetry
 from fillstream.topic_io import send
 
-__all__ = ["Processor", "run_processor"]
+__all__ = ["Processor", "changelog_reader", "read_changelog", "run_processor"]
 
 log = logging.getLogger("fillstream.runtime")
 
@@ -176,15 +176,7 @@ class Processor:
             if self.exactly_once
             else Producer(self._producer_config(transactional=False, linger_ms=0))
         )
-        self.restorer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers(),
-                "group.id": f"{self.group}-restore",  # never joins: assign only
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "isolation.level": "read_committed",
-            }
-        )
+        self.restorer = changelog_reader(f"{self.group}-restore")
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -498,28 +490,47 @@ class Processor:
         consumer.unassign()
 
     def _recover(self, partition: int) -> Recovered:
-        """Partition `partition` of the changelog, read to its end and folded."""
-        tp = TopicPartition(self.changelog.full_name, partition, OFFSET_BEGINNING)
-        low, high = self.restorer.get_watermark_offsets(tp, timeout=30, cached=False)
-        if high <= low:
-            return Recovered()
-        self.restorer.assign([tp])
-        records: list[tuple[bytes | None, bytes | None]] = []
-        done = False
-        try:
-            while not done:
-                for message in self.restorer.consume(10_000, 0.05):
-                    error = message.error()
-                    if error is None:
-                        records.append((message.key(), message.value()))
-                        done = message.offset() >= high - 1
-                    elif error.code() == KafkaError._PARTITION_EOF:
-                        done = True
-                    else:
-                        log.warning("%s: restoring partition %d: %s", self.name, partition, error)
-        finally:
-            self.restorer.unassign()
-        return fold(records)
+        return read_changelog(self.restorer, self.changelog, partition, self.name)
+
+
+def changelog_reader(group: str) -> Consumer:
+    """A consumer for `read_changelog`: it never joins `group` (assign only)."""
+    return Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers(),
+            "group.id": group,
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed",
+        }
+    )
+
+
+def read_changelog(
+    restorer: Consumer, spec: TopicSpec, partition: int, name: str = "restore"
+) -> Recovered:
+    """Partition `partition` of the changelog `spec`, read to its end and folded."""
+    tp = TopicPartition(spec.full_name, partition, OFFSET_BEGINNING)
+    low, high = restorer.get_watermark_offsets(tp, timeout=30, cached=False)
+    if high <= low:
+        return Recovered()
+    restorer.assign([tp])
+    records: list[tuple[bytes | None, bytes | None]] = []
+    done = False
+    try:
+        while not done:
+            for message in restorer.consume(10_000, 0.05):
+                error = message.error()
+                if error is None:
+                    records.append((message.key(), message.value()))
+                    done = message.offset() >= high - 1
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    done = True
+                else:
+                    log.warning("%s: restoring partition %d: %s", name, partition, error)
+    finally:
+        restorer.unassign()
+    return fold(records)
 
 
 def run_processor(name: str, build: Callable[[], Stage]) -> None:

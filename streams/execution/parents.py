@@ -151,13 +151,29 @@ class ExecutorState:
             market = self.markets[symbol] = Market()
         return market
 
+    # The ids of the planned parents, oldest first: what each tick moves on, found without
+    # looking at every direct order. Not durable: built from `parents` on first use (after a
+    # restore too); an id whose parent has left goes when next met.
+    _planned: dict[str, None] | None = field(default=None, init=False, repr=False, compare=False)
+
     def planned(self, symbol: str | None = None) -> Iterator[ParentExecution]:
-        for execution in list(self.parents.values()):
-            if execution.plan is not None and symbol in (
-                None,
-                execution.routed.order.signal.symbol,
-            ):
+        planned = self._planned
+        if planned is None:
+            planned = self._planned = {
+                order_id: None
+                for order_id, execution in self.parents.items()
+                if execution.plan is not None
+            }
+        for order_id in list(planned):
+            execution = self.parents.get(order_id)
+            if execution is None:
+                del planned[order_id]
+            elif symbol in (None, execution.routed.order.signal.symbol):
                 yield execution
+
+    def add_planned(self, order_id: str) -> None:
+        if self._planned is not None:
+            self._planned[order_id] = None
 
 
 def start(state: ExecutorState, routed: RoutedOrder, now_us: int, rules: Rules) -> list[Slice]:
@@ -193,6 +209,7 @@ def start(state: ExecutorState, routed: RoutedOrder, now_us: int, rules: Rules) 
     market = state.market(signal.symbol)
     venue = _next_venue(execution)
     execution.plan = algorithms.start(name, facts, market, rules.venue(venue, signal.symbol))
+    state.add_planned(order.order_id)
     return advance(execution, market, now_us, rules)
 
 
