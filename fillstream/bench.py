@@ -610,7 +610,7 @@ class _Listener(threading.Thread):
                 "group.id": f"{settings.topic_prefix()}fillstream-bench",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
-                "fetch.wait.max.ms": settings.fetch_wait_ms(),
+                "fetch.wait.max.ms": 5,
             }
         )
         specs = [find("fills"), find("orders.rejected")]

@@ -15,11 +15,8 @@ the entries that changed since the last.
 Under **at-least-once** (the default) outputs go out at once and a checkpoint every commit
 interval says where the inputs stand. Records after the checkpoint are processed again by
 whoever restores the shard, and must then give the same outputs: before a batch's outputs are
-published, the order in which the records behind them were taken is journaled to the
-changelog (`streams.sequencer`), and a restored shard follows that journal before anything
-else. (A batch that publishes nothing, a clock tick that moved no order, leaves its order to
-the next journal record or checkpoint: a shard restored before then may take those records in
-another order, for nothing it could contradict has gone out.)
+published, the order in which the batch was taken is journaled to the changelog
+(`streams.sequencer`), and a restored shard follows that journal before anything else.
 Under **exactly-once**, outputs, checkpoints and input offsets go in one Kafka transaction per
 commit interval; nothing needs journaling, as nothing uncommitted can be seen.
 
@@ -51,7 +48,7 @@ from confluent_kafka import (
 
 from fillstream import settings
 from fillstream.infra.topics import ensure_topics
-from fillstream.schemas.models import DeadLetter, Record
+from fillstream.schemas.models import DeadLetter
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import TopicSpec, changelog, find
 from fillstream.streams.changelog import Recovered, checkpoint_records, fold, journal_record
@@ -82,45 +79,23 @@ class Shard:
         self.number = recovered.number  # the last checkpoint
         self.sequence = recovered.sequence  # the next journal record
         self.sequencer: Sequencer[Message] = Sequencer(recovered.journal)
-        # Taken since the last journal record by batches that published nothing: their order
-        # need not be durable until something follows from it.
-        self.unjournaled: list[tuple[str, int, None]] = []
-        self.waiting_since: int | None = None  # wall ms: records held, none taken since
         self.rewrite = (recovered.puts, recovered.removed)
         self.dirty = bool(recovered.journal or recovered.puts or recovered.removed)
 
 
-Output = tuple[TopicSpec, bytes | None, Any, int]
-
-
-class Batch:
+class _Batch:
     """What one batch of records causes: the outputs to publish, and what to count."""
 
-    __slots__ = ("outputs", "reasons", "taken")
+    __slots__ = ("outputs", "published", "reasons", "taken")
 
     def __init__(self) -> None:
-        # (topic, key, record, Kafka timestamp): an output carries its input's timestamp, and is
-        # encoded only if it is published
-        self.outputs: list[Output] = []
+        # (topic, key, value, Kafka timestamp): an output carries its input's timestamp
+        self.outputs: list[tuple[TopicSpec, bytes | None, bytes, int]] = []
         self.taken: list[tuple[str, int]] = []  # (input topic, Kafka timestamp µs)
+        self.published: list[str] = []
         self.reasons: list[str] = []
 
-    def publishable(self) -> list[Output]:
-        """The outputs, less those a later output of the batch supersedes: on a compacted
-        topic (`orders.state`) only a key's latest value counts, so an order's several updates
-        in one batch go out as its last."""
-        latest = {
-            (spec.name, key): index
-            for index, (spec, key, _, _) in enumerate(self.outputs)
-            if spec.cleanup_policy == "compact"
-        }
-        return [
-            output
-            for index, output in enumerate(self.outputs)
-            if output[0].cleanup_policy != "compact" or latest[(output[0].name, output[1])] == index
-        ]
-
-    def count(self, telemetry: Telemetry, published: list[str]) -> None:
+    def count(self, telemetry: Telemetry) -> None:
         """The batch's figures, once its outputs are handed to the producer: an input's hop
         latency runs from its Kafka timestamp to then."""
         now = time.time()
@@ -128,7 +103,7 @@ class Batch:
             telemetry.hop_latency.labels(topic).observe(max(now - stamp_us / 1e6, 0.0))
         for topic, count in Counter(topic for topic, _ in self.taken).items():
             telemetry.records_in.labels(topic).inc(count)
-        for topic, count in Counter(published).items():
+        for topic, count in Counter(self.published).items():
             telemetry.records_out.labels(topic).inc(count)
         for reason, count in Counter(self.reasons).items():
             telemetry.rejections.labels(reason).inc(count)
@@ -193,7 +168,7 @@ class Processor:
             # A worker that dies holds its partitions this long (the broker's least).
             "session.timeout.ms": 6_000,
             "heartbeat.interval.ms": 1_000,
-            "fetch.wait.max.ms": settings.fetch_wait_ms(self.guarantee),
+            "fetch.wait.max.ms": settings.fetch_wait_ms(),
             "fetch.min.bytes": settings.fetch_min_bytes(self.guarantee),
         }
 
@@ -279,61 +254,43 @@ class Processor:
                 shard.sequencer.add(topic, message.offset(), message.timestamp()[1], message)
         now_ms = time.time_ns() // 1_000_000
         horizon = now_ms - self.hold_ms if self.hold_ms else NEVER
-        batch = Batch()
+        batch = _Batch()
         journaled: list[list[bool]] = []
         for partition, shard in self.shards.items():
             if not shard.sequencer.held:
                 continue
             lagging = self._lagging(partition, shard, now_ms) if self.hold_ms else frozenset()
             replayed, fresh = shard.sequencer.take(horizon, lagging)
-            held = shard.sequencer.held
-            shard.waiting_since = (shard.waiting_since or now_ms) if held and not fresh else None
             if not (replayed or fresh):
                 continue
             shard.dirty = True
-            published = len(batch.outputs)
+            if self.journaled and fresh:
+                key, value = journal_record(shard.number, shard.sequence, runs_of(fresh))
+                shard.sequence += 1
+                acked = [False]
+                journaled.append(acked)
+                send(
+                    self.state_producer,
+                    self.changelog,
+                    value,
+                    key,
+                    partition=partition,
+                    on_delivery=self._on_journaled(acked),
+                )
             for message in (*replayed, *(item for _, _, item in fresh)):
                 self._process(shard, message, batch)
-            if not self.journaled or not fresh:
-                continue
-            shard.unjournaled += [(topic, offset, None) for topic, offset, _ in fresh]
-            if len(batch.outputs) == published:
-                continue  # nothing to publish yet: the order joins the next journal record
-            runs = runs_of(shard.unjournaled)
-            shard.unjournaled = []
-            key, value = journal_record(shard.number, shard.sequence, runs)
-            shard.sequence += 1
-            acked = [False]
-            journaled.append(acked)
-            send(
-                self.state_producer,
-                self.changelog,
-                value,
-                key,
-                partition=partition,
-                on_delivery=self._on_journaled(acked),
-            )
         if journaled:  # nothing a batch causes is published before its order is durable
             self.state_producer.flush()
             if not all(acked[0] for acked in journaled):
                 raise KafkaException(self._failure or "a journal record was not delivered")
-        published = []
-        encoded: dict[tuple[int, str], bytes] = {}  # a record on two topics is encoded once
-        for spec, key, record, stamp in batch.publishable():
-            value = encoded.get((id(record), spec.record))
-            if value is None:
-                value = encoded[id(record), spec.record] = self.codecs[spec.name].encode(record)
+        for spec, key, value, stamp in batch.outputs:
             send(self.producer, spec, value, key, timestamp=stamp, on_delivery=self._on_delivery)
-            published.append(spec.name)
-        batch.count(self.telemetry, published)
+        batch.count(self.telemetry)
 
     def _lagging(self, partition: int, shard: Shard, now_ms: int) -> frozenset[str]:
         """With a hold: the shard's inputs with records on the broker not at hand yet (or not
-        known yet), unless the shard has waited ten holds already with nothing taken. (The
-        wait is counted here, not from the records' stamps: a worker restored after a crash
-        holds records stamped long ago, and must still take them in their order.)"""
-        waiting = shard.waiting_since
-        if waiting is not None and now_ms - waiting >= 10 * self.hold_ms:
+        known yet), unless the earliest record held has waited ten holds already."""
+        if now_ms - shard.sequencer.earliest() >= 10 * self.hold_ms:
             return frozenset()
         inputs = [TopicPartition(find(topic).full_name, partition) for topic in self.inputs]
         lagging = set()
@@ -346,7 +303,7 @@ class Processor:
                 lagging.add(topic)
         return frozenset(lagging)
 
-    def _process(self, shard: Shard, message: Message, batch: Batch) -> None:
+    def _process(self, shard: Shard, message: Message, batch: _Batch) -> None:
         topic = self.topic_of[message.topic()]
         shard.position[topic] = message.offset() + 1
         stamp_ms = message.timestamp()[1]
@@ -364,15 +321,18 @@ class Processor:
             batch.outputs.append(self._dead_letter(message, stamp_us, error))
             return
         for emit in emits:
+            codec = self.codecs[emit.topic]
             record = emit.record
-            key = self.codecs[emit.topic].key(record)
-            batch.outputs.append((self.specs[emit.topic], key, record, stamp_ms))
+            batch.outputs.append(
+                (self.specs[emit.topic], codec.key(record), codec.encode(record), stamp_ms)
+            )
+            batch.published.append(emit.topic)
             if emit.topic == "orders.rejected":
                 batch.reasons.append(record.reason_code)  # type: ignore[attr-defined]
 
     def _dead_letter(
         self, message: Message, stamp_us: int, error: Exception
-    ) -> tuple[TopicSpec, bytes | None, Record, int]:
+    ) -> tuple[TopicSpec, bytes | None, bytes, int]:
         """The record, kept with the reason; stamped with the record's own time, so that one
         processed again is dead-lettered again in the very same terms."""
         self.telemetry.deadletters.labels(self.topic_of[message.topic()]).inc()
@@ -387,8 +347,8 @@ class Processor:
             error=str(error)[:2000],
             timestamp=stamp_us,
         )
-        key = self.codecs["deadletter"].key(record)
-        return self.specs["deadletter"], key, record, stamp_us // 1000
+        codec = self.codecs["deadletter"]
+        return self.specs["deadletter"], codec.key(record), codec.encode(record), stamp_us // 1000
 
     def _on_journaled(self, acked: list[bool]) -> Callable[[KafkaError | None, Message], None]:
         def delivered(error: KafkaError | None, _message: Message) -> None:
@@ -431,7 +391,6 @@ class Processor:
                 send(self.state_producer, self.changelog, value, key, partition=partition)
                 self.state_producer.poll(0)
             shard.sequence = 0
-            shard.unjournaled = []  # the checkpoint's position covers them
             shard.dirty = False
             offsets += [
                 TopicPartition(find(topic).full_name, partition, offset)
