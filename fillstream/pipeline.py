@@ -30,6 +30,7 @@ from confluent_kafka import (
     ConsumerGroupTopicPartitions,
     KafkaError,
     KafkaException,
+    Producer,
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient
@@ -42,7 +43,7 @@ from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.replay import MARKET, timeline
-from fillstream.topic_io import codec, high_watermark, make_producer, send
+from fillstream.topic_io import codec, high_watermark, make_producer, partitions_of, send
 
 __all__ = ["Pipeline", "Watcher", "feed", "tick", "wire_signal"]
 
@@ -339,13 +340,17 @@ def feed(
     return sent
 
 
-def tick(at_us: int, sequence: int = 0) -> int:
+def tick(at_us: int, sequence: int = 0, producer: Producer | None = None) -> int:
     """Publish a clock tick to every partition of `clock` (the punctuator): time passes for
-    every stage reading it, even where no market data arrives. Returns the partitions ticked."""
+    every stage reading it, even where no market data arrives. Returns the partitions ticked.
+
+    With a `producer` of the caller's (a feed ticking on and on), the ticks are left to it to
+    deliver; without one, they are delivered before this returns."""
     spec = find("clock")
-    producer = make_producer()
+    own = producer is None
+    producer = producer or make_producer()
     encoder = codec(spec)
-    partitions = producer.list_topics(spec.full_name, timeout=10).topics[spec.full_name].partitions
+    partitions = partitions_of(producer, spec)
     stamp = _STAMPS.next()
     for partition in partitions:
         value = ClockTick(partition=partition, sequence=sequence, timestamp=at_us).model_dump()
@@ -356,5 +361,6 @@ def tick(at_us: int, sequence: int = 0) -> int:
             partition=partition,
             timestamp=stamp,
         )
-    producer.flush(30)
+    if own:
+        producer.flush(30)
     return len(partitions)

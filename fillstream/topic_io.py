@@ -31,6 +31,7 @@ __all__ = [
     "end_offsets",
     "high_watermark",
     "make_producer",
+    "partitions_of",
     "publish",
     "send",
     "start_offsets",
@@ -77,14 +78,20 @@ def send(
     """Produce one encoded record where the catalog puts it: its key's partition, or every
     partition of a broadcast topic. Waits while the local queue is full."""
     if broadcast(spec, key):
-        partitions = _PARTITIONS.get(spec.full_name)
-        if partitions is None:
-            metadata = producer.list_topics(spec.full_name, timeout=10).topics[spec.full_name]
-            partitions = _PARTITIONS[spec.full_name] = sorted(metadata.partitions)
-        for partition in partitions:
+        for partition in partitions_of(producer, spec):
             _produce(producer, spec.full_name, value, key, partition=partition, **produce)
         return
     _produce(producer, spec.full_name, value, key, **produce)
+
+
+def partitions_of(producer: Producer, spec: TopicSpec) -> list[int]:
+    """The partitions of `spec`'s topic, as the cluster first told this process (asked once:
+    a feed that goes on while the broker is away must not need it)."""
+    partitions = _PARTITIONS.get(spec.full_name)
+    if partitions is None:
+        metadata = producer.list_topics(spec.full_name, timeout=10).topics[spec.full_name]
+        partitions = _PARTITIONS[spec.full_name] = sorted(metadata.partitions)
+    return partitions
 
 
 def _produce(producer: Producer, topic: str, value: bytes, key: bytes | None, **kw: Any) -> None:

@@ -163,9 +163,8 @@ class SimulatedVenue:
 
     def on_market(self, event: MarketEvent) -> list[ExecutionReport]:
         """Apply a quote, trade or book update; what was due before it happens first."""
-        if event.venue != self._market_venue and not (
-            self._due and (self._due[0].time, self._due[0].rank) < (event.timestamp, _MARKET)
-        ):  # another venue's market, with nothing due here: only the clock moves
+        if event.venue != self._market_venue and not self._due_before(event.timestamp, _MARKET):
+            # another venue's market, with nothing due here: only the clock moves
             self._move_clock(event.timestamp)
             return []
         return self._on_market(event)
@@ -240,7 +239,7 @@ class SimulatedVenue:
     def _run_due(self, time: int, rank: int) -> list[ExecutionReport]:
         """Everything scheduled before (`time`, `rank`), in time order."""
         reports: list[ExecutionReport] = []
-        while self._due and (self._due[0].time, self._due[0].rank) < (time, rank):
+        while self._due_before(time, rank):
             due = heapq.heappop(self._due)
             del self._scheduled[due.sequence]
             at = self._move_clock(due.time)
@@ -249,6 +248,9 @@ class SimulatedVenue:
             else:
                 reports += self._arrive(due.slice, at)
         return reports
+
+    def _due_before(self, time: int, rank: int) -> bool:
+        return bool(self._due) and (self._due[0].time, self._due[0].rank) < (time, rank)
 
     def _move_clock(self, time: int) -> int:
         self._now = max(self._now, time)

@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 
 from fillstream import bench
 from fillstream.cli import app
-from fillstream.pipeline import Pipeline, Watcher, wire_signal
-from fillstream.schemas.models import ClockTick, Quote, Trade
+from fillstream.pipeline import Pipeline, Watcher, tick, wire_signal
+from fillstream.schemas.models import Quote, Trade
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.risk.market import reference_of
 from fillstream.topic_io import codec, make_producer, send
@@ -124,9 +124,8 @@ class _Market(threading.Thread):
     def run(self) -> None:
         producer = make_producer(**{"message.timeout.ms": 0})
         quotes, trades = find("market.quotes"), find("market.trades")
-        references, clock = find("market.reference"), find("clock")
-        encode = {spec.name: codec(spec).encode for spec in (quotes, trades, references, clock)}
-        partitions = range(clock.partitions)
+        references = find("market.reference")  # risk's prices, on every partition
+        encode = {spec.name: codec(spec).encode for spec in (quotes, trades, references)}
         sequence = 0
         while not self.stopping.wait(0.05):
             sequence += 1
@@ -136,14 +135,7 @@ class _Market(threading.Thread):
                 for spec, record in ((own, event), (references, reference_of(event))):
                     value = record.model_dump()
                     send(producer, spec, encode[spec.name](value), key_of(spec, value))
-            for partition in partitions:  # the punctuator: time passes in every partition
-                value = ClockTick(partition=partition, sequence=sequence, timestamp=now)
-                producer.produce(
-                    clock.full_name,
-                    value=encode["clock"](value.model_dump()),
-                    key=str(partition).encode(),
-                    partition=partition,
-                )
+            tick(now, sequence, producer)  # the punctuator: time passes in every partition
             producer.poll(0)
         producer.flush(30)
 
