@@ -147,6 +147,17 @@ def poll_timeout() -> float:
     return float(os.environ.get("FILLSTREAM_POLL_TIMEOUT", "0.1"))
 
 
+def max_wait_ms() -> int:
+    """Milliseconds a processor's shard may wait for an input that has records on the broker
+    not fetched yet, before taking its other inputs' records without them
+    (`FILLSTREAM_MAX_WAIT_MS`, default 1000). The wait is usually one fetch; the bound keeps
+    an input that cannot be fetched from stopping the others."""
+    value = int(os.environ.get("FILLSTREAM_MAX_WAIT_MS", "1000"))
+    if value < 0:
+        raise ValueError(f"FILLSTREAM_MAX_WAIT_MS={value}: use a number of milliseconds ≥ 0")
+    return value
+
+
 def hold_ms() -> int:
     """Milliseconds a processor may hold a record so that records stamped earlier on its other
     inputs are taken first (`FILLSTREAM_HOLD_MS`, default 0: records at hand go earliest

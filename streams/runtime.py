@@ -81,6 +81,7 @@ class Shard:
         self.sequencer: Sequencer[Message] = Sequencer(recovered.journal)
         self.rewrite = (recovered.puts, recovered.removed)
         self.dirty = bool(recovered.journal or recovered.puts or recovered.removed)
+        self.waiting_since: int | None = None  # ms: since records wait for a lagging input
 
 
 class _Batch:
@@ -123,10 +124,12 @@ class Processor:
         self.outputs = stage.outputs
         self.guarantee = settings.processing_guarantee()
         self.exactly_once = self.guarantee == "exactly-once"
-        # One input topic: its offsets alone fix the order, nothing to journal.
-        self.journaled = not self.exactly_once and len(self.inputs) > 1
+        # One input topic: its offsets alone fix the order, nothing to merge or journal.
+        self.merged = len(self.inputs) > 1
+        self.journaled = not self.exactly_once and self.merged
         self.interval = settings.commit_interval()
         self.hold_ms = settings.hold_ms()
+        self.max_wait_ms = settings.max_wait_ms()
         self.poll_timeout = settings.poll_timeout()
         self.group = settings.processor_group(name)
         self.changelog = changelog(name)
@@ -203,7 +206,7 @@ class Processor:
         try:
             while not self.stopping.is_set():
                 messages = self._take()
-                if messages or self.hold_ms:
+                if messages or self.hold_ms or self._waiting():
                     self._handle(messages)
                 self.producer.poll(0)
                 if self._failure is not None:
@@ -259,8 +262,12 @@ class Processor:
         for partition, shard in self.shards.items():
             if not shard.sequencer.held:
                 continue
-            lagging = self._lagging(partition, shard, now_ms) if self.hold_ms else frozenset()
+            lagging = self._lagging(partition, shard, now_ms) if self.merged else frozenset()
             replayed, fresh = shard.sequencer.take(horizon, lagging)
+            if not (lagging and shard.sequencer.held):
+                shard.waiting_since = None
+            elif shard.waiting_since is None:
+                shard.waiting_since = now_ms
             if not (replayed or fresh):
                 continue
             shard.dirty = True
@@ -287,10 +294,16 @@ class Processor:
             send(self.producer, spec, value, key, timestamp=stamp, on_delivery=self._on_delivery)
         batch.count(self.telemetry)
 
+    def _waiting(self) -> bool:
+        return any(shard.waiting_since is not None for shard in self.shards.values())
+
     def _lagging(self, partition: int, shard: Shard, now_ms: int) -> frozenset[str]:
-        """With a hold: the shard's inputs with records on the broker not at hand yet (or not
-        known yet), unless the earliest record held has waited ten holds already."""
-        if now_ms - shard.sequencer.earliest() >= 10 * self.hold_ms:
+        """The shard's inputs with records on the broker not at hand yet (or not known yet):
+        records stamped later on other inputs wait for them, as Kafka Streams' tasks do, so
+        that a shard catching up (after a start, a restore or a pause) takes a backlog in its
+        own order, not signals before the prices that came with them. None once the shard has
+        waited `max_wait_ms` for them."""
+        if shard.waiting_since is not None and now_ms - shard.waiting_since >= self.max_wait_ms:
             return frozenset()
         inputs = [TopicPartition(find(topic).full_name, partition) for topic in self.inputs]
         lagging = set()
@@ -371,7 +384,11 @@ class Processor:
         commit the input offsets they stand at."""
         # Under exactly-once the transaction holds every shard's outputs: all are checkpointed.
         held = list(self.shards) if partitions is None or self.exactly_once else partitions
-        chosen = [p for p in held if self.shards[p].dirty]
+        # A shard still following its journal waits: a checkpoint starts a journal of its own,
+        # and the runs not followed yet would be lost to whoever restores the shard next.
+        chosen = [
+            p for p in held if self.shards[p].dirty and not self.shards[p].sequencer.following
+        ]
         if not chosen:
             return
         if not self.exactly_once:

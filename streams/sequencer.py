@@ -56,10 +56,6 @@ class Sequencer(Generic[T]):
         queue.append(_Pending(offset, stamp, item))
         self.held += 1
 
-    def earliest(self) -> int:
-        """The earliest stamp among the records held (NEVER if none)."""
-        return min((queue[0].stamp for queue in self._pending.values() if queue), default=NEVER)
-
     def take(
         self, horizon: int = NEVER, lagging: frozenset[str] = frozenset()
     ) -> tuple[list[T], list[tuple[str, int, T]]]:
