@@ -73,7 +73,14 @@ from fillstream.schemas.models import (
 from fillstream.schemas.topics import CATALOG, find, key_of
 from fillstream.streams.orders import apply_report, open_order
 from fillstream.streams.replay import run_replay
-from fillstream.streams.risk import MarketView, RiskState, approve, check_signal, order_notional
+from fillstream.streams.risk import (
+    MarketView,
+    Rejection,
+    RiskState,
+    approve,
+    check_signal,
+    order_price,
+)
 from fillstream.streams.routing import plan_route
 from fillstream.topic_io import codec, make_producer, send
 
@@ -207,8 +214,8 @@ def risk_check(repeats: int) -> CoreCost:
     signal = _signal()
     for n in range(20):  # a busy account: 20 orders in the last second
         earlier = signal.model_copy(update={"signal_id": f"s-{n}"})
-        approve(state, earlier, order_notional(earlier, market), T - 900_000 + n * 1000)
-    assert check_signal(config.risk, state, signal, market, T) is None
+        approve(state, earlier, order_price(earlier, market), T - 900_000 + n * 1000)
+    assert not isinstance(check_signal(config.risk, state, signal, market, T), Rejection)
     timings = per_call_us(
         lambda: check_signal(config.risk, state, signal, market, T), 100_000, repeats
     )

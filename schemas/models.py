@@ -216,6 +216,7 @@ class ParentOrder(Record):
     signal: Signal
     arrival_price: Positive | None = None
     approved_at: Timestamp
+    risk_score: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
 class VenueAllocation(Record):

@@ -78,6 +78,12 @@ CATALOG: tuple[TopicSpec, ...] = (
         cleanup_policy="compact",
     ),
     TopicSpec(
+        "orders.ended",
+        "OrderState",
+        ("account_id",),
+        "every order's final state by account, for risk",
+    ),
+    TopicSpec(
         "gateway.journal",
         "GatewayJournalEntry",
         ("slice.slice_id",),

@@ -2,9 +2,16 @@
 
 from fillstream.streams.risk.engine import approve, check_signal, record_rejection, validate_raw
 from fillstream.streams.risk.limits import Limits, RiskConfig, TradingState
-from fillstream.streams.risk.market import MarketView, order_notional, order_price
+from fillstream.streams.risk.market import MarketView, order_price
 from fillstream.streams.risk.reasons import Rejection, RejectReason, to_record
-from fillstream.streams.risk.state import AccountRisk, RiskState, apply_command, apply_fill
+from fillstream.streams.risk.state import (
+    AccountRisk,
+    RiskState,
+    WorkingOrder,
+    apply_command,
+    apply_end,
+    apply_fill,
+)
 
 __all__ = [
     "AccountRisk",
@@ -15,11 +22,12 @@ __all__ = [
     "RiskConfig",
     "RiskState",
     "TradingState",
+    "WorkingOrder",
     "apply_command",
+    "apply_end",
     "apply_fill",
     "approve",
     "check_signal",
-    "order_notional",
     "order_price",
     "record_rejection",
     "to_record",

@@ -4,11 +4,16 @@
 refuses with NO_MARKET_DATA: a limit that cannot be evaluated is not waived. A limit that is
 not configured needs no price, so a market order with no notional limits and no collar passes
 without market data.
+
+Limits that bound what the account holds count the worst case: the filled position plus every
+working order that could still fill on the side in question (docs/RISK.md). Each is measured
+as a `Usage` (before and after the order, against its limit), which both refuses an order and
+scores an approved one (`risk_score`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,10 +25,13 @@ from fillstream.streams.risk.market import MarketView, order_price
 from fillstream.streams.risk.reasons import Rejection, RejectReason
 from fillstream.streams.risk.state import DAY_US, RATE_WINDOW_US, AccountRisk, RiskState
 
-__all__ = ["CHECKS", "Candidate"]
+__all__ = ["CHECKS", "Candidate", "Usage", "risk_score"]
 
 _BPS = Decimal("0.0001")
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
+_SCORE = Decimal("0.0001")  # a risk score's resolution
+_RATIO = Decimal("0.01")  # a leverage or a percentage in a message
 
 
 @dataclass(slots=True)
@@ -31,7 +39,9 @@ class Candidate:
     """A signal under check and the facts the checks read, gathered once per signal.
 
     `price` is what the order is valued at (see `order_price`), `reference` the collar's
-    reference price; `position` and `signed_quantity` are signed (+ buys, long).
+    reference price; `position` and `signed_quantity` are signed (+ buys, long); `working` the
+    account's working (buys, sells) per symbol, this order not among them. `exposure` is
+    computed by the first check that needs it.
     """
 
     signal: Signal
@@ -46,6 +56,11 @@ class Candidate:
     position: Decimal
     signed_quantity: Decimal
     now_us: int
+    working: dict[str, tuple[Decimal, Decimal]]
+    equity: Decimal | None
+    sectors: Mapping[str, str]
+    market: MarketView
+    exposure: Exposure | Rejection | None = None
 
     @classmethod
     def gather(
@@ -71,15 +86,27 @@ class Candidate:
             position=account.positions.get(signal.symbol, _ZERO),
             signed_quantity=signal.quantity if signal.side is Side.BUY else -signal.quantity,
             now_us=now_us,
+            working=account.working_quantities(),
+            equity=config.equity(signal.account_id),
+            sectors=config.sectors,
+            market=market,
         )
+
+    @property
+    def working_buys(self) -> Decimal:
+        return self.working.get(self.signal.symbol, (_ZERO, _ZERO))[0]
+
+    @property
+    def working_sells(self) -> Decimal:
+        return self.working.get(self.signal.symbol, (_ZERO, _ZERO))[1]
 
 
 # Read by checks for an account risk has not seen yet; never written.
 _UNSEEN_ACCOUNT = AccountRisk()
 
 
-def _no_market_data(order: Candidate, rule: str) -> Rejection:
-    return RejectReason.NO_MARKET_DATA.reject(symbol=order.signal.symbol, rule=rule)
+def _no_market_data(order: Candidate, rule: str, symbol: str | None = None) -> Rejection:
+    return RejectReason.NO_MARKET_DATA.reject(symbol=symbol or order.signal.symbol, rule=rule)
 
 
 def duplicate(order: Candidate) -> Rejection | None:
@@ -223,36 +250,243 @@ def reduce_only(order: Candidate) -> Rejection | None:
     )
 
 
-def position_limit(order: Candidate) -> Rejection | None:
-    """The position once the order has filled must stay within +/- `max_position`. Positions
-    are fills only: working orders do not count. An order that shrinks the position always
-    passes, so an account over a lowered limit can still get back under it."""
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """How much of one limit the account uses: `before` the order and `after` it (as if it
+    all filled). An order that does not raise the usage always passes, so an account over a
+    lowered limit can still get back under it."""
+
+    before: Decimal
+    after: Decimal
+    limit: Decimal
+
+    @property
+    def breached(self) -> bool:
+        return self.after > self.limit and self.after > self.before
+
+    @property
+    def share(self) -> Decimal:
+        """`after` as a fraction of the limit, within 0 and 1."""
+        if self.limit == 0:
+            return _ONE if self.after > 0 else _ZERO
+        return max(_ZERO, min(_ONE, self.after / self.limit))
+
+
+def _position_usage(order: Candidate) -> Usage | None:
+    """The worst case on the order's side: a buy is measured as the long the position reaches
+    if every working buy and this order fill (and no sell), a sell as the short, as a size."""
     limit = order.limits.max_position
     if limit is None:
         return None
-    resulting = order.position + order.signed_quantity
-    if abs(resulting) > limit and abs(resulting) > abs(order.position):
-        return RejectReason.POSITION_LIMIT.reject(
-            symbol=order.signal.symbol, position=order.position, resulting=resulting, limit=limit
-        )
-    return None
+    if order.signed_quantity > 0:
+        before = order.position + order.working_buys
+    else:
+        before = order.working_sells - order.position
+    return Usage(before, before + order.signal.quantity, limit)
 
 
-def daily_limits(order: Candidate) -> Rejection | None:
-    limits, account, day = order.limits, order.account, order.now_us // DAY_US
-    if limits.max_daily_orders is not None:
-        count = account.orders_on(day)
-        if count >= limits.max_daily_orders:
-            return RejectReason.DAILY_ORDER_COUNT.reject(count=count, limit=limits.max_daily_orders)
-    limit = limits.max_daily_notional
+def position_limit(order: Candidate) -> Rejection | None:
+    usage = _position_usage(order)
+    if usage is None or not usage.breached:
+        return None
+    buy = order.signed_quantity > 0
+    return RejectReason.POSITION_LIMIT.reject(
+        symbol=order.signal.symbol,
+        position=order.position,
+        working=order.working_buys if buy else order.working_sells,
+        side="buy" if buy else "sell",
+        quantity=order.signal.quantity,
+        worst=usage.after if buy else -usage.after,
+        limit=usage.limit,
+    )
+
+
+def _daily_orders_usage(order: Candidate) -> Usage | None:
+    limit = order.limits.max_daily_orders
+    if limit is None:
+        return None
+    count = Decimal(order.account.orders_on(order.now_us // DAY_US))
+    return Usage(count, count + 1, Decimal(limit))
+
+
+def _daily_notional_usage(order: Candidate) -> Usage | Rejection | None:
+    """Today's approved notional, less what ended unfilled: what filled today and what is
+    still working, at the prices the orders were approved at."""
+    limit = order.limits.max_daily_notional
     if limit is None:
         return None
     if order.notional is None:
         return _no_market_data(order, "daily notional limit")
-    total = account.notional_on(day) + order.notional
-    if total > limit:
-        return RejectReason.DAILY_NOTIONAL.reject(notional=order.notional, total=total, limit=limit)
+    total = order.account.notional_on(order.now_us // DAY_US)
+    return Usage(total, total + order.notional, limit)
+
+
+def daily_limits(order: Candidate) -> Rejection | None:
+    count = _daily_orders_usage(order)
+    if count is not None and count.breached:
+        return RejectReason.DAILY_ORDER_COUNT.reject(count=count.before, limit=count.limit)
+    notional = _daily_notional_usage(order)
+    if not isinstance(notional, Usage):
+        return notional
+    if notional.breached:
+        return RejectReason.DAILY_NOTIONAL.reject(
+            notional=order.notional, total=notional.after, limit=notional.limit
+        )
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """The account's worst-case notional, before and after the order: per symbol, the larger
+    of its longest and its shortest possible position (fills plus working orders of one
+    side) at its reference price; `gross` sums every symbol's, `sector` those of the order's
+    symbol's sector."""
+
+    symbol_before: Decimal
+    symbol_after: Decimal
+    gross_before: Decimal
+    gross_after: Decimal
+    sector_before: Decimal
+    sector_after: Decimal
+
+
+def _worst(position: Decimal, buys: Decimal, sells: Decimal) -> Decimal:
+    return max(abs(position + buys), abs(position - sells))
+
+
+def _exposure(order: Candidate) -> Exposure | Rejection:
+    """The account's `Exposure`, computed once per order. A symbol held or worked without a
+    reference price cannot be valued: NO_MARKET_DATA (the first by name, so that a replay
+    gives the same reason). The order's own symbol falls back on the order's price."""
+    if order.exposure is not None:
+        return order.exposure
+    signal = order.signal
+    positions = order.account.positions
+    sector = order.sectors.get(signal.symbol)
+    gross = in_sector = symbol_before = _ZERO
+    for symbol in sorted(positions.keys() | order.working.keys() | {signal.symbol}):
+        buys, sells = order.working.get(symbol, (_ZERO, _ZERO))
+        size = _worst(positions.get(symbol, _ZERO), buys, sells)
+        if symbol == signal.symbol:
+            mark = order.market.reference_price(symbol) or order.price
+        elif size == 0:
+            continue
+        else:
+            mark = order.market.reference_price(symbol)
+        if mark is None:
+            order.exposure = _no_market_data(order, "exposure limit", symbol)
+            return order.exposure
+        notional = size * mark
+        if symbol == signal.symbol:
+            symbol_before, symbol_mark = notional, mark
+        gross += notional
+        if sector is not None and order.sectors.get(symbol) == sector:
+            in_sector += notional
+    buys, sells = order.working_buys, order.working_sells
+    if order.signed_quantity > 0:
+        buys += signal.quantity
+    else:
+        sells += signal.quantity
+    symbol_after = _worst(order.position, buys, sells) * symbol_mark
+    raised = symbol_after - symbol_before
+    order.exposure = Exposure(
+        symbol_before, symbol_after, gross, gross + raised, in_sector, in_sector + raised
+    )
+    return order.exposure
+
+
+def _leverage_usage(order: Candidate) -> Usage | Rejection | None:
+    """Gross over equity. Leverage without an equity cannot be measured, and is not waived."""
+    limit, equity = order.limits.max_gross_leverage, order.equity
+    if limit is None:
+        return None
+    if equity is None:
+        return RejectReason.NO_EQUITY.reject(account_id=order.signal.account_id)
+    exposure = _exposure(order)
+    if isinstance(exposure, Rejection):
+        return exposure
+    return Usage(exposure.gross_before / equity, exposure.gross_after / equity, limit)
+
+
+def gross_leverage(order: Candidate) -> Rejection | None:
+    usage = _leverage_usage(order)
+    if not isinstance(usage, Usage):
+        return usage
+    if not usage.breached:
+        return None
+    exposure = _exposure(order)
+    assert isinstance(exposure, Exposure)  # measured by the usage
+    return RejectReason.GROSS_LEVERAGE.reject(
+        gross=exposure.gross_after,
+        leverage=usage.after.quantize(_RATIO),
+        equity=order.equity,
+        limit=usage.limit,
+    )
+
+
+def _share(part: Decimal, whole: Decimal) -> Decimal:
+    return part / whole if whole > 0 else _ZERO
+
+
+def _concentration_usage(order: Candidate) -> Usage | Rejection | None:
+    """The order's symbol's share of the gross, once the gross reaches
+    `concentration_min_gross` (a first position is all of a book)."""
+    limit = order.limits.max_concentration
+    if limit is None:
+        return None
+    exposure = _exposure(order)
+    if isinstance(exposure, Rejection):
+        return exposure
+    if exposure.gross_after < (order.limits.concentration_min_gross or _ZERO):
+        return None
+    return Usage(
+        _share(exposure.symbol_before, exposure.gross_before),
+        _share(exposure.symbol_after, exposure.gross_after),
+        limit,
+    )
+
+
+def concentration(order: Candidate) -> Rejection | None:
+    usage = _concentration_usage(order)
+    if not isinstance(usage, Usage):
+        return usage
+    if not usage.breached:
+        return None
+    exposure = _exposure(order)
+    assert isinstance(exposure, Exposure)  # measured by the usage
+    return RejectReason.CONCENTRATION.reject(
+        symbol=order.signal.symbol,
+        exposure=exposure.symbol_after,
+        percent=(usage.after * 100).quantize(_RATIO),
+        gross=exposure.gross_after,
+        limit=format((usage.limit * 100).normalize(), "f"),
+    )
+
+
+def _sector_usage(order: Candidate) -> Usage | Rejection | None:
+    """The worst-case notional of every symbol in the order's symbol's sector; a symbol in no
+    sector has no sector limit."""
+    limit = order.limits.max_sector_exposure
+    if limit is None or order.signal.symbol not in order.sectors:
+        return None
+    exposure = _exposure(order)
+    if isinstance(exposure, Rejection):
+        return exposure
+    return Usage(exposure.sector_before, exposure.sector_after, limit)
+
+
+def sector_exposure(order: Candidate) -> Rejection | None:
+    usage = _sector_usage(order)
+    if not isinstance(usage, Usage):
+        return usage
+    if not usage.breached:
+        return None
+    return RejectReason.SECTOR_EXPOSURE.reject(
+        sector=order.sectors[order.signal.symbol],
+        exposure=usage.after,
+        before=usage.before,
+        limit=usage.limit,
+    )
 
 
 def order_rate(order: Candidate) -> Rejection | None:
@@ -279,5 +513,25 @@ CHECKS: tuple[Callable[[Candidate], Rejection | None], ...] = (
     reduce_only,
     position_limit,
     daily_limits,
+    gross_leverage,
+    concentration,
+    sector_exposure,
     order_rate,
 )
+
+# What an approved order's risk score is the nearest of.
+_USAGES: tuple[Callable[[Candidate], Usage | Rejection | None], ...] = (
+    _position_usage,
+    _daily_orders_usage,
+    _daily_notional_usage,
+    _leverage_usage,
+    _concentration_usage,
+    _sector_usage,
+)
+
+
+def risk_score(order: Candidate) -> Decimal:
+    """How close an order that passed every check takes the account to its nearest limit: the
+    largest share of a limit used with it (0 to 1, to 4 places); 0 with no such limit set."""
+    shares = [usage.share for measure in _USAGES if isinstance(usage := measure(order), Usage)]
+    return max(shares, default=_ZERO).quantize(_SCORE)

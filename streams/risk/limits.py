@@ -1,10 +1,13 @@
 """Risk limits and where they come from: defaults, then per account, per symbol, per both.
 
-The most specific level wins, field by field: account+symbol, then symbol, then account, then
-the defaults. An absent field means no limit; an override can tighten or loosen a limit but
-not remove one (set a large value instead). The mapping is the `[risk]` table of the engine's
-TOML file (`[risk.defaults]`, `[risk.accounts.<a>]`, `[risk.symbols.<s>]`,
-`[risk.accounts.<a>.symbols.<s>]`); numbers may be TOML numbers or decimal strings.
+The most specific level wins, field by field: account+symbol, then symbol, then the symbol's
+sector, then account, then the defaults. An absent field means no limit; an override can tighten
+or loosen a limit but not remove one (set a large value instead). The mapping is the `[risk]`
+table of the engine's TOML file (`[risk.defaults]`, `[risk.accounts.<a>]`,
+`[risk.sectors.<name>]` with its `symbols`, `[risk.symbols.<s>]`,
+`[risk.accounts.<a>.symbols.<s>]`); numbers may be TOML numbers or decimal strings. An
+account's `equity` (what its gross leverage is measured against) sits in its table too.
+docs/RISK.md says what each limit counts.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ class Limits:
 
     Position, order size and notional are absolute amounts; daily and rate limits count the
     account's orders across all symbols (a symbol's value caps that total when it trades the
-    symbol). The collar is in basis points of the reference price.
+    symbol). The collar is in basis points of the reference price. Leverage is gross notional
+    over equity (2 = twice the equity); concentration a fraction of the account's gross (0.4 =
+    40%), checked once the gross reaches `concentration_min_gross`; sector exposure a notional.
     """
 
     max_order_quantity: Decimal | None = None
@@ -45,6 +50,10 @@ class Limits:
     price_collar_bps: Decimal | None = None
     max_orders_per_second: int | None = None
     reduce_only: bool | None = None
+    max_gross_leverage: Decimal | None = None
+    max_concentration: Decimal | None = None
+    concentration_min_gross: Decimal | None = None
+    max_sector_exposure: Decimal | None = None
 
     @classmethod
     def layered(cls, *levels: Limits | None) -> Limits:
@@ -63,12 +72,18 @@ class Limits:
     def from_dict(cls, entry: Mapping[str, Any], *, where: str) -> Limits:
         """One level from its config table; `where` names the table in error messages."""
         _refuse_unknown(entry, _FIELD_PARSERS, where)
-        return cls(
+        limits = cls(
             **{
                 name: _FIELD_PARSERS[name](value, f"{where}.{name}")
                 for name, value in entry.items()
             }
         )
+        if limits.max_concentration is not None and limits.max_concentration > 1:
+            raise ValueError(
+                f"{where}.max_concentration: a fraction of the gross (0.25 = 25%), at most 1,"
+                f" got {entry['max_concentration']!r}"
+            )
+        return limits
 
 
 def _amount(value: Any, where: str) -> Decimal:
@@ -124,6 +139,9 @@ class RiskConfig:
     symbols: Mapping[str, Limits] = field(default_factory=dict)
     account_symbols: Mapping[tuple[str, str], Limits] = field(default_factory=dict)
     trading_states: Mapping[str, TradingState] = field(default_factory=dict)
+    equities: Mapping[str, Decimal] = field(default_factory=dict)
+    sectors: Mapping[str, str] = field(default_factory=dict)  # symbol -> its sector
+    sector_limits: Mapping[str, Limits] = field(default_factory=dict)
     # Memos of the lookups on the hot path; the config is immutable, so they never go stale.
     _resolved: dict[tuple[str, str], Limits] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -136,9 +154,11 @@ class RiskConfig:
         key = (account_id, symbol)
         limits = self._resolved.get(key)
         if limits is None:
+            sector = self.sectors.get(symbol)
             limits = self._resolved[key] = Limits.layered(
                 self.defaults,
                 self.accounts.get(account_id),
+                None if sector is None else self.sector_limits.get(sector),
                 self.symbols.get(symbol),
                 self.account_symbols.get(key),
             )
@@ -160,15 +180,20 @@ class RiskConfig:
         """The state the config gives the account (active unless it says otherwise)."""
         return self.trading_states.get(account_id, TradingState.ACTIVE)
 
+    def equity(self, account_id: str) -> Decimal | None:
+        """The account's equity as configured; None if the config does not say."""
+        return self.equities.get(account_id)
+
     @classmethod
     def from_dict(
         cls, mapping: Mapping[str, Any], instruments: InstrumentBook, *, where: str = "risk"
     ) -> RiskConfig:
         """The config from its `[risk]` table; raises ValueError naming any bad entry."""
-        _refuse_unknown(mapping, {"defaults", "accounts", "symbols"}, where)
+        _refuse_unknown(mapping, {"defaults", "accounts", "sectors", "symbols"}, where)
         accounts: dict[str, Limits] = {}
         account_symbols: dict[tuple[str, str], Limits] = {}
         trading_states: dict[str, TradingState] = {}
+        equities: dict[str, Decimal] = {}
         for account_id, entry in mapping.get("accounts", {}).items():
             here = f"{where}.accounts.{account_id}"
             limits = dict(entry)
@@ -180,7 +205,10 @@ class RiskConfig:
                 trading_states[account_id] = _trading_state(
                     limits.pop("trading_state"), f"{here}.trading_state"
                 )
+            if "equity" in limits:
+                equities[account_id] = _equity(limits.pop("equity"), f"{here}.equity")
             accounts[account_id] = Limits.from_dict(limits, where=here)
+        sectors, sector_limits = _sectors(mapping.get("sectors", {}), f"{where}.sectors")
         return cls(
             instruments=instruments,
             defaults=Limits.from_dict(mapping.get("defaults", {}), where=f"{where}.defaults"),
@@ -191,6 +219,9 @@ class RiskConfig:
             },
             account_symbols=account_symbols,
             trading_states=trading_states,
+            equities=equities,
+            sectors=sectors,
+            sector_limits=sector_limits,
         )
 
 
@@ -200,3 +231,31 @@ def _trading_state(value: Any, where: str) -> TradingState:
     except ValueError:
         choices = ", ".join(state.value for state in TradingState)
         raise ValueError(f"{where}: expected one of {choices}, got {value!r}") from None
+
+
+def _equity(value: Any, where: str) -> Decimal:
+    """Equity is what leverage divides by: zero would make any position infinite leverage."""
+    equity = _amount(value, where)
+    if equity == 0:
+        raise ValueError(f"{where}: expected an amount > 0, got {value!r}")
+    return equity
+
+
+def _sectors(tables: Mapping[str, Any], where: str) -> tuple[dict[str, str], dict[str, Limits]]:
+    """Each symbol's sector, and each sector's limits, from `[risk.sectors.<name>]` tables of
+    `symbols` and limits. A symbol is in one sector at most: two would make its limits and its
+    sector exposure ambiguous."""
+    sectors: dict[str, str] = {}
+    limits: dict[str, Limits] = {}
+    for sector, entry in tables.items():
+        here = f"{where}.{sector}"
+        table = dict(entry)
+        symbols = table.pop("symbols", None)
+        if not isinstance(symbols, list) or not all(isinstance(s, str) for s in symbols):
+            raise ValueError(f"{here}.symbols: expected a list of symbols, got {symbols!r}")
+        for symbol in symbols:
+            if symbol in sectors:
+                raise ValueError(f"{here}.symbols: {symbol} is already in sector {sectors[symbol]}")
+            sectors[symbol] = sector
+        limits[sector] = Limits.from_dict(table, where=here)
+    return sectors, limits

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from fillstream.schemas.models import Quote, ReferencePrice, Side, Signal, Trade
 
-__all__ = ["MarketView", "order_notional", "order_price", "reference_of"]
+__all__ = ["MarketView", "order_price", "reference_of"]
 
 
 def reference_of(record: object) -> ReferencePrice | None:
@@ -109,9 +109,3 @@ def order_price(signal: Signal, market: MarketView) -> Decimal | None:
     if signal.stop_price is not None:
         return signal.stop_price
     return market.touch(signal.symbol, signal.side)
-
-
-def order_notional(signal: Signal, market: MarketView) -> Decimal | None:
-    """Quantity times `order_price`: what size and daily limits count."""
-    price = order_price(signal, market)
-    return None if price is None else signal.quantity * price

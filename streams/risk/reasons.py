@@ -53,7 +53,9 @@ class RejectReason(ReasonCode):
     )
     POSITION_LIMIT = (
         "POSITION_LIMIT",
-        "the position in {symbol} would go from {position} to {resulting}, beyond {limit}",
+        "the position in {symbol} could reach {worst} if this {side} of {quantity} and the "
+        "{working} already working on that side fill (filled position {position}), beyond the "
+        "limit of {limit} either way",
     )
     DAILY_ORDER_COUNT = (
         "DAILY_ORDER_COUNT",
@@ -63,6 +65,26 @@ class RejectReason(ReasonCode):
         "DAILY_NOTIONAL",
         "notional {notional} would bring today's total to {total}, above the daily maximum "
         "of {limit}",
+    )
+    GROSS_LEVERAGE = (
+        "GROSS_LEVERAGE",
+        "gross exposure could reach {gross} with this order, {leverage}x the account's equity "
+        "of {equity}, above the maximum leverage of {limit}x",
+    )
+    CONCENTRATION = (
+        "CONCENTRATION",
+        "{symbol} could be {percent}% of the account's gross exposure ({exposure} of {gross}) "
+        "with this order, above the maximum of {limit}%",
+    )
+    SECTOR_EXPOSURE = (
+        "SECTOR_EXPOSURE",
+        "exposure to sector {sector} could reach {exposure} with this order (from {before}), "
+        "above the maximum of {limit}",
+    )
+    NO_EQUITY = (
+        "NO_EQUITY",
+        "account {account_id} has a gross leverage limit but no equity to measure it against "
+        "(set equity in [risk.accounts.{account_id}])",
     )
     PRICE_COLLAR = (
         "PRICE_COLLAR",

@@ -1,5 +1,6 @@
-"""What risk remembers between signals: per account positions, today's counters, recent order
-times and signal ids, trading state and kill switch; plus the global kill switch.
+"""What risk remembers between signals: per account positions, working orders, today's
+counters, recent order times and signal ids, trading state and kill switch; plus the global
+kill switch.
 
 The state is mutable and updated in place: the approve path runs for every order and must not
 copy it. The functions still return the state, so a replay reads as a fold.
@@ -8,29 +9,53 @@ copy it. The functions still return the state, so a replay reads as a fold.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from fillstream.schemas.models import Command, CommandKind, Side
 from fillstream.streams.ledger import Ledger
 from fillstream.streams.risk.limits import TradingState
 
-__all__ = ["DAY_US", "RATE_WINDOW_US", "AccountRisk", "RiskState", "apply_command", "apply_fill"]
+__all__ = [
+    "DAY_US",
+    "RATE_WINDOW_US",
+    "AccountRisk",
+    "RiskState",
+    "WorkingOrder",
+    "apply_command",
+    "apply_end",
+    "apply_fill",
+]
 
 DAY_US = 86_400_000_000
 RATE_WINDOW_US = 1_000_000
 _ZERO = Decimal(0)
 
 
+@dataclass(frozen=True, slots=True)
+class WorkingOrder:
+    """An approved order that may still fill: what is left of it, and the price it was valued
+    at on approval (None: none was known), which its unfilled rest gives back to the daily
+    notional of `day` when it ends."""
+
+    symbol: str
+    side: Side
+    remaining: Decimal
+    price: Decimal | None
+    day: int
+
+
 @dataclass(slots=True, eq=False)
 class AccountRisk:
     """One account. The daily counters belong to `day` (days since the epoch, UTC) and read as
     zero on any other day; `recent_orders` holds the approval times of the second up to the
-    latest approval, oldest first; `signal_ids` the latest signal ids, oldest first. Each field
+    latest approval, oldest first; `signal_ids` the latest signal ids, oldest first; `working`
+    the approved orders not ended yet, by order id, each saved as an entry of its own. Each field
     is saved on its own (`streams.memory`): an account's ids are many, and change one by one."""
 
     durable = (
         "positions",
+        "working",
         "day",
         "orders_today",
         "notional_today",
@@ -40,6 +65,7 @@ class AccountRisk:
         "kill_switch",
     )
     positions: dict[str, Decimal] = field(default_factory=dict)
+    working: dict[str, WorkingOrder] = field(default_factory=dict)
     day: int = 0
     orders_today: int = 0
     notional_today: Decimal = _ZERO
@@ -74,6 +100,18 @@ class AccountRisk:
             recent.popleft()
         recent.append(now_us)
 
+    def working_quantities(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """What may still fill per symbol: (buys, sells) of the working orders."""
+        totals: dict[str, tuple[Decimal, Decimal]] = {}
+        for order in self.working.values():
+            buys, sells = totals.get(order.symbol, (_ZERO, _ZERO))
+            if order.side is Side.BUY:
+                buys += order.remaining
+            else:
+                sells += order.remaining
+            totals[order.symbol] = (buys, sells)
+        return totals
+
     def remember(self, signal_id: str, memory: int) -> None:
         """Keep `signal_id` among the latest `memory` ids, forgetting the oldest."""
         ids = self.signal_ids
@@ -104,12 +142,37 @@ class RiskState:
 
 
 def apply_fill(
-    state: RiskState, account_id: str, symbol: str, side: Side, quantity: Decimal
+    state: RiskState,
+    account_id: str,
+    symbol: str,
+    side: Side,
+    quantity: Decimal,
+    order_id: str | None = None,
 ) -> RiskState:
-    """Move the position by one execution: positions are the signed sum of fills (+ long)."""
-    positions = state.account(account_id).positions
+    """Move the position by one execution: positions are the signed sum of fills (+ long).
+    What filled is no longer working: the order `order_id` (the parent's id, as approved)
+    shrinks by it, and leaves once nothing of it is left."""
+    account = state.account(account_id)
     signed = quantity if side is Side.BUY else -quantity
-    positions[symbol] = positions.get(symbol, _ZERO) + signed
+    account.positions[symbol] = account.positions.get(symbol, _ZERO) + signed
+    if order_id is not None and (order := account.working.get(order_id)) is not None:
+        remaining = order.remaining - quantity
+        if remaining > 0:
+            account.working[order_id] = replace(order, remaining=remaining)
+        else:
+            del account.working[order_id]
+    return state
+
+
+def apply_end(state: RiskState, account_id: str, order_id: str) -> RiskState:
+    """An order ended (filled, cancelled, expired or rejected): what did not fill never will,
+    so it stops counting, and today's notional gives back what it had counted for it."""
+    account = state.accounts.get(account_id)
+    if account is None:
+        return state
+    order = account.working.pop(order_id, None)
+    if order is not None and order.price is not None and order.day == account.day:
+        account.notional_today -= order.remaining * order.price
     return state
 
 

@@ -78,6 +78,7 @@ _EVENT_TIME = {
     "fills": "timestamp",
     "fills.accounts": "timestamp",
     "orders.state": "updated_at",
+    "orders.ended": "updated_at",
     "market.quotes": "timestamp",
     "market.trades": "timestamp",
     "market.book": "timestamp",

@@ -1,4 +1,6 @@
-"""The OMS processor's core: the latest state of every parent order, for `orders.state`.
+"""The OMS processor's core: the latest state of every parent order, for `orders.state`; its
+final state again on `orders.ended`, keyed by account, from which risk stops counting the order
+as working (risk is partitioned by account, `orders.state` by order id).
 
 An order that reaches a final status leaves `orders`, so the state stays bounded; its id joins
 `finished`, a bounded memory of the latest final order ids, so that a re-delivered
@@ -14,6 +16,7 @@ from typing import Any
 from fillstream.schemas.models import (
     Command,
     ExecutionReport,
+    OrderState,
     OrderStatus,
     ParentOrder,
     Rejection,
@@ -37,7 +40,7 @@ __all__ = ["OmsStage"]
 
 class OmsStage:
     inputs = ("orders.approved", "orders.rejected", "slices", "fills", "commands")
-    outputs = ("orders.state",)
+    outputs = ("orders.state", "orders.ended")
     durable = ("orders", "finished")
     orders: Ledger[str, ParentOrderState]  # the orders not final yet
     finished: RecentIds
@@ -81,12 +84,12 @@ class OmsStage:
     def _emit(self, state: ParentOrderState) -> list[Emit]:
         """Publish `state`; hold the order while it works, else let it go and remember its id."""
         order_id = state.order.order_id
-        if state.status in TERMINAL:
-            self.orders.pop(order_id, None)
-            self.finished.remember(order_id)
-        else:
+        if state.status not in TERMINAL:
             self.orders[order_id] = state
-        return [Emit("orders.state", to_record(state))]
+            return [Emit("orders.state", to_record(state))]
+        self.orders.pop(order_id, None)
+        self.finished.remember(order_id)
+        return _final(to_record(state))
 
     def _rejected(self, rejection: Rejection) -> list[Emit]:
         """A refused signal's order ends rejected: one approved and then refused (by the
@@ -111,4 +114,8 @@ class OmsStage:
                 "updated_at": rejection.rejected_at,
             }
         )
-        return [Emit("orders.state", record)]
+        return _final(record)
+
+
+def _final(record: OrderState) -> list[Emit]:
+    return [Emit("orders.state", record), Emit("orders.ended", record)]

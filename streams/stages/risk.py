@@ -7,17 +7,24 @@ from dataclasses import replace
 from typing import Any
 
 from fillstream.connectors.instruments import Instrument, PublishedRules
-from fillstream.schemas.models import Command, ExecutionReport, ParentOrder, ReferencePrice
+from fillstream.schemas.models import (
+    Command,
+    ExecutionReport,
+    OrderState,
+    ParentOrder,
+    ReferencePrice,
+)
 from fillstream.streams.execution.ids import RecentIds, order_id_for
 from fillstream.streams.risk import (
     MarketView,
     RiskConfig,
     RiskState,
     apply_command,
+    apply_end,
     apply_fill,
     approve,
     check_signal,
-    order_notional,
+    order_price,
     record_rejection,
     to_record,
     validate_raw,
@@ -31,7 +38,14 @@ __all__ = ["RiskStage"]
 class RiskStage:
     """Pre-trade risk over the accounts of this worker's partitions."""
 
-    inputs = ("signals", "fills.accounts", "commands", "market.reference", "venue.instruments")
+    inputs = (
+        "signals",
+        "fills.accounts",
+        "orders.ended",
+        "commands",
+        "market.reference",
+        "venue.instruments",
+    )
     outputs = ("orders.approved", "orders.rejected")
     durable = ("state.accounts", "state.kill_switch", "market.symbols", "published.rules", "fills")
     state: RiskState
@@ -63,8 +77,16 @@ class RiskStage:
             if report.last_quantity > 0 and report.report_id not in self.fills:
                 self.fills.remember(report.report_id)
                 apply_fill(
-                    self.state, report.account_id, report.symbol, report.side, report.last_quantity
+                    self.state,
+                    report.account_id,
+                    report.symbol,
+                    report.side,
+                    report.last_quantity,
+                    report.order_id,
                 )
+        elif topic == "orders.ended":
+            ended: OrderState = record
+            apply_end(self.state, ended.account_id, ended.order_id)
         elif topic == "commands":
             command: Command = record
             apply_command(self.state, command)
@@ -80,15 +102,16 @@ class RiskStage:
         signal = validate_raw(raw)
         if isinstance(signal, Rejection):
             return [Emit("orders.rejected", to_record(signal, raw, rejected_at=now_us))]
-        refused = check_signal(self._config(), self.state, signal, self.market, now_us)
-        if refused is not None:
+        outcome = check_signal(self._config(), self.state, signal, self.market, now_us)
+        if isinstance(outcome, Rejection):
             record_rejection(self.state, signal)
-            return [Emit("orders.rejected", to_record(refused, signal, rejected_at=now_us))]
-        approve(self.state, signal, order_notional(signal, self.market), now_us)
+            return [Emit("orders.rejected", to_record(outcome, signal, rejected_at=now_us))]
+        approve(self.state, signal, order_price(signal, self.market), now_us)
         parent = ParentOrder(
             order_id=order_id_for(signal.signal_id),
             signal=signal,
             arrival_price=self.market.reference_price(signal.symbol),
             approved_at=now_us,
+            risk_score=float(outcome),
         )
         return [Emit("orders.approved", parent)]

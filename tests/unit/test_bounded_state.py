@@ -316,7 +316,15 @@ def rejection(signal_id: str = "sig-1", order_id: str | None = None) -> Rejectio
 
 
 def states(emits: list) -> list[tuple[str, str, int]]:
-    return [(e.record.order_id, e.record.status.value, e.record.version) for e in emits]
+    """What went to `orders.state`; a final state also goes to `orders.ended`, for risk."""
+    published = [e.record for e in emits if e.topic == "orders.state"]
+    assert [e.record for e in emits if e.topic == "orders.ended"] == [
+        record for record in published if record.status.value in FINAL
+    ]
+    return [(record.order_id, record.status.value, record.version) for record in published]
+
+
+FINAL = {"filled", "cancelled", "rejected", "expired"}
 
 
 def fill_order(stage: OmsStage, order_id: str = "o-sig-1") -> list:
@@ -381,8 +389,9 @@ def test_a_cancel_before_any_report_waits_for_the_slices_already_sent():
         assert stage.handle(child.topic, child.record, T0) == []  # no new version
     assert states(stage.handle("commands", cancel(), T0 + 5)) == [("o-sig-1", "cancel_pending", 2)]
     stage.handle("fills", filled("o-sig-1-1", "0.2"), T0 + 6)
-    (last,) = stage.handle("fills", report("o-sig-1-2", "cancel", "cancelled"), T0 + 7)
+    last, ended = stage.handle("fills", report("o-sig-1-2", "cancel", "cancelled"), T0 + 7)
     assert (last.record.status.value, last.record.filled_quantity) == ("cancelled", D("0.2"))
+    assert (last.topic, ended.topic, ended.record) == ("orders.state", "orders.ended", last.record)
 
 
 def test_the_oms_forgets_its_oldest_final_orders():

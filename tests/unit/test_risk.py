@@ -26,7 +26,7 @@ from fillstream.streams.risk import (
     apply_fill,
     approve,
     check_signal,
-    order_notional,
+    order_price,
     record_rejection,
     to_record,
     validate_raw,
@@ -106,10 +106,12 @@ class Desk:
         return RiskConfig.from_dict(self.risk, INSTRUMENTS)
 
     def check(self, order: Signal, now_us: int = NOW) -> Rejection | None:
-        return check_signal(self.config, self.state, order, self.market, now_us)
+        """The rejection, or None when the order passes (whatever its risk score)."""
+        outcome = check_signal(self.config, self.state, order, self.market, now_us)
+        return outcome if isinstance(outcome, Rejection) else None
 
     def approve(self, order: Signal, now_us: int = NOW) -> None:
-        approve(self.state, order, order_notional(order, self.market), now_us)
+        approve(self.state, order, order_price(order, self.market), now_us)
 
     def reason(self, order: Signal, now_us: int = NOW) -> RejectReason | None:
         rejection = self.check(order, now_us)
@@ -132,7 +134,7 @@ def _daily_count(desk: Desk) -> Signal:
 
 
 def _daily_notional(desk: Desk) -> Signal:
-    approve(desk.state, signal(signal_id="big"), Decimal(950), NOW - 5 * SECOND)
+    approve(desk.state, signal(signal_id="big"), Decimal(950), NOW - 5 * SECOND)  # 1 at 950
     return signal()  # 950 + 100 > 1000
 
 
@@ -145,6 +147,28 @@ def _rate(desk: Desk) -> Signal:
 def _position(desk: Desk) -> Signal:
     apply_fill(desk.state, "acct-1", "ABC/USD", Side.BUY, Decimal("19.5"))
     return signal()  # 19.5 + 1 > 20
+
+
+def _leverage(desk: Desk) -> Signal:
+    desk.risk["accounts"] = {"acct-1": {"equity": "50", "max_gross_leverage": "1.5"}}
+    return signal()  # gross 1 x 100.00 = 100 over equity 50 = 2 > 1.5
+
+
+def _no_equity(desk: Desk) -> Signal:
+    desk.risk["accounts"] = {"acct-1": {"max_gross_leverage": "2"}}
+    return signal()
+
+
+def _concentration(desk: Desk) -> Signal:
+    desk.risk["defaults"]["max_concentration"] = "0.4"
+    apply_fill(desk.state, "acct-1", "IBM", Side.BUY, Decimal(1))  # 1 x 100.00
+    return signal()  # ABC/USD 100 of a gross 200 = 50% > 40%
+
+
+def _sector(desk: Desk) -> Signal:
+    desk.risk["sectors"] = {"tech": {"symbols": ["ABC/USD", "IBM"], "max_sector_exposure": "150"}}
+    apply_fill(desk.state, "acct-1", "IBM", Side.BUY, Decimal(1))  # 1 x 100.00
+    return signal()  # tech: 100 + 100 = 200 > 150
 
 
 def _reducing(desk: Desk) -> Signal:
@@ -186,6 +210,10 @@ TRIGGERS: dict[RejectReason, Callable[[Desk], Signal]] = {
     RejectReason.POSITION_LIMIT: _position,
     RejectReason.DAILY_ORDER_COUNT: _daily_count,
     RejectReason.DAILY_NOTIONAL: _daily_notional,
+    RejectReason.GROSS_LEVERAGE: _leverage,
+    RejectReason.NO_EQUITY: _no_equity,
+    RejectReason.CONCENTRATION: _concentration,
+    RejectReason.SECTOR_EXPOSURE: _sector,
     RejectReason.PRICE_COLLAR: _changed(price="100.51"),
     RejectReason.ORDER_RATE: _rate,
     RejectReason.REDUCE_ONLY: _reducing,

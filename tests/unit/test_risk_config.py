@@ -108,8 +108,77 @@ def test_values_are_exact():
             {"accounts": {"a": {"trading_state": "frozen"}}},
             "risk.accounts.a.trading_state: expected one of active, reducing, halted",
         ),
+        ({"accounts": {"a": {"equity": "0"}}}, r"risk.accounts.a.equity: expected an amount > 0"),
+        ({"accounts": {"a": {"equity": "-5"}}}, "risk.accounts.a.equity: expected a finite"),
+        ({"defaults": {"equity": "5"}}, r"risk.defaults: unknown field\(s\) equity"),
+        (
+            {"defaults": {"max_concentration": "1.5"}},
+            r"risk.defaults.max_concentration: a fraction of the gross \(0.25 = 25%\), at most 1",
+        ),
+        (
+            {"sectors": {"tech": {"max_sector_exposure": "1"}}},
+            "risk.sectors.tech.symbols: expected",
+        ),
+        (
+            {"sectors": {"a": {"symbols": ["S"]}, "b": {"symbols": ["S"]}}},
+            "risk.sectors.b.symbols: S is already in sector a",
+        ),
+        (
+            {"sectors": {"tech": {"symbols": ["S"], "max_sector_exposur": "1"}}},
+            r"risk.sectors.tech: unknown field\(s\) max_sector_exposur",
+        ),
     ],
 )
 def test_bad_entries_are_refused_naming_where(risk, message):
     with pytest.raises(ValueError, match=message):
         RiskConfig.from_dict(risk, NO_INSTRUMENTS)
+
+
+SECTORED = """
+[risk.defaults]
+max_sector_exposure = "1"
+max_gross_leverage = "1"
+
+[risk.accounts.acct-1]
+equity = "250000.50"
+max_sector_exposure = "2"
+max_gross_leverage = "2"
+
+[risk.sectors.tech]
+symbols = ["IBM", "AAPL"]
+max_sector_exposure = "3"
+
+[risk.symbols.AAPL]
+max_sector_exposure = "4"
+
+[risk.accounts.acct-1.symbols.AAPL]
+max_sector_exposure = "5"
+"""
+
+
+@pytest.mark.parametrize(
+    ("account_id", "symbol", "sector_exposure", "leverage"),
+    [
+        # account+symbol > symbol > sector > account > defaults
+        ("acct-1", "AAPL", 5, 2),
+        ("acct-2", "AAPL", 4, 1),
+        ("acct-1", "IBM", 3, 2),
+        ("acct-1", "MSFT", 2, 2),  # in no sector
+        ("acct-2", "MSFT", 1, 1),
+    ],
+)
+def test_a_sectors_limits_sit_between_the_account_and_the_symbol(
+    account_id, symbol, sector_exposure, leverage
+):
+    config = RiskConfig.from_dict(tomllib.loads(SECTORED)["risk"], NO_INSTRUMENTS)
+    limits = config.limits_for(account_id, symbol)
+    assert (limits.max_sector_exposure, limits.max_gross_leverage) == (
+        Decimal(sector_exposure),
+        Decimal(leverage),
+    )
+
+
+def test_equity_and_sectors_are_read_from_the_config():
+    config = RiskConfig.from_dict(tomllib.loads(SECTORED)["risk"], NO_INSTRUMENTS)
+    assert (config.equity("acct-1"), config.equity("acct-2")) == (Decimal("250000.50"), None)
+    assert dict(config.sectors) == {"IBM": "tech", "AAPL": "tech"}

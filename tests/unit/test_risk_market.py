@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fillstream.schemas.models import Quote, Side, Signal, Trade
-from fillstream.streams.risk import MarketView, order_notional, order_price
+from fillstream.streams.risk import MarketView, order_price
 from fillstream.streams.risk.market import reference_of
 
 T = 1_723_161_600_000_000
@@ -84,9 +84,9 @@ def test_orders_are_valued_at_their_limit_else_stop_else_the_touch():
     market.update(quote("binance", "100.00", "100.30"))
     assert order_price(signal(order_type="limit", price="99.00"), market) == Decimal("99.00")
     assert order_price(signal(order_type="stop", stop_price="105.00"), market) == Decimal("105.00")
-    assert order_notional(signal(), market) == Decimal("50.150")
-    assert order_notional(signal(side="sell"), market) == Decimal("50.000")
-    assert order_notional(signal(symbol="ETH/USDT"), market) is None
+    assert order_price(signal(), market) == Decimal("100.30")  # a market buy pays the ask
+    assert order_price(signal(side="sell"), market) == Decimal("100.00")
+    assert order_price(signal(symbol="ETH/USDT"), market) is None
 
 
 def test_reference_prices_carry_a_quotes_touch_or_a_trades_price_and_nothing_else():
