@@ -34,7 +34,9 @@ class Limits:
 
     Position, order size and notional are absolute amounts; daily and rate limits count the
     account's orders across all symbols (a symbol's value caps that total when it trades the
-    symbol). The collar is in basis points of the reference price.
+    symbol). The collar is in basis points of the reference price. `max_slippage_bps` is
+    not checked here: risk carries the resolved value on the approved order, for the desk's
+    slippage collar (streams/execution/collar.py).
     """
 
     max_order_quantity: Decimal | None = None
@@ -45,6 +47,7 @@ class Limits:
     price_collar_bps: Decimal | None = None
     max_orders_per_second: int | None = None
     reduce_only: bool | None = None
+    max_slippage_bps: Decimal | None = None
 
     @classmethod
     def layered(cls, *levels: Limits | None) -> Limits:
