@@ -215,6 +215,7 @@ class ParentOrder(Record):
     order_id: Identifier
     signal: Signal
     arrival_price: Positive | None = None
+    max_slippage_bps: NonNegative | None = None
     approved_at: Timestamp
     risk_score: Annotated[float, Field(ge=0, le=1)] | None = None
 
@@ -265,6 +266,7 @@ class Slice(Record):
     time_in_force: TimeInForce = TimeInForce.GTC
     expire_at: Timestamp | None = None
     post_only: bool = False
+    collar_reference: Positive | None = None
     created_at: Timestamp
 
 

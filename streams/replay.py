@@ -89,7 +89,7 @@ def _result(
             entry["reason_code"] = rejection.reason_code
             entry["reason"] = rejection.reason
         return entry
-    return {
+    entry = {
         "order_id": state.order_id,
         "signal_id": state.signal_id,
         "status": state.status.value,
@@ -106,6 +106,9 @@ def _result(
             for report in fills.get(state.order_id, [])
         ],
     }
+    if state.reason is not None:
+        entry["reason"] = state.reason  # why it ended short: a cancel, an expiry, a collar
+    return entry
 
 
 class Entry(NamedTuple):

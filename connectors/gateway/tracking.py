@@ -24,6 +24,7 @@ from typing import Any
 
 from fillstream.connectors.gateway.reasons import GatewayReason
 from fillstream.connectors.reports import report_of
+from fillstream.connectors.simvenue.reasons import VenueReason
 from fillstream.schemas.models import ExecType, ExecutionReport, Liquidity, OrderStatus, Slice
 
 __all__ = ["OrderTracker", "TrackingError", "trade_id_of"]
@@ -189,6 +190,14 @@ class OrderTracker:
         )
 
     def _ending(self, status: str, at: int) -> tuple[ExecType, OrderStatus, str | None, int]:
+        leaves = self.slice.quantity - self.venue_filled
+        reference = self.slice.collar_reference
+        if reference is not None and status != "rejected":
+            # The venue ended a collared marketable limit (IOC): the rest is the collar's.
+            reason = VenueReason.SLIPPAGE_COLLAR.text(
+                leaves=leaves, price=self.slice.price, reference=reference
+            )
+            return ExecType.CANCEL, OrderStatus.CANCELLED, reason, at
         if status == "canceled":
             return ExecType.CANCEL, OrderStatus.CANCELLED, None, at
         if status == "expired":
@@ -196,7 +205,6 @@ class OrderTracker:
         if status == "rejected":
             reason = GatewayReason.VENUE_REJECTED.text(status=status)
             return ExecType.REJECT, OrderStatus.REJECTED, reason, at
-        leaves = self.slice.quantity - self.venue_filled
         reason = GatewayReason.CLOSED_UNFILLED.text(leaves=leaves, quantity=self.slice.quantity)
         return ExecType.EXPIRE, OrderStatus.EXPIRED, reason, at
 

@@ -5,7 +5,9 @@ limit (a market order or a triggered stop has none), one taker fill per level at
 price. Then:
 - a market order (or triggered stop) expires with what the visible book could not fill
   (`NO_LIQUIDITY`), whatever its time in force;
-- IOC expires the rest (`IOC_REMAINDER`);
+- IOC expires the rest (`IOC_REMAINDER`); but a collared marketable limit (the slice carries
+  its `collar_reference`) has the rest cancelled (`SLIPPAGE_COLLAR`): the collar is the
+  desk's own instruction, as if it had cancelled what the limit left;
 - FOK first checks that the view can fill the whole quantity within the limit; if not, nothing
   fills and the order expires (`FOK_NOT_FILLABLE`). Expire, not cancel: the venue ended the
   order by its own rule, as Binance reports it; `cancel` is kept for a client's cancel;
@@ -166,16 +168,25 @@ class Listing:
         ]
         if not order.is_live:
             return reports
-        if order.limit_price is None:
-            ending = VenueReason.NO_LIQUIDITY
-        elif tif in _IMMEDIATE:
-            ending = VenueReason.IOC_REMAINDER
-        else:
+        if order.limit_price is not None and tif not in _IMMEDIATE:
             self._requeue(order)
             return reports
-        reason = ending.text(leaves=order.leaves)
-        reports.append(self._blotter.end(order, OrderStatus.EXPIRED, at, reason))
+        reports.append(self._end_unfilled(order, at))
         return reports
+
+    def _end_unfilled(self, order: VenueOrder, at: int) -> ExecutionReport:
+        """End what an order taking liquidity could not fill, saying why."""
+        limit, reference = order.limit_price, order.slice.collar_reference
+        if limit is None:
+            reason = VenueReason.NO_LIQUIDITY.text(leaves=order.leaves)
+        elif reference is not None:
+            reason = VenueReason.SLIPPAGE_COLLAR.text(
+                leaves=order.leaves, price=limit, reference=reference
+            )
+            return self._blotter.end(order, OrderStatus.CANCELLED, at, reason)
+        else:
+            reason = VenueReason.IOC_REMAINDER.text(leaves=order.leaves)
+        return self._blotter.end(order, OrderStatus.EXPIRED, at, reason)
 
     def _requeue(self, order: VenueOrder) -> None:
         """Put an order at the back of the queue at its price, showing a fresh display."""

@@ -80,6 +80,13 @@ class VenueReason(ReasonCode):
         "FOK_NOT_FILLABLE",
         "fill-or-kill: the visible book offers {available} of the {quantity} wanted",
     )
+    # The venue cancels the rest of a collared marketable limit (exec_type cancel, status
+    # cancelled): the collar is the desk's instruction, sent with the order, not a venue rule.
+    SLIPPAGE_COLLAR = (
+        "SLIPPAGE_COLLAR",
+        "the remaining {leaves} would trade beyond {price}, the slippage collar from the "
+        "reference price {reference}",
+    )
     SESSION_CLOSED = "SESSION_CLOSED", "a DAY order expires at the session close"
     EXPIRE_AT_REACHED = "EXPIRE_AT_REACHED", "a GTD order expires at its expire_at"
 

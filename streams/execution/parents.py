@@ -6,12 +6,15 @@ and returns the slices to send.
 
 Two kinds of parent:
 - **direct** (no algorithm, or `direct`): one slice per venue of the routing plan, at once,
-  with the signal's own order type and time in force; cancelled on request.
+  with the signal's own order type and time in force, but that a market order goes as a
+  limit IOC and a stop as a stop-limit at their slippage collars (`collar.py`); cancelled on
+  request.
 - **planned**: an algorithm's `Plan` says how much should be filled or working by now; on
   every market event, clock tick and report the executor sends one child to close the gap,
   sized by `children` (lots, minimums, remainders folded), never while another child works.
-  A child takes liquidity at once (market, or IOC at the parent's limit, sent only while the
-  limit is marketable) unless the plan rests (iceberg: GTC at the limit). So a partial fill
+  A child takes liquidity at once (IOC at the parent's limit, or, without one, at the slippage
+  collar from the market when it is sent; only while that price is marketable) unless the
+  plan rests (iceberg: GTC at the limit). So a partial fill
   is completed by the next child, the limit always holds, and the parent can never overfill.
   Children go to the plan's venue with the most allocated quantity left.
 
@@ -40,6 +43,7 @@ from fillstream.schemas.models import (
     ExecutionReport,
     OrderStatus,
     OrderType,
+    ParentOrder,
     RoutedOrder,
     Side,
     Signal,
@@ -47,7 +51,7 @@ from fillstream.schemas.models import (
     SliceAction,
     TimeInForce,
 )
-from fillstream.streams.execution import algorithms, children
+from fillstream.streams.execution import algorithms, children, collar
 from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Plan, Venue
 from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT, parse
 from fillstream.streams.execution.ids import RecentIds, slice_id_for
@@ -72,6 +76,13 @@ FINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
 )
 _ZERO = Decimal(0)
+# What a direct order that would take at any price goes as, priced at its collar.
+_COLLARED = {OrderType.MARKET: OrderType.LIMIT, OrderType.STOP: OrderType.STOP_LIMIT}
+_KEPT_TIME_IN_FORCE = {
+    OrderType.MARKET: frozenset({TimeInForce.FOK}),
+    OrderType.STOP: frozenset({TimeInForce.FOK, TimeInForce.DAY, TimeInForce.GTD}),
+}
+_IOC = TimeInForce.IOC
 
 
 @dataclass(frozen=True)
@@ -188,10 +199,22 @@ def start(state: ExecutorState, routed: RoutedOrder, now_us: int, rules: Rules) 
     name = signal.algorithm or DIRECT
     parameters = parse(CATALOG[name], signal.algorithm_parameters)
     if name == DIRECT:
+        reference = _direct_reference(order, state.market(signal.symbol))
+        if signal.order_type in _COLLARED and reference is None:
+            execution.gave_up = "no reference price to set the market order's slippage collar"
+            return []
         return [
             _record(
                 execution,
-                _direct_child(routed, sequence, allocation.venue, allocation.quantity, now_us),
+                _direct_child(
+                    routed,
+                    sequence,
+                    allocation.venue,
+                    allocation.quantity,
+                    now_us,
+                    rules.instrument(allocation.venue, signal.symbol),
+                    reference,
+                ),
             )
             for sequence, allocation in enumerate(routed.venue_plan, start=1)
         ]
@@ -228,30 +251,30 @@ def advance(execution: ParentExecution, market: Market, now_us: int, rules: Rule
     target = plan.target(now_us, market)
     if target <= execution.filled_quantity:
         return []  # on schedule: the common case, decided before any pricing
-    limit = signal.price
-    touch = market.touch(signal.side)
-    if (
-        not plan.resting
-        and limit is not None
-        and (touch is None or not _reaches(signal.side, limit, touch))
-    ):
-        return []  # the market is beyond the limit: taking now would break it
-    price = limit if limit is not None else touch
-    if price is None:
-        return []  # no market seen yet to size a market child
     venue = _next_venue(execution)
     instrument = rules.instrument(venue, signal.symbol)
+    limit, reference = signal.price, None
+    if limit is None:
+        reference = market.mid if market.mid is not None else market.last
+        if reference is None:
+            return []  # no market seen yet to collar and size a market child
+        bps = collar.max_slippage_bps(execution.routed.order)
+        limit = collar.collar_price(signal.side, reference, bps, instrument)
+    touch = market.touch(signal.side)
+    if not plan.resting and (touch is None or not _reaches(signal.side, limit, touch)):
+        return []  # the market is beyond the limit or the collar: taking now would break it
     quantity = children.child_quantity(
         quantity=signal.quantity,
         done=execution.filled_quantity,  # nothing is working (checked above)
         target=target,
         lot=None if instrument is None else instrument.lot_size,
-        smallest=children.smallest_child(instrument, price, plan.min_child),
+        smallest=children.smallest_child(instrument, limit, plan.min_child),
         largest=plan.max_child,
     )
     if quantity is None:
         return []
-    return [_record(execution, _planned_child(execution, venue, quantity, plan.resting, now_us))]
+    child = _planned_child(execution, venue, quantity, limit, reference, plan.resting, now_us)
+    return [_record(execution, child)]
 
 
 def on_report(
@@ -346,42 +369,74 @@ def _record(execution: ParentExecution, child: Slice) -> Slice:
     return child
 
 
+def _direct_reference(order: ParentOrder, market: Market) -> Decimal | None:
+    """Where a direct order's collar is measured from: a stop's stop price; a market order's
+    arrival price, else the mid (or last trade) the executor has seen; None for an order
+    with a limit of its own, or when no price is known."""
+    signal = order.signal
+    if signal.order_type is OrderType.STOP:
+        return signal.stop_price
+    if signal.order_type is not OrderType.MARKET:
+        return None
+    return next((p for p in (order.arrival_price, market.mid, market.last) if p is not None), None)
+
+
 def _direct_child(
-    routed: RoutedOrder, sequence: int, venue: str, quantity: Decimal, now_us: int
+    routed: RoutedOrder,
+    sequence: int,
+    venue: str,
+    quantity: Decimal,
+    now_us: int,
+    instrument: Instrument | None,
+    reference: Decimal | None,
 ) -> Slice:
-    signal = routed.order.signal
-    return _child(
-        routed,
-        sequence,
-        venue,
-        quantity,
-        now_us,
-        order_type=signal.order_type,
-        price=signal.price,
-        stop_price=signal.stop_price,
-        display_quantity=signal.display_quantity,
-        time_in_force=signal.time_in_force,
-        expire_at=signal.expire_at,
-    )
+    """The signal's own terms; given a reference, a market order as a limit and a stop as a
+    stop-limit at the collar, IOC (FOK kept, and a stop's DAY or GTD: it waits until then)."""
+    order = routed.order
+    signal = order.signal
+    terms: dict[str, object] = {
+        "order_type": signal.order_type,
+        "price": signal.price,
+        "stop_price": signal.stop_price,
+        "display_quantity": signal.display_quantity,
+        "time_in_force": signal.time_in_force,
+        "expire_at": signal.expire_at,
+    }
+    if reference is not None:
+        bps = collar.max_slippage_bps(order)
+        kept = _KEPT_TIME_IN_FORCE[signal.order_type]
+        terms |= {
+            "order_type": _COLLARED[signal.order_type],
+            "price": collar.collar_price(signal.side, reference, bps, instrument),
+            "collar_reference": reference,
+            "time_in_force": signal.time_in_force if signal.time_in_force in kept else _IOC,
+        }
+    return _child(routed, sequence, venue, quantity, now_us, **terms)
 
 
 def _planned_child(
-    execution: ParentExecution, venue: str, quantity: Decimal, resting: bool, now_us: int
+    execution: ParentExecution,
+    venue: str,
+    quantity: Decimal,
+    limit: Decimal,
+    reference: Decimal | None,
+    resting: bool,
+    now_us: int,
 ) -> Slice:
-    limit = execution.signal.price
+    """A limit at the parent's limit, or at the collar from `reference`: IOC, or resting."""
+    signal = execution.signal
+    time_in_force, expire_at = TimeInForce.IOC, None
     if resting:
-        signal = execution.signal
         time_in_force, expire_at = signal.time_in_force, signal.expire_at
-    else:
-        time_in_force, expire_at = (TimeInForce.GTC if limit is None else TimeInForce.IOC), None
     return _child(
         execution.routed,
         execution.sent + 1,
         venue,
         quantity,
         now_us,
-        order_type=OrderType.MARKET if limit is None else OrderType.LIMIT,
+        order_type=OrderType.LIMIT,
         price=limit,
+        collar_reference=reference,
         time_in_force=time_in_force,
         expire_at=expire_at,
     )

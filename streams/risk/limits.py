@@ -40,6 +40,8 @@ class Limits:
     symbol). The collar is in basis points of the reference price. Leverage is gross notional
     over equity (2 = twice the equity); concentration a fraction of the account's gross (0.4 =
     40%), checked once the gross reaches `concentration_min_gross`; sector exposure a notional.
+    `max_slippage_bps` is not checked here: risk carries the resolved value on the approved
+    order, for the desk's slippage collar (streams/execution/collar.py).
     """
 
     max_order_quantity: Decimal | None = None
@@ -54,6 +56,7 @@ class Limits:
     max_concentration: Decimal | None = None
     concentration_min_gross: Decimal | None = None
     max_sector_exposure: Decimal | None = None
+    max_slippage_bps: Decimal | None = None
 
     @classmethod
     def layered(cls, *levels: Limits | None) -> Limits:

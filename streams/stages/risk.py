@@ -111,6 +111,9 @@ class RiskStage:
             order_id=order_id_for(signal.signal_id),
             signal=signal,
             arrival_price=self.market.reference_price(signal.symbol),
+            max_slippage_bps=self.config.limits_for(
+                signal.account_id, signal.symbol
+            ).max_slippage_bps,
             approved_at=now_us,
             risk_score=float(outcome),
         )

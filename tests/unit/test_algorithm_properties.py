@@ -72,6 +72,7 @@ from fillstream.schemas.models import (
 from fillstream.streams.execution import parents
 from fillstream.streams.execution.algorithms.base import Market, ScheduledPlan
 from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT, problems
+from fillstream.streams.execution.collar import DEFAULT_MAX_SLIPPAGE_BPS
 from fillstream.streams.execution.parents import ExecutorState, ParentExecution, Rules
 from fillstream.streams.stages.executor import ExecutorStage
 
@@ -748,15 +749,20 @@ def test_fully_filled_children_fill_the_parent_exactly(scenario, tape, desk):
 def test_children_keep_the_parents_limit(scenario, tape, desk):
     run = Run(DESKS[desk](), scenario, tape)
     run.run(STEPS)
-    limit = scenario.limit
     resting = run.execution is not None and run.execution.plan.resting
     for x in run.sent:
         child, at = x.child, (x.at - T0) // SECOND
-        if limit is None:
-            assert child.order_type is OrderType.MARKET and child.price is None, (
-                f"a market parent sent {child.order_type.value} @ {child.price}: {describe(run)}"
+        limit = scenario.limit
+        if limit is None:  # a market parent: each child is a limit at its slippage collar
+            reference = child.collar_reference
+            assert reference is not None, (
+                f"a market parent sent an uncollared child: {describe(run)}"
             )
-            continue
+            band = reference * DEFAULT_MAX_SLIPPAGE_BPS / 10_000
+            assert abs(child.price - reference) <= band, (
+                f"{child.price} beyond {band} of {reference}"
+            )
+            limit = child.price
         assert child.order_type is OrderType.LIMIT and child.price == limit, (
             f"child {child.order_type.value} @ {child.price} for a limit of {limit}"
         )

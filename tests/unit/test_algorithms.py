@@ -422,7 +422,7 @@ def signal(**fields) -> Signal:
         (
             {"algorithm": "twap", "algorithm_parameters": {"slice": "3"}},
             "twap has no parameter slice (it has: duration_seconds, slices, interval_seconds, "
-            "random_variation)",
+            "random_variation, max_slippage_bps)",
         ),
         ({"algorithm": "iceberg"}, "iceberg runs iceberg, limit orders, not market"),
         (
@@ -467,12 +467,14 @@ def test_parse_fills_in_the_defaults_with_their_types():
         "slices": None,
         "interval_seconds": None,
         "random_variation": D(0),
+        "max_slippage_bps": None,
     }
     assert parse(CATALOG["vwap"], {"participation_rate": "0.1"}) == {
         "duration_seconds": D(300),
         "interval_seconds": D(10),
         "participation_rate": D("0.1"),
         "max_deviation": None,
+        "max_slippage_bps": None,
     }
     assert parse(CATALOG["implementation_shortfall"], {"sigma": "2"}) == {
         "duration_seconds": D(300),
@@ -481,6 +483,7 @@ def test_parse_fills_in_the_defaults_with_their_types():
         "eta": None,
         "gamma": None,
         "risk_aversion": 1e-6,
+        "max_slippage_bps": None,
     }
     assert parse(CATALOG["iceberg"], {}) == {"post_only": False}
 

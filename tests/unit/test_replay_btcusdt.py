@@ -184,3 +184,48 @@ def test_a_modify_amends_the_resting_order_and_a_riskier_one_is_refused(replay, 
     assert states[4].reason.startswith("modify refused: a modify may not move a sell limit")
     assert states[-1].reason is None
     assert results["amended-sell"]["fills"] == []
+
+
+# At 23:58:22 the price breaks down: an 8 BTC market sell walks the bids from 61,687.71 to
+# 61,670.49, 2.79 bps below the arrival mid 61,687.715. Collared at 1 bps, the sell is a limit
+# IOC at 61,687.715 × 0.9999 = 61,681.5462285, up onto the tick: 61,681.55.
+SELL_OFF = 202  # seconds after T0
+
+
+def _eight_btc_sell(bps: str) -> dict:
+    [result] = run_replay(
+        load_config(),
+        load(capture()),
+        [
+            signal(
+                f"sell-off-{bps}",
+                SELL_OFF,
+                side="sell",
+                quantity="8",
+                algorithm_parameters={"max_slippage_bps": bps},
+            )
+        ],
+    ).results()
+    return result
+
+
+def _span_bps(result: dict, arrival: D) -> D:
+    worst = min(fill["price"] for fill in result["fills"])
+    return (arrival - worst) / arrival * 10_000
+
+
+def test_the_sell_off_walks_an_8_btc_market_sell_2_8_bps_but_a_1_bps_collar_stops_it():
+    arrival = D("61687.715")
+    wide = _eight_btc_sell("5000")  # a collar the book never reaches: as if unpriced
+    assert (wide["status"], wide["filled_quantity"]) == ("filled", D("8"))
+    assert round(_span_bps(wide, arrival), 2) == D("2.79")
+    collared = _eight_btc_sell("1")
+    assert collared["status"] == "cancelled"
+    assert collared["filled_quantity"] == D("4.15724")
+    assert min(fill["price"] for fill in collared["fills"]) == D("61681.83")
+    assert _span_bps(collared, arrival) < 1
+    assert collared["reason"] == (
+        "execution ended: last slice cancelled (SLIPPAGE_COLLAR: the remaining 3.84276000 "
+        "would trade beyond 61681.55, the slippage collar from the reference price "
+        "61687.71500000)"
+    )

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from fillstream.schemas.models import OrderType, Signal
+from fillstream.streams.execution import collar
 
 __all__ = ["CATALOG", "DIRECT", "AlgorithmSpec", "Kind", "Parameter", "parse", "problems"]
 
@@ -30,6 +31,7 @@ class Kind(StrEnum):
     VARIATION = "variation"  # a decimal from 0 to 1 inclusive
     QUANTITY = "quantity"  # a positive decimal quantity
     NUMBER = "number"  # a positive real (model parameters; floats)
+    BPS = "bps"  # a decimal number of basis points, strictly between 0 and 10,000
     BOOLEAN = "boolean"
 
 
@@ -69,6 +71,8 @@ class Parameter:
             raise ValueError(f"{self.name} must be between 0 and 1 (exclusive), not {text}")
         if self.kind is Kind.VARIATION and not 0 <= value <= 1:
             raise ValueError(f"{self.name} must be from 0 to 1, not {text}")
+        if self.kind is Kind.BPS and not 0 < value < 10_000:
+            raise ValueError(f"{self.name} must be between 0 and 10000 bps (exclusive), not {text}")
         if self.kind in {Kind.SECONDS, Kind.QUANTITY} and value <= 0:
             raise ValueError(f"{self.name} must be positive, not {text}")
         return value
@@ -139,6 +143,13 @@ _POST_ONLY = Parameter(
     "Rest as maker only: the venue refuses a child that would take liquidity.",
     default="false",
 )
+_MAX_SLIPPAGE = Parameter(
+    collar.PARAMETER,
+    Kind.BPS,
+    "Slippage collar: a market order or market child goes as a limit IOC this many bps from "
+    "its reference price (else the risk config's for the account and symbol, else "
+    f"{collar.DEFAULT_MAX_SLIPPAGE_BPS}).",
+)
 
 CATALOG: dict[str, AlgorithmSpec] = {
     spec.name: spec
@@ -148,7 +159,7 @@ CATALOG: dict[str, AlgorithmSpec] = {
             "Direct",
             "The whole order at once, one child per venue of the routing plan, with the "
             "signal's own order type and time in force. The default when a signal names none.",
-            (_POST_ONLY,),
+            (_POST_ONLY, _MAX_SLIPPAGE),
             order_types=frozenset(OrderType),
         ),
         AlgorithmSpec(
@@ -175,6 +186,7 @@ CATALOG: dict[str, AlgorithmSpec] = {
                     "and its time by up to half of this fraction of the interval.",
                     default="0",
                 ),
+                _MAX_SLIPPAGE,
             ),
         ),
         AlgorithmSpec(
@@ -197,6 +209,7 @@ CATALOG: dict[str, AlgorithmSpec] = {
                     "No new slice while the price to pay is worse than the market VWAP since "
                     "the start by more than this fraction (0.002 = 20 bps).",
                 ),
+                _MAX_SLIPPAGE,
             ),
         ),
         AlgorithmSpec(
@@ -216,6 +229,7 @@ CATALOG: dict[str, AlgorithmSpec] = {
                     "Smallest child to send (the venue's minimum applies anyway).",
                 ),
                 Parameter("max_slice", Kind.QUANTITY, "Largest child to send."),
+                _MAX_SLIPPAGE,
             ),
         ),
         AlgorithmSpec(
@@ -245,6 +259,7 @@ CATALOG: dict[str, AlgorithmSpec] = {
                     "λ, per unit of currency; towards 0 the schedule becomes TWAP.",
                     default="1e-6",
                 ),
+                _MAX_SLIPPAGE,
             ),
         ),
         AlgorithmSpec(
@@ -258,6 +273,7 @@ CATALOG: dict[str, AlgorithmSpec] = {
                     Kind.SECONDS,
                     "Longest time to take (else from the order's size and the market's volume).",
                 ),
+                _MAX_SLIPPAGE,
             ),
         ),
     )
