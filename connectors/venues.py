@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
+
+from fillstream.tables import refuse_unknown
 
 __all__ = ["VenueConfig"]
 
@@ -23,7 +25,9 @@ class VenueConfig:
     priority: int = 0
 
     @classmethod
-    def from_dict(cls, entry: Mapping[str, Any]) -> VenueConfig:
+    def from_dict(cls, entry: Mapping[str, Any], *, where: str = "venues") -> VenueConfig:
+        """One `[[venues]]` entry; a key that is not a field is refused (`where` names it)."""
+        refuse_unknown(entry, (field.name for field in fields(cls)), where)
         return cls(
             name=str(entry["name"]),
             maker_fee=Decimal(str(entry.get("maker_fee", 0))),

@@ -48,7 +48,7 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
         raise ValueError(f"unknown section(s): {', '.join(unknown)}")
     venues: dict[str, VenueConfig] = {}
     for number, entry in enumerate(data.get("venues", []), start=1):
-        venue = VenueConfig.from_dict(entry)
+        venue = VenueConfig.from_dict(entry, where=f"venues[{number}]")
         if venue.name in venues:
             raise ValueError(f"venues[{number}]: venue {venue.name!r} is defined twice")
         venues[venue.name] = venue

@@ -5,12 +5,17 @@ a signal meets the market as it stood at its own time). Each input goes to the s
 read its topic, and whatever they emit is delivered at once, breadth first, to the stages
 reading that topic: the same records the live pipeline carries between processors over Kafka,
 here passed by hand. The result has one entry per signal, in the execution report's terms.
+
+A recording was made without us, so its tape holds none of our fills. Where the configuration
+says the venues' tapes do (`[tca] trades_include_fills`), the harness prints each of our fills
+on `market.trades` right after its report, as such a venue would, so that TCA and the
+algorithms meet the tape they are configured for.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +29,7 @@ from fillstream.schemas.models import (
     OrderState,
     OrderStatus,
     Rejection,
+    Trade,
 )
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.processors import PROCESSORS, build_stage
@@ -166,6 +172,34 @@ def run_replay(
     replay = Replay(signals, pipeline)
     clock = 0
     for entry in timeline(market, signals, commands):
-        clock = max(clock, entry.timestamp)
-        replay.record(pipeline.deliver(entry.topic, entry.record, clock))
+        inputs: deque[tuple[int, str, Any]] = deque([(entry.timestamp, entry.topic, entry.record)])
+        while inputs:
+            at, topic, record = inputs.popleft()
+            clock = max(clock, at)
+            emits = pipeline.deliver(topic, record, clock)
+            replay.record(emits)
+            if config.tca.trades_include_fills:
+                inputs.extend(
+                    (e.record.timestamp, topic, printed)
+                    for e in emits
+                    if e.topic == "fills"
+                    for topic, printed in _printed(e.record)
+                )
     return replay
+
+
+def _printed(report: ExecutionReport) -> list[tuple[str, Any]]:
+    """What a venue whose tape shows our fills publishes after one of them: its print, and
+    the reference price that follows from it."""
+    if not report.last_quantity or report.last_price is None:
+        return []
+    print_ = Trade(
+        symbol=report.symbol,
+        venue=report.venue,
+        trade_id=report.report_id,
+        price=report.last_price,
+        quantity=report.last_quantity,
+        timestamp=report.timestamp,
+    )
+    reference = reference_of(print_)
+    return [("market.trades", print_)] + ([("market.reference", reference)] if reference else [])

@@ -29,6 +29,8 @@ from urllib.parse import urlparse
 
 import ccxt
 
+from fillstream.tables import refuse_unknown
+
 __all__ = [
     "Credentials",
     "GatewayConfigError",
@@ -151,15 +153,13 @@ def _venue(name: str, entry: Any) -> VenueEntry:
     where = f"venue {name!r}"
     if not isinstance(entry, Mapping):
         raise GatewayConfigError(f"{where}: must be a table")
-    unknown = sorted(set(entry) - _FIELDS)
-    pasted = sorted(set(unknown) & {"api_key", "apiKey", "secret", "password"})
+    pasted = sorted(set(entry) & {"api_key", "apiKey", "secret", "password"})
     if pasted:
         raise GatewayConfigError(
             f"{where}: {', '.join(pasted)} in the file: credentials come from the environment;"
             " name the variable instead (api_key_env, secret_env, password_env)"
         )
-    if unknown:
-        raise GatewayConfigError(f"{where}: unknown field(s): {', '.join(unknown)}")
+    refuse_unknown(entry, _FIELDS, where, GatewayConfigError)
     missing = [field for field in _REQUIRED if field not in entry]
     if missing:
         raise GatewayConfigError(f"{where}: missing field(s): {', '.join(missing)}")

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.schemas.models import (
     Command,
@@ -52,7 +53,7 @@ from fillstream.schemas.models import (
     TimeInForce,
 )
 from fillstream.streams.execution import algorithms, children, collar
-from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Plan, Venue
+from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Plan, Print, Venue
 from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT, parse
 from fillstream.streams.execution.ids import RecentIds, slice_id_for
 from fillstream.streams.execution.volume_profile import VolumeProfile
@@ -87,10 +88,13 @@ _IOC = TimeInForce.IOC
 
 @dataclass(frozen=True)
 class Rules:
-    """What the executor is configured with: instruments, and volume profiles by symbol."""
+    """What the executor is configured with: instruments, volume profiles by symbol, and
+    whether `market.trades` carries our own fills (`[tca] trades_include_fills`, the one
+    setting TCA reads too), which then do not count as the market's volume."""
 
     instruments: InstrumentBook | None = None
     profiles: dict[str, VolumeProfile] = field(default_factory=dict)
+    trades_include_fills: bool = False
 
     def venue(self, venue: str, symbol: str) -> Venue:
         instrument = self.instrument(venue, symbol)
@@ -135,15 +139,18 @@ class ParentExecution:
         expire_at = self.routed.order.signal.expire_at
         return expire_at is not None and now_us >= expire_at
 
-    def follow(self, report: ExecutionReport) -> None:
-        """A working child's report: its fills count, and an ended child leaves."""
+    def follow(self, report: ExecutionReport) -> Decimal:
+        """A working child's report: its fills count, and an ended child leaves. Returns what
+        it filled that no report had yet (nothing, for a report delivered again)."""
         child = self.slices[report.slice_id]
         filled = max(self.filled[report.slice_id], report.filled_quantity)
-        self.filled_quantity += filled - self.filled[report.slice_id]
+        new = filled - self.filled[report.slice_id]
+        self.filled_quantity += new
         self.filled[report.slice_id] = filled
         if report.status in FINAL:
             self.used[child.venue] -= child.quantity - filled
             del self.slices[report.slice_id], self.filled[report.slice_id]
+        return new
 
 
 @dataclass
@@ -280,12 +287,18 @@ def advance(execution: ParentExecution, market: Market, now_us: int, rules: Rule
 def on_report(
     state: ExecutorState, report: ExecutionReport, now_us: int, rules: Rules
 ) -> list[Slice]:
-    """Follow a slice's status; a planned parent may send its next child."""
+    """Follow a slice's status; a planned parent may send its next child. On a tape that
+    carries our fills, a new fill (of any parent) is taken out of the market's volume first."""
     execution = state.parents.get(report.order_id)
     if execution is None or report.slice_id not in execution.slices:
         return []
-    execution.follow(report)
+    new = execution.follow(report)
     state.parents.touch(report.order_id)
+    if rules.trades_include_fills and new > 0 and report.last_price is not None:
+        fill = Print(
+            report.venue, trade_id_of(report.report_id), report.timestamp, report.last_price, new
+        )
+        state.market(report.symbol).on_own_fill(fill)
     if execution.plan is None:
         return []
     if report.status is OrderStatus.REJECTED:

@@ -12,13 +12,14 @@ docs/RISK.md says what each limit counts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, get_args, get_type_hints
 
 from fillstream.connectors.instruments import Instrument, InstrumentBook
+from fillstream.tables import refuse_unknown
 
 __all__ = ["Limits", "RiskConfig", "TradingState"]
 
@@ -74,7 +75,7 @@ class Limits:
     @classmethod
     def from_dict(cls, entry: Mapping[str, Any], *, where: str) -> Limits:
         """One level from its config table; `where` names the table in error messages."""
-        _refuse_unknown(entry, _FIELD_PARSERS, where)
+        refuse_unknown(entry, _FIELD_PARSERS, where)
         limits = cls(
             **{
                 name: _FIELD_PARSERS[name](value, f"{where}.{name}")
@@ -123,13 +124,6 @@ _FIELD_PARSERS: dict[str, Callable[[Any, str], Any]] = {
     limit.name: _PARSER_OF_TYPE[get_args(get_type_hints(Limits)[limit.name])[0]]
     for limit in fields(Limits)
 }
-
-
-def _refuse_unknown(entry: Mapping[str, Any], known: Iterable[str], where: str) -> None:
-    """A misspelt limit would silently be no limit: refuse it."""
-    unknown = sorted(set(entry) - set(known))
-    if unknown:
-        raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
 
 
 @dataclass(frozen=True)
@@ -192,7 +186,7 @@ class RiskConfig:
         cls, mapping: Mapping[str, Any], instruments: InstrumentBook, *, where: str = "risk"
     ) -> RiskConfig:
         """The config from its `[risk]` table; raises ValueError naming any bad entry."""
-        _refuse_unknown(mapping, {"defaults", "accounts", "sectors", "symbols"}, where)
+        refuse_unknown(mapping, {"defaults", "accounts", "sectors", "symbols"}, where)
         accounts: dict[str, Limits] = {}
         account_symbols: dict[tuple[str, str], Limits] = {}
         trading_states: dict[str, TradingState] = {}

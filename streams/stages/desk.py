@@ -34,7 +34,9 @@ __all__ = ["DeskStage"]
 class DeskStage:
     def __init__(self, config: EngineConfig) -> None:
         self.router = RouterStage(config)
-        self.executor = ExecutorStage(Rules(config.instruments, dict(config.volume_profiles)))
+        self.executor = ExecutorStage(
+            Rules(config.instruments, dict(config.volume_profiles), config.tca.trades_include_fills)
+        )
         self.venue = VenueStage(config)
         self.oms = OmsStage()
         self.tca = TcaStage(config.tca)

@@ -104,7 +104,7 @@ class ExecutorStage:
         if isinstance(event, Quote):
             market.on_quote(event)
         else:
-            market.on_trade(event)
+            market.on_trade(event, self.rules.trades_include_fills)
         return self._advance(event.symbol, now_us)
 
     def _advance(self, symbol: str | None, now_us: int) -> list[Emit]:

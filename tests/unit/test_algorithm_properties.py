@@ -31,7 +31,10 @@ The properties, each its own test:
    limit, or the touch for a market parent) nor below POV's `min_slice`, but a child that is
    the whole remainder (`children.child_quantity`: "the least worth a child, or the rest");
 7. the executor stage wires the same core (the invariant tests run through it too) and, when
-   a child is rejected, ends the parent with its own `cancel` command saying why.
+   a child is rejected, ends the parent with its own `cancel` command saying why;
+8. on a tape that carries our own fills (a real venue's; `trades_include_fills`), each fill's
+   print following or preceding its report, named by trade id or not, the caps of 4. hold
+   against the others' true volume, and the executor's count of it is exactly that.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal as D
 from fractions import Fraction
 from typing import Any
@@ -247,6 +250,8 @@ class Tape:
     takes: tuple[tuple[str, int], ...]  # a taking child's fate, and the percent a part fills
     rests: tuple[int, ...]  # percent of a resting child's rest that fills in a step
     races: tuple[bool, ...] = (False,)  # whether a child's own answer beats a cancel
+    prints_first: tuple[bool, ...] = (False,)  # our fill's print comes before its report
+    named: tuple[bool, ...] = (True,)  # the fill's report names its trade (as ccxt's do)
 
 
 def tapes(
@@ -290,26 +295,27 @@ class Reel:
 class CoreDesk:
     """The pure core: `start`, `advance` on every market event and clock tick, `on_report`."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: Rules = RULES) -> None:
+        self.rules = rules
         self.state = ExecutorState()
         self.commands: list[Command] = []
 
     def start(self, routed: RoutedOrder, now: int) -> list[Slice]:
-        return parents.start(self.state, routed, now, RULES)
+        return parents.start(self.state, routed, now, self.rules)
 
     def on_market(self, event: Quote | Trade, now: int) -> list[Slice]:
         market = self.state.market(event.symbol)
         if isinstance(event, Quote):
             market.on_quote(event)
         else:
-            market.on_trade(event)
+            market.on_trade(event, self.rules.trades_include_fills)
         return self._advance(now)
 
     def on_clock(self, now: int, sequence: int) -> list[Slice]:
         return self._advance(now)
 
     def on_report(self, report: ExecutionReport, now: int) -> list[Slice]:
-        return parents.on_report(self.state, report, now, RULES)
+        return parents.on_report(self.state, report, now, self.rules)
 
     def cancel(self, order_id: str, now: int) -> list[Slice]:
         return parents.cancel(self.state, order_id, now)
@@ -318,15 +324,15 @@ class CoreDesk:
         return [
             child
             for execution in self.state.planned(SYMBOL)
-            for child in parents.advance(execution, self.state.market(SYMBOL), now, RULES)
+            for child in parents.advance(execution, self.state.market(SYMBOL), now, self.rules)
         ]
 
 
 class StageDesk:
     """The same through `ExecutorStage.handle`: topics, clock ticks, its own cancel commands."""
 
-    def __init__(self) -> None:
-        self.stage = ExecutorStage(RULES)
+    def __init__(self, rules: Rules = RULES) -> None:
+        self.stage = ExecutorStage(rules)
         self.commands: list[Command] = []
 
     @property
@@ -367,7 +373,7 @@ class StageDesk:
 
 
 Desk = CoreDesk | StageDesk
-DESKS: dict[str, Callable[[], Desk]] = {"core": CoreDesk, "stage": StageDesk}
+DESKS: dict[str, Callable[..., Desk]] = {"core": CoreDesk, "stage": StageDesk}
 
 
 # --- one run ---------------------------------------------------------------------------------
@@ -383,7 +389,8 @@ class Sent:
     ask: D
     filled: D  # the parent's filled quantity just before
     remaining: D  # quantity − filled − working just before
-    traded: D  # the market's volume since the parent started
+    traded: D  # the market's volume since the parent started, as the executor counts it
+    others: D  # what other participants traded since the parent started, in truth
 
 
 @dataclass(frozen=True)
@@ -392,6 +399,7 @@ class Moment:
     filled: D
     working: D  # what working children may still fill
     traded: D
+    others: D
 
 
 @dataclass
@@ -405,6 +413,7 @@ class Run:
     sent: list[Sent] = field(default_factory=list)
     moments: list[Moment] = field(default_factory=list)
     reports: list[ExecutionReport] = field(default_factory=list)
+    carries_fills: bool = False  # the tape shows each of our fills as a print too
 
     def __post_init__(self) -> None:
         self.reel = Reel(self.tape)
@@ -416,6 +425,9 @@ class Run:
         self.answers: dict[str, int] = {}
         self.ticks = itertools.count()
         self.trade_ids = itertools.count()
+        self.own_trade_ids = itertools.count()
+        self.others = D(0)  # every other participant's trade so far
+        self.others_at_start = D(0)
         self.execution: ParentExecution | None = None
         self.step_times: list[int] = []
 
@@ -449,6 +461,7 @@ class Run:
                 quantity=size * LOT,
                 timestamp=self.now,
             )
+            self.others += trade.quantity
             self._took(self.desk.on_market(trade, self.now))
 
     # the run
@@ -460,6 +473,7 @@ class Run:
         self.now += SECOND
         self._market_moves()
         self.volume_at_start = self.market.volume
+        self.others_at_start = self.others
         routed = self.scenario.routed()
         children = self.desk.start(routed, self.now)
         self.execution = self.desk.state.parents[self.scenario.order_id]
@@ -571,9 +585,25 @@ class Run:
         self.venue_filled[child.slice_id] = filled
         number = self.answers[child.slice_id] = self.answers.get(child.slice_id, 0) + 1
         final = status in parents.FINAL
+        echo = None
+        report_id = f"{child.slice_id}:{number}"
+        if self.carries_fills and last:
+            echo = Trade(
+                symbol=SYMBOL,
+                venue=child.venue,
+                trade_id=f"own-{next(self.own_trade_ids)}",
+                price=price,
+                quantity=last,
+                timestamp=self.now,
+            )
+            if self.reel.named:
+                report_id = f"{child.slice_id}#trade:{echo.trade_id}"
+        prints_first = echo is not None and self.reel.prints_first
+        if prints_first:
+            self._took(self.desk.on_market(echo, self.now))
         report = report_of(
             child,
-            report_id=f"{child.slice_id}:{number}",
+            report_id=report_id,
             venue=child.venue,
             exec_type=exec_type,
             status=status,
@@ -587,6 +617,8 @@ class Run:
         )
         self.reports.append(report)
         self._took(self.desk.on_report(report, self.now))
+        if echo is not None and not prints_first:
+            self._took(self.desk.on_market(echo, self.now))
 
     # what the executor does, as it does it
 
@@ -616,6 +648,7 @@ class Run:
                     filled,
                     self.scenario.quantity - filled - working_before,
                     self.market.volume - self.volume_at_start,
+                    self.others - self.others_at_start,
                 )
             )
             self.venue_filled[child.slice_id] = D(0)
@@ -638,6 +671,7 @@ class Run:
                 execution.filled_quantity,
                 working,
                 self.market.volume - self.volume_at_start,
+                self.others - self.others_at_start,
             )
         )
 
@@ -809,10 +843,16 @@ def test_participation_never_passes_the_cap_but_by_a_folded_rest(scenario, tape,
     rate = cap_rate(run)
     if rate is None:
         return  # adaptive chose implementation shortfall: no cap
+    assert_within_the_cap(run, rate)
+
+
+def assert_within_the_cap(run: Run, rate: Fraction) -> Fraction:
+    """Property 4 against the others' true volume since the start; returns the allowance
+    (what the fold of a last child let the parent pass the cap by)."""
     share = rate / (1 - rate)
-    allowance = Fraction(0)  # what the fold of a last child let the parent pass the cap by
+    allowance = Fraction(0)
     for x in run.sent:
-        cap = share * Fraction(x.traded)
+        cap = share * Fraction(x.others)
         after = Fraction(x.filled + x.child.quantity)
         if after <= cap:
             continue
@@ -826,13 +866,13 @@ def test_participation_never_passes_the_cap_but_by_a_folded_rest(scenario, tape,
             f"{smallest} − one lot: {describe(run)}"
         )
         allowance = max(allowance, after - cap)
-    bound = allowance
     for m in run.moments:
-        cap = share * Fraction(m.traded)
-        assert Fraction(m.filled) <= cap + bound, (
-            f"filled {m.filled} > cap {float(cap):.5f} (+{float(bound)}) at "
+        cap = share * Fraction(m.others)
+        assert Fraction(m.filled) <= cap + allowance, (
+            f"filled {m.filled} > cap {float(cap):.5f} (+{float(allowance)}) at "
             f"{(m.at - T0) // SECOND}s: {describe(run)}"
         )
+    return allowance
 
 
 # --- 5. cancel leaves nothing open ----------------------------------------------------------
@@ -917,6 +957,53 @@ def test_the_stage_ends_a_parent_whose_child_is_rejected(scenario, tape):
     assert ended.slices_sent == len(run.sent)
     # a re-delivered routed order starts nothing
     assert desk.start(scenario.routed(), run.now) == []
+
+
+# --- 8. our own fills on the tape ------------------------------------------------------------
+
+CARRYING = Rules(instruments=RULES.instruments, trades_include_fills=True)
+
+
+@st.composite
+def capped_at(draw: Any) -> Scenario:
+    """A capped order (property 4's) at a participation rate from 5% to 50%."""
+    scenario = draw(capped)
+    if scenario.algorithm == "adaptive":
+        return scenario  # its own choice: POV at 10%, VWAP capped at 5%
+    rate = draw(fraction_text(5, 50))
+    return replace(scenario, parameters={**scenario.parameters, "participation_rate": rate})
+
+
+@PROPERTY_SETTINGS
+@given(
+    capped_at(),
+    tapes(trades=st.integers(0, 30) | st.integers(0, 20_000)),
+    st.lists(st.booleans(), min_size=1, max_size=12).map(tuple),
+    st.lists(st.booleans(), min_size=1, max_size=12).map(tuple),
+    st.sampled_from(sorted(DESKS)),
+)
+def test_participation_holds_on_a_tape_that_carries_our_fills(
+    scenario, tape, prints_first, named, desk
+):
+    # The invariant, with O the others' true volume since the start and q what we filled:
+    # q ≤ r/(1 − r)·O + a at every child sent and every moment, exactly (Fractions), where a
+    # is property 4's fold of a last child (below the smallest child); that is, our share of
+    # the whole market q/(O + q) ≤ r + a·(1 − r)/(O + q): the rate, plus one child's rounding.
+    # Without taking our prints out, q/(O + q) would reach r/(1 − r) (3/7 at r = 30%).
+    tape = replace(tape, prints_first=prints_first, named=named)
+    run = Run(DESKS[desk](CARRYING), scenario, tape, carries_fills=True)
+    run.run(STEPS)
+    rate = cap_rate(run)
+    if rate is None:
+        return
+    for x in run.sent:  # the executor counted exactly the others' volume when it sized a child
+        assert x.traded == x.others, f"counted {x.traded}, others traded {x.others}"
+    allowance = assert_within_the_cap(run, rate)
+    assert run.execution is not None
+    ours, others = Fraction(run.execution.filled_quantity), Fraction(run.others)
+    others -= Fraction(run.others_at_start)
+    if ours:
+        assert ours / (others + ours) <= rate + allowance * (1 - rate) / (others + ours)
 
 
 def test_every_algorithm_of_the_catalog_is_drawn():

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 
 from fillstream.config import ConfigError, load_config
+from fillstream.connectors.instruments import InstrumentBook
+from fillstream.streams.risk.limits import RiskConfig
 
 
 def test_the_shipped_default_describes_the_demo_venues():
@@ -101,3 +103,25 @@ def test_monitor_mistakes_name_the_entry_and_what_to_write(tmp_path, text, messa
         load_config(path)
     assert str(path) in str(raised.value)
     assert message in str(raised.value)
+
+
+def test_an_unknown_key_in_a_venue_is_refused_with_the_keys_allowed(tmp_path):
+    # A typo (`taker_fees`) read as absent would trade at a zero fee: it stops the load.
+    path = tmp_path / "engine.toml"
+    path.write_text("[[venues]]\nname = 'a'\ntaker_fees = '0.001'\nfee_tier = 'vip0'\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == (
+        f"{path}: venues[1]: unknown field(s) fee_tier, taker_fees (allowed: dark, latency_us,"
+        " maker_fee, min_size, name, priority, taker_fee)"
+    )
+
+
+def test_the_risk_table_refuses_the_same_way():
+    with pytest.raises(ValueError) as raised:
+        RiskConfig.from_dict({"defaults": {"max_positon": "1"}}, InstrumentBook({}))
+    assert str(raised.value) == (
+        "risk.defaults: unknown field(s) max_positon (allowed: max_daily_notional,"
+        " max_daily_orders, max_order_notional, max_order_quantity, max_orders_per_second,"
+        " max_position, price_collar_bps, reduce_only)"
+    )

@@ -82,7 +82,7 @@ BASE = 'exchange = "binance"\nsymbols = ["BTC/USDT"]\napi_key_env = "K"\nsecret_
         (BASE.replace('["BTC/USDT"]', '["BTC/USDT", "BTC/USDT"]'), "a symbol is listed twice"),
         (BASE + 'api_url = "127.0.0.1:8080"\n', "is not an http(s) URL"),
         (BASE + 'sandbox = "yes"\n', "sandbox must be true or false"),
-        (BASE + "rate = 3\n", "unknown field(s): rate"),
+        (BASE + "rate = 3\n", "unknown field(s) rate (allowed: api_key_env, api_url, "),
         (BASE.replace('"K"', '""'), "api_key_env must be a non-empty string"),
     ],
 )

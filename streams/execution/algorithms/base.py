@@ -10,9 +10,14 @@ and minimum notional, completing partial fills, cancelling) lives there once, an
 decides how fast to go. That is the whole interface: plan, react (target), and a cancel that
 needs nothing from the plan.
 
-`Market` is what the executor has seen of one symbol, in event time: the touch, cumulative
-traded volume and turnover (so an algorithm measures any interval from two readings), and a
-short history of mids and volume for estimates.
+`Market` is what the executor has seen of one symbol, in event time: the touch, the cumulative
+volume and turnover other participants traded (so an algorithm measures any interval from two
+readings), and a short history of mids and volume for estimates.
+
+Participation is a share of the others' volume, never of our own: on a tape that carries our
+fills too (a real venue's; `Rules.trades_include_fills`), each of our fills is matched to the
+print that shows it and that print is not counted. Fill and print come on different topics, in
+either order, so whichever comes first waits for the other (`Print`, `MATCH_WINDOW_US`).
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ from fillstream.schemas.models import Quote, Side, Trade, Urgency
 from fillstream.streams.execution.volume_profile import VolumeProfile
 
 __all__ = [
+    "MATCH_WINDOW_US",
     "SECOND_US",
     "Market",
     "ParentFacts",
     "Plan",
+    "Print",
     "Schedule",
     "ScheduledPlan",
     "Venue",
@@ -43,6 +50,39 @@ SECOND_US = 1_000_000
 _ZERO = Decimal(0)
 _NOISE = Decimal("1e-9")
 _HISTORY = 600  # samples kept of mids and volume: ten minutes at one a second
+# How far apart in event time one execution's fill and print may be, and how long either waits
+# for the other: a venue stamps both with the execution's time (to its ms), so this is the lag
+# of one topic behind the other; a fill whose print never comes (another feed) is then dropped.
+MATCH_WINDOW_US = 5 * SECOND_US
+_UNMATCHED = 1_000  # of each kind, per symbol: the oldest goes first past it
+
+
+@dataclass(frozen=True, slots=True)
+class Print:
+    """One execution, as our fill or as a print of the tape, for matching one with the other:
+    by the venue's trade id where our fill has one, else by venue, price, size and time."""
+
+    venue: str
+    trade_id: str | None  # ours: None where the venue's report names no trade
+    timestamp: int
+    price: Decimal
+    quantity: Decimal
+
+    def shows(self, other: Print) -> bool:
+        """Whether the two are one execution (either may be the fill)."""
+        if self.venue != other.venue:
+            return False
+        if self.trade_id is not None and other.trade_id is not None:
+            return self.trade_id == other.trade_id
+        return (
+            self.price == other.price
+            and self.quantity == other.quantity
+            and abs(self.timestamp - other.timestamp) <= MATCH_WINDOW_US
+        )
+
+
+def _unmatched() -> deque[Print]:
+    return deque(maxlen=_UNMATCHED)
 
 
 @dataclass
@@ -55,10 +95,14 @@ class Market:
     bid_size: Decimal | None = None
     ask_size: Decimal | None = None
     last: Decimal | None = None
-    volume: Decimal = _ZERO  # traded quantity seen since the executor started
+    volume: Decimal = _ZERO  # quantity others traded since the executor started
     turnover: Decimal = _ZERO  # sum of price * quantity of the same trades
     mids: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=_HISTORY))
     volumes: deque[tuple[int, Decimal]] = field(default_factory=lambda: deque(maxlen=_HISTORY))
+    # On a tape that carries our fills: our fills not yet seen on it, and its recent prints not
+    # yet known to be ours (counted meanwhile), each kept for MATCH_WINDOW_US of event time.
+    fills_unseen: deque[Print] = field(default_factory=_unmatched)
+    prints_unclaimed: deque[Print] = field(default_factory=_unmatched)
 
     def on_quote(self, quote: Quote) -> None:
         self.time_us = max(self.time_us, quote.timestamp)
@@ -68,13 +112,43 @@ class Market:
         if mid is not None and (not self.mids or self.time_us - self.mids[-1][0] >= SECOND_US):
             self.mids.append((self.time_us, float(mid)))
 
-    def on_trade(self, trade: Trade) -> None:
+    def on_trade(self, trade: Trade, carries_fills: bool = False) -> None:
+        """A print of the tape; `carries_fills`: the tape shows our own fills too, and this
+        print counts only once known not to be one (or only what of it is not ours)."""
         self.time_us = max(self.time_us, trade.timestamp)
         self.last = trade.price
-        self.volume += trade.quantity
-        self.turnover += trade.price * trade.quantity
+        quantity = trade.quantity
+        if carries_fills:
+            self._forget_unmatched()
+            seen = Print(trade.venue, trade.trade_id, trade.timestamp, trade.price, quantity)
+            ours = _claim(self.fills_unseen, seen)
+            if ours is None:
+                self.prints_unclaimed.append(seen)
+            else:
+                quantity -= ours.quantity
+        self._count(trade.price, quantity)
+
+    def on_own_fill(self, fill: Print) -> None:
+        """One of our fills, on a tape that carries them: its print, if already counted, is
+        taken back out of the others' volume; else the fill waits for it."""
+        self._forget_unmatched()
+        if _claim(self.prints_unclaimed, fill) is None:
+            self.fills_unseen.append(fill)
+        else:
+            self._count(fill.price, -fill.quantity)
+
+    def _count(self, price: Decimal, quantity: Decimal) -> None:
+        self.volume += quantity
+        self.turnover += price * quantity
         if not self.volumes or self.time_us - self.volumes[-1][0] >= SECOND_US:
             self.volumes.append((self.time_us, self.volume))
+
+    def _forget_unmatched(self) -> None:
+        """Drop what waited longer than the window: its other half is not coming."""
+        horizon = self.time_us - MATCH_WINDOW_US
+        for held in (self.fills_unseen, self.prints_unclaimed):
+            while held and held[0].timestamp < horizon:
+                held.popleft()
 
     @property
     def mid(self) -> Decimal | None:
@@ -163,8 +237,8 @@ class ScheduledPlan:
         due = self.due(now_us)
         traded = market.volume - self.volume_at_start
         if self.participation_cap is not None:
-            # Market prints do not include our own fills: our share of the total stays at the
-            # cap when we trade cap / (1 - cap) of everyone else's volume.
+            # `traded` is the others' volume (our fills never in it): our share of the total
+            # stays at the cap when we trade cap / (1 - cap) of it.
             due = min(due, traded * self.participation_cap / (1 - self.participation_cap))
         if self.max_deviation is not None and traded > 0:
             vwap = (market.turnover - self.turnover_at_start) / traded
@@ -172,6 +246,15 @@ class ScheduledPlan:
             if price is not None and _worse_by(self.side, price, vwap) > self.max_deviation:
                 return _ZERO  # hold off until the price comes back into the band
         return due
+
+
+def _claim(held: deque[Print], execution: Print) -> Print | None:
+    """Take out of `held` the oldest entry that is `execution` seen from the other side."""
+    for index, candidate in enumerate(held):
+        if candidate.shows(execution):
+            del held[index]
+            return candidate
+    return None
 
 
 def _worse_by(side: Side, price: Decimal, reference: Decimal) -> Decimal:

@@ -1,7 +1,8 @@
 """POV (percentage of volume): trade a fixed share of the market's volume as it prints.
 
-The market prints we see are other participants' trades, not ours, so keeping our share of
-the total at a rate r means trading r/(1 − r) of what they trade (TCA.md, "Schedules"). Children
+`Market.volume` counts other participants' trades only (our own prints are taken out of a tape
+that shows them: base.py), so keeping our share of the total at a rate r means trading
+r/(1 − r) of what they trade (TCA.md, "Schedules"). Children
 go out as the target grows by at least `min_slice` (or the venue's minimum), at most
 `max_slice` each.
 """
