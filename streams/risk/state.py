@@ -164,15 +164,17 @@ def apply_fill(
     return state
 
 
-def apply_end(state: RiskState, account_id: str, order_id: str) -> RiskState:
-    """An order ended (filled, cancelled, expired or rejected): what did not fill never will,
-    so it stops counting, and today's notional gives back what it had counted for it."""
+def apply_end(state: RiskState, account_id: str, order_id: str, unfilled: Decimal) -> RiskState:
+    """An order ended (filled, cancelled, expired or rejected) with `unfilled` of it never
+    filled: it stops counting, and today's notional gives back what it had counted for that.
+    The end states what never filled, so it need not wait for the order's last fills, which
+    reach risk on another topic, before or after it."""
     account = state.accounts.get(account_id)
     if account is None:
         return state
     order = account.working.pop(order_id, None)
     if order is not None and order.price is not None and order.day == account.day:
-        account.notional_today -= order.remaining * order.price
+        account.notional_today -= unfilled * order.price
     return state
 
 

@@ -86,7 +86,8 @@ class RiskStage:
                 )
         elif topic == "orders.ended":
             ended: OrderState = record
-            apply_end(self.state, ended.account_id, ended.order_id)
+            unfilled = ended.quantity - ended.filled_quantity
+            apply_end(self.state, ended.account_id, ended.order_id, unfilled)
         elif topic == "commands":
             command: Command = record
             apply_command(self.state, command)

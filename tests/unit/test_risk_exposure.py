@@ -185,7 +185,7 @@ def test_a_partial_fill_shrinks_the_working_order_and_its_end_releases_the_rest(
     # filled 4 + working 5 + 17 = 26 > 25; + 16 = 25 passes
     assert risk.reason(order("b-2", "buy", "17")) is RejectReason.POSITION_LIMIT
     assert risk.reason(order("b-2", "buy", "16")) is None
-    apply_end(risk.state, "acct-1", order_id_for("b-1"))
+    apply_end(risk.state, "acct-1", order_id_for("b-1"), D(5))
     assert account.working == {}
     # filled 4 + 21 = 25
     assert risk.reason(order("b-2", "buy", "21")) is None
@@ -207,7 +207,7 @@ def test_an_order_filled_in_full_leaves_the_working_orders():
     risk.send(order("b-1", "buy", "2"))
     apply_fill(risk.state, "acct-1", "BTC/USDT", Side.BUY, D(2), order_id_for("b-1"))
     assert risk.state.accounts["acct-1"].working == {}
-    apply_end(risk.state, "acct-1", order_id_for("b-1"))  # its end, read later, changes nothing
+    apply_end(risk.state, "acct-1", order_id_for("b-1"), D(0))  # its end changes nothing
     assert risk.state.accounts["acct-1"].positions == {"BTC/USDT": D(2)}
 
 
@@ -222,11 +222,30 @@ def test_daily_notional_gives_back_what_ended_unfilled():
     # 540,090 + 540,090 = 1,080,180 > 1,000,000
     assert risk.reason(order("b-2", "buy", "9")) is RejectReason.DAILY_NOTIONAL
     apply_fill(risk.state, "acct-1", "BTC/USDT", Side.BUY, D(4), order_id_for("b-1"))
-    apply_end(risk.state, "acct-1", order_id_for("b-1"))
+    apply_end(risk.state, "acct-1", order_id_for("b-1"), D(5))
     # the unfilled 5 x 60,010 = 300,050 comes back: 540,090 - 300,050 = 240,040
     assert account.notional_today == D(240040)
     # 240,040 + 540,090 = 780,130 <= 1,000,000; score 0.78013 -> 0.7801
     assert risk.check(order("b-2", "buy", "9")) == D("0.7801")
+
+
+def test_an_end_read_before_the_last_fill_gives_back_only_what_never_filled():
+    """The desk publishes an order's last fill (`fills.accounts`) and its end (`orders.ended`)
+    from one report; risk may read them in either order."""
+    limits = {"defaults": {"max_daily_notional": "1000000"}}
+    stage = RiskStage(RiskConfig.from_dict(limits, INSTRUMENTS))
+    stage.market = market()
+    (approved,) = stage.handle("signals", order("b-1", "buy", "9").model_dump(), T)
+    assert approved.topic == "orders.approved"
+    account = stage.state.accounts["acct-1"]
+    assert account.notional_today == D(540090)  # 9 x 60,010
+    # it ends with 6 filled: its end comes first, then the fill of those 6
+    stage.handle("orders.ended", ended("b-1", "cancelled", "6"), T + 1)
+    stage.handle("fills.accounts", report("b-1", "6", 1), T + 2)
+    # the 3 never filled give back 3 x 60,010 = 180,030: 540,090 - 180,030 = 360,060 = 6 x 60,010
+    assert account.notional_today == D(360060)
+    assert account.positions == {"BTC/USDT": D(6)}
+    assert account.working == {}
 
 
 def test_an_order_ending_on_a_later_day_leaves_that_days_notional_alone():
@@ -234,7 +253,7 @@ def test_an_order_ending_on_a_later_day_leaves_that_days_notional_alone():
     risk.send(order("b-1", "buy", "1"))
     account = risk.state.accounts["acct-1"]
     account.count_order(D(100), T + 86_400_000_000)  # the next day's first order: 100
-    apply_end(risk.state, "acct-1", order_id_for("b-1"))
+    apply_end(risk.state, "acct-1", order_id_for("b-1"), D(1))
     assert account.notional_today == D(100)
 
 
@@ -440,7 +459,7 @@ def test_no_sequence_of_orders_fills_and_ends_takes_the_position_past_its_limit(
             filled_notional += part * working.price
             apply_fill(risk.state, "acct-1", "BTC/USDT", working.side, part, order_id)
         else:
-            apply_end(risk.state, "acct-1", order_id)
+            apply_end(risk.state, "acct-1", order_id, working.remaining)
         assert abs(account.positions.get("BTC/USDT", D(0))) <= 25
     still = sum((w.remaining * w.price for w in account.working.values()), D(0))
     assert account.notional_today == filled_notional + still
