@@ -70,6 +70,7 @@ from fillstream.schemas.models import (
     Slice,
     SliceAction,
     TimeInForce,
+    Trade,
 )
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
 from fillstream.streams.ledger import Ledger
@@ -162,21 +163,33 @@ class SimulatedVenue:
         return self._now
 
     def on_market(self, event: MarketEvent) -> list[ExecutionReport]:
-        """Apply a quote, trade or book update; what was due before it happens first."""
-        if event.venue != self._market_venue and not self._due_before(event.timestamp, _MARKET):
-            # another venue's market, with nothing due here: only the clock moves
+        """Apply a quote, trade or book update; what was due before it happens first.
+
+        A print of one of this venue's own fills (on a tape that shows ours, as the replay
+        harness prints them) traded here already: it must not trade our orders again, so only
+        its time passes, as for another venue's market."""
+        applies = event.venue == self._market_venue and not self._printed_here(event)
+        if not applies and not self._due_before(event.timestamp, _MARKET):
             self._move_clock(event.timestamp)
             return []
-        return self._on_market(event)
+        return self._on_market(event, applies)
 
     @exact_arithmetic
-    def _on_market(self, event: MarketEvent) -> list[ExecutionReport]:
+    def _on_market(self, event: MarketEvent, applies: bool) -> list[ExecutionReport]:
         reports = self._run_due(event.timestamp, _MARKET)
         at = self._move_clock(event.timestamp)
         listing = self._listings.get(event.symbol)
-        if listing is not None and event.venue == self._market_venue:
+        if listing is not None and applies:
             reports += listing.on_market(event, at)
         return self._settle(reports)
+
+    def _printed_here(self, event: MarketEvent) -> bool:
+        """Whether `event` is the print of a fill of ours here: its trade id is the fill's
+        report id, `<slice id>:<n>`, of an order this venue holds or has finished."""
+        if not isinstance(event, Trade) or not event.trade_id:
+            return False
+        slice_id, colon, _ = event.trade_id.rpartition(":")
+        return bool(colon) and (slice_id in self._orders or slice_id in self._finished)
 
     @exact_arithmetic
     def submit(self, slice_: Slice) -> list[ExecutionReport]:

@@ -87,6 +87,11 @@ class Limits:
                 f"{where}.max_concentration: a fraction of the gross (0.25 = 25%), at most 1,"
                 f" got {entry['max_concentration']!r}"
             )
+        if limits.max_slippage_bps is not None and limits.max_slippage_bps >= 10_000:
+            raise ValueError(
+                f"{where}.max_slippage_bps: basis points of the reference price, below 10,000"
+                f" (a sell's collar would be at zero or below), got {entry['max_slippage_bps']!r}"
+            )
         return limits
 
 

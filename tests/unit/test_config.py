@@ -117,11 +117,19 @@ def test_an_unknown_key_in_a_venue_is_refused_with_the_keys_allowed(tmp_path):
     )
 
 
+def test_a_slippage_collar_of_10000_bps_or_more_is_refused():
+    with pytest.raises(ValueError, match=r"risk.defaults.max_slippage_bps: .*below 10,000"):
+        RiskConfig.from_dict({"defaults": {"max_slippage_bps": "10000"}}, InstrumentBook({}))
+    limits = RiskConfig.from_dict({"defaults": {"max_slippage_bps": "9999"}}, InstrumentBook({}))
+    assert limits.limits_for("acct-1", "BTC/USDT").max_slippage_bps == 9999
+
+
 def test_the_risk_table_refuses_the_same_way():
     with pytest.raises(ValueError) as raised:
         RiskConfig.from_dict({"defaults": {"max_positon": "1"}}, InstrumentBook({}))
     assert str(raised.value) == (
-        "risk.defaults: unknown field(s) max_positon (allowed: max_daily_notional,"
-        " max_daily_orders, max_order_notional, max_order_quantity, max_orders_per_second,"
-        " max_position, price_collar_bps, reduce_only)"
+        "risk.defaults: unknown field(s) max_positon (allowed: concentration_min_gross,"
+        " max_concentration, max_daily_notional, max_daily_orders, max_gross_leverage,"
+        " max_order_notional, max_order_quantity, max_orders_per_second, max_position,"
+        " max_sector_exposure, max_slippage_bps, price_collar_bps, reduce_only)"
     )

@@ -72,7 +72,8 @@ def pov(rate: str, quantity: str = "10") -> RoutedOrder:
         quantity=D(quantity),
         order_type=OrderType.MARKET,
         algorithm="pov",
-        algorithm_parameters={"participation_rate": rate},
+        # the quote's spread is 100 bps wide: a collar that reaches its ask from the mid
+        algorithm_parameters={"participation_rate": rate, "max_slippage_bps": "100"},
         created_at=T,
     )
     return RoutedOrder(

@@ -309,6 +309,20 @@ def test_queue_position_trades_at_our_price_fill_the_queue_ahead_first(venue):
     assert (fill.liquidity.value, fill.commission, fill.leaves_quantity) == ("maker", D("0.02"), 2)
 
 
+def test_the_print_of_our_own_fill_does_not_trade_our_resting_order(venue):
+    """On a tape that shows our fills, the print of our own sale at our bid traded here
+    already: it is not another seller, who would trade the queue ahead of us and then us."""
+    arrive(venue, new("s-1", "buy", "4", price="100"))
+    sold = arrive(venue, new("s-2", "sell", "5", order_type="market", created_at=T + 1_000))
+    assert executions(sold)[-1] == ("fill", D(5), D(100))
+    own = trade("100", "5", "sell", T + 3_000).model_copy(update={"trade_id": sold[-1].report_id})
+    assert market(venue, own) == []
+    assert only_open(venue).queue_ahead == 5  # as it was
+    # another seller of 9 at 100: 5 to the queue ahead, 4 to us
+    (fill,) = market(venue, trade("100", "9", "sell", T + 4_000))
+    assert executions([fill]) == [("fill", D(4), D(100))]
+
+
 def test_a_buyer_at_our_bid_does_not_trade_our_level(venue):
     arrive(venue, new("s-1", "buy", "4", price="100"))
     assert market(venue, trade("100", "9", "buy", T + 2_000)) == []
