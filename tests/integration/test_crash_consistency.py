@@ -42,6 +42,7 @@ IDS = {  # what identifies a record on each topic: one id, one content
     "fills": ("report_id",),
     "fills.accounts": ("report_id",),
     "orders.state": ("order_id", "version"),
+    "orders.ended": ("order_id",),
     "commands": ("command_id",),
     "tca": ("order_id",),
 }
