@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -67,16 +68,37 @@ def _spec(name: str) -> TopicSpec:
         raise typer.Exit(2) from None
 
 
-def _require_cluster() -> None:
-    """Fail fast, saying what to do, when no Kafka answers (rather than hang or time out later)."""
+def _cluster_answers() -> bool:
     try:
         provisioning.existing_partitions(provisioning.admin_client(), timeout=5)
     except KafkaException:
-        errors.print(
-            f"[red]No Kafka broker answers at {settings.bootstrap_servers()}.[/] Start the local"
-            " one with `fillstream kafka start`, or point KAFKA_BOOTSTRAP_SERVERS at a cluster."
-        )
-        raise typer.Exit(2) from None
+        return False
+    return True
+
+
+def _no_cluster() -> str:
+    return (
+        f"[red]No Kafka broker answers at {settings.bootstrap_servers()}.[/] Start the local"
+        " one with `fillstream kafka start`, or point KAFKA_BOOTSTRAP_SERVERS at a cluster."
+    )
+
+
+def _require_cluster() -> None:
+    """Fail fast, saying what to do, when no Kafka answers (rather than hang or time out later)."""
+    if not _cluster_answers():
+        errors.print(_no_cluster())
+        raise typer.Exit(2)
+
+
+def _await_cluster() -> None:
+    """A processor says so once and waits: one started while the broker is away (by a
+    supervisor, or beside a broker that is restarting) starts when it returns, as a running
+    one resumes."""
+    if _cluster_answers():
+        return
+    errors.print(f"{_no_cluster()} Waiting for it.")
+    while not _cluster_answers():
+        time.sleep(1)
 
 
 def _retention(spec: TopicSpec) -> str:
@@ -287,7 +309,7 @@ def run(
     except (ConfigError, ValueError) as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
-    _require_cluster()
+    _await_cluster()
     run_processor(processor, lambda: build_stage(processor, engine))
 
 
@@ -299,7 +321,7 @@ def _run_gateway(engine: EngineConfig) -> None:
 
     if not engine.gateway:
         raise ValueError("no [gateway.venues.<name>] in the configuration: nothing to serve")
-    _require_cluster()
+    _await_cluster()
     _log_to_stderr()
     try:
         asyncio.run(run_gateway(engine))
@@ -315,7 +337,7 @@ def _run_monitor(engine: EngineConfig) -> None:
 
     from fillstream.streams.monitor_service import run_monitor
 
-    _require_cluster()
+    _await_cluster()
     _log_to_stderr()
     with suppress(KeyboardInterrupt):
         run_monitor(engine.monitor)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 from typer.testing import CliRunner
 
@@ -11,6 +16,30 @@ from fillstream.cli import app
 @pytest.fixture
 def no_broker(monkeypatch) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")  # nothing listens on port 1
+
+
+def test_a_processor_started_without_a_broker_waits_for_one(no_broker):
+    """Where the ops tools fail fast, a processor says so once and waits: a supervisor or a
+    broker restart may start it while the broker is away."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fillstream", "run", "monitor"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    try:
+        assert process.stderr is not None
+        said = b""
+        while b"Waiting for it." not in said:
+            line = process.stderr.readline()
+            assert line, f"the processor exited ({process.wait()}): {said.decode()}"
+            said += line
+        assert b"No Kafka broker answers at 127.0.0.1:1" in said
+        time.sleep(1)
+        assert process.poll() is None  # still waiting
+    finally:
+        process.kill()
+        process.wait(10)
 
 
 def test_an_unknown_topic_lists_the_catalog():
