@@ -55,8 +55,9 @@ def approve(state: RiskState, signal: Signal, price: Decimal | None, now_us: int
     (no price known, and no limit needed one) counts as zero notional."""
     account = state.account(signal.account_id)
     account.count_order(None if price is None else signal.quantity * price, now_us)
-    account.working[order_id_for(signal.signal_id)] = WorkingOrder(
-        signal.symbol, signal.side, signal.quantity, price, now_us // DAY_US
+    account.add_working(
+        order_id_for(signal.signal_id),
+        WorkingOrder(signal.symbol, signal.side, signal.quantity, price, now_us // DAY_US),
     )
     account.remember(signal.signal_id, state.signal_id_memory)
     return state

@@ -73,6 +73,12 @@ class AccountRisk:
     signal_ids: Ledger[str, None] = field(default_factory=Ledger)
     trading_state: TradingState | None = None  # set by a pause; None: as the config says
     kill_switch: bool = False
+    # (buys, sells) working per symbol: every check reads them, and an account may hold
+    # thousands of working orders. Not saved: rebuilt from `working` on first use after a
+    # restore, then kept up to date by the three methods below, which alone change `working`.
+    _totals: dict[str, tuple[Decimal, Decimal]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def orders_on(self, day: int) -> int:
         return self.orders_today if day == self.day else 0
@@ -102,15 +108,48 @@ class AccountRisk:
 
     def working_quantities(self) -> dict[str, tuple[Decimal, Decimal]]:
         """What may still fill per symbol: (buys, sells) of the working orders."""
-        totals: dict[str, tuple[Decimal, Decimal]] = {}
-        for order in self.working.values():
-            buys, sells = totals.get(order.symbol, (_ZERO, _ZERO))
-            if order.side is Side.BUY:
-                buys += order.remaining
-            else:
-                sells += order.remaining
+        if self._totals is None:
+            self._totals = {}
+            for order in self.working.values():
+                self._count(order, order.remaining)
+        return self._totals
+
+    def add_working(self, order_id: str, order: WorkingOrder) -> None:
+        self.working[order_id] = order
+        self._count(order, order.remaining)
+
+    def fill_working(self, order_id: str, quantity: Decimal) -> None:
+        """`quantity` of order `order_id` filled: it works that much less, or leaves."""
+        order = self.working.get(order_id)
+        if order is None:
+            return
+        filled = min(quantity, order.remaining)
+        if filled < order.remaining:
+            self.working[order_id] = replace(order, remaining=order.remaining - filled)
+        else:
+            del self.working[order_id]
+        self._count(order, -filled)
+
+    def end_working(self, order_id: str) -> WorkingOrder | None:
+        """Order `order_id` ended: it works no more. What it was, if it was working."""
+        order = self.working.pop(order_id, None)
+        if order is not None:
+            self._count(order, -order.remaining)
+        return order
+
+    def _count(self, order: WorkingOrder, quantity: Decimal) -> None:
+        totals = self._totals
+        if totals is None:
+            return  # built on first use
+        buys, sells = totals.get(order.symbol, (_ZERO, _ZERO))
+        if order.side is Side.BUY:
+            buys += quantity
+        else:
+            sells += quantity
+        if buys or sells:
             totals[order.symbol] = (buys, sells)
-        return totals
+        else:
+            totals.pop(order.symbol, None)
 
     def remember(self, signal_id: str, memory: int) -> None:
         """Keep `signal_id` among the latest `memory` ids, forgetting the oldest."""
@@ -155,12 +194,8 @@ def apply_fill(
     account = state.account(account_id)
     signed = quantity if side is Side.BUY else -quantity
     account.positions[symbol] = account.positions.get(symbol, _ZERO) + signed
-    if order_id is not None and (order := account.working.get(order_id)) is not None:
-        remaining = order.remaining - quantity
-        if remaining > 0:
-            account.working[order_id] = replace(order, remaining=remaining)
-        else:
-            del account.working[order_id]
+    if order_id is not None:
+        account.fill_working(order_id, quantity)
     return state
 
 
@@ -172,7 +207,7 @@ def apply_end(state: RiskState, account_id: str, order_id: str, unfilled: Decima
     account = state.accounts.get(account_id)
     if account is None:
         return state
-    order = account.working.pop(order_id, None)
+    order = account.end_working(order_id)
     if order is not None and order.price is not None and order.day == account.day:
         account.notional_today -= unfilled * order.price
     return state

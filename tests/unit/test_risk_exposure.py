@@ -461,5 +461,10 @@ def test_no_sequence_of_orders_fills_and_ends_takes_the_position_past_its_limit(
         else:
             apply_end(risk.state, "acct-1", order_id, working.remaining)
         assert abs(account.positions.get("BTC/USDT", D(0))) <= 25
+        # the totals risk keeps as orders come, fill and end: the sums of what works
+        buys = sum((w.remaining for w in account.working.values() if w.side is Side.BUY), D(0))
+        sells = sum((w.remaining for w in account.working.values() if w.side is Side.SELL), D(0))
+        expected = {"BTC/USDT": (buys, sells)} if buys or sells else {}
+        assert account.working_quantities() == expected
     still = sum((w.remaining * w.price for w in account.working.values()), D(0))
     assert account.notional_today == filled_notional + still
