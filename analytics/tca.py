@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fillstream.schemas.models import Side
+from fillstream.tables import refuse_unknown
 
 __all__ = [
     "Analysis",
@@ -399,9 +400,7 @@ class TcaConfig:
             return f"{where}.{name}" if where else name
 
         known = {"markout_seconds", "spread_horizon_seconds", "trades_include_fills"}
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise ValueError(f"{where or 'settings'}: unknown field(s) {', '.join(unknown)}")
+        refuse_unknown(table, known, where or "settings")
         default = Horizons()
         markouts = table.get("markout_seconds")
         if markouts is None:

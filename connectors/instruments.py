@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 from fillstream.schemas.models import InstrumentRules
+from fillstream.tables import refuse_unknown
 
 __all__ = ["Instrument", "InstrumentBook", "PublishedRules"]
 
@@ -71,7 +72,9 @@ class Instrument:
         )
 
     @classmethod
-    def from_dict(cls, entry: Mapping[str, Any]) -> Instrument:
+    def from_dict(cls, entry: Mapping[str, Any], *, where: str = "instruments") -> Instrument:
+        """One `[[instruments]]` entry; a key that is not a field is refused (`where` names it)."""
+        refuse_unknown(entry, _FIELDS, where)
         return cls(
             venue=str(entry["venue"]),
             symbol=str(entry["symbol"]),
@@ -80,6 +83,9 @@ class Instrument:
             min_quantity=Decimal(str(entry.get("min_quantity", 0))),
             min_notional=Decimal(str(entry.get("min_notional", 0))),
         )
+
+
+_FIELDS = ("venue", "symbol", "tick_size", "lot_size", "min_quantity", "min_notional")
 
 
 @dataclass(frozen=True)

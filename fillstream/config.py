@@ -20,6 +20,7 @@ from fillstream.connectors.venues import VenueConfig
 from fillstream.streams.execution.volume_profile import VolumeProfile, profile_from_file
 from fillstream.streams.monitor import MonitorConfig
 from fillstream.streams.risk.limits import RiskConfig
+from fillstream.tables import refuse_unknown
 
 __all__ = ["DEFAULT_CONFIG", "ConfigError", "EngineConfig", "load_config"]
 
@@ -43,16 +44,17 @@ class EngineConfig:
 
 def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
     sections = {"venues", "instruments", "risk", "algorithms", "tca", "gateway", "monitor"}
-    unknown = sorted(set(data) - sections)
-    if unknown:
-        raise ValueError(f"unknown section(s): {', '.join(unknown)}")
+    refuse_unknown(data, sections, "", what="section")
     venues: dict[str, VenueConfig] = {}
     for number, entry in enumerate(data.get("venues", []), start=1):
         venue = VenueConfig.from_dict(entry, where=f"venues[{number}]")
         if venue.name in venues:
             raise ValueError(f"venues[{number}]: venue {venue.name!r} is defined twice")
         venues[venue.name] = venue
-    instruments = [Instrument.from_dict(entry) for entry in data.get("instruments", [])]
+    instruments = [
+        Instrument.from_dict(entry, where=f"instruments[{number}]")
+        for number, entry in enumerate(data.get("instruments", []), start=1)
+    ]
     for instrument in instruments:
         if instrument.venue not in venues:
             raise ValueError(
@@ -78,9 +80,7 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
 
 def _volume_profiles(section: Mapping[str, Any], base: Path) -> dict[str, VolumeProfile]:
     """VWAP's history: minute bars per symbol, paths relative to the configuration file."""
-    unknown = sorted(set(section) - {"volume_profiles"})
-    if unknown:
-        raise ValueError(f"algorithms: unknown setting(s): {', '.join(unknown)}")
+    refuse_unknown(section, {"volume_profiles"}, "algorithms")
     profiles = {}
     for symbol, name in section.get("volume_profiles", {}).items():
         path = base / str(name)

@@ -18,10 +18,14 @@ def refuse_unknown(
     known: Iterable[str],
     where: str,
     error: type[ValueError] = ValueError,
+    *,
+    what: str = "field",
 ) -> None:
-    """Raise `error` naming each key of `entry` not in `known`, and listing those allowed."""
+    """Raise `error` naming each key of `entry` not in `known`, and listing those allowed;
+    `where` (the table's name) leads the message unless empty."""
     allowed = set(known)
     unknown = sorted(set(entry) - allowed)
     if unknown:
         listed = ", ".join(sorted(allowed))
-        raise error(f"{where}: unknown field(s) {', '.join(unknown)} (allowed: {listed})")
+        lead = f"{where}: " if where else ""
+        raise error(f"{lead}unknown {what}(s) {', '.join(unknown)} (allowed: {listed})")

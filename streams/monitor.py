@@ -36,6 +36,7 @@ from itertools import accumulate, pairwise
 from typing import Any
 
 from fillstream.schemas.models import Metric, MetricKind, TcaResult
+from fillstream.tables import refuse_unknown
 
 __all__ = [
     "Alert",
@@ -106,10 +107,7 @@ class MonitorConfig:
         if not isinstance(table, Mapping):
             raise ValueError(f"{where}: expected a table ([{where}]), got {table!r}")
         default = cls()
-        unknown = sorted(set(table) - _FIELDS)
-        if unknown:
-            known = ", ".join(sorted(_FIELDS))
-            raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)} (known: {known})")
+        refuse_unknown(table, _FIELDS, where)
 
         def get(name: str, parse: Any, fallback: Any) -> Any:
             return parse(table[name], f"{where}.{name}") if name in table else fallback

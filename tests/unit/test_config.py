@@ -22,7 +22,13 @@ def test_the_shipped_default_describes_the_demo_venues():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[venue]\nname = 'x'\n", "unknown section(s): venue"),
+        ("[venue]\nname = 'x'\n", "unknown section(s) venue (allowed: algorithms, gateway,"),
+        (
+            "[[instruments]]\nvenue = 'a'\nsymbol = 'X'\ntick_size = '1'\nlot_size = '1'\n"
+            "step_size = '1'\n",
+            "instruments[1]: unknown field(s) step_size (allowed: lot_size, min_notional,",
+        ),
+        ("[algorithms]\nprofiles = {}\n", "algorithms: unknown field(s) profiles (allowed:"),
         (
             "[[instruments]]\nvenue = 'mars'\nsymbol = 'X'\ntick_size = '1'\nlot_size = '1'\n",
             "names venue 'mars', which no [[venues]] entry defines",
