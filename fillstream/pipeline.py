@@ -48,7 +48,7 @@ from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.replay import MARKET, timeline
 from fillstream.topic_io import codec, high_watermark, make_producer, partitions_of, send
 
-__all__ = ["Pipeline", "Watcher", "feed", "tick", "wire_signal"]
+__all__ = ["Pipeline", "Watcher", "feed", "log_tail", "tick", "wire_signal"]
 
 
 def delete_run(prefix: str) -> tuple[int, list[str]]:
@@ -164,7 +164,7 @@ class Pipeline:
                 problem = f"processor {name} exited with code {process.returncode}"
                 if self.log_dir is not None:
                     log = self.log_dir / f"{name}.log"
-                    problem += f"; the end of its log ({log}):\n{_tail(log)}"
+                    problem += f"; the end of its log ({log}):\n{log_tail(log)}"
                 raise RuntimeError(problem)
 
     def restarting(self, key: str) -> bool:
@@ -198,8 +198,8 @@ class Pipeline:
         return restarted
 
 
-def _tail(path: Path, lines: int = 8) -> str:
-    """The last `lines` non-blank lines of a processor's log: its error, when it stopped on one."""
+def log_tail(path: Path, lines: int = 8) -> str:
+    """The last `lines` non-blank lines of a process's log: its error, when it stopped on one."""
     with path.open("rb") as log:
         log.seek(max(0, log.seek(0, 2) - 8192))
         text = log.read().decode(errors="replace")
