@@ -43,17 +43,22 @@ def _cli() -> ModuleType:
     return cli
 
 
+def _leftovers(record: SupervisorRecord) -> list[str]:
+    """The recorded children still running."""
+    return [child.name for child in record.children if is_fillstream_process(child.pid)]
+
+
 def _live_record() -> SupervisorRecord | None:
     """The record of a live supervisor; a stale record (its supervisor dead) is reported and
     left for `down`, which also stops what it left behind."""
     record = read_record()
     if record is None or is_fillstream_process(record.pid):
         return record
-    orphans = [c.name for c in record.children if is_fillstream_process(c.pid)]
+    left = _leftovers(record)
     _cli().errors.print(
         f"The supervisor recorded in {settings.supervisor_record()} (pid {record.pid}) is not"
         " running"
-        + (f"; its processes {', '.join(orphans)} still are" if orphans else "")
+        + (f"; its processes {', '.join(left)} still are" if left else "")
         + ": `fillstream down` cleans up.",
         highlight=False,
     )
@@ -96,6 +101,9 @@ def up(
 
     cli = _cli()
     record = _live_record()
+    stale = read_record() if record is None else None
+    if stale is not None and _leftovers(stale):
+        raise typer.Exit(1)  # two of a processor would share its partitions: `down` first
     if record is not None:
         cli.errors.print(
             f"[bold red]error:[/] fillstream is already up (supervisor pid {record.pid}):"

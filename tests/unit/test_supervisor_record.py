@@ -110,3 +110,10 @@ def test_down_with_nothing_up_says_so(state):
     result = CliRunner().invoke(app, ["down"])
     assert result.exit_code == 0
     assert "fillstream is not up: nothing to stop." in result.output
+
+
+def test_up_refuses_while_a_dead_supervisors_processes_run(state, dead_pid, lookalike):
+    write_record(record_of(dead_pid, Child("desk", lookalike.pid, 1_800_000_001.0, 0)))
+    result = CliRunner().invoke(app, ["up", "--no-api"])
+    assert result.exit_code == 1
+    assert "its processes desk still are: `fillstream down` cleans up" in result.output
