@@ -113,6 +113,19 @@ class Cluster:
             raise KafkaException(f"topic {topic} does not exist")
         return sorted(metadata.partitions)
 
+    def assigned(self, group: str) -> list[Partition]:
+        """The partitions the group's live members hold now (none while it rebalances)."""
+        description = (
+            self._admin()
+            .describe_consumer_groups([group], request_timeout=self.timeout)[group]
+            .result()
+        )
+        return sorted(
+            (tp.topic, tp.partition)
+            for member in description.members
+            for tp in member.assignment.topic_partitions
+        )
+
     def group_lag(self, group: str) -> GroupLag:
         committed = self.committed(group)
         ends = {where: high for where, (_low, high) in self.watermarks(committed).items()}

@@ -19,6 +19,7 @@ from rich.table import Table
 from fillstream import __version__, settings
 from fillstream.cli_audit import audit
 from fillstream.cli_ops import register as register_ops
+from fillstream.cli_up import register as register_up
 from fillstream.config import EngineConfig
 from fillstream.infra import topics as provisioning
 from fillstream.infra.broker import BrokerSetupError
@@ -845,6 +846,8 @@ def emulator_serve(
         console.print("Stopped.")
 
 
-# The ops commands and the audit, after the pipeline's own in the help.
+# The whole system supervised, then the ops commands and the audit, after the pipeline's own
+# in the help.
+register_up(app)
 register_ops(app, topics_app)
 app.command()(audit)

@@ -5,9 +5,11 @@ catalog's topics, starts every processor, replays market data (a synthetic BTC/U
 default, or a recording), publishes signals among it in time order, cancels what is still
 open when the market data ends (the session closes), waits until every order is final and
 its TCA published (a clock tick moves event time past the last markout horizon), and prints a
-summary with each order's arrival slippage and implementation shortfall. Each run is a pipeline
-of its own, under a topic prefix of its own (after `FILLSTREAM_TOPIC_PREFIX`, if set), and
-deletes the earlier runs'.
+summary with each order's arrival slippage and implementation shortfall. A processor that dies
+mid-run (a crash, a `kill -9`) is started again as under `fillstream up` (fillstream/restarts.py),
+with a line saying so; it resumes from its changelog, so the run ends as it would have. Each run
+is a pipeline of its own, under a topic prefix of its own (after `FILLSTREAM_TOPIC_PREFIX`, if
+set), and deletes the earlier runs'.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.infra import broker, topics
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, tick
+from fillstream.restarts import RestartPolicy, RestartReport
 from fillstream.schemas import examples_dir
 from fillstream.schemas.models import Command, CommandKind
 from fillstream.schemas.topics import CATALOG
@@ -217,7 +220,11 @@ def _run_pipeline(
     created = sum(s.outcome == "created" for s in topics.ensure_topics(CATALOG))
     console.print(f"Topics: {len(CATALOG)} in the catalog, {created} created now")
     watcher = Watcher(WATCHED, from_end=True)
-    pipeline = Pipeline(log_dir=log_dir or settings.state_dir() / "logs")
+    pipeline = Pipeline(
+        log_dir=log_dir or settings.state_dir() / "logs",
+        restart_policy=RestartPolicy(),
+        on_restart=RestartReport(lambda line: console.print(line, highlight=False)),
+    )
     pipeline.start()
     console.print(f"Processors: {', '.join(pipeline.processes)} (logs in {pipeline.log_dir})")
     try:

@@ -1,10 +1,12 @@
 """Running the live pipeline: start its processors, feed it, and tell when it has settled.
 
 `Pipeline` starts every processor as its own process (`python -m fillstream run NAME`), so a
-test can kill one like a real crash. `Watcher` reads every pipeline topic (read-committed) and
-knows when the pipeline is idle: every processor's consumer group has committed past every
-record on its inputs. Kafka's lag figures cannot say this under exactly-once, because the
-commit marker closing a transaction occupies an offset no consumer ever "processes".
+test can kill one like a real crash; under a restart policy (fillstream/restarts.py) it
+starts one that exited again, for the demo and `fillstream up` alike. `Watcher` reads every
+pipeline topic (read-committed) and knows when the pipeline is idle: every processor's
+consumer group has committed past every record on its inputs. Kafka's lag figures cannot say
+this under exactly-once, because the commit marker closing a transaction occupies an offset
+no consumer ever "processes".
 
 `feed` publishes market data, signals and commands in time order. In lockstep it lets the
 pipeline settle before each signal or command and before moving past it in market time, so
@@ -19,7 +21,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +40,7 @@ from pydantic import ValidationError
 
 from fillstream import settings
 from fillstream.config import load_config
+from fillstream.restarts import Restart, RestartPolicy, next_restart
 from fillstream.schemas.models import ClockTick, Signal
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
@@ -45,7 +48,7 @@ from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.replay import MARKET, timeline
 from fillstream.topic_io import codec, high_watermark, make_producer, partitions_of, send
 
-__all__ = ["Pipeline", "Watcher", "feed", "tick", "wire_signal"]
+__all__ = ["Pipeline", "Watcher", "feed", "log_tail", "tick", "wire_signal"]
 
 
 def delete_run(prefix: str) -> tuple[int, list[str]]:
@@ -70,11 +73,23 @@ def delete_run(prefix: str) -> tuple[int, list[str]]:
 
 @dataclass
 class Pipeline:
-    """Every processor of the pipeline, each in a process of its own."""
+    """Every processor of the pipeline, each in a process of its own.
+
+    Without a `restart_policy` a process that exits is an error (`check_alive` raises); with
+    one, `check_alive` starts it again after the policy's wait and tells `on_restart`."""
 
     config: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     log_dir: Path | None = None
+    restart_policy: RestartPolicy | None = None
+    on_restart: Callable[[Restart], None] | None = None
+    started: dict[str, float] = field(default_factory=dict)
+    """Each process's start, wall-clock seconds (for status)."""
+    restarts: dict[str, int] = field(default_factory=dict)
+    _commands: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _since: dict[str, float] = field(default_factory=dict, repr=False)
+    _quick_exits: dict[str, int] = field(default_factory=dict, repr=False)
+    _due: dict[str, tuple[float, int, float]] = field(default_factory=dict, repr=False)
 
     def start(self, names: Iterable[str] | None = None, workers: int = 1) -> None:
         """Start `workers` processes of each processor (every one by default, the ccxt gateway
@@ -89,10 +104,25 @@ class Pipeline:
 
     def start_one(self, name: str, worker: int = 0) -> None:
         """Start a worker of processor `name`, known as `name` (the first) or `name#worker`."""
-        key = name if worker == 0 else f"{name}#{worker}"
-        command = [sys.executable, "-m", "fillstream", "run", name]
-        if self.config is not None:
-            command += ["--config", str(self.config)]
+        self.spawn(name if worker == 0 else f"{name}#{worker}", self._command("run", name))
+
+    def start_api(self, host: str, port: int) -> None:
+        """Start the REST API (`fillstream api`), known as `api`."""
+        self.spawn("api", self._command("api", "--host", host, "--port", str(port)))
+
+    def _command(self, *arguments: str) -> list[str]:
+        """`fillstream ARGUMENTS`, with the pipeline's config."""
+        config = [] if self.config is None else ["--config", str(self.config)]
+        return [sys.executable, "-m", "fillstream", *arguments, *config]
+
+    def spawn(self, key: str, command: list[str]) -> None:
+        """Start `command` as the process `key` (its output in the log dir's `key.log`)."""
+        self._commands[key] = command
+        self._launch(key)
+
+    def _launch(self, key: str) -> None:
+        command = self._commands[key]
+        self.started[key], self._since[key] = time.time(), time.monotonic()
         if self.log_dir is None:
             self.processes[key] = subprocess.Popen(
                 command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
@@ -108,29 +138,68 @@ class Pipeline:
         process.kill()
         process.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 20) -> None:
+        """SIGTERM every process (a clean shutdown), SIGKILL what is left after `timeout`."""
+        self._due.clear()
         for process in self.processes.values():
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + timeout
         for process in self.processes.values():
             try:
-                process.wait(20)
+                process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait(10)
         self.processes.clear()
 
     def check_alive(self) -> None:
-        """Raise, with the end of its log (which says why), if a processor has exited."""
+        """Raise, with the end of its log (which says why), if a processor has exited; under a
+        restart policy, restart it instead once its wait is over."""
+        if self.restart_policy is not None:
+            self.supervise()
+            return
         for name, process in self.processes.items():
             if process.poll() is not None:
                 problem = f"processor {name} exited with code {process.returncode}"
                 if self.log_dir is not None:
                     log = self.log_dir / f"{name}.log"
-                    problem += f"; the end of its log ({log}):\n{_tail(log)}"
+                    problem += f"; the end of its log ({log}):\n{log_tail(log)}"
                 raise RuntimeError(problem)
 
+    def restarting(self, key: str) -> bool:
+        """Whether process `key` has exited and waits to be started again."""
+        return key in self._due
 
-def _tail(path: Path, lines: int = 8) -> str:
-    """The last `lines` non-blank lines of a processor's log: its error, when it stopped on one."""
+    def supervise(self) -> list[Restart]:
+        """Note the processes that exited since the last call and start again those whose wait
+        (`restart_policy`) is over: what was restarted, each also told to `on_restart`."""
+        policy = self.restart_policy or RestartPolicy()
+        now = time.monotonic()
+        for key, process in self.processes.items():
+            if key in self._due or process.poll() is None:
+                continue
+            exits, delay = next_restart(
+                policy, self._quick_exits.get(key, 0), now - self._since[key]
+            )
+            self._quick_exits[key] = exits
+            self._due[key] = (now + delay, process.returncode, delay)
+        restarted = []
+        for key, (due, exit_code, delay) in list(self._due.items()):
+            if now < due:
+                continue
+            del self._due[key]
+            self._launch(key)
+            self.restarts[key] = self.restarts.get(key, 0) + 1
+            restart = Restart(key, exit_code, self.processes[key].pid, self.restarts[key], delay)
+            restarted.append(restart)
+            if self.on_restart is not None:
+                self.on_restart(restart)
+        return restarted
+
+
+def log_tail(path: Path, lines: int = 8) -> str:
+    """The last `lines` non-blank lines of a process's log: its error, when it stopped on one."""
     with path.open("rb") as log:
         log.seek(max(0, log.seek(0, 2) - 8192))
         text = log.read().decode(errors="replace")

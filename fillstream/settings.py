@@ -23,6 +23,7 @@ __all__ = [
     "replication_factor",
     "schema_registry_url",
     "state_dir",
+    "supervisor_record",
     "topic_prefix",
 ]
 
@@ -46,6 +47,11 @@ def cache_dir() -> Path:
 def local_broker_record() -> Path:
     """The file in which `fillstream kafka start` records the running local broker."""
     return state_dir() / "kafka" / "broker.json"
+
+
+def supervisor_record() -> Path:
+    """The file in which `fillstream up` records its supervisor and the processes it runs."""
+    return state_dir() / "supervisor.json"
 
 
 def bootstrap_servers() -> str:
