@@ -89,7 +89,8 @@ class OmsStage:
             return [Emit("orders.state", to_record(state))]
         self.orders.pop(order_id, None)
         self.finished.remember(order_id)
-        return _final(to_record(state))
+        record = to_record(state)
+        return _final(record, unfilled=record.filled_quantity < record.quantity)
 
     def _rejected(self, rejection: Rejection) -> list[Emit]:
         """A refused signal's order ends rejected: one approved and then refused (by the
@@ -114,8 +115,13 @@ class OmsStage:
                 "updated_at": rejection.rejected_at,
             }
         )
-        return _final(record)
+        return _final(record, unfilled=rejection.order_id is not None)  # risk approved it
 
 
-def _final(record: OrderState) -> list[Emit]:
-    return [Emit("orders.state", record), Emit("orders.ended", record)]
+def _final(record: OrderState, *, unfilled: bool) -> list[Emit]:
+    """An order's final state; on `orders.ended` too when risk still counts part of it as
+    working: an order it approved that ended with part unfilled. One that filled in full left
+    risk's working orders with its last fill (`fills.accounts`), and one risk refused never
+    joined them: neither needs a record more."""
+    final = [Emit("orders.state", record)]
+    return [*final, Emit("orders.ended", record)] if unfilled else final

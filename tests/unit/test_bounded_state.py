@@ -316,12 +316,21 @@ def rejection(signal_id: str = "sig-1", order_id: str | None = None) -> Rejectio
 
 
 def states(emits: list) -> list[tuple[str, str, int]]:
-    """What went to `orders.state`; a final state also goes to `orders.ended`, for risk."""
+    """What went to `orders.state`. A final state with part unfilled also goes to
+    `orders.ended` (risk counts that part as working until then), but for an order risk
+    refused, which never was (no `order_id` on its rejection: see `rejection`)."""
     published = [e.record for e in emits if e.topic == "orders.state"]
     assert [e.record for e in emits if e.topic == "orders.ended"] == [
-        record for record in published if record.status.value in FINAL
+        record
+        for record in published
+        if record.status.value in FINAL
+        and record.filled_quantity < record.quantity
+        and not (record.reason or "").startswith(RISK_REFUSED)
     ]
     return [(record.order_id, record.status.value, record.version) for record in published]
+
+
+RISK_REFUSED = "DUPLICATE_SIGNAL"  # the reason `rejection` gives an order risk refused
 
 
 FINAL = {"filled", "cancelled", "rejected", "expired"}
