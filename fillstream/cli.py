@@ -7,9 +7,10 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from confluent_kafka import KafkaException
@@ -30,6 +31,9 @@ from fillstream.schemas.history import freeze
 from fillstream.schemas.models import MODELS
 from fillstream.schemas.topics import CATALOG, TopicSpec, find
 from fillstream.topic_io import consume, publish
+
+if TYPE_CHECKING:
+    from fillstream.streams.stages import Stage
 
 app = typer.Typer(
     help="fillstream: an order-execution engine built as a stream-processing pipeline on Kafka.",
@@ -295,7 +299,6 @@ def run(
     credentials from the environment variables the tables name. `monitor` raises alerts on
     `metrics` and in its log from the pipeline's figures (docs/OBSERVABILITY.md)."""
     from fillstream.config import ConfigError, load_config
-    from fillstream.streams.processors import build_stage
     from fillstream.streams.runtime import run_processor
 
     try:
@@ -303,15 +306,26 @@ def run(
         if processor == "gateway":
             _run_gateway(engine)
             return
-        if processor == "monitor":
-            _run_monitor(engine)
-            return
-        build_stage(processor, engine)
+        build = _stage_builder(processor, engine)
+        build()  # a configuration error is told now, not once Kafka answers
     except (ConfigError, ValueError) as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
     _await_cluster()
-    run_processor(processor, lambda: build_stage(processor, engine))
+    if processor == "monitor":
+        _log_to_stderr()  # its alerts go to its log too
+    run_processor(processor, build)
+
+
+def _stage_builder(processor: str, engine: EngineConfig) -> Callable[[], Stage]:
+    """What processor `processor` runs: a pipeline processor's stage, or the monitor's."""
+    if processor == "monitor":
+        from fillstream.streams.stages.monitor import MonitorStage
+
+        return lambda: MonitorStage(engine.monitor)
+    from fillstream.streams.processors import build_stage
+
+    return lambda: build_stage(processor, engine)
 
 
 def _run_gateway(engine: EngineConfig) -> None:
@@ -331,17 +345,6 @@ def _run_gateway(engine: EngineConfig) -> None:
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
-
-
-def _run_monitor(engine: EngineConfig) -> None:
-    from contextlib import suppress
-
-    from fillstream.streams.monitor_service import run_monitor
-
-    _await_cluster()
-    _log_to_stderr()
-    with suppress(KeyboardInterrupt):
-        run_monitor(engine.monitor)
 
 
 def _log_to_stderr() -> None:

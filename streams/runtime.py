@@ -57,7 +57,7 @@ from fillstream.streams.records import TopicRecords, topic_records
 from fillstream.streams.sequencer import NEVER, Sequencer, runs_of
 from fillstream.streams.stages import Stage, event_time
 from fillstream.streams.telemetry import Publisher, Telemetry
-from fillstream.topic_io import send
+from fillstream.topic_io import high_watermark, send
 
 __all__ = ["Processor", "changelog_reader", "read_changelog", "run_processor"]
 
@@ -122,6 +122,8 @@ class Processor:
         stage = build()
         self.inputs = stage.inputs
         self.outputs = stage.outputs
+        # One shard over every partition of the inputs, from their ends (the monitor).
+        self.sees_all: bool = getattr(stage, "sees_all", False)
         self.guarantee = settings.processing_guarantee()
         self.exactly_once = self.guarantee == "exactly-once"
         # One input topic: its offsets alone fix the order, nothing to merge or journal.
@@ -155,6 +157,10 @@ class Processor:
             else Producer(self._producer_config(transactional=False, linger_ms=0))
         )
         self.restorer = changelog_reader(f"{self.group}-restore")
+        # (source, partition) of each input partition a `sees_all` shard reads
+        self.watched: list[tuple[str, TopicPartition]] = []
+        if self.sees_all:
+            self._assign_all()
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -196,12 +202,13 @@ class Processor:
         if self.exactly_once:
             self.producer.init_transactions()
             self.producer.begin_transaction()
-        self.consumer.subscribe(
-            [find(topic).full_name for topic in self.inputs],
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-            on_lost=self._on_lost,
-        )
+        if not self.sees_all:
+            self.consumer.subscribe(
+                [find(topic).full_name for topic in self.inputs],
+                on_assign=self._on_assign,
+                on_revoke=self._on_revoke,
+                on_lost=self._on_lost,
+            )
         due = time.monotonic() + self.interval
         try:
             while not self.stopping.is_set():
@@ -251,10 +258,10 @@ class Processor:
                     raise KafkaException(error)
                 log.warning("%s: consumer: %s", self.name, error)
                 continue
-            shard = self.shards.get(message.partition())
+            shard = self.shards.get(0 if self.sees_all else message.partition())
             if shard is not None:  # else revoked since it was fetched
-                topic = self.topic_of[message.topic()]
-                shard.sequencer.add(topic, message.offset(), message.timestamp()[1], message)
+                source = self._source(self.topic_of[message.topic()], message.partition())
+                shard.sequencer.add(source, message.offset(), message.timestamp()[1], message)
         now_ms = time.time_ns() // 1_000_000
         horizon = now_ms - self.hold_ms if self.hold_ms else NEVER
         batch = _Batch()
@@ -305,20 +312,37 @@ class Processor:
         waited `max_wait_ms` for them."""
         if shard.waiting_since is not None and now_ms - shard.waiting_since >= self.max_wait_ms:
             return frozenset()
-        inputs = [TopicPartition(find(topic).full_name, partition) for topic in self.inputs]
+        sources = dict(
+            self.watched
+            if self.sees_all
+            else [
+                (topic, TopicPartition(find(topic).full_name, partition)) for topic in self.inputs
+            ]
+        )
+        source_of = {(tp.topic, tp.partition): source for source, tp in sources.items()}
         lagging = set()
-        for tp in self.consumer.position(inputs):
-            topic = self.topic_of[tp.topic]
+        for tp in self.consumer.position(list(sources.values())):
+            source = source_of[tp.topic, tp.partition]
             low, high = self.consumer.get_watermark_offsets(tp, cached=True) or (-1, -1)
             # Nothing received yet: the position is where the shard's inputs were sought.
-            at = tp.offset if tp.offset >= 0 else max(shard.position.get(topic, 0), low)
+            at = tp.offset if tp.offset >= 0 else max(shard.position.get(source, 0), low)
             if high < 0 or at < high:  # its end not known yet, or records not at hand
-                lagging.add(topic)
+                lagging.add(source)
         return frozenset(lagging)
+
+    def _source(self, topic: str, partition: int) -> str:
+        """What the shard's sequencer, journal and position call an input partition: its topic,
+        as partition p of every input is shard p's; `topic@p` in a shard that sees all."""
+        return f"{topic}@{partition}" if self.sees_all else topic
+
+    def _input(self, source: str, partition: int, offset: int) -> TopicPartition:
+        """The input partition `source` names in shard `partition`, at `offset`."""
+        topic, _, number = source.rpartition("@") if self.sees_all else (source, "", partition)
+        return TopicPartition(find(topic).full_name, int(number), offset)
 
     def _process(self, shard: Shard, message: Message, batch: _Batch) -> None:
         topic = self.topic_of[message.topic()]
-        shard.position[topic] = message.offset() + 1
+        shard.position[self._source(topic, message.partition())] = message.offset() + 1
         stamp_ms = message.timestamp()[1]
         stamp_us = stamp_ms * 1000
         batch.taken.append((topic, stamp_us))
@@ -410,8 +434,7 @@ class Processor:
             shard.sequence = 0
             shard.dirty = False
             offsets += [
-                TopicPartition(find(topic).full_name, partition, offset)
-                for topic, offset in shard.position.items()
+                self._input(source, partition, offset) for source, offset in shard.position.items()
             ]
         if self.exactly_once:
             if offsets:
@@ -464,6 +487,30 @@ class Processor:
             self.producer.abort_transaction()
             self.producer.begin_transaction()
         consumer.unassign()
+
+    def _assign_all(self) -> None:
+        """A `sees_all` shard: every partition of the inputs, where its checkpoint stood, else
+        at the end each has now (so every record published from here on reaches it). No group
+        shares them out: one such worker sees everything."""
+        shard = self.shards[0] = Shard(self.build(), self._recover(0))
+        positions = []
+        for topic in self.inputs:
+            name = find(topic).full_name
+            for number in sorted(
+                self.consumer.list_topics(name, timeout=30).topics[name].partitions
+            ):
+                tp = TopicPartition(name, number)
+                source = self._source(topic, number)
+                self.watched.append((source, tp))
+                start = shard.position.get(source)
+                positions.append(
+                    TopicPartition(
+                        name,
+                        number,
+                        start if start is not None else high_watermark(self.consumer, tp),
+                    )
+                )
+        self.consumer.assign(positions)
 
     def _recover(self, partition: int) -> Recovered:
         return read_changelog(self.restorer, self.changelog, partition, self.name)

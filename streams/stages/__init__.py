@@ -87,6 +87,7 @@ _EVENT_TIME = {
     "clock": "timestamp",
     "commands": "created_at",
     "tca": "completed_at",
+    "metrics": "timestamp",
     "tca.feedback": "completed_at",
 }
 
