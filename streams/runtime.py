@@ -135,10 +135,8 @@ class Processor:
         self.poll_timeout = settings.poll_timeout()
         self.group = settings.processor_group(name)
         self.changelog = changelog(name)
-        ensure_topics(
-            [find(topic) for topic in (*self.inputs, *self.outputs, "deadletter")]
-            + [self.changelog]
-        )
+        topics = [find(topic) for topic in (*self.inputs, *self.outputs, "deadletter")]
+        _waiting_out_the_broker(name, lambda: ensure_topics([*topics, self.changelog]))
         self.topic_of = {find(topic).full_name: topic for topic in self.inputs}
         self.specs = {topic: find(topic) for topic in (*self.outputs, "deadletter")}
         self.codecs: dict[str, TopicRecords] = {
@@ -160,7 +158,7 @@ class Processor:
         # (source, partition) of each input partition a `sees_all` shard reads
         self.watched: list[tuple[str, TopicPartition]] = []
         if self.sees_all:
-            self._assign_all()
+            _waiting_out_the_broker(name, self._assign_all)
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -492,8 +490,8 @@ class Processor:
         """A `sees_all` shard: every partition of the inputs, where its checkpoint stood, else
         at the end each has now (so every record published from here on reaches it). No group
         shares them out: one such worker sees everything."""
-        shard = self.shards[0] = Shard(self.build(), self._recover(0))
-        positions = []
+        shard = Shard(self.build(), self._recover(0))
+        watched, positions = [], []
         for topic in self.inputs:
             name = find(topic).full_name
             for number in sorted(
@@ -501,19 +499,37 @@ class Processor:
             ):
                 tp = TopicPartition(name, number)
                 source = self._source(topic, number)
-                self.watched.append((source, tp))
                 start = shard.position.get(source)
-                positions.append(
-                    TopicPartition(
-                        name,
-                        number,
-                        start if start is not None else high_watermark(self.consumer, tp),
-                    )
-                )
+                if start is None:
+                    start = high_watermark(self.consumer, tp)
+                watched.append((source, tp))
+                positions.append(TopicPartition(name, number, start))
         self.consumer.assign(positions)
+        self.shards[0], self.watched = shard, watched
 
     def _recover(self, partition: int) -> Recovered:
         return read_changelog(self.restorer, self.changelog, partition, self.name)
+
+
+# What a broker that is away (or restarting) answers: try again, as the loop waits it out.
+_AWAY = frozenset({KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN})
+
+
+def _waiting_out_the_broker(name: str, action: Callable[[], object]) -> None:
+    """`action` (a start-up step that needs the broker), tried again each second while the
+    broker is away: a worker started as the broker goes down starts when it returns."""
+    while True:
+        try:
+            action()
+            return
+        except KafkaException as error:
+            cause = error.args[0]
+            if not isinstance(cause, KafkaError) or not (
+                cause.code() in _AWAY or cause.retriable()
+            ):
+                raise
+            log.warning("%s: the broker is away (%s); trying again", name, cause)
+            time.sleep(1)
 
 
 def changelog_reader(group: str) -> Consumer:
