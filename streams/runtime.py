@@ -5,7 +5,8 @@ the processor's inputs), hand each partition's records to that partition's stage
 it emits, and commit now and then. The inputs are co-partitioned, so partition number p of
 every input is one shard of the work, with a stage of its own; Kafka's consumer group decides
 which worker holds which shards (the range assignor, which gives one consumer the same
-partition number of every topic).
+partition number of every topic). A stage that declares `sees_all` (the monitor) is one shard
+over every partition of its inputs instead, assigned without a group.
 
 Each shard's memory lives in the processor's changelog topic, partition p (`streams.changelog`,
 `streams.memory`): a worker that gains a shard restores it from there and seeks the inputs to
