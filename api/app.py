@@ -263,9 +263,11 @@ def create_app(services: Services) -> FastAPI:
 
     @read.get("/orders/{order_id}", response_model=Envelope[dict[str, Any]])
     def order_status(request: Request, order_id: _Id) -> JSONResponse:
-        """An order's latest state, its slices, and its rejection if risk refused it."""
+        """An order's latest state, its slices, its risk score once risk approved it, and its
+        rejection if it was refused."""
         with services.lock:
             state = services.view.orders.get(order_id)
+            risk_score = services.view.risk_scores.get(order_id)
             rejection = services.view.rejections.get(order_id)
             reports = services.view.executions.get(order_id, {}).values()
             slices = {report.slice_id for report in reports}
@@ -276,6 +278,7 @@ def create_app(services: Services) -> FastAPI:
             "order_id": order_id,
             "status": state.status.value if state else "submitted",
             "order": _json(state) if state else None,
+            "risk_score": risk_score,
             "slices": sorted(slices),
             "rejection": _json(rejection) if rejection else None,
         }

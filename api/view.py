@@ -22,6 +22,7 @@ from fillstream.schemas.models import (
     ExecutionReport,
     Metric,
     OrderState,
+    ParentOrder,
     Quote,
     Rejection,
     TcaResult,
@@ -31,6 +32,7 @@ from fillstream.streams.execution.ids import order_id_for
 __all__ = ["FOLLOWED", "EngineView", "SeriesKey", "apply", "series_key"]
 
 FOLLOWED = (
+    "orders.approved",
     "orders.state",
     "orders.rejected",
     "fills",
@@ -52,6 +54,9 @@ def series_key(metric: Metric) -> SeriesKey:
 class EngineView:
     orders: dict[str, OrderState] = field(default_factory=dict)
     rejections: dict[str, Rejection] = field(default_factory=dict)  # by order id
+    # How close each approved order took its account to its nearest limit (0-1; None before
+    # risk scored approvals), by order id.
+    risk_scores: dict[str, float | None] = field(default_factory=dict)
     # Executions by order id, then by report id (a re-delivered report counts once).
     executions: dict[str, dict[str, ExecutionReport]] = field(default_factory=dict)
     slices: dict[str, list[str]] = field(default_factory=dict)  # slice id -> order id, report ids
@@ -78,7 +83,10 @@ def _typed(model: type[_Model], record: Mapping[str, Any] | BaseModel) -> _Model
 
 def apply(view: EngineView, topic: str, record: Mapping[str, Any] | BaseModel) -> None:
     """Fold one decoded record of `topic` (one of FOLLOWED) into the view."""
-    if topic == "orders.state":
+    if topic == "orders.approved":
+        approved = _typed(ParentOrder, record)
+        view.risk_scores[approved.order_id] = approved.risk_score
+    elif topic == "orders.state":
         state = _typed(OrderState, record)
         known = view.orders.get(state.order_id)
         if known is None or known.version <= state.version:

@@ -200,6 +200,9 @@ def test_an_orders_slices_lead_to_their_executions(client, view):
     apply(view, "fills", report("r-2", "o-a", "o-a-0", T0 + 2, **fill))
     status = client.get("/api/v1/orders/o-a", headers=key(READ)).json()["data"]
     assert status["slices"] == ["o-a-0"] and status["order"]["status"] == "filled"
+    assert status["risk_score"] is None  # no approval seen for it
+    view.risk_scores["o-a"] = 0.72
+    assert client.get("/api/v1/orders/o-a", headers=key(READ)).json()["data"]["risk_score"] == 0.72
     executions = client.get("/api/v1/transactions/o-a-0", headers=key(READ)).json()["data"]
     assert [e["report_id"] for e in executions["executions"]] == ["r-1", "r-2"]
     assert executions["filled_quantity"] == "1"

@@ -101,6 +101,28 @@ def test_quotes_and_books_are_kept_per_symbol_and_venue():
     assert view.book_times[("IBM", "arca")] == T0 + 1
 
 
+def test_an_approved_orders_risk_score_is_kept_by_its_order_id():
+    view = EngineView()
+    signal = {
+        "signal_id": "sig-7",
+        "strategy_id": "s-1",
+        "account_id": "acct-1",
+        "symbol": "BTC/USDT",
+        "side": "buy",
+        "quantity": Decimal("9"),
+        "order_type": "market",
+        "created_at": T0,
+    }
+    # the second of three 9 BTC buys against max_position 25: 18 / 25 (docs/RISK.md)
+    apply(
+        view,
+        "orders.approved",
+        {"order_id": "o-sig-7", "signal": signal, "approved_at": T0, "risk_score": 0.72},
+    )
+    apply(view, "orders.approved", {"order_id": "o-sig-8", "signal": signal, "approved_at": T0})
+    assert view.risk_scores == {"o-sig-7": 0.72, "o-sig-8": None}
+
+
 def test_a_rejection_is_found_by_the_order_id_risk_would_have_given():
     view = EngineView()
     rejection = {
