@@ -90,7 +90,8 @@ class OmsStage:
         self.orders.pop(order_id, None)
         self.finished.remember(order_id)
         record = to_record(state)
-        return _final(record, unfilled=record.filled_quantity < record.quantity)
+        # against what risk approved: a modify may have lowered the quantity since
+        return _final(record, unfilled=state.filled < state.order.signal.quantity)
 
     def _rejected(self, rejection: Rejection) -> list[Emit]:
         """A refused signal's order ends rejected: one approved and then refused (by the

@@ -178,6 +178,10 @@ def test_a_modified_parent_that_filled_its_new_quantity_ends_filled_in_the_oms()
         "partially_filled",
         "cancel_pending",
     ]
-    (last,) = oms.handle("fills", venue[1], T0 + 2)  # filled in full: nothing for risk
+    last, ended = oms.handle("fills", venue[1], T0 + 2)
     assert (last.record.status.value, last.record.filled_quantity) == ("filled", D("0.2"))
     assert last.record.quantity == D("0.2") and oms.orders == {}
+    # Filled at its lowered quantity, but short of the 0.3 risk approved and still counts as
+    # working (risk does not see modifies): its end goes to risk too, to release the rest.
+    assert approved().signal.quantity == D("0.3")
+    assert (ended.topic, ended.record) == ("orders.ended", last.record)
