@@ -14,7 +14,7 @@ scores an approved one (`risk_score`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from fillstream.connectors.instruments import Instrument
@@ -41,7 +41,8 @@ class Candidate:
     `price` is what the order is valued at (see `order_price`), `reference` the collar's
     reference price; `position` and `signed_quantity` are signed (+ buys, long); `working` the
     account's working (buys, sells) per symbol, this order not among them. `exposure` is
-    computed by the first check that needs it.
+    computed by the first check that needs it; `usages` are the limits' usages the checks
+    measured, which the risk score reads.
     """
 
     signal: Signal
@@ -61,6 +62,7 @@ class Candidate:
     sectors: Mapping[str, str]
     market: MarketView
     exposure: Exposure | Rejection | None = None
+    usages: list[Usage] = field(default_factory=list)
 
     @classmethod
     def gather(
@@ -285,10 +287,22 @@ def _position_usage(order: Candidate) -> Usage | None:
     return Usage(before, before + order.signal.quantity, limit)
 
 
+def _breach(
+    order: Candidate, measure: Callable[[Candidate], Usage | Rejection | None]
+) -> Usage | Rejection | None:
+    """What `measure` finds of its limit, kept for the risk score: the usage if the order
+    breaches the limit, the rejection if the limit cannot be measured, else None."""
+    usage = measure(order)
+    if not isinstance(usage, Usage):
+        return usage
+    order.usages.append(usage)
+    return usage if usage.breached else None
+
+
 def position_limit(order: Candidate) -> Rejection | None:
-    usage = _position_usage(order)
-    if usage is None or not usage.breached:
-        return None
+    usage = _breach(order, _position_usage)
+    if not isinstance(usage, Usage):
+        return usage
     buy = order.signed_quantity > 0
     return RejectReason.POSITION_LIMIT.reject(
         symbol=order.signal.symbol,
@@ -322,17 +336,15 @@ def _daily_notional_usage(order: Candidate) -> Usage | Rejection | None:
 
 
 def daily_limits(order: Candidate) -> Rejection | None:
-    count = _daily_orders_usage(order)
-    if count is not None and count.breached:
+    count = _breach(order, _daily_orders_usage)
+    if isinstance(count, Usage):
         return RejectReason.DAILY_ORDER_COUNT.reject(count=count.before, limit=count.limit)
-    notional = _daily_notional_usage(order)
+    notional = _breach(order, _daily_notional_usage)
     if not isinstance(notional, Usage):
         return notional
-    if notional.breached:
-        return RejectReason.DAILY_NOTIONAL.reject(
-            notional=order.notional, total=notional.after, limit=notional.limit
-        )
-    return None
+    return RejectReason.DAILY_NOTIONAL.reject(
+        notional=order.notional, total=notional.after, limit=notional.limit
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,11 +421,9 @@ def _leverage_usage(order: Candidate) -> Usage | Rejection | None:
 
 
 def gross_leverage(order: Candidate) -> Rejection | None:
-    usage = _leverage_usage(order)
+    usage = _breach(order, _leverage_usage)
     if not isinstance(usage, Usage):
         return usage
-    if not usage.breached:
-        return None
     exposure = _exposure(order)
     assert isinstance(exposure, Exposure)  # measured by the usage
     return RejectReason.GROSS_LEVERAGE.reject(
@@ -447,11 +457,9 @@ def _concentration_usage(order: Candidate) -> Usage | Rejection | None:
 
 
 def concentration(order: Candidate) -> Rejection | None:
-    usage = _concentration_usage(order)
+    usage = _breach(order, _concentration_usage)
     if not isinstance(usage, Usage):
         return usage
-    if not usage.breached:
-        return None
     exposure = _exposure(order)
     assert isinstance(exposure, Exposure)  # measured by the usage
     return RejectReason.CONCENTRATION.reject(
@@ -476,11 +484,9 @@ def _sector_usage(order: Candidate) -> Usage | Rejection | None:
 
 
 def sector_exposure(order: Candidate) -> Rejection | None:
-    usage = _sector_usage(order)
+    usage = _breach(order, _sector_usage)
     if not isinstance(usage, Usage):
         return usage
-    if not usage.breached:
-        return None
     return RejectReason.SECTOR_EXPOSURE.reject(
         sector=order.sectors[order.signal.symbol],
         exposure=usage.after,
@@ -519,19 +525,9 @@ CHECKS: tuple[Callable[[Candidate], Rejection | None], ...] = (
     order_rate,
 )
 
-# What an approved order's risk score is the nearest of.
-_USAGES: tuple[Callable[[Candidate], Usage | Rejection | None], ...] = (
-    _position_usage,
-    _daily_orders_usage,
-    _daily_notional_usage,
-    _leverage_usage,
-    _concentration_usage,
-    _sector_usage,
-)
-
 
 def risk_score(order: Candidate) -> Decimal:
     """How close an order that passed every check takes the account to its nearest limit: the
-    largest share of a limit used with it (0 to 1, to 4 places); 0 with no such limit set."""
-    shares = [usage.share for measure in _USAGES if isinstance(usage := measure(order), Usage)]
-    return max(shares, default=_ZERO).quantize(_SCORE)
+    largest share of a limit used with it (0 to 1, to 4 places), of the usages the checks
+    measured; 0 with no such limit set."""
+    return max((usage.share for usage in order.usages), default=_ZERO).quantize(_SCORE)
