@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fillstream import settings
+from fillstream.infra import processes
 
 __all__ = [
     "Child",
@@ -79,20 +80,7 @@ def remove_record(path: Path | None = None) -> None:
 def is_fillstream_process(pid: int) -> bool:
     """Whether `pid` is a live fillstream process (`python -m fillstream` or the `fillstream`
     script): a recorded pid may be dead, a zombie, or reused by another program since."""
-    proc = Path("/proc") / str(pid)
-    if not Path("/proc/self").exists():  # no /proc: that the pid exists is all one can tell
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    try:
-        state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
-        argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return False
-    return state not in ("Z", "X") and any(
-        arg == "fillstream" or arg.endswith("/fillstream") for arg in argv[:3]
+    return processes.runs(
+        pid,
+        lambda argv: any(arg == "fillstream" or arg.endswith("/fillstream") for arg in argv[:3]),
     )

@@ -34,6 +34,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from fillstream import settings
+from fillstream.infra import processes
 
 __all__ = [
     "DEFAULT_CONTROLLER_PORT",
@@ -195,28 +196,8 @@ def _port_answers(port: int) -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
-    """Whether `pid` is a live Kafka broker.
-
-    A recorded pid can outlive its broker (a crash, a reboot) and be reused by an unrelated
-    process, which `stop` must never signal; and a broker whose parent does not reap it lingers
-    as a zombie that `kill -0` still sees. Where /proc exists both are checked; elsewhere only
-    that the pid exists.
-    """
-    proc = Path("/proc") / str(pid)
-    if Path("/proc/self").exists():
-        try:
-            state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
-            cmdline = (proc / "cmdline").read_bytes()
-        except OSError:
-            return False
-        return state not in ("Z", "X") and b"kafka.Kafka" in cmdline
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Whether `pid` is a live Kafka broker (`processes.runs`: not a pid reused since)."""
+    return processes.runs(pid, lambda argv: "kafka.Kafka" in argv)
 
 
 def _terminate(pid: int, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
