@@ -42,21 +42,21 @@ def register(app: typer.Typer, topics_app: typer.Typer) -> None:
     topics_app.command("inspect")(topics_inspect)
 
 
-def _cli() -> ModuleType:
+def main_cli() -> ModuleType:
     """The main CLI module (its consoles and broker check); imported late, since it imports
-    this one."""
+    this one (and `cli_up`)."""
     from fillstream import cli
 
     return cli
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    _cli().errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    main_cli().errors.print(f"[bold red]error:[/] {message}", highlight=False)
     return typer.Exit(code)
 
 
 def _spinner(text: str) -> Progress:
-    return Progress(SpinnerColumn(), TextColumn(text), console=_cli().errors, transient=True)
+    return Progress(SpinnerColumn(), TextColumn(text), console=main_cli().errors, transient=True)
 
 
 # -- signals ------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ def signals_publish(
     a missing created_at is the time of sending. Invalid lines are listed by number; the
     exit code is 1 if there were any.
     """
-    cli = _cli()
+    cli = main_cli()
     text = sys.stdin.read() if str(file) == "-" else file.read_text()
     signals, problems = control.parse_signal_file(
         text, file.suffix.lower() == ".csv", control.stamp()
@@ -115,7 +115,7 @@ def _orders() -> dict[str, OrderState]:
     """Every order's latest state, read from `orders.state` as it stands."""
     from fillstream.api.follower import snapshot
 
-    _cli()._require_cluster()
+    main_cli()._require_cluster()
     with _spinner("reading orders.state") as progress:
         progress.add_task("orders")
         return snapshot(["orders.state"]).orders
@@ -167,13 +167,13 @@ def orders_list(
             "" if order.average_price is None else str(order.average_price),
             order.status.value,
         )
-    _cli().console.print(table)
+    main_cli().console.print(table)
 
 
 def _publish(command: Command) -> None:
-    _cli()._require_cluster()
+    main_cli()._require_cluster()
     control.publish_commands([command])
-    _cli().console.print(f"{command.kind.value} → commands ({command.command_id})")
+    main_cli().console.print(f"{command.kind.value} → commands ({command.command_id})")
 
 
 @orders_app.command("cancel")
@@ -287,7 +287,7 @@ def topics_inspect(
     from fillstream.api.cluster import Cluster, lag
     from fillstream.topic_io import consume
 
-    cli = _cli()
+    cli = main_cli()
     spec = cli._spec(topic)
     cli._require_cluster()
     cluster = Cluster(timeout=10)
@@ -347,5 +347,5 @@ def serve_api(
         chosen = api_settings(config)
     except ValueError as error:  # ConfigError is one too
         raise _fail(str(error)) from None
-    _cli()._require_cluster()
+    main_cli()._require_cluster()
     run(host, port, chosen)

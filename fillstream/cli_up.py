@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from fillstream import settings
+from fillstream.cli_ops import main_cli
 from fillstream.supervisor_record import (
     SupervisorRecord,
     is_fillstream_process,
@@ -35,14 +35,6 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
 
 
-def _cli() -> ModuleType:
-    """The main CLI module (its consoles and broker check); imported late, since it imports
-    this one."""
-    from fillstream import cli
-
-    return cli
-
-
 def _leftovers(record: SupervisorRecord) -> list[str]:
     """The recorded children still running."""
     return [child.name for child in record.children if is_fillstream_process(child.pid)]
@@ -55,7 +47,7 @@ def _live_record() -> SupervisorRecord | None:
     if record is None or is_fillstream_process(record.pid):
         return record
     left = _leftovers(record)
-    _cli().errors.print(
+    main_cli().errors.print(
         f"The supervisor recorded in {settings.supervisor_record()} (pid {record.pid}) is not"
         " running"
         + (f"; its processes {', '.join(left)} still are" if left else "")
@@ -99,7 +91,7 @@ def up(
     from fillstream.infra.broker import BrokerSetupError
     from fillstream.supervisor import SupervisorOptions, launch, run_supervisor
 
-    cli = _cli()
+    cli = main_cli()
     record = _live_record()
     stale = read_record() if record is None else None
     if stale is not None and _leftovers(stale):
@@ -163,7 +155,7 @@ def down(
     running: they are stopped too."""
     from fillstream.supervisor import stop_supervisor
 
-    cli = _cli()
+    cli = main_cli()
     record = read_record()
     if record is None:
         remove_record()  # an unreadable one is no use either
@@ -198,7 +190,7 @@ def status() -> None:
     up."""
     from fillstream.process_status import system_status
 
-    cli = _cli()
+    cli = main_cli()
     record = _live_record()
     if record is None:
         cli.console.print("fillstream is not up (`fillstream up` starts it).")
