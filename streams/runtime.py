@@ -158,6 +158,7 @@ class Processor:
         self.restorer = changelog_reader(f"{self.group}-restore")
         # (source, partition) of each input partition a `sees_all` shard reads
         self.watched: list[tuple[str, TopicPartition]] = []
+        self._inputs: dict[int, tuple[list[TopicPartition], dict[tuple[str, int], str]]] = {}
         if self.sees_all:
             _waiting_out_the_broker(name, self._assign_all)
 
@@ -311,16 +312,9 @@ class Processor:
         waited `max_wait_ms` for them."""
         if shard.waiting_since is not None and now_ms - shard.waiting_since >= self.max_wait_ms:
             return frozenset()
-        sources = dict(
-            self.watched
-            if self.sees_all
-            else [
-                (topic, TopicPartition(find(topic).full_name, partition)) for topic in self.inputs
-            ]
-        )
-        source_of = {(tp.topic, tp.partition): source for source, tp in sources.items()}
+        inputs, source_of = self._inputs_of(partition)
         lagging = set()
-        for tp in self.consumer.position(list(sources.values())):
+        for tp in self.consumer.position(inputs):
             source = source_of[tp.topic, tp.partition]
             low, high = self.consumer.get_watermark_offsets(tp, cached=True) or (-1, -1)
             # Nothing received yet: the position is where the shard's inputs were sought.
@@ -328,6 +322,19 @@ class Processor:
             if high < 0 or at < high:  # its end not known yet, or records not at hand
                 lagging.add(source)
         return frozenset(lagging)
+
+    def _inputs_of(self, partition: int) -> tuple[list[TopicPartition], dict[tuple[str, int], str]]:
+        """Shard `partition`'s input partitions, and the source each (topic, partition) is."""
+        known = self._inputs.get(partition)
+        if known is None:
+            sources = self.watched or [
+                (topic, TopicPartition(find(topic).full_name, partition)) for topic in self.inputs
+            ]
+            known = self._inputs[partition] = (
+                [tp for _, tp in sources],
+                {(tp.topic, tp.partition): source for source, tp in sources},
+            )
+        return known
 
     def _source(self, topic: str, partition: int) -> str:
         """What the shard's sequencer, journal and position call an input partition: its topic,
