@@ -24,6 +24,7 @@ from fillstream.schemas.serde import (
 from fillstream.schemas.topics import TopicSpec, broadcast, key_of
 
 __all__ = [
+    "LEADER_MOVES",
     "Received",
     "at_ends",
     "codec",
@@ -144,7 +145,7 @@ def _consumer(group_id: str | None, from_beginning: bool, eof: bool = False) -> 
     )
 
 
-_LEADER_MOVES = {
+LEADER_MOVES = {
     KafkaError.NOT_LEADER_FOR_PARTITION,
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
@@ -158,7 +159,7 @@ def high_watermark(consumer: Consumer, partition: TopicPartition, timeout: float
         try:
             return int(consumer.get_watermark_offsets(partition, timeout=10)[1])
         except KafkaException as error:
-            settling = error.args[0].retriable() or error.args[0].code() in _LEADER_MOVES
+            settling = error.args[0].retriable() or error.args[0].code() in LEADER_MOVES
             if not settling or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)

@@ -58,7 +58,7 @@ from fillstream.streams.records import TopicRecords, topic_records
 from fillstream.streams.sequencer import NEVER, Sequencer, runs_of
 from fillstream.streams.stages import Stage, event_time
 from fillstream.streams.telemetry import Publisher, Telemetry
-from fillstream.topic_io import high_watermark, send
+from fillstream.topic_io import LEADER_MOVES, high_watermark, send
 
 __all__ = ["Processor", "changelog_reader", "read_changelog", "run_processor"]
 
@@ -520,7 +520,9 @@ class Processor:
 
 
 # What a broker that is away (or restarting) answers: try again, as the loop waits it out.
-_AWAY = frozenset({KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN})
+_AWAY = frozenset(
+    {KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN, *LEADER_MOVES}
+)
 
 
 def _waiting_out_the_broker(name: str, action: Callable[[], object]) -> None:

@@ -24,7 +24,8 @@ def test_a_broker_away_is_waited_out(monkeypatch):
     monkeypatch.setattr(runtime.time, "sleep", lambda _: None)
     away = KafkaException(KafkaError(KafkaError._TRANSPORT))
     timed_out = KafkaException(KafkaError(KafkaError._TIMED_OUT))
-    tries, action = failing(away, timed_out, away)
+    moved = KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))  # it restarted
+    tries, action = failing(away, timed_out, moved)
     runtime._waiting_out_the_broker("risk", action)
     assert len(tries) == 4  # three refusals, then the step done
 
