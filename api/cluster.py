@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from fillstream import settings
+from fillstream.kafka_client import client_config
 
 __all__ = [
     "Cluster",
@@ -59,9 +59,7 @@ class Cluster:
     def _admin(self) -> AdminClient:
         with self._lock:
             if self._admin_client is None:
-                self._admin_client = AdminClient(
-                    {"bootstrap.servers": settings.bootstrap_servers()}
-                )
+                self._admin_client = AdminClient(client_config())
             return self._admin_client
 
     def reachable(self) -> bool:
@@ -94,11 +92,12 @@ class Cluster:
         with self._lock:
             if self._consumer is None:
                 self._consumer = Consumer(
-                    {
-                        "bootstrap.servers": settings.bootstrap_servers(),
-                        "group.id": f"fillstream-inspect-{uuid.uuid4().hex[:12]}",
-                        "enable.auto.commit": False,
-                    }
+                    client_config(
+                        {
+                            "group.id": f"fillstream-inspect-{uuid.uuid4().hex[:12]}",
+                            "enable.auto.commit": False,
+                        }
+                    )
                 )
             return {
                 where: self._consumer.get_watermark_offsets(

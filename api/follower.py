@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from pydantic import ValidationError
 
-from fillstream import settings
 from fillstream.api.view import FOLLOWED, EngineView, apply
+from fillstream.kafka_client import client_config
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find
 from fillstream.topic_io import consume, end_offsets, start_offsets, typed_codec
@@ -46,14 +46,15 @@ class Follower:
 
     def _run(self) -> None:
         consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers(),
-                "group.id": f"fillstream-api-{uuid.uuid4().hex[:12]}",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "enable.partition.eof": True,
-                "fetch.wait.max.ms": 50,
-            }
+            client_config(
+                {
+                    "group.id": f"fillstream-api-{uuid.uuid4().hex[:12]}",
+                    "enable.auto.commit": False,
+                    "isolation.level": "read_committed",
+                    "enable.partition.eof": True,
+                    "fetch.wait.max.ms": 50,
+                }
+            )
         )
         try:
             self._follow(consumer)

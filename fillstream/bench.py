@@ -57,6 +57,7 @@ from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_eve
 from fillstream.connectors.simvenue.venue import SimulatedVenue
 from fillstream.cpu import CLOCK_TICKS, CpuMeter, CpuPerSignal, cpu_per_signal
 from fillstream.infra import broker, topics
+from fillstream.kafka_client import client_config
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, wire_signal
 from fillstream.records_written import RecordsMeter, RecordsPerSignal
 from fillstream.schemas.models import (
@@ -612,13 +613,14 @@ class _Listener(threading.Thread):
         self.refused: dict[str, str] = {}
         self._done = threading.Event()
         self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers(),
-                "group.id": f"{settings.topic_prefix()}fillstream-bench",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "fetch.wait.max.ms": 5,
-            }
+            client_config(
+                {
+                    "group.id": f"{settings.topic_prefix()}fillstream-bench",
+                    "enable.auto.commit": False,
+                    "isolation.level": "read_committed",
+                    "fetch.wait.max.ms": 5,
+                }
+            )
         )
         specs = [find("fills"), find("orders.rejected")]
         self._codecs = {spec.full_name: codec(spec) for spec in specs}

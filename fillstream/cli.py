@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from confluent_kafka import KafkaException
 from rich.console import Console
 from rich.table import Table
 
@@ -25,6 +24,8 @@ from fillstream.config import EngineConfig
 from fillstream.infra import topics as provisioning
 from fillstream.infra.broker import BrokerSetupError
 from fillstream.infra.kafka_cli import app as kafka_app
+from fillstream.kafka_access import KafkaAccessRefused, cluster_answers
+from fillstream.kafka_client import KafkaSettingsError, act_as
 from fillstream.schemas import jsonl
 from fillstream.schemas.contracts import contract, known_versions
 from fillstream.schemas.history import freeze
@@ -74,11 +75,13 @@ def _spec(name: str) -> TopicSpec:
 
 
 def _cluster_answers() -> bool:
+    """Whether the cluster serves us; one that answers but refuses us ends the command with the
+    setting or ACL to fix, in one line."""
     try:
-        provisioning.existing_partitions(provisioning.admin_client(), timeout=5)
-    except KafkaException:
-        return False
-    return True
+        return cluster_answers(timeout=5)
+    except (KafkaAccessRefused, KafkaSettingsError) as refusal:
+        errors.print(f"[bold red]error:[/] {refusal}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _no_cluster() -> str:
@@ -117,7 +120,18 @@ def _retention(spec: TopicSpec) -> str:
 @app.callback()
 def main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    kafka_config: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="FILLSTREAM_KAFKA_CONFIG",
+            help="librdkafka properties (key=value lines) for every Kafka client, as Kafka's"
+            " tools take --command-config; KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and"
+            " KAFKA_SSL_* override it.",
+        ),
+    ] = None,
 ) -> None:
+    if kafka_config is not None:  # processors this command starts read it too
+        os.environ["FILLSTREAM_KAFKA_CONFIG"] = str(kafka_config)
     if version:
         console.print(f"fillstream {__version__}")
         raise typer.Exit()
@@ -304,17 +318,23 @@ def run(
     try:
         engine = load_config(config)
         if processor == "gateway":
+            act_as("gateway")
             _run_gateway(engine)
             return
         build = _stage_builder(processor, engine)
         build()  # a configuration error is told now, not once Kafka answers
+        act_as(processor)
     except (ConfigError, ValueError) as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
     _await_cluster()
     if processor == "monitor":
         _log_to_stderr()  # its alerts go to its log too
-    run_processor(processor, build)
+    try:
+        run_processor(processor, build)
+    except KafkaAccessRefused as refusal:
+        errors.print(f"[bold red]error:[/] {processor}: {refusal}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _stage_builder(processor: str, engine: EngineConfig) -> Callable[[], Stage]:

@@ -342,7 +342,9 @@ def serve_api(
     trade or admin.
     """
     from fillstream.api.server import api_settings, run
+    from fillstream.kafka_client import act_as
 
+    act_as("api")  # FILLSTREAM_KAFKA_ROLE=viewer serves it read-only
     try:
         chosen = api_settings(config)
     except ValueError as error:  # ConfigError is one too

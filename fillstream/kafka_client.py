@@ -31,7 +31,6 @@ __all__ = [
     "act_as",
     "client_config",
     "local_security",
-    "redacted",
     "registry_config",
     "role",
 ]
@@ -63,7 +62,6 @@ _ENVIRONMENT = {
     "KAFKA_SSL_KEY_LOCATION": "ssl.key.location",
     "KAFKA_SSL_KEY_PASSWORD": "ssl.key.password",
 }
-_SECRETS = ("password", "secret", "basic.auth.user.info", "sasl.oauthbearer.config")
 
 _role = "operator"
 
@@ -81,8 +79,9 @@ def act_as(name: str) -> None:
 
 
 def role() -> str:
-    """The principal this process's clients log in as."""
-    return _role
+    """The principal this process's clients log in as: `FILLSTREAM_KAFKA_ROLE` if set (e.g.
+    `viewer` for a read-only API), else what the process acts as."""
+    return os.environ.get("FILLSTREAM_KAFKA_ROLE") or _role
 
 
 @dataclass(frozen=True)
@@ -197,12 +196,13 @@ def _check(config: Mapping[str, str]) -> None:
                 )
 
 
-def client_config(role_name: str | None = None, **overrides: Any) -> dict[str, Any]:
+def client_config(
+    extra: Mapping[str, Any] | None = None, *, role_name: str | None = None
+) -> dict[str, Any]:
     """A client's configuration: the cluster, its security for `role_name` (default: this
-    process's role), then `overrides` (librdkafka names with dots may be passed in a dict:
-    `client_config(**{"linger.ms": 5})`)."""
-    name = role_name or _role
-    return {"bootstrap.servers": settings.bootstrap_servers(), **_security(name), **overrides}
+    process's role), then the client's own settings `extra` (group, linger, ...)."""
+    name = role_name or role()
+    return {"bootstrap.servers": settings.bootstrap_servers(), **_security(name), **(extra or {})}
 
 
 def registry_config(url: str) -> dict[str, Any]:
@@ -223,11 +223,3 @@ def registry_config(url: str) -> dict[str, Any]:
         if value:
             config[prop] = value
     return config
-
-
-def redacted(config: Mapping[str, Any]) -> dict[str, Any]:
-    """`config` fit for a log or an error: every secret replaced by `***`."""
-    return {
-        key: "***" if any(secret in key for secret in _SECRETS) else value
-        for key, value in config.items()
-    }

@@ -40,6 +40,7 @@ from pydantic import ValidationError
 
 from fillstream import settings
 from fillstream.config import load_config
+from fillstream.kafka_client import client_config
 from fillstream.restarts import Restart, RestartPolicy, next_restart
 from fillstream.schemas.models import ClockTick, Signal
 from fillstream.schemas.serde import UndecodableRecord
@@ -55,7 +56,7 @@ def delete_run(prefix: str) -> tuple[int, list[str]]:
     """Delete a pipeline run's topics (its processors' changelogs among them) and its
     processors' and monitor's consumer groups. Returns how many topics were deleted and what
     could not be."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers(), "log_level": 5})
+    admin = AdminClient(client_config({"log_level": 5}))
     groups = [settings.processor_group(name, prefix) for name in (*PROCESSORS, "monitor")]
     for future in admin.delete_consumer_groups(groups, request_timeout=30).values():
         with contextlib.suppress(KafkaException):  # a group that never committed is no group
@@ -241,16 +242,17 @@ class Watcher:
         self.records: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.undecodable: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._last: dict[tuple[str, int], int] = {}
-        self._admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
+        self._admin = AdminClient(client_config())
         self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers(),
-                "group.id": f"fillstream-watch-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "enable.partition.eof": True,
-                "fetch.wait.max.ms": 10,
-            }
+            client_config(
+                {
+                    "group.id": f"fillstream-watch-{uuid.uuid4().hex[:8]}",
+                    "enable.auto.commit": False,
+                    "isolation.level": "read_committed",
+                    "enable.partition.eof": True,
+                    "fetch.wait.max.ms": 10,
+                }
+            )
         )
         metadata = self._consumer.list_topics(timeout=10).topics
         self._partitions = [

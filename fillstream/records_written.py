@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from fillstream import settings
 from fillstream.infra.topics import admin_client
+from fillstream.kafka_client import client_config
 
 __all__ = [
     "Offsets",
@@ -87,14 +87,16 @@ def count_data(
     if not remaining:
         return counts
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers(),
-            "group.id": f"fillstream-count-{uuid.uuid4().hex[:8]}",  # never joined or committed
-            "enable.auto.commit": False,
-            "isolation.level": "read_uncommitted",
-            "enable.partition.eof": True,  # a range ending in markers ends at the partition's end
-            "auto.offset.reset": "earliest",
-        }
+        client_config(
+            {
+                "group.id": f"fillstream-count-{uuid.uuid4().hex[:8]}",  # never joined or committed
+                "enable.auto.commit": False,
+                "isolation.level": "read_uncommitted",
+                # a range ending in markers ends at the partition's end
+                "enable.partition.eof": True,
+                "auto.offset.reset": "earliest",
+            }
+        )
     )
     try:
         consumer.assign([TopicPartition(topic, p, ranges[topic, p][0]) for topic, p in remaining])

@@ -13,7 +13,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from fillstream import settings
+from fillstream.kafka_client import client_config
 from fillstream.schemas.serde import (
     Codec,
     RecordCodec,
@@ -56,14 +56,16 @@ def make_producer(**overrides: Any) -> Producer:
     Keys are hashed with murmur2, as the Java clients and the processors' producers do
     (librdkafka's own default is CRC32): a symbol must land in the same partition whoever
     writes it, or a venue would see an order in one partition and its market in another."""
-    config = {
-        "bootstrap.servers": settings.bootstrap_servers(),
-        "enable.idempotence": True,
-        "linger.ms": 5,
-        "partitioner": "murmur2_random",
-    }
-    config.update(overrides)
-    return Producer(config)
+    return Producer(
+        client_config(
+            {
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "partitioner": "murmur2_random",
+                **overrides,
+            }
+        )
+    )
 
 
 _PARTITIONS: dict[str, list[int]] = {}
@@ -134,14 +136,15 @@ def publish(
 
 def _consumer(group_id: str | None, from_beginning: bool, eof: bool = False) -> Consumer:
     return Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers(),
-            "group.id": group_id or f"fillstream-tail-{uuid.uuid4().hex[:12]}",
-            "enable.auto.commit": group_id is not None,
-            "auto.offset.reset": "earliest" if from_beginning else "latest",
-            "isolation.level": "read_committed",
-            "enable.partition.eof": eof,
-        }
+        client_config(
+            {
+                "group.id": group_id or f"fillstream-tail-{uuid.uuid4().hex[:12]}",
+                "enable.auto.commit": group_id is not None,
+                "auto.offset.reset": "earliest" if from_beginning else "latest",
+                "isolation.level": "read_committed",
+                "enable.partition.eof": eof,
+            }
+        )
     )
 
 

@@ -10,6 +10,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from fillstream import settings
+from fillstream.kafka_client import client_config
 from fillstream.schemas.topics import TopicSpec
 
 __all__ = ["TopicStatus", "admin_client", "describe", "ensure_topics", "existing_partitions"]
@@ -22,7 +23,7 @@ class TopicStatus:
 
 
 def admin_client() -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
+    return AdminClient(client_config())
 
 
 def existing_partitions(admin: AdminClient, timeout: float = 10) -> dict[str, int]:

@@ -30,6 +30,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
 from fillstream import settings
+from fillstream.kafka_client import registry_config
 from fillstream.schemas.compiled import (
     CompiledCodec,
     CompiledModelCodec,
@@ -186,7 +187,7 @@ class RegistryCodec:
         from confluent_kafka.serialization import MessageField, SerializationContext
 
         self.contract = contract(record_name)
-        client = SchemaRegistryClient.new_client({"url": registry_url})  # mock:// in tests
+        client = SchemaRegistryClient.new_client(registry_config(registry_url))  # mock:// in tests
         self._context = SerializationContext(topic, MessageField.VALUE)
         self._serializer = AvroSerializer(client, self.contract.schema_json)
         self._deserializer = AvroDeserializer(client, self.contract.schema_json)

@@ -50,6 +50,7 @@ from confluent_kafka import (
 
 from fillstream import settings
 from fillstream.infra.topics import ensure_topics
+from fillstream.kafka_client import client_config
 from fillstream.schemas.models import DeadLetter
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import TopicSpec, changelog, find
@@ -166,30 +167,32 @@ class Processor:
     # -- configuration ---------------------------------------------------------------------
 
     def _consumer_config(self) -> dict[str, Any]:
-        return {
-            "bootstrap.servers": settings.bootstrap_servers(),
-            "group.id": self.group,
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            # The range assignor gives one consumer partition p of every input: a shard whole.
-            "partition.assignment.strategy": "range",
-            # A worker that dies holds its partitions this long (the broker's least).
-            "session.timeout.ms": 6_000,
-            "heartbeat.interval.ms": 1_000,
-            "fetch.wait.max.ms": settings.fetch_wait_ms(),
-            "fetch.min.bytes": settings.fetch_min_bytes(self.guarantee),
-        }
+        return client_config(
+            {
+                "group.id": self.group,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                # The range assignor gives one consumer partition p of every input: a shard whole.
+                "partition.assignment.strategy": "range",
+                # A worker that dies holds its partitions this long (the broker's least).
+                "session.timeout.ms": 6_000,
+                "heartbeat.interval.ms": 1_000,
+                "fetch.wait.max.ms": settings.fetch_wait_ms(),
+                "fetch.min.bytes": settings.fetch_min_bytes(self.guarantee),
+            }
+        )
 
     def _producer_config(self, *, transactional: bool, linger_ms: int | None = None) -> dict:
-        config: dict[str, Any] = {
-            "bootstrap.servers": settings.bootstrap_servers(),
-            "enable.idempotence": True,
-            "partitioner": "murmur2_random",
-            "linger.ms": settings.linger_ms(self.guarantee) if linger_ms is None else linger_ms,
-            "message.timeout.ms": 0,  # never give a record up: wait the broker out
-        }
+        config = client_config(
+            {
+                "enable.idempotence": True,
+                "partitioner": "murmur2_random",
+                "linger.ms": settings.linger_ms(self.guarantee) if linger_ms is None else linger_ms,
+                "message.timeout.ms": 0,  # never give a record up: wait the broker out
+            }
+        )
         if transactional:
             config["transactional.id"] = f"{self.group}-{uuid.uuid4().hex[:12]}"
             # A crashed worker's open transaction holds readers back until it times out.
@@ -547,13 +550,14 @@ def _waiting_out_the_broker(name: str, action: Callable[[], object]) -> None:
 def changelog_reader(group: str) -> Consumer:
     """A consumer for `read_changelog`: it never joins `group` (assign only)."""
     return Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers(),
-            "group.id": group,
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "isolation.level": "read_committed",
-        }
+        client_config(
+            {
+                "group.id": group,
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "isolation.level": "read_committed",
+            }
+        )
     )
 
 

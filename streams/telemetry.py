@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.metrics_core import Metric as Family
 
 from fillstream import settings
+from fillstream.kafka_client import client_config
 from fillstream.schemas.models import Metric, MetricKind
 from fillstream.schemas.topics import find, key_of
 from fillstream.topic_io import codec, make_producer, send
@@ -204,11 +205,12 @@ class Publisher:
         if self._group is None or not self._topics:
             return None
         return Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers(),
-                "group.id": self._group,  # reads the group's offsets; never joins or commits
-                "enable.auto.commit": False,
-            }
+            client_config(
+                {
+                    "group.id": self._group,  # reads the group's offsets; never joins or commits
+                    "enable.auto.commit": False,
+                }
+            )
         )
 
     def _lag(self, consumer: Consumer, now_us: int) -> list[Metric]:

@@ -56,6 +56,7 @@ from fillstream.connectors.gateway.journal import JournalEntry, latest
 from fillstream.connectors.gateway.reconcile import Reconciliation
 from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.gateway.wire import from_record, to_record
+from fillstream.kafka_client import client_config
 from fillstream.schemas.models import (
     Command,
     CommandKind,
@@ -129,13 +130,14 @@ async def _serve(
     adapters: Mapping[str, VenueAdapter], out: _Writer, poll_interval: float, stop: asyncio.Event
 ) -> None:
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers(),
-            "group.id": _GROUP.format(prefix=settings.topic_prefix()),
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-        }
+        client_config(
+            {
+                "group.id": _GROUP.format(prefix=settings.topic_prefix()),
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+            }
+        )
     )
     slices, commands = find("slices"), find("commands")
     decoders = {spec.full_name: typed_codec(spec) for spec in (slices, commands)}
