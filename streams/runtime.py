@@ -50,6 +50,7 @@ from confluent_kafka import (
 
 from fillstream import settings
 from fillstream.infra.topics import ensure_topics
+from fillstream.kafka_access import AUTHORIZATION, KafkaAccessRefused, explain
 from fillstream.kafka_client import client_config
 from fillstream.schemas.models import DeadLetter
 from fillstream.schemas.serde import UndecodableRecord
@@ -147,7 +148,7 @@ class Processor:
         }
         self.shards: dict[int, Shard] = {}
         self.stopping = threading.Event()
-        self._failure: KafkaError | None = None
+        self._failure: Exception | None = None  # a delivery failed: raised by the loop
         self.consumer = Consumer(self._consumer_config())
         self.producer = Producer(self._producer_config(transactional=self.exactly_once))
         # Under at-least-once the journal and checkpoints go on a producer of their own that
@@ -221,7 +222,7 @@ class Processor:
                     self._handle(messages)
                 self.producer.poll(0)
                 if self._failure is not None:
-                    raise KafkaException(self._failure)
+                    raise self._failure
                 if time.monotonic() >= due:
                     self.commit()
                     _age_state()
@@ -261,6 +262,9 @@ class Processor:
             if error is not None:
                 if error.fatal():  # the consumer is done for: exit, loudly
                     raise KafkaException(error)
+                if error.code() in AUTHORIZATION:  # retrying cannot mend a missing ACL
+                    group = error.code() == KafkaError.GROUP_AUTHORIZATION_FAILED
+                    raise _failure(error, self.group if group else message.topic())
                 log.warning("%s: consumer: %s", self.name, error)
                 continue
             shard = self.shards.get(0 if self.sees_all else message.partition())
@@ -301,7 +305,7 @@ class Processor:
         if journaled:  # nothing a batch causes is published before its order is durable
             self.state_producer.flush()
             if not all(acked[0] for acked in journaled):
-                raise KafkaException(self._failure or "a journal record was not delivered")
+                raise self._failure or KafkaException("a journal record was not delivered")
         for spec, key, value, stamp in batch.outputs:
             send(self.producer, spec, value, key, timestamp=stamp, on_delivery=self._on_delivery)
         batch.count(self.telemetry)
@@ -399,18 +403,18 @@ class Processor:
         return self.specs["deadletter"], codec.key(record), codec.encode(record), stamp_us // 1000
 
     def _on_journaled(self, acked: list[bool]) -> Callable[[KafkaError | None, Message], None]:
-        def delivered(error: KafkaError | None, _message: Message) -> None:
+        def delivered(error: KafkaError | None, message: Message) -> None:
             if error is None:
                 acked[0] = True
             else:
-                self._failure = error
+                self._failure = _failure(error, message.topic())
 
         return delivered
 
-    def _on_delivery(self, error: KafkaError | None, _message: Message) -> None:
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:  # not retriable (records wait the broker out): fail loudly
             log.error("%s: a record was not delivered: %s", self.name, error)
-            self._failure = error
+            self._failure = _failure(error, message.topic())
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -429,7 +433,7 @@ class Processor:
         if not self.exactly_once:
             self.producer.flush()  # what the checkpoint covers is published first
             if self._failure is not None:
-                raise KafkaException(self._failure)
+                raise self._failure
         offsets: list[TopicPartition] = []
         for partition in chosen:
             shard = self.shards[partition]
@@ -586,6 +590,12 @@ def read_changelog(
     finally:
         restorer.unassign()
     return fold(records)
+
+
+def _failure(error: KafkaError, topic: str | None) -> Exception:
+    """What the loop raises for a failed request: a refusal names the ACL that is missing."""
+    refusal = explain(error, client_config(), topic)
+    return KafkaException(error) if refusal is None else KafkaAccessRefused(refusal)
 
 
 def _age_state() -> None:
