@@ -15,8 +15,8 @@ stage input or output shows up here by itself:
   pipeline's groups for its health page's lag;
 - `viewer` reads every catalog topic and describes its configuration, describes the pipeline's
   groups, and uses the tail groups and its own (`<prefix>fillstream-viewer…`);
-- `operator` (the CLI) may do what `viewer` may, and create topics and publish signals and
-  commands.
+- `operator` (the CLI) reads as `viewer` does (in the tail groups, not the viewer's), creates
+  the catalog's topics and publishes signals and commands.
 
 Here the entries are plain values, without Kafka; `infra/acls.py` writes and reads them.
 """
@@ -41,8 +41,6 @@ __all__ = [
     "TopicAccess",
     "matches",
     "pipeline_acls",
-    "principal",
-    "runtime_processors",
     "topic_access",
 ]
 
@@ -62,7 +60,8 @@ VIEWER_GROUP = "fillstream-viewer"
 
 @dataclass(frozen=True, order=True)
 class Acl:
-    """One ALLOW entry: `principal` may do `operation` on the resource the pattern names."""
+    """One entry: `principal` may (ALLOW) or may not (DENY, read back from a cluster) do
+    `operation` on the resources the name and pattern match."""
 
     principal: str  # User:<role>
     resource_type: ResourceType
@@ -81,11 +80,11 @@ class TopicAccess:
     readers: tuple[str, ...]
 
 
-def principal(role: str) -> str:
+def _principal(role: str) -> str:
     return f"User:{role}"
 
 
-def runtime_processors() -> tuple[str, ...]:
+def _runtime_processors() -> tuple[str, ...]:
     """The processors the processor loop runs (streams/runtime.py): the pipeline's and the
     monitor; each has a changelog topic of its own."""
     return (*PROCESSORS, "monitor")
@@ -123,7 +122,7 @@ def _processors(prefix: str, exactly_once: bool, engine: EngineConfig) -> Iterat
         yield from _group(name, group, "LITERAL", "READ")
         if exactly_once:  # transactional.id is the group's name and a random suffix
             for operation in ("WRITE", "DESCRIBE"):
-                yield Acl(principal(name), "TRANSACTIONAL_ID", group, "PREFIXED", operation)
+                yield Acl(_principal(name), "TRANSACTIONAL_ID", group, "PREFIXED", operation)
 
 
 def _gateway(prefix: str) -> Iterator[Acl]:
@@ -149,17 +148,17 @@ def _reader(role: str, prefix: str) -> Iterator[Acl]:
 
 
 def _pipeline_groups(role: str, prefix: str) -> Iterator[Acl]:
-    for name in (*runtime_processors(), "gateway"):
+    for name in (*_runtime_processors(), "gateway"):
         yield from _group(role, settings.processor_group(name, prefix), "LITERAL", "DESCRIBE")
 
 
 def _topics(role: str, prefix: str, names: Iterable[str], operation: str) -> Iterator[Acl]:
     for name in names:
-        yield Acl(principal(role), "TOPIC", prefix + name, "LITERAL", operation)
+        yield Acl(_principal(role), "TOPIC", prefix + name, "LITERAL", operation)
 
 
 def _group(role: str, name: str, pattern: PatternType, operation: str) -> Iterator[Acl]:
-    yield Acl(principal(role), "GROUP", name, pattern, operation)
+    yield Acl(_principal(role), "GROUP", name, pattern, operation)
 
 
 def matches(acl: Acl, resource_type: ResourceType, name: str) -> bool:
@@ -175,7 +174,7 @@ def topic_access(acls: Iterable[Acl], prefix: str) -> list[TopicAccess]:
     """Who may write and who may read each catalog topic and changelog under `prefix`
     (`ALL` counts as both; a DENY entry is not taken into account)."""
     allowed = [acl for acl in acls if acl.permission == "ALLOW"]
-    names = [*TOPICS, *(changelog(name).name for name in runtime_processors())]
+    names = [*TOPICS, *(changelog(name).name for name in _runtime_processors())]
     return [
         TopicAccess(
             name,
