@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fillstream import __version__, settings
+from fillstream.cli_acls import app as acls_app
 from fillstream.cli_audit import audit
 from fillstream.cli_ops import register as register_ops
 from fillstream.cli_up import register as register_up
@@ -56,6 +57,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(tca_app, name="tca")
 app.add_typer(algos_app, name="algos")
+app.add_typer(acls_app, name="acls")
 emulator_app = typer.Typer(
     help="The local exchange emulator (a subset of Binance spot's REST API).",
     no_args_is_help=True,

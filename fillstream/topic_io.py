@@ -25,6 +25,7 @@ from fillstream.schemas.topics import TopicSpec, broadcast, key_of
 
 __all__ = [
     "LEADER_MOVES",
+    "TAIL_GROUP",
     "Received",
     "at_ends",
     "codec",
@@ -134,11 +135,15 @@ def publish(
     return sent
 
 
+# The throw-away consumer groups of `consume` without a group id, by prefix (their ACLs).
+TAIL_GROUP = "fillstream-tail-"
+
+
 def _consumer(group_id: str | None, from_beginning: bool, eof: bool = False) -> Consumer:
     return Consumer(
         client_config(
             {
-                "group.id": group_id or f"fillstream-tail-{uuid.uuid4().hex[:12]}",
+                "group.id": group_id or f"{TAIL_GROUP}{uuid.uuid4().hex[:12]}",
                 "enable.auto.commit": group_id is not None,
                 "auto.offset.reset": "earliest" if from_beginning else "latest",
                 "isolation.level": "read_committed",

@@ -71,12 +71,18 @@ from fillstream.schemas.topics import find, key_of
 from fillstream.streams.telemetry import Publisher, Telemetry, worker_id
 from fillstream.topic_io import at_ends, codec, consume, make_producer, send, typed_codec
 
-__all__ = ["run_gateway"]
+__all__ = ["READS", "WRITES", "run_gateway"]
 
 log = logging.getLogger("fillstream.gateway")
 
 METRICS_INTERVAL = 5.0  # seconds between two publications of each venue's figures
 WATCHDOG_INTERVAL = 1.0  # seconds between two decisions of the dead man's switch
+# The topics the gateway takes work from, in its consumer group.
+SUBSCRIBED = ("slices", "commands")
+# Everything it reads (the journal and its venues' fills whole at start, the desks' heartbeats
+# on `metrics`) and writes: what its Kafka ACLs allow (fillstream/acls.py).
+READS = (*SUBSCRIBED, "gateway.journal", "fills", "metrics")
+WRITES = ("gateway.journal", "fills", "fills.accounts", "metrics", "venue.instruments")
 HEARTBEAT_FROM = b"desk"  # the processor (its executor) whose heartbeat is the engine's
 KEEP_FINISHED = 1000  # finished slices per venue that periodic reconciliation still checks
 
@@ -139,9 +145,9 @@ async def _serve(
             }
         )
     )
-    slices, commands = find("slices"), find("commands")
-    decoders = {spec.full_name: typed_codec(spec) for spec in (slices, commands)}
-    names = {spec.full_name: spec.name for spec in (slices, commands)}  # labels: catalog names
+    specs = [find(topic) for topic in SUBSCRIBED]
+    decoders = {spec.full_name: typed_codec(spec) for spec in specs}
+    names = {spec.full_name: spec.name for spec in specs}  # labels: catalog names
     consumer.subscribe(list(decoders))
     heartbeats = _Heartbeats()
     loop = asyncio.get_running_loop()
@@ -316,8 +322,7 @@ class _Writer:
         self._journal = find("gateway.journal")
         self._fills, self._accounts = find("fills"), find("fills.accounts")
         self._metrics, self._rules = find("metrics"), find("venue.instruments")
-        specs = (self._journal, self._fills, self._accounts, self._metrics, self._rules)
-        self._codecs = {spec.name: codec(spec) for spec in specs}
+        self._codecs = {topic: codec(find(topic)) for topic in WRITES}
 
     async def journal(self, entry: JournalEntry) -> None:
         self._send(self._journal, to_record(entry).model_dump())

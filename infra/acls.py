@@ -1,0 +1,110 @@
+"""Write the pipeline's ACLs to a cluster and read back what it holds (fillstream/acls.py).
+
+Both take an `AdminClient`, which must act as a principal allowed to alter and describe ACLs
+(the super user `admin`: `AdminClient(client_config("admin"))`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from fillstream.acls import Acl
+
+__all__ = ["AclsUnavailable", "apply_acls", "binding", "from_binding", "read_acls"]
+
+# The broker's name for the cluster resource is the client's BROKER.
+_TYPES = {"CLUSTER": ResourceType.BROKER}
+_NAMES = {ResourceType.BROKER: "CLUSTER"}
+TIMEOUT = 30.0  # seconds
+
+
+class AclsUnavailable(RuntimeError):
+    """The cluster cannot take or show ACLs, said with what to do about it."""
+
+
+def binding(acl: Acl) -> AclBinding:
+    """The client's form of `acl` (from any host)."""
+    return AclBinding(
+        _TYPES.get(acl.resource_type, ResourceType[acl.resource_type]),
+        acl.resource_name,
+        ResourcePatternType[acl.pattern],
+        acl.principal,
+        "*",
+        AclOperation[acl.operation],
+        AclPermissionType[acl.permission],
+    )
+
+
+def from_binding(found: AclBinding) -> Acl:
+    """An entry as the broker holds it."""
+    return Acl(
+        found.principal,
+        _NAMES.get(found.restype, found.restype.name),  # type: ignore[arg-type]
+        found.name,
+        found.resource_pattern_type.name,  # type: ignore[arg-type]
+        found.operation.name,
+        found.permission_type.name,
+    )
+
+
+def read_acls(admin: AdminClient) -> list[Acl]:
+    """Every ACL entry the cluster holds, sorted."""
+    match_any = AclBindingFilter(
+        ResourceType.ANY,
+        None,
+        ResourcePatternType.ANY,
+        None,
+        None,
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+    try:
+        found = admin.describe_acls(match_any, request_timeout=TIMEOUT).result()
+    except KafkaException as error:
+        raise _unavailable(error) from None
+    return sorted(from_binding(entry) for entry in found)
+
+
+def apply_acls(admin: AdminClient, acls: Iterable[Acl]) -> int:
+    """Create every entry of `acls` (one the cluster holds already is left as it is); returns
+    how many were new."""
+    wanted = set(acls)
+    new = wanted - set(read_acls(admin))
+    if not new:
+        return 0
+    futures = admin.create_acls([binding(acl) for acl in sorted(new)], request_timeout=TIMEOUT)
+    for future in futures.values():
+        try:
+            future.result()
+        except KafkaException as error:
+            raise _unavailable(error) from None
+    return len(new)
+
+
+def _unavailable(error: KafkaException) -> Exception:
+    """The error said with what to do, for the two causes an operator can fix; else as it is."""
+    cause = error.args[0]
+    code = cause.code() if isinstance(cause, KafkaError) else None
+    if code == KafkaError.SECURITY_DISABLED:
+        return AclsUnavailable(
+            "this cluster does not enforce ACLs (no authorizer configured); start the local"
+            " broker with `fillstream kafka start --secure`, or configure an authorizer"
+            " (authorizer.class.name) on your brokers"
+        )
+    if code == KafkaError.CLUSTER_AUTHORIZATION_FAILED:
+        return AclsUnavailable(
+            "this principal may not alter or describe ACLs: run as the cluster's super user"
+            " (the local broker's `admin`, or KAFKA_SASL_USERNAME of a super user)"
+        )
+    return error
