@@ -996,7 +996,11 @@ def test_participation_holds_on_a_tape_that_carries_our_fills(
     rate = cap_rate(run)
     if rate is None:
         return
-    for x in run.sent:  # the executor counted exactly the others' volume when it sized a child
+    # The executor counted exactly the others' volume when it sized a child. Exact here: the
+    # others trade after the venue's answers of a step, so no identical print of a fill's own
+    # time comes before the fill (one would be indistinguishable from ours, and a fill that
+    # came first would count short until its print came; docs/ALGORITHMS.md).
+    for x in run.sent:
         assert x.traded == x.others, f"counted {x.traded}, others traded {x.others}"
     allowance = assert_within_the_cap(run, rate)
     assert run.execution is not None

@@ -151,6 +151,31 @@ def test_the_executor_takes_our_fill_out_whichever_comes_first(print_first, trad
     assert [p.trade_id for p in market.prints_unclaimed] == ["1", "3"]  # others', counted
 
 
+def test_a_fill_first_waits_for_its_own_print_not_an_earlier_identical_one():
+    # Others trade 8 (trade 1) at 1 s: child 1 is 8/4 = 2. Others trade 2 at 100 (trade 2) at
+    # 1.5 s, the size and price our fill will have: 10 counted, target 2.5, child 1 working.
+    # At 2 s child 1's fill (no trade id) comes before its print. Trade 2 is not it (stamped
+    # half a second earlier, and a venue stamps fill and print with the execution's time), so
+    # the others' volume stays 10 and the target 10/4 = 2.5: child 2 is 2.5 − 2 = 0.5. The
+    # print, when it comes, is ours and changes nothing.
+    stage = ExecutorStage(CARRIES)
+    stage.handle("market.quotes", quote(T), T)
+    stage.handle("orders.routed", pov("0.2"), T)
+    [first] = slices(stage.handle("market.trades", trade("1", "8", T + SECOND), T + SECOND))
+    assert first.quantity == D(2)
+    half = T + 3 * SECOND // 2
+    assert slices(stage.handle("market.trades", trade("2", "2", half), half)) == []
+
+    at = T + 2 * SECOND
+    [second] = slices(stage.handle("fills", filled(first, at, None), at))
+    market = stage.state.market(SYMBOL)
+    assert second.quantity == D("0.5") and market.volume == D(10)
+    assert slices(stage.handle("market.trades", trade("3", "2", at), at)) == []
+    assert market.volume == D(10) and market.turnover == D(1000)
+    assert not market.fills_unseen
+    assert [p.trade_id for p in market.prints_unclaimed] == ["1", "2"]  # the others', counted
+
+
 def test_without_the_setting_every_print_counts_and_nothing_is_held():
     stage = ExecutorStage(Rules())
     stage.handle("market.quotes", quote(T), T)
@@ -167,9 +192,9 @@ def test_without_the_setting_every_print_counts_and_nothing_is_held():
 @pytest.mark.parametrize(
     ("print_", "matches"),
     [
-        (trade("x", "2", T + MATCH_WINDOW_US), True),  # at the edge of the window
-        (trade("x", "2", T - MATCH_WINDOW_US), True),
-        (trade("x", "2", T + MATCH_WINDOW_US + 1), False),  # too late to be the same
+        (trade("x", "2", T), True),  # stamped, as the fill, with the execution's time
+        (trade("x", "2", T - 1), False),  # another moment: another execution, however close
+        (trade("x", "2", T + SECOND), False),
         (trade("x", "2.5", T), False),  # another size
         (trade("x", "2", T, price="101"), False),  # another price
         (trade("x", "2", T, venue="kraken"), False),  # another venue's tape

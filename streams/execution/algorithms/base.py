@@ -50,9 +50,9 @@ SECOND_US = 1_000_000
 _ZERO = Decimal(0)
 _NOISE = Decimal("1e-9")
 _HISTORY = 600  # samples kept of mids and volume: ten minutes at one a second
-# How far apart in event time one execution's fill and print may be, and how long either waits
-# for the other: a venue stamps both with the execution's time (to its ms), so this is the lag
-# of one topic behind the other; a fill whose print never comes (another feed) is then dropped.
+# How long, in event time, either of one execution's fill and print waits for the other: the
+# lag of one topic behind the other; a fill whose print never comes (another feed) is then
+# dropped. It is no tolerance on their times: a venue stamps both with the execution's time.
 MATCH_WINDOW_US = 5 * SECOND_US
 _UNMATCHED = 1_000  # of each kind, per symbol: the oldest goes first past it
 
@@ -60,7 +60,9 @@ _UNMATCHED = 1_000  # of each kind, per symbol: the oldest goes first past it
 @dataclass(frozen=True, slots=True)
 class Print:
     """One execution, as our fill or as a print of the tape, for matching one with the other:
-    by the venue's trade id where our fill has one, else by venue, price, size and time."""
+    by the venue's trade id where our fill has one, else by venue, price, size and the same
+    time: a venue stamps both with the execution's, so an identical print stamped earlier is
+    another participant's (a fill that came first and took it would count the others short)."""
 
     venue: str
     trade_id: str | None  # ours: None where the venue's report names no trade
@@ -77,7 +79,7 @@ class Print:
         return (
             self.price == other.price
             and self.quantity == other.quantity
-            and abs(self.timestamp - other.timestamp) <= MATCH_WINDOW_US
+            and self.timestamp == other.timestamp
         )
 
 
