@@ -15,8 +15,10 @@ stage input or output shows up here by itself:
   pipeline's groups for its health page's lag;
 - `viewer` reads every catalog topic and describes its configuration, describes the pipeline's
   groups, and uses the tail groups and its own (`<prefix>fillstream-viewer…`);
-- `operator` (the CLI) reads as `viewer` does (in the tail groups, not the viewer's), creates
-  the catalog's topics and publishes signals and commands.
+- `operator` (the CLI, the demo, the bench) reads as `viewer` does (in the tail groups, not
+  the viewer's), creates the catalog's topics, and publishes what comes from outside the
+  pipeline: signals and commands, and every topic no process writes (market data, clock
+  ticks: the feeds `fillstream produce` and the demo publish).
 
 Here the entries are plain values, without Kafka; `infra/acls.py` writes and reads them.
 """
@@ -95,15 +97,20 @@ def pipeline_acls(prefix: str, guarantee: str, engine: EngineConfig) -> list[Acl
     (`at-least-once` or `exactly-once`) and the processors `engine` configures; sorted."""
     if guarantee not in ("at-least-once", "exactly-once"):
         raise ValueError(f"processing guarantee {guarantee!r}: use at-least-once or exactly-once")
-    acls = {
+    pipeline = {
         *_processors(prefix, guarantee == "exactly-once", engine),
         *_gateway(prefix),
+    }
+    written = {acl.resource_name for acl in pipeline if acl.operation == "WRITE"}
+    fed = [name for name in TOPICS if prefix + name not in written]
+    acls = {
+        *pipeline,
         *_api(prefix),
         *_reader("viewer", prefix),
         *_group("viewer", prefix + VIEWER_GROUP, "PREFIXED", "READ"),
         *_reader("operator", prefix),
         *_topics("operator", prefix, TOPICS, "CREATE"),
-        *_topics("operator", prefix, PUBLISHED, "WRITE"),
+        *_topics("operator", prefix, {*PUBLISHED, *fed}, "WRITE"),
     }
     return sorted(acls)
 

@@ -225,3 +225,10 @@ def test_a_dry_run_prints_who_may_write_each_topic(monkeypatch):
     signals = next(line for line in result.output.splitlines() if " signals " in line)
     assert "api, operator" in signals
     assert "none written" in result.output
+
+
+def test_the_operator_feeds_what_no_process_writes_and_nothing_a_process_owns(acls):
+    for topic in ("signals", "commands", "market.quotes", "market.trades", "market.book", "clock"):
+        assert may_topic(acls, "operator", "WRITE", topic), topic
+    for topic in ("orders.approved", "slices", "fills", "fills.accounts", "orders.state", "tca"):
+        assert not may_topic(acls, "operator", "WRITE", topic), topic
