@@ -40,6 +40,7 @@ from pydantic import ValidationError
 
 from fillstream import settings
 from fillstream.config import load_config
+from fillstream.infra.acls import grant_on_local_broker
 from fillstream.kafka_client import client_config
 from fillstream.restarts import Restart, RestartPolicy, next_restart
 from fillstream.schemas.models import ClockTick, Signal
@@ -95,9 +96,12 @@ class Pipeline:
     def start(self, names: Iterable[str] | None = None, workers: int = 1) -> None:
         """Start `workers` processes of each processor (every one by default, the ccxt gateway
         too when the configuration has venues for it, and one monitor watching them all): one
-        consumer group each, so Kafka shares the partitions among them."""
+        consumer group each, so Kafka shares the partitions among them. On the secured local
+        broker each logs in as its own user, granted first what it needs."""
+        engine = load_config(self.config)
+        grant_on_local_broker(engine)
         if names is None:
-            names = [*PROCESSORS, *(["gateway"] if load_config(self.config).gateway else [])]
+            names = [*PROCESSORS, *(["gateway"] if engine.gateway else [])]
             self.start_one("monitor")
         for name in names:
             for worker in range(workers):

@@ -19,9 +19,19 @@ from confluent_kafka.admin import (
     ResourceType,
 )
 
-from fillstream.acls import Acl
+from fillstream import settings
+from fillstream.acls import Acl, pipeline_acls
+from fillstream.config import EngineConfig
+from fillstream.kafka_client import client_config, local_security
 
-__all__ = ["AclsUnavailable", "apply_acls", "binding", "from_binding", "read_acls"]
+__all__ = [
+    "AclsUnavailable",
+    "apply_acls",
+    "binding",
+    "from_binding",
+    "grant_on_local_broker",
+    "read_acls",
+]
 
 # The broker's name for the cluster resource is the client's BROKER.
 _TYPES = {"CLUSTER": ResourceType.BROKER}
@@ -90,6 +100,16 @@ def apply_acls(admin: AdminClient, acls: Iterable[Acl]) -> int:
         except KafkaException as error:
             raise _unavailable(error) from None
     return len(new)
+
+
+def grant_on_local_broker(engine: EngineConfig) -> int | None:
+    """On the secured local broker, whose super user's password this state dir holds, grant
+    what the pipeline needs before its processes start (the demo, `fillstream up`); None
+    elsewhere, where granting is the cluster operator's decision (`fillstream acls apply`)."""
+    if local_security() is None:
+        return None
+    acls = pipeline_acls(settings.topic_prefix(), settings.processing_guarantee(), engine)
+    return apply_acls(AdminClient(client_config(role_name="admin")), acls)
 
 
 def _unavailable(error: KafkaException) -> Exception:
