@@ -422,7 +422,7 @@ class LocalBroker:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until a metadata request to the broker succeeds and lists this broker; then
-        a secured broker gets the users its data dir lacks (`create_missing_users`).
+        a secured broker's users are set to their passwords in `users.json` (`sync_users`).
 
         Fails early, with the end of the broker's log, if the JVM exits meanwhile. The port is
         probed first so librdkafka does not log a connection error per retry while the JVM boots.
@@ -440,7 +440,7 @@ class LocalBroker:
                 with contextlib.suppress(KafkaException):
                     if admin.list_topics(timeout=min(remaining, 2.0)).brokers:
                         if self.security is not None:
-                            self.security.create_missing_users(admin, remaining)
+                            self.security.sync_users(admin, remaining)
                         return
             time.sleep(0.1)
         raise BrokerSetupError(
@@ -469,7 +469,7 @@ class BrokerStatus:
     """What `fillstream kafka status` reports about the durable local broker.
 
     `pid` without `running` means a broker process exists but does not answer on its port
-    (still starting, or hung). `secured`: its client listener is SASL_SSL (`--secure`).
+    (still starting, or hung). `security`: the running broker is the secured one (`--secure`).
     """
 
     running: bool
@@ -477,7 +477,7 @@ class BrokerStatus:
     log: Path
     pid: int | None = None
     bootstrap_servers: str | None = None
-    secured: bool = False
+    security: BrokerSecurity | None = None
 
 
 def local_broker(
@@ -535,7 +535,7 @@ def local_status() -> BrokerStatus:
         log=broker.log_path,
         pid=record.pid,
         bootstrap_servers=record.bootstrap_servers,
-        secured=record.secured,
+        security=broker.security,
     )
 
 
@@ -546,7 +546,7 @@ def start_local(
     secure: bool = False,
 ) -> BrokerStatus:
     """Start the demo broker (`secure`: the SASL_SSL one) detached and wait until it serves;
-    a no-op if a local broker already runs, whichever it is (see the status's `secured`).
+    a no-op if a local broker already runs, whichever it is (see the status's `security`).
 
     The record (`settings.local_broker_record()`) is written as soon as the JVM exists, so
     `stop_local` can find a broker even if this process dies while waiting for it.

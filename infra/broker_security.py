@@ -142,19 +142,17 @@ class BrokerSecurity:
             arguments += ["--add-scram", f"{MECHANISM}=[{credential}]"]
         return arguments
 
-    def create_missing_users(self, admin: AdminClient, timeout: float = 30.0) -> None:
-        """Create on the running broker the users of `users.json` it does not know yet: roles
-        added to `ROLES` after its data dir was formatted."""
-        known = set(admin.describe_user_scram_credentials().result(timeout))
-        missing = [
+    def sync_users(self, admin: AdminClient, timeout: float = 30.0) -> None:
+        """Set every user of `users.json` on the running broker to its password there: a role
+        added to `ROLES` after the data dir was formatted gets its user, and an edited
+        password takes effect."""
+        upserts = [
             UserScramCredentialUpsertion(
                 name,
                 ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, _ITERATIONS),
                 password.encode(),
             )
             for name, password in self.passwords().items()
-            if name not in known
         ]
-        if missing:
-            for future in admin.alter_user_scram_credentials(missing).values():
-                future.result(timeout)
+        for future in admin.alter_user_scram_credentials(upserts).values():
+            future.result(timeout)
