@@ -27,7 +27,9 @@ beside the plain broker's `<state dir>/kafka/data`. Both record themselves in th
 
 Passwords appear in `users.json` and in the broker's `server.properties` (the admin's, for its
 inter-broker login), both 0600, and nowhere else: Kafka logs password-typed settings as
-`[hidden]`. The format command takes them as arguments, for the second it runs.
+`[hidden]`, and the CLI shows paths only. The one exception is the format command, which takes
+them as arguments (`kafka-storage` reads SCRAM credentials from nowhere else): another local
+user could see them with `ps` for the second it runs, on the data dir's first start only.
 """
 
 from __future__ import annotations
