@@ -106,6 +106,16 @@ class LocalSecurity:
                 " `fillstream kafka stop && fillstream kafka start --secure`"
             ) from None
 
+    def settings(self, name: str) -> dict[str, str]:
+        """The librdkafka security settings that log a client in as the user `name`."""
+        return {
+            "security.protocol": self.protocol,
+            "sasl.mechanism": self.mechanism,
+            "ssl.ca.location": self.ca_location,
+            "sasl.username": name,
+            "sasl.password": self.password(name),
+        }
+
 
 def local_security() -> LocalSecurity | None:
     """The running local broker's security, if it is the secured one and the cluster in use."""
@@ -160,13 +170,7 @@ def _security(name: str) -> dict[str, str]:
     if not configured:
         local = local_security()
         if local is not None:
-            configured = {
-                "security.protocol": local.protocol,
-                "sasl.mechanism": local.mechanism,
-                "ssl.ca.location": local.ca_location,
-                "sasl.username": name,
-                "sasl.password": local.password(name),
-            }
+            configured = local.settings(name)
     _check(configured)
     return configured
 

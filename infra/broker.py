@@ -9,7 +9,8 @@ stands in for Kafka, and nobody has to install a broker by hand.
 - `LocalBroker` runs one broker+controller node over a data dir;
 - the durable demo broker (`start_local`, `stop_local`, `local_status`) lives under the
   user's state dir and outlives the CLI that started it;
-- `ephemeral_broker` and `broker_for_tests` give tests a broker that disappears afterwards.
+- `ephemeral_broker` and `broker_for_tests` give tests a broker that disappears afterwards,
+  `secure_broker_for_tests` a secured one (SASL_SSL, SCRAM users, ACLs: `broker_security`).
 """
 
 from __future__ import annotations
@@ -26,15 +27,20 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from fillstream import settings
 from fillstream.infra import processes
+from fillstream.infra.broker_security import BrokerSecurity
+from fillstream.infra.private_files import write_private
+from fillstream.kafka_client import LocalSecurity
 
 __all__ = [
     "DEFAULT_CONTROLLER_PORT",
@@ -43,6 +49,7 @@ __all__ = [
     "BrokerSetupError",
     "BrokerStatus",
     "LocalBroker",
+    "SecureBroker",
     "broker_for_tests",
     "ensure_jars",
     "ephemeral_broker",
@@ -50,6 +57,7 @@ __all__ = [
     "jars_dir",
     "local_broker",
     "local_status",
+    "secure_broker_for_tests",
     "start_local",
     "stop_local",
 ]
@@ -254,6 +262,8 @@ class LocalBroker:
 
     The config, `broker.log` (the JVM's stdout and stderr) and `broker.log.1` (the previous
     run's) sit in the data dir's parent; the data dir holds Kafka's files and the cluster id.
+    With `security`, the client listener is SASL_SSL (`broker_security`), in which case the
+    data dir must have been formatted with it, or not yet at all.
     """
 
     data_dir: Path
@@ -262,6 +272,7 @@ class LocalBroker:
     controller_port: int = DEFAULT_CONTROLLER_PORT
     heap: str = "512m"
     """Small by default: these machines have 2 cores and the broker shares them with tests."""
+    security: BrokerSecurity | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -279,6 +290,19 @@ class LocalBroker:
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
+
+    def admin_config(self) -> dict[str, str]:
+        """The configuration of this broker's own admin client (its readiness probe).
+
+        Built from the broker itself rather than `kafka_client.client_config`, which describes
+        the cluster in use (the environment, the state dir's running broker): while this one
+        starts, that may be another cluster or another broker of the same state dir.
+        """
+        security = {} if self.security is None else self.security.local().settings("admin")
+        return {"bootstrap.servers": self.bootstrap_servers, **security}
+
+    def _formatted(self) -> bool:
+        return (self.data_dir / "meta.properties").is_file()
 
     def _write_config(self) -> None:
         config = {
@@ -312,7 +336,10 @@ class LocalBroker:
             # buffer (128 MiB by default) on the heap; keep it a fraction of the small heap.
             "log.cleaner.dedupe.buffer.size": str(32 * 1024 * 1024),
         }
-        self.config_path.write_text("".join(f"{k}={v}\n" for k, v in config.items()))
+        if self.security is not None:
+            config.update(self.security.server_properties(self.port, self.controller_port))
+        # A secured broker's config holds the admin's password.
+        write_private(self.config_path, "".join(f"{k}={v}\n" for k, v in config.items()))
 
     def _jvm(self, java: str, *args: str) -> list[str]:
         return [
@@ -331,7 +358,7 @@ class LocalBroker:
         half-way is retried with the same id (`--ignore-formatted` then skips what is done);
         an existing data dir with a different id would refuse to start.
         """
-        if (self.data_dir / "meta.properties").is_file():
+        if self._formatted():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         id_file = self.data_dir / "fillstream-cluster-id"
@@ -348,6 +375,7 @@ class LocalBroker:
                 "-c",
                 str(self.config_path),
                 "--ignore-formatted",
+                *(self.security.format_arguments() if self.security is not None else ()),
             ),
             capture_output=True,
             text=True,
@@ -371,6 +399,14 @@ class LocalBroker:
                     f"port {port} on 127.0.0.1 is already in use by another process: stop it or"
                     " pick free ports (`fillstream kafka start --port N --controller-port M`)"
                 )
+        if self.security is not None:
+            if self._formatted() and not self.security.users.is_file():
+                raise BrokerSetupError(
+                    f"the secured broker's users ({self.security.users}) are gone, and its data"
+                    f" dir {self.data_dir} knows only their old passwords: delete"
+                    f" {self.security.directory} to start it afresh (its topics are lost)"
+                )
+            self.security.ensure()
         self.format()
         self._write_config()  # ports may differ from the last run
         if self.log_path.exists():
@@ -385,7 +421,8 @@ class LocalBroker:
             )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Block until a metadata request to the broker succeeds and lists this broker.
+        """Block until a metadata request to the broker succeeds and lists this broker; then
+        a secured broker's users are set to their passwords in `users.json` (`sync_users`).
 
         Fails early, with the end of the broker's log, if the JVM exits meanwhile. The port is
         probed first so librdkafka does not log a connection error per retry while the JVM boots.
@@ -399,9 +436,11 @@ class LocalBroker:
                     f" starting; end of {self.log_path}:\n{self._log_tail()}"
                 )
             if _port_answers(self.port):
-                admin = admin or AdminClient({"bootstrap.servers": self.bootstrap_servers})
+                admin = admin or AdminClient(self.admin_config())
                 with contextlib.suppress(KafkaException):
                     if admin.list_topics(timeout=min(remaining, 2.0)).brokers:
+                        if self.security is not None:
+                            self.security.sync_users(admin, remaining)
                         return
             time.sleep(0.1)
         raise BrokerSetupError(
@@ -430,7 +469,7 @@ class BrokerStatus:
     """What `fillstream kafka status` reports about the durable local broker.
 
     `pid` without `running` means a broker process exists but does not answer on its port
-    (still starting, or hung).
+    (still starting, or hung). `security`: the running broker is the secured one (`--secure`).
     """
 
     running: bool
@@ -438,27 +477,46 @@ class BrokerStatus:
     log: Path
     pid: int | None = None
     bootstrap_servers: str | None = None
+    security: BrokerSecurity | None = None
 
 
 def local_broker(
     port: int = DEFAULT_PORT,
     controller_port: int = DEFAULT_CONTROLLER_PORT,
     lib_dir: Path | None = None,
+    secure: bool = False,
 ) -> LocalBroker:
-    """The demo broker, whose data survives restarts under the user's state dir."""
+    """The demo broker, whose data survives restarts under the user's state dir; the secured
+    one keeps its data, TLS files and users apart, under `kafka/secure` (`broker_security`)."""
+    home = settings.state_dir() / "kafka"
+    secure_home = home / "secure"
     return LocalBroker(
-        data_dir=settings.state_dir() / "kafka" / "data",
+        data_dir=(secure_home if secure else home) / "data",
         lib_dir=lib_dir or jars_dir(),
         port=port,
         controller_port=controller_port,
+        security=BrokerSecurity(secure_home) if secure else None,
     )
 
 
-def _read_record() -> tuple[int, int, str] | None:
-    """The recorded (pid, port, bootstrap servers); None if there is no usable record."""
+@dataclass(frozen=True)
+class _Record:
+    pid: int
+    port: int
+    bootstrap_servers: str
+    secured: bool
+
+
+def _read_record() -> _Record | None:
+    """The running broker's record; None if there is no usable record."""
     try:
         record = json.loads(settings.local_broker_record().read_text())
-        return int(record["pid"]), int(record["port"]), str(record["bootstrap_servers"])
+        return _Record(
+            pid=int(record["pid"]),
+            port=int(record["port"]),
+            bootstrap_servers=str(record["bootstrap_servers"]),
+            secured="security" in record,
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -466,19 +524,18 @@ def _read_record() -> tuple[int, int, str] | None:
 def local_status() -> BrokerStatus:
     """Report the demo broker; a record left by a broker that died is deleted here."""
     record = _read_record()
-    broker = local_broker()
-    if record is None:
-        return BrokerStatus(running=False, data_dir=broker.data_dir, log=broker.log_path)
-    pid, port, bootstrap_servers = record
-    if not _pid_alive(pid):
-        settings.local_broker_record().unlink(missing_ok=True)
+    broker = local_broker(secure=record is not None and record.secured)
+    if record is None or not _pid_alive(record.pid):
+        if record is not None:
+            settings.local_broker_record().unlink(missing_ok=True)
         return BrokerStatus(running=False, data_dir=broker.data_dir, log=broker.log_path)
     return BrokerStatus(
-        running=_port_answers(port),
+        running=_port_answers(record.port),
         data_dir=broker.data_dir,
         log=broker.log_path,
-        pid=pid,
-        bootstrap_servers=bootstrap_servers,
+        pid=record.pid,
+        bootstrap_servers=record.bootstrap_servers,
+        security=broker.security,
     )
 
 
@@ -486,8 +543,10 @@ def start_local(
     port: int = DEFAULT_PORT,
     controller_port: int = DEFAULT_CONTROLLER_PORT,
     timeout: float = 60.0,
+    secure: bool = False,
 ) -> BrokerStatus:
-    """Start the demo broker detached and wait until it serves; a no-op if it already runs.
+    """Start the demo broker (`secure`: the SASL_SSL one) detached and wait until it serves;
+    a no-op if a local broker already runs, whichever it is (see the status's `security`).
 
     The record (`settings.local_broker_record()`) is written as soon as the JVM exists, so
     `stop_local` can find a broker even if this process dies while waiting for it.
@@ -500,9 +559,10 @@ def start_local(
             f"a Kafka broker (pid {status.pid}) runs on the data dir but does not answer on"
             f" {status.bootstrap_servers}; see {status.log}, or `fillstream kafka stop` it"
         )
-    broker = local_broker(port, controller_port, ensure_jars())
+    broker = local_broker(port, controller_port, ensure_jars(), secure)
     record = settings.local_broker_record()
     broker.start()
+    security = {} if broker.security is None else {"security": broker.security.record()}
     record.write_text(
         json.dumps(
             {
@@ -511,6 +571,7 @@ def start_local(
                 "port": broker.port,
                 "controller_port": broker.controller_port,
                 "log": str(broker.log_path),
+                **security,
             }
         )
     )
@@ -524,7 +585,7 @@ def start_local(
 
 
 def stop_local(timeout: float = 30.0) -> bool:
-    """Stop the demo broker and delete its record; False if it was not running."""
+    """Stop the demo broker, plain or secured, and delete its record; False if none ran."""
     status = local_status()
     if status.pid is None:
         return False
@@ -537,24 +598,68 @@ def stop_local(timeout: float = 30.0) -> bool:
 
 
 @contextlib.contextmanager
-def ephemeral_broker(heap: str = "512m") -> Iterator[str]:
-    """A fresh broker on a temporary data dir and free ports; yields its bootstrap address.
-
-    Stopped and deleted on exit, so each use starts from an empty cluster.
-    """
+def _ephemeral(heap: str, secure: bool) -> Iterator[LocalBroker]:
+    """A fresh broker on a temporary dir and free ports, ready; stopped and deleted on exit."""
     lib = ensure_jars()
     with tempfile.TemporaryDirectory(prefix="fillstream-kafka-") as tmp:
         port = free_port()
         controller_port = free_port()
         while controller_port == port:
             controller_port = free_port()
-        broker = LocalBroker(Path(tmp) / "data", lib, port, controller_port, heap)
+        security = BrokerSecurity(Path(tmp)) if secure else None
+        broker = LocalBroker(Path(tmp) / "data", lib, port, controller_port, heap, security)
         try:
             broker.start()
             broker.wait_ready()
-            yield broker.bootstrap_servers
+            yield broker
         finally:
             broker.stop()
+
+
+@contextlib.contextmanager
+def ephemeral_broker(heap: str = "512m") -> Iterator[str]:
+    """A fresh broker on a temporary data dir and free ports; yields its bootstrap address.
+
+    Stopped and deleted on exit, so each use starts from an empty cluster.
+    """
+    with _ephemeral(heap, secure=False) as broker:
+        yield broker.bootstrap_servers
+
+
+@dataclass(frozen=True)
+class SecureBroker:
+    """What a test needs of a secured broker: where it is, the CA to trust, its users."""
+
+    bootstrap_servers: str
+    security: LocalSecurity
+    passwords: Mapping[str, str] = field(repr=False)
+    """`{role: password}` for every role of `kafka_client.ROLES`; `admin` is the super user."""
+
+    @property
+    def ca_location(self) -> str:
+        return self.security.ca_location
+
+    def config(self, user: str, **overrides: Any) -> dict[str, Any]:
+        """A client's configuration logging in as `user`, then `overrides` (librdkafka names:
+        `config("viewer", **{"sasl.password": "wrong"})`)."""
+        security = self.security.settings(user)
+        return {"bootstrap.servers": self.bootstrap_servers, **security, **overrides}
+
+
+@contextlib.contextmanager
+def secure_broker_for_tests(heap: str = "512m") -> Iterator[SecureBroker]:
+    """A fresh secured broker (SASL_SSL, SCRAM users, ACLs enforced: `broker_security`) on a
+    temporary dir and free ports, always a local JVM: its users and CA are made here.
+
+    Stopped and deleted on exit, with its CA and users.
+    """
+    with _ephemeral(heap, secure=True) as broker:
+        assert broker.security is not None
+        yield SecureBroker(
+            bootstrap_servers=broker.bootstrap_servers,
+            security=broker.security.local(),
+            passwords=MappingProxyType(broker.security.passwords()),
+        )
 
 
 def _docker_answers() -> bool:

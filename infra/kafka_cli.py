@@ -9,6 +9,7 @@ from rich.console import Console
 
 from fillstream.infra import broker
 from fillstream.infra.broker import BrokerSetupError, BrokerStatus
+from fillstream.infra.broker_security import MECHANISM, PROTOCOL, BrokerSecurity
 
 app = typer.Typer(
     help=(
@@ -39,6 +40,24 @@ def _print_status(status: BrokerStatus) -> None:
     else:
         console.print("[red]stopped[/]")
     console.print(f"data dir: {status.data_dir}\nlog:      {status.log}", highlight=False)
+    if status.security is not None:
+        _print_security(status.security)
+    elif status.pid is not None:
+        console.print("security: none (PLAINTEXT; `fillstream kafka start --secure` for SASL_SSL)")
+
+
+def _print_security(security: BrokerSecurity) -> None:
+    """Where the secured broker's CA and users are, and how a client logs in: never a password."""
+    console.print(
+        f"security: {PROTOCOL}, {MECHANISM} users, ACLs enforced (super user: admin)\n"
+        f"CA:       {security.tls.ca}\n"
+        f"users:    {security.users} (one per role, readable by you alone)\n"
+        "Clients of this state dir log in as their role's user automatically; elsewhere set"
+        f" KAFKA_SECURITY_PROTOCOL={PROTOCOL}, KAFKA_SASL_MECHANISM={MECHANISM},"
+        " KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD (from the users file) and"
+        f" KAFKA_SSL_CA_LOCATION={security.tls.ca}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -60,17 +79,36 @@ def start(
     controller_port: Annotated[
         int, typer.Option(help="Port of the KRaft controller listener.")
     ] = broker.DEFAULT_CONTROLLER_PORT,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            help=(
+                "SASL_SSL: TLS from a local CA, a SCRAM-SHA-512 user per role, ACLs enforced."
+                " Its data is kept apart from the plain broker's."
+            )
+        ),
+    ] = False,
 ) -> None:
     """Start the broker in the background and wait until it serves requests."""
     status = broker.local_status()
     if status.running:
-        console.print(f"Kafka is already running at [bold]{status.bootstrap_servers}[/]")
+        running = "secured" if status.security is not None else "plain"
+        console.print(
+            f"Kafka ({running}) is already running at [bold]{status.bootstrap_servers}[/]"
+        )
+        if secure != (status.security is not None):
+            wanted = "secured" if secure else "plain"
+            errors.print(
+                f"[bold red]error:[/] not the {wanted} broker asked for: `fillstream kafka stop`"
+                " it first"
+            )
+            raise typer.Exit(code=1)
         return
     if not broker.jars_dir().is_dir():
         console.print(f"Fetching Apache Kafka {broker.KAFKA_VERSION} jars from Maven Central...")
     try:
         with console.status(f"Starting Kafka {broker.KAFKA_VERSION}..."):
-            status = broker.start_local(port, controller_port)
+            status = broker.start_local(port, controller_port, secure=secure)
     except BrokerSetupError as error:
         raise _fail(error) from None
     _print_status(status)
@@ -86,7 +124,8 @@ def stop() -> None:
 
 @app.command()
 def status() -> None:
-    """Show whether the broker runs, where, and its data dir and log (exit code 1 if stopped)."""
+    """Show whether the broker runs, where, whether it is secured, and its data dir and log
+    (exit code 1 if stopped)."""
     current = broker.local_status()
     _print_status(current)
     if not current.running:

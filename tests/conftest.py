@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fillstream.infra.broker import broker_for_tests
+from fillstream.infra.broker import SecureBroker, broker_for_tests, secure_broker_for_tests
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +14,11 @@ def kafka_bootstrap() -> Iterator[str]:
     """Bootstrap address of a real Kafka broker, one per session (see `broker_for_tests`)."""
     with broker_for_tests() as bootstrap:
         yield bootstrap
+
+
+@pytest.fixture(scope="session")
+def secure_kafka() -> Iterator[SecureBroker]:
+    """A secured local broker (SASL_SSL, a SCRAM user per role, ACLs enforced), one per
+    session: its address, CA and users' passwords (see `secure_broker_for_tests`)."""
+    with secure_broker_for_tests() as broker:
+        yield broker
