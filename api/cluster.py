@@ -10,7 +10,6 @@ these figures.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaExcepti
 from confluent_kafka.admin import AdminClient
 
 from fillstream.kafka_client import client_config
+from fillstream.topic_io import reader_group
 
 __all__ = [
     "Cluster",
@@ -94,7 +94,7 @@ class Cluster:
                 self._consumer = Consumer(
                     client_config(
                         {
-                            "group.id": f"fillstream-inspect-{uuid.uuid4().hex[:12]}",
+                            "group.id": reader_group("inspect"),
                             "enable.auto.commit": False,
                         }
                     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Iterable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
@@ -19,7 +18,7 @@ from fillstream.api.view import FOLLOWED, EngineView, apply
 from fillstream.kafka_client import client_config
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find
-from fillstream.topic_io import consume, end_offsets, start_offsets, typed_codec
+from fillstream.topic_io import consume, end_offsets, reader_group, start_offsets, typed_codec
 
 __all__ = ["Follower", "snapshot"]
 
@@ -48,7 +47,7 @@ class Follower:
         consumer = Consumer(
             client_config(
                 {
-                    "group.id": f"fillstream-api-{uuid.uuid4().hex[:12]}",
+                    "group.id": reader_group("api"),
                     "enable.auto.commit": False,
                     "isolation.level": "read_committed",
                     "enable.partition.eof": True,

@@ -126,7 +126,7 @@ def _processors(prefix: str, exactly_once: bool, engine: EngineConfig) -> Iterat
         yield from _topics(name, prefix, (*stage.outputs, *RUNTIME_WRITES), "WRITE")
         for operation in ("READ", "WRITE", "CREATE", "DESCRIBE"):
             yield from _topics(name, prefix, (changelog(name).name,), operation)
-        yield from _group(name, group, "LITERAL", "READ")
+        yield from _group(name, group, "PREFIXED", "READ")  # and its `-restore` reader
         if exactly_once:  # transactional.id is the group's name and a random suffix
             for operation in ("WRITE", "DESCRIBE"):
                 yield Acl(_principal(name), "TRANSACTIONAL_ID", group, "PREFIXED", operation)
@@ -142,6 +142,7 @@ def _gateway(prefix: str) -> Iterator[Acl]:
 def _api(prefix: str) -> Iterator[Acl]:
     yield from _topics("api", prefix, TOPICS, "READ")
     yield from _topics("api", prefix, PUBLISHED, "WRITE")
+    yield from _group("api", TAIL_GROUP, "PREFIXED", "READ")
     yield from _pipeline_groups("api", prefix)
 
 

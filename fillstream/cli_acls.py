@@ -128,7 +128,7 @@ def _call(action: Callable[[AdminClient], T]) -> T:
     from fillstream.cli import _no_cluster, errors
 
     try:
-        admin = AdminClient(client_config("admin"))
+        admin = AdminClient(client_config(role_name="admin"))
         admin.list_topics(timeout=5)
     except KafkaSettingsError as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)

@@ -34,6 +34,7 @@ from fillstream.config import load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.infra import broker, topics
+from fillstream.infra.acls import grant_on_local_broker
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, tick
 from fillstream.restarts import RestartPolicy, RestartReport
 from fillstream.schemas import examples_dir
@@ -217,6 +218,7 @@ def _run_pipeline(
 ) -> Mapping[str, list[dict[str, Any]]]:
     """Start the processors, feed the market data, signals and closing cancels, wait for every
     order's end and TCA, and stop: the records the pipeline wrote."""
+    grant_on_local_broker(load_config(None))  # on the secured local broker: each role's ACLs
     created = sum(s.outcome == "created" for s in topics.ensure_topics(CATALOG))
     console.print(f"Topics: {len(CATALOG)} in the catalog, {created} created now")
     watcher = Watcher(WATCHED, from_end=True)

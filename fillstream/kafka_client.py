@@ -31,6 +31,7 @@ __all__ = [
     "act_as",
     "client_config",
     "local_security",
+    "local_super_user",
     "registry_config",
     "role",
 ]
@@ -132,6 +133,12 @@ def local_security() -> LocalSecurity | None:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def local_super_user() -> str | None:
+    """`admin` on the secured local broker, whose password this state dir holds (for the
+    demo's own housekeeping); None elsewhere."""
+    return "admin" if local_security() is not None else None
 
 
 def properties_file() -> dict[str, str]:

@@ -19,7 +19,6 @@ import contextlib
 import subprocess
 import sys
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,24 +39,33 @@ from pydantic import ValidationError
 
 from fillstream import settings
 from fillstream.config import load_config
-from fillstream.infra.acls import grant_on_local_broker
-from fillstream.kafka_client import client_config
+from fillstream.infra.acls import revoke_under
+from fillstream.kafka_client import client_config, local_super_user
 from fillstream.restarts import Restart, RestartPolicy, next_restart
 from fillstream.schemas.models import ClockTick, Signal
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.replay import MARKET, timeline
-from fillstream.topic_io import codec, high_watermark, make_producer, partitions_of, send
+from fillstream.topic_io import (
+    codec,
+    high_watermark,
+    make_producer,
+    partitions_of,
+    reader_group,
+    send,
+)
 
 __all__ = ["Pipeline", "Watcher", "feed", "log_tail", "tick", "wire_signal"]
 
 
 def delete_run(prefix: str) -> tuple[int, list[str]]:
-    """Delete a pipeline run's topics (its processors' changelogs among them) and its
-    processors' and monitor's consumer groups. Returns how many topics were deleted and what
-    could not be."""
-    admin = AdminClient(client_config({"log_level": 5}))
+    """Delete a pipeline run's topics (its processors' changelogs among them), its
+    processors' and monitor's consumer groups, and on the secured local broker its ACLs.
+    Returns how many topics were deleted and what could not be."""
+    # A run's changelogs are its processors' alone: on the secured local broker, the super user
+    # deletes them.
+    admin = AdminClient(client_config({"log_level": 5}, role_name=local_super_user()))
     groups = [settings.processor_group(name, prefix) for name in (*PROCESSORS, "monitor")]
     for future in admin.delete_consumer_groups(groups, request_timeout=30).values():
         with contextlib.suppress(KafkaException):  # a group that never committed is no group
@@ -70,6 +78,8 @@ def delete_run(prefix: str) -> tuple[int, list[str]]:
             deleted += 1
         except KafkaException as error:
             failures.append(f"{name}: {error}")
+    if local_super_user() is not None:  # the run's ACLs, granted on the secured local broker
+        revoke_under(admin, prefix)
     return deleted, failures
 
 
@@ -96,12 +106,9 @@ class Pipeline:
     def start(self, names: Iterable[str] | None = None, workers: int = 1) -> None:
         """Start `workers` processes of each processor (every one by default, the ccxt gateway
         too when the configuration has venues for it, and one monitor watching them all): one
-        consumer group each, so Kafka shares the partitions among them. On the secured local
-        broker each logs in as its own user, granted first what it needs."""
-        engine = load_config(self.config)
-        grant_on_local_broker(engine)
+        consumer group each, so Kafka shares the partitions among them."""
         if names is None:
-            names = [*PROCESSORS, *(["gateway"] if engine.gateway else [])]
+            names = [*PROCESSORS, *(["gateway"] if load_config(self.config).gateway else [])]
             self.start_one("monitor")
         for name in names:
             for worker in range(workers):
@@ -250,7 +257,7 @@ class Watcher:
         self._consumer = Consumer(
             client_config(
                 {
-                    "group.id": f"fillstream-watch-{uuid.uuid4().hex[:8]}",
+                    "group.id": reader_group("watch"),
                     "enable.auto.commit": False,
                     "isolation.level": "read_committed",
                     "enable.partition.eof": True,

@@ -12,7 +12,6 @@ window nothing.
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from fillstream.infra.topics import admin_client
 from fillstream.kafka_client import client_config
+from fillstream.topic_io import reader_group
 
 __all__ = [
     "Offsets",
@@ -89,7 +89,7 @@ def count_data(
     consumer = Consumer(
         client_config(
             {
-                "group.id": f"fillstream-count-{uuid.uuid4().hex[:8]}",  # never joined or committed
+                "group.id": reader_group("count"),  # never joined or committed
                 "enable.auto.commit": False,
                 "isolation.level": "read_uncommitted",
                 # a range ending in markers ends at the partition's end

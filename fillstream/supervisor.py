@@ -27,7 +27,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fillstream import settings
+from fillstream.config import load_config
 from fillstream.infra import broker
+from fillstream.infra.acls import grant_on_local_broker
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline, log_tail
 from fillstream.restarts import RestartPolicy, RestartReport
@@ -115,6 +117,7 @@ def run_supervisor(options: SupervisorOptions, stop: threading.Event | None = No
         )
         write_record(record)
         log.info("Kafka at %s%s", record.bootstrap_servers, " (started)" * broker_started)
+        grant_on_local_broker(load_config(options.config))
         ensure_topics(CATALOG)
         if not stop.is_set():
             pipeline.start()

@@ -35,6 +35,7 @@ __all__ = [
     "make_producer",
     "partitions_of",
     "publish",
+    "reader_group",
     "send",
     "start_offsets",
     "typed_codec",
@@ -135,15 +136,22 @@ def publish(
     return sent
 
 
-# The throw-away consumer groups of `consume` without a group id, by prefix (their ACLs).
+# The prefix of every throw-away consumer group (their ACLs grant readers this one prefix).
 TAIL_GROUP = "fillstream-tail-"
+
+
+def reader_group(purpose: str) -> str:
+    """A group id of its own for a consumer that only assigns partitions (a tail, a watcher, a
+    count): it never joins or commits, but the client still looks its coordinator up, which a
+    broker enforcing ACLs refuses for a group its user may not read."""
+    return f"{TAIL_GROUP}{purpose}-{uuid.uuid4().hex[:12]}"
 
 
 def _consumer(group_id: str | None, from_beginning: bool, eof: bool = False) -> Consumer:
     return Consumer(
         client_config(
             {
-                "group.id": group_id or f"{TAIL_GROUP}{uuid.uuid4().hex[:12]}",
+                "group.id": group_id or reader_group("tail"),
                 "enable.auto.commit": group_id is not None,
                 "auto.offset.reset": "earliest" if from_beginning else "latest",
                 "isolation.level": "read_committed",

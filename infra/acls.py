@@ -1,7 +1,7 @@
 """Write the pipeline's ACLs to a cluster and read back what it holds (fillstream/acls.py).
 
 Both take an `AdminClient`, which must act as a principal allowed to alter and describe ACLs
-(the super user `admin`: `AdminClient(client_config("admin"))`).
+(the super user `admin`: `AdminClient(client_config(role_name="admin"))`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = [
     "from_binding",
     "grant_on_local_broker",
     "read_acls",
+    "revoke_under",
 ]
 
 # The broker's name for the cluster resource is the client's BROKER.
@@ -100,6 +101,31 @@ def apply_acls(admin: AdminClient, acls: Iterable[Acl]) -> int:
         except KafkaException as error:
             raise _unavailable(error) from None
     return len(new)
+
+
+def revoke_under(admin: AdminClient, prefix: str) -> int:
+    """Delete every entry for a resource named under `prefix` (a deleted pipeline run's topics,
+    groups and transactional ids); returns how many."""
+    gone = [acl for acl in read_acls(admin) if acl.resource_name.startswith(prefix)]
+    if not gone:
+        return 0
+    filters = [_exactly(acl) for acl in gone]
+    for future in admin.delete_acls(filters, request_timeout=TIMEOUT).values():
+        future.result()
+    return len(gone)
+
+
+def _exactly(acl: Acl) -> AclBindingFilter:
+    found = binding(acl)
+    return AclBindingFilter(
+        found.restype,
+        found.name,
+        found.resource_pattern_type,
+        found.principal,
+        found.host,
+        found.operation,
+        found.permission_type,
+    )
 
 
 def grant_on_local_broker(engine: EngineConfig) -> int | None:
