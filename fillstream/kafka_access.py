@@ -79,6 +79,7 @@ def cluster_answers(timeout: float = 5.0, role_name: str | None = None) -> bool:
     try:
         admin.list_topics(timeout=timeout)
     except KafkaException as failure:
+        admin.poll(0)  # serves the error callbacks queued meanwhile
         for error in (*seen, failure.args[0]):
             if isinstance(error, KafkaError):
                 refusal = explain(error, config)

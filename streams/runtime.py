@@ -543,6 +543,8 @@ def _waiting_out_the_broker(name: str, action: Callable[[], object]) -> None:
             return
         except KafkaException as error:
             cause = error.args[0]
+            if isinstance(cause, KafkaError) and cause.code() in AUTHORIZATION:
+                raise _failure(cause, None) from None
             if not isinstance(cause, KafkaError) or not (
                 cause.code() in _AWAY or cause.retriable()
             ):
