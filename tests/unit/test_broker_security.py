@@ -119,7 +119,7 @@ def test_the_record_is_what_kafka_client_reads(
         "users": str(security.users.resolve()),
     }
     assert kafka_client.local_security() == security.local()
-    config = kafka_client.client_config("risk")
+    config = kafka_client.client_config(role_name="risk")
     assert config["bootstrap.servers"] == "127.0.0.1:19092"
     assert config["sasl.username"] == "risk"
     assert config["sasl.password"] == security.passwords()["risk"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from fillstream.kafka_access import KafkaAccessRefused
 from fillstream.streams import runtime
 
 
@@ -32,8 +33,18 @@ def test_a_broker_away_is_waited_out(monkeypatch):
 
 def test_any_other_error_is_raised_at_once(monkeypatch):
     monkeypatch.setattr(runtime.time, "sleep", lambda _: None)
+    refused = KafkaException(KafkaError(KafkaError.INVALID_REPLICATION_FACTOR))
+    tries, action = failing(refused)
+    with pytest.raises(KafkaException):
+        runtime._waiting_out_the_broker("risk", action)
+    assert len(tries) == 1
+
+
+def test_a_missing_acl_is_raised_at_once_with_what_to_do(monkeypatch):
+    monkeypatch.setattr(runtime.time, "sleep", lambda _: None)
+    monkeypatch.setenv("FILLSTREAM_KAFKA_ROLE", "viewer")
     denied = KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED))
     tries, action = failing(denied)
-    with pytest.raises(KafkaException):
+    with pytest.raises(KafkaAccessRefused, match=r"user 'viewer'.*fillstream acls apply"):
         runtime._waiting_out_the_broker("risk", action)
     assert len(tries) == 1
