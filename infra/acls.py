@@ -6,6 +6,7 @@ Both take an `AdminClient`, which must act as a principal allowed to alter and d
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from confluent_kafka import KafkaError, KafkaException
@@ -100,7 +101,18 @@ def apply_acls(admin: AdminClient, acls: Iterable[Acl]) -> int:
             future.result()
         except KafkaException as error:
             raise _unavailable(error) from None
+    _until_in_force(admin, new)
     return len(new)
+
+
+def _until_in_force(admin: AdminClient, acls: set[Acl]) -> None:
+    """Wait until the broker holds `acls`: the controller has them once `create_acls` answers,
+    the broker's authorizer a moment later, and a process started at once was refused."""
+    deadline = time.monotonic() + TIMEOUT
+    while not acls <= set(read_acls(admin)):
+        if time.monotonic() > deadline:
+            raise AclsUnavailable(f"the broker did not apply the new ACLs within {TIMEOUT:g} s")
+        time.sleep(0.1)
 
 
 def revoke_under(admin: AdminClient, prefix: str) -> int:
