@@ -275,7 +275,9 @@ def advance(execution: ParentExecution, market: Market, now_us: int, rules: Rule
         done=execution.filled_quantity,  # nothing is working (checked above)
         target=target,
         lot=None if instrument is None else instrument.lot_size,
-        smallest=children.smallest_child(instrument, limit, plan.min_child),
+        smallest=children.smallest_child(
+            instrument, _lowest_trade_price(signal.side, limit, touch), plan.min_child
+        ),
         largest=plan.max_child,
     )
     if quantity is None:
@@ -486,3 +488,12 @@ def _next_venue(execution: ParentExecution) -> str:
 
 def _reaches(side: Side, limit: Decimal, touch: Decimal) -> bool:
     return touch <= limit if side is Side.BUY else touch >= limit
+
+
+def _lowest_trade_price(side: Side, limit: Decimal, touch: Decimal | None) -> Decimal:
+    """The lowest price a child could fill at, so its notional clears the venue's minimum
+    wherever it fills: a buy takes at the touch when that is below its limit; a sell fills
+    at its limit or above."""
+    if side is Side.BUY and touch is not None and touch < limit:
+        return touch
+    return limit

@@ -47,7 +47,7 @@ from decimal import Decimal as D
 from fractions import Fraction
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fillstream.connectors.instruments import Instrument, InstrumentBook
@@ -910,8 +910,37 @@ def test_after_a_cancel_nothing_works_and_nothing_more_is_sent(scenario, tape, w
 # --- 6. the venue's minimums -----------------------------------------------------------------
 
 
+# A market buy is collared above the ask but takes at the ask: a child sized at the collar
+# (8 lots at 62,190.01 is 4.975 USDT) fills below the venue's minimum notional.
+A_MARKET_BUY_TAKING_BELOW_ITS_COLLAR = (
+    Scenario(
+        algorithm="pov",
+        parameters={"participation_rate": "0.06"},
+        side=Side.BUY,
+        quantity=D("0.00016"),
+        limit=None,
+        display=None,
+        urgency=None,
+        confidence=None,
+        price=D("62190.00"),
+        warmup=0,
+    ),
+    Tape(
+        seconds=(1,),
+        moves=(0,),
+        spreads=(1,),
+        trades=(1,),
+        depths=(0,),
+        takes=(("full", 1),),
+        rests=(0,),
+    ),
+    "stage",
+)
+
+
 @PROPERTY_SETTINGS
 @given(scenarios(), tapes(), st.sampled_from(sorted(DESKS)))
+@example(*A_MARKET_BUY_TAKING_BELOW_ITS_COLLAR)
 def test_no_child_below_the_minimum_but_the_whole_remainder(scenario, tape, desk):
     run = Run(DESKS[desk](), scenario, tape)
     run.run(STEPS)
