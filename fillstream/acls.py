@@ -4,13 +4,14 @@ Every process acts as one principal (`kafka_client.ROLES`, `User:<role>`); `admi
 super user and needs none. What each may do follows from the code's own declarations, so a new
 stage input or output shows up here by itself:
 
-- a processor (`streams/processors.py`, and the monitor) reads its stage's `inputs` and writes
-  its `outputs`, `metrics` (its telemetry) and `deadletter`, all as the engine configuration
-  builds it (the desk reads `fills` only where a ccxt gateway trades); it reads, writes,
-  creates and describes its changelog topic, uses its consumer group, and under exactly-once
-  the transactional ids that start with its group's name (streams/runtime.py);
-- the gateway reads and writes what `connectors/gateway/service.py` declares, in its group and
-  the throw-away groups of `topic_io.consume` (its journal and fills, read whole at start);
+- a processor (`streams/processors.py`, the monitor and the gateway) reads its stage's
+  `inputs` and writes its `outputs`, `metrics` (its telemetry) and `deadletter`, all as the
+  engine configuration builds it (the desk reads `fills` only where a ccxt gateway trades);
+  it reads, writes, creates and describes its changelog topic, uses its consumer group, and
+  under exactly-once the transactional ids that start with its group's name
+  (streams/runtime.py);
+- the gateway besides reads and writes what `connectors/gateway/service.py` declares, in the
+  throw-away groups of `topic_io.consume` (its journal and fills, read whole at start);
 - the API reads every catalog topic, publishes signals and commands, and describes the
   pipeline's groups for its health page's lag;
 - `viewer` reads every catalog topic and describes its configuration, describes the pipeline's
@@ -87,9 +88,9 @@ def _principal(role: str) -> str:
 
 
 def _runtime_processors() -> tuple[str, ...]:
-    """The processors the processor loop runs (streams/runtime.py): the pipeline's and the
-    monitor; each has a changelog topic of its own."""
-    return (*PROCESSORS, "monitor")
+    """The processors the processor loop runs (streams/runtime.py): the pipeline's, the
+    monitor and the gateway; each has a changelog topic of its own."""
+    return (*PROCESSORS, "monitor", "gateway")
 
 
 def pipeline_acls(prefix: str, guarantee: str, engine: EngineConfig) -> list[Acl]:
@@ -116,10 +117,12 @@ def pipeline_acls(prefix: str, guarantee: str, engine: EngineConfig) -> list[Acl
 
 
 def _processors(prefix: str, exactly_once: bool, engine: EngineConfig) -> Iterator[Acl]:
-    stages: dict[str, Stage | type[MonitorStage]] = {
+    stages: dict[str, Stage | type[MonitorStage] | type[gateway.GatewayStage]] = {
         name: build_stage(name, engine) for name in PROCESSORS
     }
-    stages["monitor"] = MonitorStage  # its topics are its class's, whatever its configuration
+    # Their topics are their classes', whatever their configuration.
+    stages["monitor"] = MonitorStage
+    stages["gateway"] = gateway.GatewayStage
     for name, stage in stages.items():
         group = settings.processor_group(name, prefix)
         yield from _topics(name, prefix, stage.inputs, "READ")
@@ -133,9 +136,9 @@ def _processors(prefix: str, exactly_once: bool, engine: EngineConfig) -> Iterat
 
 
 def _gateway(prefix: str) -> Iterator[Acl]:
+    """Beyond its loop's: its journal, its venues' rules, and what it reads whole at start."""
     yield from _topics("gateway", prefix, gateway.READS, "READ")
     yield from _topics("gateway", prefix, gateway.WRITES, "WRITE")
-    yield from _group("gateway", settings.processor_group("gateway", prefix), "LITERAL", "READ")
     yield from _group("gateway", TAIL_GROUP, "PREFIXED", "READ")
 
 
@@ -156,7 +159,7 @@ def _reader(role: str, prefix: str) -> Iterator[Acl]:
 
 
 def _pipeline_groups(role: str, prefix: str) -> Iterator[Acl]:
-    for name in (*_runtime_processors(), "gateway"):
+    for name in _runtime_processors():
         yield from _group(role, settings.processor_group(name, prefix), "LITERAL", "DESCRIBE")
 
 

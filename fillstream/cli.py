@@ -351,8 +351,6 @@ def _stage_builder(processor: str, engine: EngineConfig) -> Callable[[], Stage]:
 
 
 def _run_gateway(engine: EngineConfig) -> None:
-    import asyncio
-
     from fillstream.connectors.gateway.adapter import GatewayStartError
     from fillstream.connectors.gateway.service import run_gateway
 
@@ -361,10 +359,13 @@ def _run_gateway(engine: EngineConfig) -> None:
     _await_cluster()
     _log_to_stderr()
     try:
-        asyncio.run(run_gateway(engine))
+        run_gateway(engine)
     except GatewayStartError as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(1) from None
+    except KafkaAccessRefused as refusal:
+        errors.print(f"[bold red]error:[/] gateway: {refusal}", highlight=False)
+        raise typer.Exit(2) from None
     except KeyboardInterrupt:
         pass
 

@@ -59,7 +59,7 @@ from fillstream.streams.changelog import Recovered, checkpoint_records, fold, jo
 from fillstream.streams.memory import Memory
 from fillstream.streams.records import TopicRecords, topic_records
 from fillstream.streams.sequencer import NEVER, Sequencer, runs_of
-from fillstream.streams.stages import Stage, event_time
+from fillstream.streams.stages import Emit, Stage, event_time
 from fillstream.streams.telemetry import Publisher, Telemetry
 from fillstream.topic_io import LEADER_MOVES, high_watermark, send
 
@@ -128,6 +128,8 @@ class Processor:
         self.outputs = stage.outputs
         # One shard over every partition of the inputs, from their ends (the monitor).
         self.sees_all: bool = getattr(stage, "sees_all", False)
+        # A shell that acts as time passes as well as on records (the gateway's venue polls).
+        self.timed = callable(getattr(stage, "on_time", None))
         self.guarantee = settings.processing_guarantee()
         self.exactly_once = self.guarantee == "exactly-once"
         # One input topic: its offsets alone fix the order, nothing to merge or journal.
@@ -220,6 +222,8 @@ class Processor:
                 messages = self._take()
                 if messages or self.hold_ms or self._waiting():
                     self._handle(messages)
+                if self.timed:
+                    self._elapse()
                 self.producer.poll(0)
                 if self._failure is not None:
                     raise self._failure
@@ -306,6 +310,19 @@ class Processor:
             self.state_producer.flush()
             if not all(acked[0] for acked in journaled):
                 raise self._failure or KafkaException("a journal record was not delivered")
+        self._publish(batch)
+
+    def _elapse(self) -> None:
+        """What each shard's stage does as time passes, published as it comes. Nothing orders
+        it among the records, so only a stage whose memory is its own (the gateway's journal)
+        may act on time."""
+        now_us = time.time_ns() // 1000
+        batch = _Batch()
+        for shard in self.shards.values():
+            self._emitted(shard.stage.on_time(now_us), now_us // 1000, batch)  # type: ignore[attr-defined]
+        self._publish(batch)
+
+    def _publish(self, batch: _Batch) -> None:
         for spec, key, value, stamp in batch.outputs:
             send(self.producer, spec, value, key, timestamp=stamp, on_delivery=self._on_delivery)
         batch.count(self.telemetry)
@@ -372,6 +389,9 @@ class Processor:
             log.error("%s failed on %s: %s", self.name, topic, traceback.format_exc())
             batch.outputs.append(self._dead_letter(message, stamp_us, error))
             return
+        self._emitted(emits, stamp_ms, batch)
+
+    def _emitted(self, emits: list[Emit], stamp_ms: int, batch: _Batch) -> None:
         for emit in emits:
             codec = self.codecs[emit.topic]
             record = emit.record

@@ -1,10 +1,12 @@
 """The gateway processor: slices of the ccxt venues in, their executions out, over Kafka.
 
 `fillstream run gateway` runs it for the venues of the engine configuration's
-`[gateway.venues.<name>]` tables (the simulated venue leaves their slices alone). It is an
-asyncio service around one `VenueAdapter` per venue, with confluent-kafka directly (ccxt is
-async; the processor loop, streams/runtime.py, is not), and it is thin: the adapter decides,
-this writes.
+`[gateway.venues.<name>]` tables (the simulated venue leaves their slices alone). It runs on
+the processors' loop (streams/runtime.py) like every processor: the loop takes `slices` and
+`commands` in batches, dead-letters what cannot be decoded, publishes what the gateway emits and
+checkpoints where its inputs stand. The gateway is the shell around one `VenueAdapter` per venue
+(ccxt is async: the adapters run on an event loop of the gateway's own, one call at a time),
+and it is thin: the adapter decides, this hands on.
 
 - **Start.** Each venue's credentials come from the environment; the adapter proves them with
   one signed call and reads the venue's instrument rules. The journal topic is read whole, and
@@ -16,13 +18,15 @@ this writes.
   to `venue.instruments` at start: risk, the router and the executor use them instead of the
   configured ones for that venue.
 - **Write ahead.** Every journal entry is on `gateway.journal`, flushed, before the adapter
-  acts on it: after a crash the journal says where every slice stood.
-- **Slices.** New ones go through the three-phase commit, cancels are carried out; the offset
-  is committed once the outcome is published (at least once: the adapter drops a slice it
-  already holds, and report ids are deterministic, so the OMS and the executor count a
-  re-published report once).
+  acts on it: after a crash the journal says where every slice stood. The journal is the
+  gateway's durable memory; its checkpoints in the loop's changelog hold only where its inputs
+  stand.
+- **Slices.** New ones go through the three-phase commit, cancels are carried out. A slice
+  taken again after a crash (at least once) is dropped when the adapter holds it or the
+  journal has finished it, and report ids are deterministic, so the OMS and the executor count
+  a re-published report once.
 - **Tracking.** Every `poll_interval` seconds each adapter follows its open orders; each new
-  fill is published once, on `fills` and (re-keyed by account, for risk) `fills.accounts`.
+  fill is published on `fills` and (re-keyed by account, for risk) `fills.accounts`.
 - **Kill switch.** A global kill switch on `commands` cancels every open order at every venue.
 - **Dead man's switch.** The engine's heartbeat is the desks' `heartbeat` records on
   `metrics` (streams/telemetry.py): their executors own the orders the gateway sends, and while
@@ -33,8 +37,10 @@ this writes.
   adapter's open and recently finished slices are compared with the venue; differences are
   logged as at the start.
 - **Metrics.** Every few seconds each venue's figures (the circuit breaker's state, calls,
-  retries, errors by reason) go to `metrics`, labelled by venue; its own heartbeat and consumer
-  lag go there too, as every processor's.
+  retries, errors by reason) go to `metrics`, labelled by venue; the loop publishes the
+  gateway's heartbeat and consumer lag there too, as every processor's.
+
+One worker serves every venue: each worker would recover and track the whole journal.
 """
 
 from __future__ import annotations
@@ -43,12 +49,11 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Coroutine, Mapping
+from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
-from fillstream import settings
 from fillstream.config import EngineConfig
 from fillstream.connectors.gateway.adapter import Outcome, VenueAdapter
 from fillstream.connectors.gateway.config import read_credentials
@@ -56,11 +61,9 @@ from fillstream.connectors.gateway.journal import JournalEntry, latest
 from fillstream.connectors.gateway.reconcile import Reconciliation
 from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.gateway.wire import from_record, to_record
-from fillstream.kafka_client import client_config
 from fillstream.schemas.models import (
     Command,
     CommandKind,
-    ExecutionReport,
     Metric,
     MetricKind,
     Slice,
@@ -68,132 +71,234 @@ from fillstream.schemas.models import (
 )
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
-from fillstream.streams.telemetry import Publisher, Telemetry, worker_id
+from fillstream.streams.runtime import run_processor
+from fillstream.streams.stages import Emit
+from fillstream.streams.telemetry import worker_id
 from fillstream.topic_io import at_ends, codec, consume, make_producer, send, typed_codec
 
-__all__ = ["READS", "WRITES", "run_gateway"]
+__all__ = ["READS", "WRITES", "GatewayStage", "run_gateway"]
 
 log = logging.getLogger("fillstream.gateway")
 
+T = TypeVar("T")
+
 METRICS_INTERVAL = 5.0  # seconds between two publications of each venue's figures
 WATCHDOG_INTERVAL = 1.0  # seconds between two decisions of the dead man's switch
-# The topics the gateway takes work from, in its consumer group.
-SUBSCRIBED = ("slices", "commands")
-# Everything it reads (the journal and its venues' fills whole at start, the desks' heartbeats
-# on `metrics`) and writes: what its Kafka ACLs allow (fillstream/acls.py).
-READS = (*SUBSCRIBED, "gateway.journal", "fills", "metrics")
-WRITES = ("gateway.journal", "fills", "fills.accounts", "metrics", "venue.instruments")
 HEARTBEAT_FROM = b"desk"  # the processor (its executor) whose heartbeat is the engine's
 KEEP_FINISHED = 1000  # finished slices per venue that periodic reconciliation still checks
 
 
-async def run_gateway(
-    config: EngineConfig,
-    environ: Mapping[str, str] = os.environ,
-    *,
-    poll_interval: float = 0.5,
-    stop: asyncio.Event | None = None,
+class GatewayStage:
+    """What the loop hands a shard's records to: the one gateway of the process, whichever
+    partitions the shard holds. Its memory is the journal, not the loop's changelog."""
+
+    inputs = ("slices", "commands")
+    outputs = ("fills", "fills.accounts", "metrics")
+    durable = ()
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
+        if isinstance(record, Slice):
+            return self.gateway.carry_out(record)
+        if isinstance(record, Command):
+            self.gateway.command(record)
+        return []
+
+    def on_time(self, now_us: int) -> list[Emit]:
+        return self.gateway.on_time()
+
+
+# Everything the gateway reads (its journal and its venues' fills whole at start, the desks'
+# heartbeats on `metrics`) and writes besides the loop's topics: what its Kafka ACLs allow
+# (fillstream/acls.py).
+READS = (*GatewayStage.inputs, "gateway.journal", "fills", "metrics")
+WRITES = (*GatewayStage.outputs, "gateway.journal", "venue.instruments")
+
+
+def run_gateway(
+    config: EngineConfig, environ: Mapping[str, str] = os.environ, *, poll_interval: float = 0.5
 ) -> None:
-    """Serve the configured ccxt venues until `stop` is set (or forever)."""
+    """Serve the configured ccxt venues until SIGTERM or SIGINT."""
     if not config.gateway:
         raise ValueError("no [gateway.venues.<name>] in the configuration: nothing to serve")
-    stop = stop or asyncio.Event()
-    telemetry = Telemetry("gateway")
-    out = _Writer(make_producer(), telemetry)
-    adapters = {
-        name: VenueAdapter(
-            entry,
-            read_credentials(entry, environ),
-            write_ahead=out.journal,
-            heartbeat_timeout_us=int(entry.heartbeat_timeout_seconds * 1_000_000),
-        )
-        for name, entry in config.gateway.items()
-    }
-    publisher = Publisher(
-        telemetry, group=_GROUP.format(prefix=settings.topic_prefix()), topics=("slices",)
-    ).start()
+    gateway = Gateway(config, environ, poll_interval)
     try:
+        gateway.start()
+        run_processor("gateway", lambda: GatewayStage(gateway))
+    finally:
+        gateway.close()
+
+
+class Gateway:
+    """The venues' adapters, on an event loop of their own, and what the gateway remembers
+    between records: the finished slices and published trades that reconciliation compares,
+    the kill switches carried out, the reports to publish next."""
+
+    def __init__(self, config: EngineConfig, environ: Mapping[str, str], poll_interval: float):
+        self.loop = asyncio.new_event_loop()
+        self.poll_interval = poll_interval
+        self.journal = _Journal(make_producer())
+        self.adapters = {
+            name: VenueAdapter(
+                entry,
+                read_credentials(entry, environ),
+                write_ahead=self._write_ahead,
+                heartbeat_timeout_us=int(entry.heartbeat_timeout_seconds * 1_000_000),
+            )
+            for name, entry in config.gateway.items()
+        }
+        self.finished: dict[str, JournalEntry] = {}  # oldest first; the last KEEP_FINISHED
+        self.finished_ids: set[str] = set()  # every slice the journal has finished
+        self.published: set[tuple[str, str]] = set()  # (slice id, trade id) on `fills`
+        self.kills: set[str] = set()  # a global command comes once per partition
+        self.pending: list[Emit] = []  # reports of the start's recovery, for the first turn
+        self.worker = worker_id()
+        self.heartbeats: _Heartbeats | None = None
+        now = time.monotonic()
+        self.next_poll = self.next_metrics = self.next_watchdog = now
+        self.next_reconcile = {
+            name: now + adapter.venue.reconcile_interval_seconds
+            for name, adapter in self.adapters.items()
+        }
+
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(work)
+
+    async def _write_ahead(self, entry: JournalEntry) -> None:
+        await self.journal.write(entry)
+        if entry.step.final:
+            self.finished[entry.slice_id] = entry
+            self.finished_ids.add(entry.slice_id)
+            if len(self.finished) > KEEP_FINISHED * 4:  # trimmed now and then, not per entry
+                for slice_id in list(self.finished)[: -KEEP_FINISHED * 2]:
+                    del self.finished[slice_id]
+
+    # -- start -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Prove each venue, publish its rules, carry out what the journal leaves to do and
+        reconcile, before any new slice is taken."""
         journal = _read_journal()
-        out.finished.update(
-            (entry.slice_id, entry) for entry in latest(journal).values() if entry.step.final
-        )
-        out.published |= _published_trades(config.gateway)
-        for name, adapter in adapters.items():
-            await adapter.start()
-            out.instruments(adapter)
+        for entry in latest(journal).values():
+            if entry.step.final:
+                self.finished[entry.slice_id] = entry
+                self.finished_ids.add(entry.slice_id)
+        self.published |= _published_trades(self.adapters)
+        for name, adapter in self.adapters.items():
+            self._run(adapter.start())
+            self.journal.instruments(adapter)
             mine = [entry for entry in journal if entry.slice.venue == name]
-            out.reports((await adapter.recover(mine)).reports)
-            _report(name, await adapter.reconcile_held(out.done(name), out.published))
-        await _serve(adapters, out, poll_interval, stop)
-    finally:
-        publisher.stop()
-        for adapter in adapters.values():
-            await adapter.close()
-        out.flush()
+            self.pending += self._reported(self._run(adapter.recover(mine)))
+            _report(name, self._run(adapter.reconcile_held(self.done(name), self.published)))
+        self.heartbeats = _Heartbeats()
 
+    def close(self) -> None:
+        try:
+            for adapter in self.adapters.values():
+                self._run(adapter.close())
+            if self.heartbeats is not None:
+                self.heartbeats.close()
+            self.journal.flush()
+        finally:
+            self.loop.close()
 
-async def _serve(
-    adapters: Mapping[str, VenueAdapter], out: _Writer, poll_interval: float, stop: asyncio.Event
-) -> None:
-    consumer = Consumer(
-        client_config(
-            {
-                "group.id": _GROUP.format(prefix=settings.topic_prefix()),
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "isolation.level": "read_committed",
-            }
-        )
-    )
-    specs = [find(topic) for topic in SUBSCRIBED]
-    decoders = {spec.full_name: typed_codec(spec) for spec in specs}
-    names = {spec.full_name: spec.name for spec in specs}  # labels: catalog names
-    consumer.subscribe(list(decoders))
-    heartbeats = _Heartbeats()
-    loop = asyncio.get_running_loop()
-    next_poll = next_metrics = next_watchdog = loop.time()
-    next_reconcile = {
-        name: loop.time() + adapter.venue.reconcile_interval_seconds
-        for name, adapter in adapters.items()
-    }
-    kills: set[str] = set()  # a global command comes once per partition: carried out once
-    try:
-        while not stop.is_set():
-            message = await loop.run_in_executor(None, consumer.poll, 0.1)
-            if message is not None and message.error() is None:
-                out.telemetry.records_in.labels(names[message.topic()]).inc()
-                try:
-                    record = decoders[message.topic()].decode(message.value())
-                except UndecodableRecord as error:
-                    log.warning("record at offset %s skipped: %s", message.offset(), error)
-                else:
-                    if isinstance(record, Slice):
-                        await _slice(adapters, out, record)
-                    elif isinstance(record, Command):
-                        await _command(adapters, record, kills)
-                consumer.commit(message=message, asynchronous=False)
-            if loop.time() >= next_poll:
-                for adapter in adapters.values():
-                    out.reports((await adapter.poll()).reports)
-                next_poll = loop.time() + poll_interval
-            if loop.time() >= next_watchdog:
-                await _watch(adapters, heartbeats.latest_us())
-                next_watchdog = loop.time() + WATCHDOG_INTERVAL
-            for name, adapter in adapters.items():
-                if loop.time() >= next_reconcile[name]:
-                    found = await adapter.reconcile_held(out.done(name), out.published)
-                    if not found.clean:
-                        _report(name, found)
-                    next_reconcile[name] = loop.time() + adapter.venue.reconcile_interval_seconds
-            if loop.time() >= next_metrics:
-                out.metrics(adapters)
-                next_metrics = loop.time() + METRICS_INTERVAL
-    finally:
-        consumer.close()
-        heartbeats.close()
+    # -- records ---------------------------------------------------------------------------
 
+    def carry_out(self, child: Slice) -> list[Emit]:
+        adapter = self.adapters.get(child.venue)
+        if adapter is None:
+            return []
+        if child.action is SliceAction.CANCEL:
+            return self._reported(self._run(adapter.cancel(child)))
+        if child.action is SliceAction.REPLACE:
+            # Not sent: the order stands at the venue as it was, and its fills count as they come.
+            log.warning(
+                "replace of %s not carried out: the gateway does not amend orders at %s",
+                child.slice_id,
+                child.venue,
+            )
+            return []
+        if child.slice_id in self.finished_ids:
+            return []  # taken again after a crash: the journal says it is done
+        return self._reported(self._run(adapter.submit(child)))
 
-_GROUP = "{prefix}fillstream-gateway"
+    def command(self, command: Command) -> None:
+        """A global kill switch cancels everything at every venue, the engine's orders or not
+        (an account's kill switch reaches the gateway as the executor's cancels of its
+        orders)."""
+        if command.kind is not CommandKind.KILL_SWITCH or command.account_id is not None:
+            return
+        if command.command_id in self.kills:
+            return
+        self.kills.add(command.command_id)
+        for adapter in self.adapters.values():
+            self._run(adapter.cancel_everything(f"kill switch {command.command_id}"))
+
+    # -- time ------------------------------------------------------------------------------
+
+    def on_time(self) -> list[Emit]:
+        """What is due: the start's reports, the orders' tracking, the dead man's switch,
+        reconciliation and the venues' figures."""
+        emits, self.pending = self.pending, []
+        now = time.monotonic()
+        if now >= self.next_poll:
+            for adapter in self.adapters.values():
+                emits += self._reported(self._run(adapter.poll()))
+            self.next_poll = time.monotonic() + self.poll_interval
+        if now >= self.next_watchdog and self.heartbeats is not None:
+            self._run(_watch(self.adapters, self.heartbeats.latest_us()))
+            self.next_watchdog = time.monotonic() + WATCHDOG_INTERVAL
+        for name, adapter in self.adapters.items():
+            if now >= self.next_reconcile[name]:
+                found = self._run(adapter.reconcile_held(self.done(name), self.published))
+                if not found.clean:
+                    _report(name, found)
+                self.next_reconcile[name] = (
+                    time.monotonic() + adapter.venue.reconcile_interval_seconds
+                )
+        if now >= self.next_metrics:
+            emits += self._metrics()
+            self.next_metrics = time.monotonic() + METRICS_INTERVAL
+        return emits
+
+    def done(self, venue: str) -> list[JournalEntry]:
+        """The venue's most recently finished slices: their trades may still be missed."""
+        mine = [entry for entry in self.finished.values() if entry.slice.venue == venue]
+        return mine[-KEEP_FINISHED:]
+
+    def _reported(self, outcome: Outcome) -> list[Emit]:
+        emits = []
+        for report in outcome.reports:
+            emits.append(Emit("fills", report))
+            trade_id = trade_id_of(report.report_id)
+            if trade_id is not None:
+                self.published.add((report.slice_id, trade_id))
+            if report.last_quantity > 0:
+                emits.append(Emit("fills.accounts", report))
+        return emits
+
+    def _metrics(self) -> list[Emit]:
+        """Each venue's figures (breaker state, calls, retries, errors by reason)."""
+        now = time.time_ns() // 1000
+        emits = []
+        for venue, adapter in self.adapters.items():
+            for name, value in adapter.metrics().items():
+                values = value.items() if isinstance(value, dict) else [(None, value)]
+                for reason, number in values:
+                    labels = {"venue": venue, "worker": self.worker}
+                    labels |= {"reason": reason} if reason else {}
+                    metric = Metric(
+                        processor="gateway",
+                        name=f"gateway_{name}",
+                        kind=MetricKind.COUNTER if name.endswith("_total") else MetricKind.GAUGE,
+                        value=float(number),
+                        labels=labels,
+                        timestamp=now,
+                    )
+                    emits.append(Emit("metrics", metric))
+        return emits
 
 
 class _Heartbeats:
@@ -231,24 +336,6 @@ async def _watch(adapters: Mapping[str, VenueAdapter], heartbeat_us: int) -> Non
             log.warning("dead man's switch at %s: %s", adapter.venue.name, error)
 
 
-async def _slice(adapters: Mapping[str, VenueAdapter], out: _Writer, child: Slice) -> None:
-    adapter = adapters.get(child.venue)
-    if adapter is not None:
-        out.reports((await _carry_out(adapter, child)).reports)
-
-
-async def _command(adapters: Mapping[str, VenueAdapter], command: Command, kills: set[str]) -> None:
-    """A global kill switch cancels everything at every venue, the engine's orders or not (an
-    account's kill switch reaches the gateway as the executor's cancels of its orders)."""
-    if command.kind is not CommandKind.KILL_SWITCH or command.account_id is not None:
-        return
-    if command.command_id in kills:
-        return
-    kills.add(command.command_id)
-    for adapter in adapters.values():
-        await adapter.cancel_everything(f"kill switch {command.command_id}")
-
-
 def _report(venue: str, found: Reconciliation) -> None:
     """The start's reconciliation, once, in the log: what ops must look at, by id."""
     if found.clean:
@@ -266,20 +353,6 @@ def _report(venue: str, found: Reconciliation) -> None:
         [fill.slice_id for fill in found.missed_fills],
         len(found.unattributed_trades),
     )
-
-
-async def _carry_out(adapter: VenueAdapter, child: Slice) -> Outcome:
-    if child.action is SliceAction.CANCEL:
-        return await adapter.cancel(child)
-    if child.action is SliceAction.REPLACE:
-        # Not sent: the order stands at the venue as it was, and its fills count as they come.
-        log.warning(
-            "replace of %s not carried out: the gateway does not amend orders at %s",
-            child.slice_id,
-            child.venue,
-        )
-        return Outcome.empty()
-    return await adapter.submit(child)
 
 
 def _read_journal() -> list[JournalEntry]:
@@ -309,72 +382,24 @@ def _published_trades(venues: Mapping[str, Any]) -> set[tuple[str, str]]:
     return published
 
 
-class _Writer:
-    """What the gateway publishes: the journal (flushed before acting) and the executions;
-    it remembers the finished slices and published trades that reconciliation compares."""
+class _Journal:
+    """What the gateway writes itself, flushed at once: the journal, before each step is
+    acted on, and the venues' instrument rules at start."""
 
-    def __init__(self, producer: Producer, telemetry: Telemetry) -> None:
+    def __init__(self, producer: Producer) -> None:
         self.producer = producer
-        self.telemetry = telemetry
-        self.worker = worker_id()
-        self.finished: dict[str, JournalEntry] = {}  # oldest first; the last KEEP_FINISHED
-        self.published: set[tuple[str, str]] = set()  # (slice id, trade id) on `fills`
-        self._journal = find("gateway.journal")
-        self._fills, self._accounts = find("fills"), find("fills.accounts")
-        self._metrics, self._rules = find("metrics"), find("venue.instruments")
-        self._codecs = {topic: codec(find(topic)) for topic in WRITES}
+        self._journal, self._rules = find("gateway.journal"), find("venue.instruments")
+        self._codecs = {spec.name: codec(spec) for spec in (self._journal, self._rules)}
 
-    async def journal(self, entry: JournalEntry) -> None:
+    async def write(self, entry: JournalEntry) -> None:
         self._send(self._journal, to_record(entry).model_dump())
         await asyncio.get_running_loop().run_in_executor(None, self.flush)
-        if entry.step.final:
-            self.finished[entry.slice_id] = entry
-            if len(self.finished) > KEEP_FINISHED * 4:  # trimmed now and then, not per entry
-                for slice_id in list(self.finished)[: -KEEP_FINISHED * 2]:
-                    del self.finished[slice_id]
 
     def instruments(self, adapter: VenueAdapter) -> None:
         """The venue's instrument rules, as it states them, for risk, routing and execution."""
         now, source = time.time_ns() // 1000, f"ccxt:{adapter.venue.exchange}"
         for instrument in adapter.instruments.values():
             self._send(self._rules, instrument.to_rules(source, now).model_dump())
-        self.flush()
-
-    def done(self, venue: str) -> list[JournalEntry]:
-        """The venue's most recently finished slices: their trades may still be missed."""
-        mine = [entry for entry in self.finished.values() if entry.slice.venue == venue]
-        return mine[-KEEP_FINISHED:]
-
-    def reports(self, reports: list[ExecutionReport]) -> None:
-        for report in reports:
-            value = report.model_dump()
-            self._send(self._fills, value)
-            self.telemetry.records_out.labels("fills").inc()
-            trade_id = trade_id_of(report.report_id)
-            if trade_id is not None:
-                self.published.add((report.slice_id, trade_id))
-            if report.last_quantity > 0:
-                self._send(self._accounts, value)
-        self.flush()
-
-    def metrics(self, adapters: Mapping[str, VenueAdapter]) -> None:
-        """Each venue's figures (breaker state, calls, retries, errors by reason) on `metrics`."""
-        now = time.time_ns() // 1000
-        for venue, adapter in adapters.items():
-            for name, value in adapter.metrics().items():
-                values = value.items() if isinstance(value, dict) else [(None, value)]
-                for reason, number in values:
-                    labels = {"venue": venue, "worker": self.worker}
-                    labels |= {"reason": reason} if reason else {}
-                    metric = Metric(
-                        processor="gateway",
-                        name=f"gateway_{name}",
-                        kind=MetricKind.COUNTER if name.endswith("_total") else MetricKind.GAUGE,
-                        value=float(number),
-                        labels=labels,
-                        timestamp=now,
-                    )
-                    self._send(self._metrics, metric.model_dump())
         self.flush()
 
     def flush(self) -> None:

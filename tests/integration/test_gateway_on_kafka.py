@@ -30,7 +30,7 @@ from fillstream.pipeline import Pipeline
 from fillstream.schemas.models import Command, Slice
 from fillstream.schemas.topics import CATALOG, find
 from fillstream.streams.telemetry import heartbeat
-from fillstream.topic_io import consume, end_offsets, publish
+from fillstream.topic_io import consume, end_offsets, make_producer, publish
 from tests.unit.test_replay_btcusdt import capture
 
 pytestmark = pytest.mark.integration
@@ -260,3 +260,39 @@ def test_when_the_engines_heartbeat_stops_what_rests_at_the_venue_is_cancelled(g
         if item.record and item.record["processor"] == "gateway"
     ]
     assert any(m["name"] == "heartbeat" for m in beats)  # the gateway's own, as every processor's
+
+
+def test_an_undecodable_slice_goes_to_deadletter_and_the_next_one_fills(gateway):
+    producer = make_producer()
+    producer.produce(find("slices").full_name, key=b"BTC/USDT", value=b"not a slice")
+    producer.flush(10)
+    publish(find("slices"), [child(5).model_dump()])
+    reports = executions({"o-gw-5"}, wanted=2)
+    assert [r["status"] for r in reports.values()][-1] == "filled"
+    dead = [
+        item.record
+        for item in consume(
+            find("deadletter"), from_beginning=True, end=end_offsets(find("deadletter"))
+        )
+        if item.record and item.record["processor"] == "gateway"
+    ]
+    assert [d["value"] for d in dead] == [b"not a slice"]
+    assert dead[0]["error_type"] == "UndecodableRecord"
+    gateway.check_alive()
+
+
+def test_a_slice_the_journal_has_finished_is_not_sent_again(gateway):
+    """A slice taken again (at least once, after a crash) finds its journal finished."""
+    before = executions({"o-gw-1"}, wanted=2)
+    publish(find("slices"), [child(1).model_dump(), child(6).model_dump()])
+    executions({"o-gw-6"}, wanted=2)  # taken after the repeat: the repeat is behind us
+    assert executions({"o-gw-1"}, wanted=2) == before
+    validated = [
+        item.record
+        for item in consume(find("gateway.journal"), from_beginning=True, idle_timeout=2)
+        if item.record
+        and item.record["slice"]["slice_id"] == "o-gw-1-1"
+        and item.record["step"] == "VALIDATED"
+    ]
+    assert len(validated) == 1
+    gateway.check_alive()
