@@ -13,7 +13,8 @@ still exports its full set of columns:
 - maps (`markouts_bps`, `algorithm_parameters`, metric labels) become lists of
   `{key, value}` structs, Parquet's own layout of a map: polars has no map type.
 
-`records_frame` is the pure conversion; `export_topics` is the Kafka shell around it. A
+`records_frame` is the pure conversion; `export_topics` is the Kafka shell around it, and
+around any other `Writer` of a topic's records (`analytics/daylog.py`: JSON lines by day). A
 topic is read from its oldest record (or the first at or after `since_us`) up to where it ended
 when the export started, so an export of a live topic terminates. A compacted topic
 (`orders.state`) keeps every version not yet compacted away: take the highest `version` per
@@ -23,7 +24,7 @@ when the export started, so an export of a live topic terminates. A compacted to
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -45,7 +46,16 @@ from fillstream.schemas.decimals import LOGICAL_TYPE
 from fillstream.schemas.topics import TopicSpec
 from fillstream.topic_io import consume, end_offsets, start_offsets
 
-__all__ = ["DEFAULT_TOPICS", "Exported", "export_topics", "parquet_path", "records_frame"]
+__all__ = [
+    "DEFAULT_TOPICS",
+    "Exported",
+    "Writer",
+    "export_topics",
+    "parquet_path",
+    "records_frame",
+    "replace_whole",
+    "write_parquet",
+]
 
 DEFAULT_TOPICS = ("tca", "fills", "orders.state", "slices", "market.quotes", "market.trades")
 
@@ -149,6 +159,34 @@ def _scale(value: Any) -> int:
     return 0
 
 
+# Writes one topic's decoded records under a directory; returns where they are (a file, or a
+# directory of files).
+Writer = Callable[[TopicSpec, Iterable[dict[str, Any]], Path], Path]
+
+
+def replace_whole(path: Path, write: Callable[[Path], object]) -> None:
+    """`write` a temporary sibling of `path`, then rename it over `path`: a file is written
+    whole or not at all, so an interrupted export never leaves a truncated one."""
+    partial = path.with_name(path.name + ".partial")
+    write(partial)
+    partial.replace(path)
+
+
+def write_parquet(spec: TopicSpec, records: Iterable[dict[str, Any]], directory: Path) -> Path:
+    """The topic's records as one Parquet file, converted a chunk at a time."""
+    frames: list[pl.DataFrame] = []
+    chunk: list[dict[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == CHUNK_RECORDS:
+            frames.append(records_frame(spec.record, chunk))
+            chunk = []
+    frames.append(records_frame(spec.record, chunk))
+    path = parquet_path(directory, spec.name)
+    replace_whole(path, pl.concat(frames, how="vertical_relaxed").write_parquet)
+    return path
+
+
 @dataclass(frozen=True)
 class Exported:
     """One topic's export: where, how many records, and how many could not be decoded."""
@@ -165,12 +203,12 @@ def export_topics(
     console: Console,
     *,
     since_us: int | None = None,
+    writer: Writer = write_parquet,
 ) -> list[Exported]:
-    """Write each topic's records, up to its end at the start of its export, as Parquet,
-    with a progress bar of records per topic on `console`.
+    """Write each topic's records, up to its end at the start of its export, with `writer`
+    (Parquet by default), with a progress bar of records per topic on `console`.
 
-    Undecodable records are counted and left out (`fillstream tail` shows them). A file is
-    written whole or not at all, so an interrupted export never leaves a truncated one.
+    Undecodable records are counted and left out (`fillstream tail` shows them).
     Raises ValueError when a topic is not on the cluster.
     """
     present = existing_partitions(admin_client())
@@ -188,31 +226,28 @@ def export_topics(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        return [_export(spec, directory, progress, since_us) for spec in specs]
+        return [_export(spec, directory, progress, since_us, writer) for spec in specs]
 
 
-def _export(spec: TopicSpec, directory: Path, progress: Progress, since_us: int | None) -> Exported:
+def _export(
+    spec: TopicSpec, directory: Path, progress: Progress, since_us: int | None, writer: Writer
+) -> Exported:
     end = end_offsets(spec)
     start = start_offsets(spec, since_us)
     task = progress.add_task(spec.name, total=sum(end[p] - start[p] for p in end))
-    frames: list[pl.DataFrame] = []
-    chunk: list[dict[str, Any]] = []
     read = undecodable = 0
-    for item in consume(spec, start=start, end=end):
-        read += 1
-        progress.advance(task)
-        if item.record is None:
-            undecodable += 1
-            continue
-        chunk.append(item.record)
-        if len(chunk) == CHUNK_RECORDS:
-            frames.append(records_frame(spec.record, chunk))
-            chunk = []
-    frames.append(records_frame(spec.record, chunk))
+
+    def decoded() -> Iterator[dict[str, Any]]:
+        nonlocal read, undecodable
+        for item in consume(spec, start=start, end=end):
+            read += 1
+            progress.advance(task)
+            if item.record is None:
+                undecodable += 1
+            else:
+                yield item.record
+
+    path = writer(spec, decoded(), directory)
     # Compaction and transaction markers leave offsets without records: the bar ends full.
     progress.update(task, total=read, completed=read)
-    path = parquet_path(directory, spec.name)
-    partial = path.with_name(path.name + ".partial")
-    pl.concat(frames, how="vertical_relaxed").write_parquet(partial)
-    partial.replace(path)
     return Exported(spec.name, path, read - undecodable, undecodable)

@@ -63,7 +63,7 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
             )
     book = InstrumentBook.of(instruments)
     risk = RiskConfig.from_dict(data.get("risk", {}), book)
-    gateway = parse_venues(data["gateway"]) if "gateway" in data else {}
+    gateway = parse_venues(data["gateway"], "gateway.venues") if "gateway" in data else {}
     for name in gateway:
         if name not in venues:
             raise ValueError(f"gateway.venues.{name}: no [[venues]] entry is named {name!r}")

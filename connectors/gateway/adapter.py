@@ -10,6 +10,11 @@ an entry must be durable before the gateway acts on it, so each is first handed 
 Every venue call goes the same way: the breaker may refuse it (`CIRCUIT_OPEN`), the bucket may
 make it wait, and its failure is classified (`errors.classify`) and counted, then retried with
 backoff, given up, or, for a create, looked up by client order id; never re-sent blindly.
+
+The venue's entry carries its error policy (`VenuePolicy`): the retries and their delay, the
+breaker's threshold, open time and switch, ccxt's request timeout, and how often `poll`
+follows the open orders. The adapter takes all of it from the entry, so a venue's table in
+the configuration is the one place that sets it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
-from fillstream.connectors.gateway.breaker import CircuitBreaker
 from fillstream.connectors.gateway.client import build_client
 from fillstream.connectors.gateway.config import Credentials, VenueEntry
 from fillstream.connectors.gateway.errors import Disposition, Operation, classify
@@ -48,7 +52,6 @@ from fillstream.connectors.gateway.ratelimit import TokenBucket
 from fillstream.connectors.gateway.reasons import GatewayReason
 from fillstream.connectors.gateway.reconcile import EngineOrder, Reconciliation, reconcile
 from fillstream.connectors.gateway.redact import RedactingFilter, Redactor
-from fillstream.connectors.gateway.retry import RetryPolicy
 from fillstream.connectors.gateway.tracking import OrderTracker
 from fillstream.connectors.gateway.watchdog import SwitchAction, SwitchDecision, dead_man_switch
 from fillstream.connectors.instruments import Instrument
@@ -117,12 +120,9 @@ class VenueAdapter:
         credentials: Credentials,
         *,
         write_ahead: WriteAhead = _no_journal,
-        retry: RetryPolicy | None = None,
-        breaker: CircuitBreaker | None = None,
         bucket: TokenBucket | None = None,
         heartbeat_timeout_us: int = 10_000_000,
         recv_window_us: int = _RECV_WINDOW_US,
-        timeout_ms: int = 10_000,
         clock_us: Callable[[], int] = _wall_clock_us,
         sleep: Sleep = asyncio.sleep,
         draw: Callable[[], float] = random.random,
@@ -134,11 +134,11 @@ class VenueAdapter:
         self._filter = RedactingFilter(self.redactor)
         for logger in (self.log, self._ccxt_log):
             logger.addFilter(self._filter)
-        self.client = build_client(venue, credentials, logger=self._ccxt_log, timeout_ms=timeout_ms)
+        self.client = build_client(venue, credentials, logger=self._ccxt_log)
         self.instruments: dict[str, Instrument] = {}
         self._write_ahead = write_ahead
-        self._retry = retry or RetryPolicy()
-        self._breaker = breaker or CircuitBreaker()
+        self._retry = venue.policy.retry()
+        self._breaker = venue.policy.breaker()
         self._bucket = bucket or TokenBucket.for_rate_limit(
             self.client.rateLimit, capacity=10, start_us=clock_us()
         )
@@ -153,6 +153,7 @@ class VenueAdapter:
         self._reservations: dict[str, Reservation] = {}  # sent, not yet acknowledged
         self._published: dict[str, list[ExecutionReport]] = {}  # reports before a restart
         self._last_cancel_us: int | None = None
+        self._polled_us: int | None = None  # when `poll` last followed the orders
         self._calls = 0
         self._retries = 0
         self._errors: Counter[str] = Counter()
@@ -358,8 +359,17 @@ class VenueAdapter:
         return out
 
     async def poll(self) -> Outcome:
-        """Every tracked order's news, each fill once; sends of unknown fate looked up again."""
+        """Every tracked order's news, each fill once; sends of unknown fate looked up again.
+
+        At most once per the venue's `order_update_interval`: a call sooner does nothing, so
+        the shell may call every venue's `poll` as often as the most eager venue wants.
+        """
         out = Outcome.empty()
+        now_us = self._clock()
+        since = None if self._polled_us is None else now_us - self._polled_us
+        if since is not None and 0 <= since < self.venue.policy.order_update_interval_us:
+            return out
+        self._polled_us = now_us
         for slice_id in sorted(self._unsettled):
             await self._settle(out, self._entries[slice_id])
         for tracker in list(self._trackers.values()):

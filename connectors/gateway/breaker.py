@@ -5,6 +5,10 @@ opens and refuses calls for `open_timeout_us`; then it lets one probe through (h
 probe's success closes it, its failure opens it again for another timeout. A probe that never
 reports (its caller died) is given up after one more timeout, and another probe goes.
 
+Disabled (`enabled=False`, a venue's `circuit_breaker_enabled = false`), it still counts
+failures for the metrics but never opens: every call goes, and only the retry policy bounds
+them.
+
 Only failures that speak of the venue's health count (`ErrorDecision.counts_against_venue`): a
 rejected order is an answer from a working venue, and is a success here.
 """
@@ -29,6 +33,7 @@ class BreakerState(IntEnum):
 class CircuitBreaker:
     failure_threshold: int = 5
     open_timeout_us: int = 30_000_000
+    enabled: bool = True
     state: BreakerState = BreakerState.CLOSED
     consecutive_failures: int = 0
     times_opened: int = 0
@@ -59,7 +64,7 @@ class CircuitBreaker:
     def record_failure(self, now_us: int) -> None:
         """A failure while already open (a call that left before it opened) changes nothing."""
         self.consecutive_failures += 1
-        if self.state is BreakerState.OPEN:
+        if not self.enabled or self.state is BreakerState.OPEN:
             return
         if (
             self.state is BreakerState.HALF_OPEN

@@ -37,13 +37,13 @@ def build_client(
     credentials: Credentials,
     *,
     logger: logging.Logger,
-    timeout_ms: int = 10_000,
 ) -> ccxt.async_support.Exchange:
-    """The venue's client; ccxt logs its requests to `logger`, which must redact them."""
+    """The venue's client; ccxt logs its requests to `logger`, which must redact them. Its
+    requests give up after the venue's `timeout` setting."""
     settings: dict[str, Any] = {
         "apiKey": credentials.api_key.reveal(),
         "secret": credentials.secret.reveal(),
-        "timeout": timeout_ms,
+        "timeout": venue.policy.timeout_ms,
         "logger": logger,
         **routing(venue.exchange, venue.api_url),
     }

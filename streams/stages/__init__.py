@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
-__all__ = ["Emit", "Stage", "Wiring", "event_time"]
+__all__ = ["Emit", "Stage", "Wiring", "event_time", "has_event_time"]
 
 
 class Emit(NamedTuple):
@@ -90,6 +90,11 @@ _EVENT_TIME = {
     "metrics": "timestamp",
     "tca.feedback": "completed_at",
 }
+
+
+def has_event_time(topic: str) -> bool:
+    """Whether `topic`'s records carry the time they happened, for `event_time` to read."""
+    return topic in _EVENT_TIME
 
 
 def event_time(topic: str, record: Any, fallback: int) -> int:

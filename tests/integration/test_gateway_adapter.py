@@ -13,6 +13,7 @@ import functools
 import itertools
 import logging
 import time
+import tomllib
 from collections.abc import Awaitable, Callable
 from decimal import Decimal as D
 from typing import Any
@@ -26,11 +27,15 @@ from fillstream.connectors.emulator import Account, Exchange, RunningEmulator, c
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.samples import sample_file
 from fillstream.connectors.gateway.adapter import GatewayStartError, Outcome, VenueAdapter
-from fillstream.connectors.gateway.breaker import CircuitBreaker
-from fillstream.connectors.gateway.config import Credentials, Secret, VenueEntry
+from fillstream.connectors.gateway.config import (
+    Credentials,
+    Secret,
+    VenueEntry,
+    VenuePolicy,
+    parse_venues,
+)
 from fillstream.connectors.gateway.journal import JournalEntry, Step
 from fillstream.connectors.gateway.reconcile import EngineOrder
-from fillstream.connectors.gateway.retry import RetryPolicy
 from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.gateway.watchdog import SwitchAction
 from fillstream.schemas.models import ExecType, OrderStatus, OrderType, Side, Slice, TimeInForce
@@ -39,7 +44,6 @@ T0 = 1723161256_000000  # 23:54:16 UTC, a second after the capture's book snapsh
 SECOND = 1_000_000
 KEY, SECRET = "fs-key-7f3a9c5e21", "fs-secret-b81d42e0aa"
 SYMBOL, MARKET_ID = "BTC/USDT", "BTCUSDT"
-FAST_RETRY = RetryPolicy(base_us=1_000, max_delay_us=4_000, max_attempts=4)
 
 Scenario = Callable[[RunningEmulator, VenueAdapter], Awaitable[None]]
 
@@ -63,9 +67,29 @@ def exchange() -> Exchange:
     )
 
 
-def adapter_for(running: RunningEmulator, secret: str = SECRET, **options: Any) -> VenueAdapter:
-    venue = VenueEntry("binance", "binance", (SYMBOL,), "KEY", "SECRET", api_url=running.url)
-    settings: dict[str, Any] = {"retry": FAST_RETRY, "draw": lambda: 0.5} | options
+def fast(**settings: Any) -> VenuePolicy:
+    """Backoff in milliseconds, and `poll` follows the orders whenever a test calls it."""
+    return VenuePolicy(
+        **{"max_retries": 3, "retry_delay": 0.001, "order_update_interval": 0.001} | settings
+    )
+
+
+def adapter_for(
+    running: RunningEmulator,
+    secret: str = SECRET,
+    policy: VenuePolicy | None = None,
+    **options: Any,
+) -> VenueAdapter:
+    venue = VenueEntry(
+        "binance",
+        "binance",
+        (SYMBOL,),
+        "KEY",
+        "SECRET",
+        api_url=running.url,
+        policy=policy or fast(),
+    )
+    settings: dict[str, Any] = {"draw": lambda: 0.5} | options
     return VenueAdapter(venue, Credentials(Secret(KEY), Secret(secret)), **settings)
 
 
@@ -219,7 +243,7 @@ def test_a_timeout_after_the_venue_accepted_is_looked_up_not_resent():
         assert {trade["order"] for trade in trades} == {outcome.journal[-1].venue_order_id}
         assert adapter.metrics()["errors_total"] == {"TIMEOUT": 1}
 
-    run(scenario, timeout_ms=400)
+    run(scenario, policy=fast(timeout=0.4))
 
 
 def test_a_lost_request_is_sent_again_only_once_it_can_no_longer_arrive():
@@ -239,7 +263,7 @@ def test_a_lost_request_is_sent_again_only_once_it_can_no_longer_arrive():
         assert filled(resent.reports) == D("0.01")
         assert len({t["order"] for t in await adapter.client.fetch_my_trades(SYMBOL)}) == 1
 
-    run(scenario, timeout_ms=400, recv_window_us=300_000)
+    run(scenario, policy=fast(timeout=0.4), recv_window_us=300_000)
 
 
 def test_the_breaker_opens_on_consecutive_5xx_and_closes_after_a_probe():
@@ -260,7 +284,7 @@ def test_the_breaker_opens_on_consecutive_5xx_and_closes_after_a_probe():
         assert metrics["errors_total"] == {"VENUE_UNAVAILABLE": 3}
         assert metrics["retries_total"] == 3  # the third backoff met the open breaker
 
-    run(scenario, breaker=CircuitBreaker(failure_threshold=3, open_timeout_us=250_000))
+    run(scenario, policy=fast(failure_threshold=3, circuit_open_timeout=0.25))
 
 
 def test_a_new_adapter_recovers_a_sent_order_from_the_journal_of_a_crashed_one():
@@ -372,3 +396,74 @@ def test_no_log_line_shows_the_api_key_or_secret(caplog):
     assert "VENUE_UNAVAILABLE" in logged or "ExchangeNotAvailable" in logged
     for secret in (KEY, SECRET, wrong):
         assert secret not in logged
+
+
+# -- the venue's error policy, as its configuration table states it ----------------------
+
+
+def policy_from_table(settings: str) -> VenuePolicy:
+    """The policy of a `[gateway.venues.binance]` table holding `settings`."""
+    table = (
+        f'[venues.binance]\nexchange = "binance"\nsymbols = ["{SYMBOL}"]\n'
+        f'api_key_env = "K"\nsecret_env = "S"\n{settings}\n'
+    )
+    return parse_venues(tomllib.loads(table), "gateway.venues")["binance"].policy
+
+
+@pytest.mark.parametrize(
+    ("settings", "ending", "retries", "failures"),
+    [
+        ("", Step.ACKNOWLEDGED, 3, 3),  # the default, 4 retries: the fourth call gets through
+        ("max_retries = 1", Step.REFUSED, 1, 2),
+    ],
+)
+def test_max_retries_sets_how_often_a_5xx_is_tried_again(settings, ending, retries, failures):
+    async def scenario(running, adapter):
+        running.faults.fail_next("503", 3, path="/api/v3/account")
+        outcome = await adapter.submit(new_slice("s-5xx", Side.BUY, "0.01", price="60000"))
+        assert steps(outcome)[-1] is ending
+        metrics = adapter.metrics()
+        assert metrics["retries_total"] == retries
+        assert metrics["errors_total"] == {"VENUE_UNAVAILABLE": failures}
+        if ending is Step.REFUSED:
+            reason = outcome.reports[0].reason
+            assert reason.startswith("RETRIES_EXHAUSTED: gave up after 2 attempts")
+
+    run(scenario, policy=policy_from_table(settings))
+
+
+@pytest.mark.parametrize(
+    ("enabled", "ending", "opened", "failures"),
+    [("true", Step.REFUSED, 1, 2), ("false", Step.ACKNOWLEDGED, 0, 4)],
+)
+def test_a_disabled_breaker_lets_every_retry_go(enabled, ending, opened, failures):
+    settings = (
+        "max_retries = 4\nretry_delay = 0.001\nfailure_threshold = 2\n"
+        f"circuit_breaker_enabled = {enabled}"
+    )
+
+    async def scenario(running, adapter):
+        running.faults.fail_next("503", 4, path="/api/v3/account")
+        outcome = await adapter.submit(new_slice("s-on-off", Side.BUY, "0.01", price="60000"))
+        assert steps(outcome)[-1] is ending
+        metrics = adapter.metrics()
+        assert metrics["breaker_opened_total"] == opened
+        assert metrics["errors_total"] == {"VENUE_UNAVAILABLE": failures}
+
+    run(scenario, policy=policy_from_table(settings))
+
+
+def test_poll_follows_the_orders_once_per_order_update_interval():
+    async def scenario(running, adapter):
+        await adapter.submit(new_slice("s-rest", Side.BUY, "0.01", price="60000"))
+        before = adapter.metrics()["calls_total"]
+        await adapter.poll()
+        followed = adapter.metrics()["calls_total"]
+        assert followed == before + 2  # fetch_order and fetch_my_trades
+        await adapter.poll()  # sooner than the interval: the venue is not asked
+        assert adapter.metrics()["calls_total"] == followed
+        await asyncio.sleep(0.3)
+        await adapter.poll()
+        assert adapter.metrics()["calls_total"] == followed + 2
+
+    run(scenario, policy=policy_from_table("order_update_interval = 0.25"))

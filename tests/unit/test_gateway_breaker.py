@@ -98,3 +98,15 @@ def test_probes_are_a_full_timeout_apart(events: list[tuple[str, int]]) -> None:
             last_probe = None
         else:
             breaker.record_failure(now)
+
+
+def test_disabled_it_counts_failures_but_never_refuses() -> None:
+    breaker = CircuitBreaker(failure_threshold=3, open_timeout_us=10 * S, enabled=False)
+    for second in range(1, 8):
+        breaker.record_failure(second * S)
+        assert breaker.allow(second * S)
+    assert breaker.metrics() == {
+        "breaker_state": 0,
+        "breaker_consecutive_failures": 7,
+        "breaker_opened_total": 0,
+    }

@@ -13,6 +13,7 @@ from fillstream.connectors.gateway.config import (
     GatewayConfigError,
     Secret,
     VenueEntry,
+    VenuePolicy,
     load_venues,
     parse_venues,
     read_credentials,
@@ -87,7 +88,7 @@ BASE = 'exchange = "binance"\nsymbols = ["BTC/USDT"]\napi_key_env = "K"\nsecret_
     ],
 )
 def test_a_bad_entry_is_named(body: str, message: str) -> None:
-    with pytest.raises(GatewayConfigError, match="venue 'main'") as caught:
+    with pytest.raises(GatewayConfigError, match=r"\[venues\.main\]") as caught:
         _parse("[venues.main]\n" + body)
     assert message in str(caught.value)
 
@@ -137,3 +138,86 @@ def test_a_secret_never_shows_its_value() -> None:
     assert secret.reveal() == "s3cr3t-value"
     with pytest.raises(TypeError):
         pickle.dumps(secret)
+
+
+# -- the error policy ---------------------------------------------------------------------
+
+
+def test_the_policy_defaults_to_the_gateway_before_the_settings_existed() -> None:
+    policy = _parse("[venues.main]\n" + BASE)["main"].policy
+    assert policy == VenuePolicy(
+        max_retries=4,
+        retry_delay=0.1,
+        failure_threshold=5,
+        circuit_open_timeout=30.0,
+        circuit_breaker_enabled=True,
+        order_update_interval=0.5,
+        timeout=10.0,
+    )
+    retry, breaker = policy.retry(), policy.breaker()
+    assert (retry.base_us, retry.max_delay_us, retry.max_attempts) == (100_000, 5_000_000, 5)
+    assert (breaker.failure_threshold, breaker.open_timeout_us, breaker.enabled) == (
+        5,
+        30_000_000,
+        True,
+    )
+    assert (policy.timeout_ms, policy.order_update_interval_us) == (10_000, 500_000)
+
+
+def test_each_setting_of_a_table_reaches_its_piece() -> None:
+    settings = (
+        "max_retries = 2\nretry_delay = 0.25\nfailure_threshold = 3\n"
+        "circuit_open_timeout = 1.5\ncircuit_breaker_enabled = false\n"
+        "order_update_interval = 2\ntimeout = 2.5\n"
+    )
+    policy = _parse("[venues.main]\n" + BASE + settings)["main"].policy
+    retry, breaker = policy.retry(), policy.breaker()
+    assert (retry.base_us, retry.max_delay_us, retry.max_attempts) == (250_000, 5_000_000, 3)
+    assert (breaker.failure_threshold, breaker.open_timeout_us, breaker.enabled) == (
+        3,
+        1_500_000,
+        False,
+    )
+    assert (policy.timeout_ms, policy.order_update_interval_us) == (2_500, 2_000_000)
+
+
+def test_a_retry_delay_above_the_backoff_cap_becomes_the_cap() -> None:
+    retry = VenuePolicy(retry_delay=8).retry()
+    assert (retry.window_us(1), retry.window_us(3)) == (8_000_000, 8_000_000)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("max_retries = -1", "max_retries: Input should be greater than or equal to 0"),
+        ("max_retries = 2.0", "max_retries: Input should be a valid integer"),
+        ("max_retries = true", "max_retries: Input should be a valid integer"),
+        ("retry_delay = 0", "retry_delay: Input should be greater than or equal to 0.001"),
+        ('retry_delay = "1"', "retry_delay: Input should be a valid number"),
+        ("failure_threshold = 0", "failure_threshold: Input should be greater than or equal to 1"),
+        ("circuit_open_timeout = 0", "circuit_open_timeout: Input should be greater than 0"),
+        ('circuit_breaker_enabled = "no"', "circuit_breaker_enabled: Input should be a valid"),
+        ("order_update_interval = -0.5", "order_update_interval: Input should be greater than 0"),
+        ("timeout = 0", "timeout: Input should be greater than or equal to 0.001"),
+    ],
+)
+def test_a_bad_setting_is_named_with_its_table(setting: str, message: str) -> None:
+    with pytest.raises(GatewayConfigError) as caught:
+        parse_venues(tomllib.loads("[venues.main]\n" + BASE + setting), "gateway.venues")
+    assert str(caught.value).startswith("[gateway.venues.main]: ")
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("max_attempts = 5", "write max_retries (retries after the first call"),
+        ("open_timeout = 30", "write circuit_open_timeout (seconds)"),
+        ("poll_interval = 0.5", "write order_update_interval (seconds)"),
+        ("timeout_ms = 10000", "write timeout (seconds)"),
+    ],
+)
+def test_the_names_the_code_uses_are_refused_with_the_setting_to_write(old: str, new: str) -> None:
+    with pytest.raises(GatewayConfigError, match=r"^\[venues\.main\]: ") as caught:
+        _parse("[venues.main]\n" + BASE + old)
+    assert new in str(caught.value)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fillstream.connectors.gateway.config import VenuePolicy
 from fillstream.connectors.gateway.retry import RetryPolicy
 
 POLICY = RetryPolicy(base_us=100_000, max_delay_us=1_000_000, max_attempts=6)
@@ -66,3 +67,9 @@ def test_delays_stay_in_the_window_and_under_the_cap(
         window = min(base + extra, base * 2 ** min(failures - 1, 64))
         assert policy.window_us(failures) == window
         assert 0 <= delay < window <= base + extra
+
+
+def test_a_venue_s_max_retries_and_retry_delay_set_the_backoff() -> None:
+    policy = VenuePolicy(max_retries=2, retry_delay=0.25).retry()
+    assert [policy.delay_us(n, 0.5) for n in (1, 2, 3)] == [125_000, 250_000, None]
+    assert VenuePolicy(max_retries=0).retry().delay_us(1, 0.5) is None  # no retry at all
