@@ -25,8 +25,9 @@ and it is thin: the adapter decides, this hands on.
   taken again after a crash (at least once) is dropped when the adapter holds it or the
   journal has finished it, and report ids are deterministic, so the OMS and the executor count
   a re-published report once.
-- **Tracking.** Every `poll_interval` seconds each adapter follows its open orders; each new
-  fill is published on `fills` and (re-keyed by account, for risk) `fills.accounts`.
+- **Tracking.** Every venue's `order_update_interval` seconds (its error policy) its adapter
+  follows its open orders; each new fill is published on `fills` and (re-keyed by account,
+  for risk) `fills.accounts`.
 - **Kill switch.** A global kill switch on `commands` cancels every open order at every venue.
 - **Dead man's switch.** The engine's heartbeat is the desks' `heartbeat` records on
   `metrics` (streams/telemetry.py): their executors own the orders the gateway sends, and while
@@ -117,13 +118,11 @@ READS = (*GatewayStage.inputs, "gateway.journal", "fills", "metrics")
 WRITES = (*GatewayStage.outputs, "gateway.journal", "venue.instruments")
 
 
-def run_gateway(
-    config: EngineConfig, environ: Mapping[str, str] = os.environ, *, poll_interval: float = 0.5
-) -> None:
+def run_gateway(config: EngineConfig, environ: Mapping[str, str] = os.environ) -> None:
     """Serve the configured ccxt venues until SIGTERM or SIGINT."""
     if not config.gateway:
         raise ValueError("no [gateway.venues.<name>] in the configuration: nothing to serve")
-    gateway = Gateway(config, environ, poll_interval)
+    gateway = Gateway(config, environ)
     try:
         gateway.start()
         run_processor("gateway", lambda: GatewayStage(gateway))
@@ -136,9 +135,8 @@ class Gateway:
     between records: the finished slices and published trades that reconciliation compares,
     the kill switches carried out, the reports to publish next."""
 
-    def __init__(self, config: EngineConfig, environ: Mapping[str, str], poll_interval: float):
+    def __init__(self, config: EngineConfig, environ: Mapping[str, str]) -> None:
         self.loop = asyncio.new_event_loop()
-        self.poll_interval = poll_interval
         self.journal = _Journal(make_producer())
         self.adapters = {
             name: VenueAdapter(
@@ -157,7 +155,7 @@ class Gateway:
         self.worker = worker_id()
         self.heartbeats: _Heartbeats | None = None
         now = time.monotonic()
-        self.next_poll = self.next_metrics = self.next_watchdog = now
+        self.next_metrics = self.next_watchdog = now
         self.next_reconcile = {
             name: now + adapter.venue.reconcile_interval_seconds
             for name, adapter in self.adapters.items()
@@ -243,10 +241,8 @@ class Gateway:
         reconciliation and the venues' figures."""
         emits, self.pending = self.pending, []
         now = time.monotonic()
-        if now >= self.next_poll:
-            for adapter in self.adapters.values():
-                emits += self._reported(self._run(adapter.poll()))
-            self.next_poll = time.monotonic() + self.poll_interval
+        for adapter in self.adapters.values():  # each at its venue's order_update_interval
+            emits += self._reported(self._run(adapter.poll()))
         if now >= self.next_watchdog and self.heartbeats is not None:
             self._run(_watch(self.adapters, self.heartbeats.latest_us()))
             self.next_watchdog = time.monotonic() + WATCHDOG_INTERVAL
