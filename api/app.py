@@ -30,8 +30,11 @@ from fillstream.api.envelope import ApiError, Envelope, ErrorCode, install, resp
 from fillstream.api.exposition import ApiFigures, PipelineCollector
 from fillstream.api.measures import execution_metrics
 from fillstream.api.paging import MAX_LIMIT, OrderFilter, page, select_orders
+from fillstream.api.plans import planned_execution
+from fillstream.api.resources import processor_usage, workers
 from fillstream.api.security import ApiKey, KeyRing, Scope, identify
 from fillstream.api.status import adapters, health
+from fillstream.api.trade_window import WINDOW_MINUTES
 from fillstream.api.view import EngineView
 from fillstream.config import EngineConfig
 from fillstream.connectors.gateway.ratelimit import TokenBucket
@@ -82,6 +85,9 @@ class Services:
     monotonic: Callable[[], float] = time.monotonic
     # Orders submitted here that the view may not show yet: order id -> symbol.
     submitted: RecentIds = field(default_factory=RecentIds)
+    # Asks the local supervisor for a processor's worker count, answering how many run now
+    # (LookupError: no supervisor runs; ValueError: a count it cannot have); None: never asks.
+    allocate: Callable[[str, int], int] | None = None
 
 
 # -- request bodies -----------------------------------------------------------------------
@@ -103,6 +109,12 @@ class ModifyRequest(BaseModel):
 class ReasonRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class AllocateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    processor: Identifier
+    workers: Annotated[int, Field(ge=1)]
 
 
 class KillSwitchRequest(BaseModel):
@@ -226,7 +238,15 @@ def create_app(services: Services) -> FastAPI:
         order_id = control.order_id_of(signal)
         with services.lock:
             services.submitted.remember(order_id, signal.symbol)
-        data = {"order_id": order_id, "signal_id": signal.signal_id, "signal": _json(signal)}
+            window = services.view.trades.get(signal.symbol)
+            volume = window.volume(services.view.market_time(signal.symbol)) if window else None
+        pace = volume / (WINDOW_MINUTES * 60) if volume else None
+        data = {
+            "order_id": order_id,
+            "signal_id": signal.signal_id,
+            "signal": _json(signal),
+            **planned_execution(signal, services.engine, pace),
+        }
         return respond(request, data, 202)
 
     def order_symbol(order_id: str) -> str:
@@ -252,7 +272,8 @@ def create_app(services: Services) -> FastAPI:
     @trade.post("/orders", status_code=202, response_model=Envelope[dict[str, Any]])
     def submit_order(request: Request, draft: control.SignalDraft) -> JSONResponse:
         """Submit a signal (the `signals` contract; `signal_id` and `created_at` may be left
-        out). Answers with the order id the pipeline will use; risk decides on
+        out). Answers with the order id the pipeline will use, its algorithm, the slices it
+        plans and when the last is due (the algorithm's preview); risk decides on
         `orders.rejected`, and the order's status shows here."""
         return submit(request, draft)
 
@@ -437,8 +458,11 @@ def create_app(services: Services) -> FastAPI:
         depth: Annotated[int, Query(ge=1, le=100)] = 10,
     ) -> JSONResponse:
         """The current book of a symbol at each venue (e.g. BTC/USDT): the latest quote and
-        `depth` levels a side."""
+        `depth` levels a side; and its last trade with the volume, high and low of the 24
+        hours up to the latest market data (from `market.trades`, by the minute)."""
         with services.lock:
+            window = services.view.trades.get(symbol)
+            trades = window.stats(services.view.market_time(symbol)) if window else None
             books = services.view.books.get(symbol, {})
             quotes = services.view.quotes.get(symbol, {})
             venues = {
@@ -450,9 +474,9 @@ def create_app(services: Services) -> FastAPI:
                 }
                 for venue, book in sorted(books.items())
             }
-        if not venues:
+        if not venues and trades is None:
             raise _not_found("market data for symbol", symbol)
-        return respond(request, {"symbol": symbol, "venues": venues})
+        return respond(request, {"symbol": symbol, "venues": venues, "trades": trades})
 
     @read.get("/tca/{order_id}", response_model=Envelope[dict[str, Any]])
     def tca(request: Request, order_id: _Id) -> JSONResponse:
@@ -471,14 +495,31 @@ def create_app(services: Services) -> FastAPI:
         window: Annotated[int, Query(ge=1, le=31 * 86_400, description="Seconds.")] = 300,
     ) -> JSONResponse:
         """Orders created in the last `window` seconds: latency percentiles (signal to
-        acknowledgement and to first fill), orders and fills per second, outcome rates."""
+        acknowledgement and to first fill), orders and fills per second, outcome rates; and
+        each processor's live workers with the CPU and resident memory they use now."""
+        now_us = services.clock_us()
         with services.lock:
             data = execution_metrics(
                 services.view.orders.values(),
                 services.view.executions,
-                services.clock_us(),
+                now_us,
                 window * 1_000_000,
             )
+            usage = processor_usage(now_us / 1e6, services.processors, services.view.series)
+        return respond(request, data | {"processors": usage})
+
+    @read.get("/execution/resources", response_model=Envelope[dict[str, Any]])
+    def resources(request: Request) -> JSONResponse:
+        """Each processor's live workers (host:pid): the partitions each holds, their lag,
+        its CPU % (of one core) and resident memory, from their heartbeats on `metrics`."""
+        now_s = services.clock_us() / 1e6
+        with services.lock:
+            listing = workers(now_s, services.processors, services.view.series)
+        data = {
+            "processors": [
+                {"processor": name, "workers": entries} for name, entries in listing.items()
+            ]
+        }
         return respond(request, data)
 
     @read.get("/adapters", response_model=Envelope[dict[str, Any]])
@@ -529,6 +570,30 @@ def create_app(services: Services) -> FastAPI:
         return command(
             request, control.account_command(kind, account_id, control.stamp(), ISSUER, reason)
         )
+
+    @admin.post(
+        "/execution/resources/allocate", status_code=202, response_model=Envelope[dict[str, Any]]
+    )
+    def allocate(request: Request, wanted: AllocateRequest) -> JSONResponse:
+        """Run `workers` workers of `processor` (risk or desk) under the local supervisor of
+        `fillstream up`, which starts or stops workers; the consumer group then shares the
+        partitions among them. 409 without a supervisor (on a cluster, the orchestrator
+        scales: infra/k8s/)."""
+        if services.allocate is None:
+            raise ApiError(409, ErrorCode.CONFLICT, "this API does not scale the processors")
+        try:
+            running = services.allocate(wanted.processor, wanted.workers)
+        except LookupError as error:
+            raise ApiError(409, ErrorCode.CONFLICT, str(error)) from None
+        except ValueError as error:
+            raise ApiError(
+                422,
+                ErrorCode.VALIDATION_FAILED,
+                str(error),
+                [{"field": "body", "message": str(error)}],
+            ) from None
+        data = {"processor": wanted.processor, "workers": wanted.workers, "running": running}
+        return respond(request, data, 202)
 
     @admin.put("/kill-switch", status_code=202, response_model=Envelope[dict[str, Any]])
     def kill_switch(request: Request, change: KillSwitchRequest) -> JSONResponse:

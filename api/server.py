@@ -22,6 +22,7 @@ from fillstream.api.security import KeyRing, parse_keys
 from fillstream.api.view import FOLLOWED, EngineView
 from fillstream.config import EngineConfig, load_config
 from fillstream.infra.topics import ensure_topics
+from fillstream.scaling import allocate
 from fillstream.schemas.topics import find
 from fillstream.streams.processors import PROCESSORS
 from fillstream.topic_io import make_producer
@@ -67,6 +68,7 @@ def build(chosen: ApiSettings) -> tuple[Services, Follower]:
         group_of=settings.processor_group,
         rate_per_second=chosen.rate_per_second,
         burst=2 * chosen.rate_per_second,
+        allocate=allocate,
     )
     return services, Follower(view, lock)
 

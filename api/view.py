@@ -5,7 +5,8 @@ fields (validated here), and updates the view; it is pure apart from that (no Ka
 so a test folds records by hand. The follower thread
 (`api/follower.py`) feeds it from the beginning of each topic, and GETs answer from it.
 Orders and TCA are kept by order id (the latest version wins), executions by order and by
-slice, quotes and books by symbol and venue, and the latest value of every metrics series.
+slice, quotes and books by symbol and venue, each symbol's trades as a 24 h window of minute
+buckets (`api/trade_window.py`), and the latest value of every metrics series.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from fillstream.api.trade_window import TradeWindow
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.schemas.models import (
     BookUpdate,
@@ -26,6 +28,7 @@ from fillstream.schemas.models import (
     Quote,
     Rejection,
     TcaResult,
+    Trade,
 )
 from fillstream.streams.execution.ids import order_id_for
 
@@ -39,6 +42,7 @@ FOLLOWED = (
     "tca",
     "market.quotes",
     "market.book",
+    "market.trades",
     "metrics",
 )
 
@@ -64,6 +68,7 @@ class EngineView:
     quotes: dict[str, dict[str, Quote]] = field(default_factory=dict)  # symbol -> venue -> quote
     books: dict[str, dict[str, BookView]] = field(default_factory=dict)
     book_times: dict[tuple[str, str], int] = field(default_factory=dict)
+    trades: dict[str, TradeWindow] = field(default_factory=dict)  # by symbol
     series: dict[SeriesKey, Metric] = field(default_factory=dict)
 
     def reports_of_slice(self, slice_id: str) -> list[ExecutionReport]:
@@ -72,6 +77,14 @@ class EngineView:
             return []
         reports = self.executions.get(ids[0], {})
         return sorted((reports[r] for r in ids[1:]), key=lambda r: (r.timestamp, r.report_id))
+
+    def market_time(self, symbol: str) -> int:
+        """The latest market time seen for `symbol`: its last trade, quote or book update."""
+        window = self.trades.get(symbol)
+        times = [t for (s, _venue), t in self.book_times.items() if s == symbol]
+        if window is not None and window.last is not None:
+            times.append(window.last.timestamp)
+        return max(times, default=0)
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -110,6 +123,9 @@ def apply(view: EngineView, topic: str, record: Mapping[str, Any] | BaseModel) -
     elif topic == "market.book":
         update = _typed(BookUpdate, record)
         _book(view, update.symbol, update.venue, update.timestamp).apply(update)
+    elif topic == "market.trades":
+        trade = _typed(Trade, record)
+        view.trades.setdefault(trade.symbol, TradeWindow()).add(trade)
     elif topic == "metrics":
         metric = _typed(Metric, record)
         view.series[series_key(metric)] = metric

@@ -1,4 +1,4 @@
-"""`fillstream up | down | status`: the whole system in the background, supervised.
+"""`fillstream up | down | status | scale`: the whole system in the background, supervised.
 
 The supervisor and its record are in fillstream/supervisor.py and supervisor_record.py; what
 `status` reports comes from fillstream/process_status.py. `register` adds the commands to the
@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
     app.command("up")(up)
     app.command("down")(down)
     app.command("status")(status)
+    app.command("scale")(scale)
 
 
 def _leftovers(record: SupervisorRecord) -> list[str]:
@@ -189,6 +190,7 @@ def status() -> None:
     heartbeat is fresh, the API answers), 1 when something is not, 3 when fillstream is not
     up."""
     from fillstream.process_status import system_status
+    from fillstream.scaling import worker_counts
 
     cli = main_cli()
     record = _live_record()
@@ -217,5 +219,57 @@ def status() -> None:
             "[green]ok[/]" if process.problem is None else f"[red]{process.problem}[/]",
         )
     cli.console.print(table)
+    counts = worker_counts(child.name for child in record.children if child.name != "api")
+    cli.console.print(
+        "Workers: " + ", ".join(f"{name} {count}" for name, count in sorted(counts.items())),
+        highlight=False,
+    )
     if not report.healthy:
         raise typer.Exit(1)
+
+
+def scale(
+    processor: Annotated[str, typer.Argument(help="The processor: risk or desk.")],
+    workers: Annotated[int, typer.Argument(help="How many workers it should run.")],
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the supervisor to get there.")
+    ] = 60.0,
+) -> None:
+    """Run WORKERS workers of PROCESSOR under `fillstream up`'s supervisor.
+
+    The supervisor starts or stops workers (SIGTERM: the one leaving checkpoints first), and
+    the processor's consumer group shares its partitions among those running; each restores
+    the state of the partitions it gains. Returns once the supervisor runs that many."""
+    import time
+
+    from fillstream.scaling import want, worker_counts
+
+    cli = main_cli()
+    record = _live_record()
+    if record is None:
+        cli.errors.print("[bold red]error:[/] fillstream is not up (`fillstream up`).")
+        raise typer.Exit(_NOT_RUNNING)
+    try:
+        want(processor, workers)
+    except ValueError as error:
+        cli.errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    deadline = time.monotonic() + timeout
+    while True:
+        record = read_record()
+        running = worker_counts(c.name for c in record.children) if record else {}
+        if running.get(processor) == workers:
+            break
+        if time.monotonic() > deadline:
+            cli.errors.print(
+                f"[bold red]error:[/] {processor} runs {running.get(processor, 0)} workers after"
+                f" {timeout:.0f} s; the supervisor keeps at it (its log: {settings.state_dir()}"
+                "/logs/supervisor.log)",
+                highlight=False,
+            )
+            raise typer.Exit(1)
+        time.sleep(0.2)
+    pids = [
+        f"{c.name} (pid {c.pid})" for c in record.children if c.name.partition("#")[0] == processor
+    ]
+    cli.console.print(f"{processor}: {workers} workers: {', '.join(pids)}", highlight=False)

@@ -15,17 +15,22 @@ from dataclasses import dataclass
 
 __all__ = [
     "CLOCK_TICKS",
+    "PAGE_SIZE",
     "CpuMeter",
     "CpuPerSignal",
     "ProcessTimes",
     "cpu_per_signal",
+    "cpu_percent",
     "parse_stat",
+    "parse_statm",
     "read_times",
+    "resident_bytes",
     "ticks_between",
     "us_per_signal",
 ]
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # ticks per second
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096  # bytes
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,34 @@ def ticks_between(before: ProcessTimes | None, after: ProcessTimes | None) -> in
     if before is None or after is None or before.start_ticks != after.start_ticks:
         return None
     return after.ticks - before.ticks
+
+
+def cpu_percent(
+    ticks: int | None, seconds: float, ticks_per_second: int = CLOCK_TICKS
+) -> float | None:
+    """The share of one core a process used over `seconds` of wall time, in % (a process
+    busy on two cores shows 200, as `top` does); None when nothing was measured."""
+    if ticks is None or seconds <= 0:
+        return None
+    return ticks / ticks_per_second / seconds * 100
+
+
+def parse_statm(text: str, page_size: int = PAGE_SIZE) -> int:
+    """Resident memory in bytes from a /proc/<pid>/statm line (proc(5)): its second field is
+    the resident set in pages."""
+    fields = text.split()
+    if len(fields) < 2:
+        raise ValueError(f"not a /proc/<pid>/statm line: {text[:80]!r}")
+    return int(fields[1]) * page_size
+
+
+def resident_bytes(pid: int) -> int | None:
+    """The process's resident memory now; None if it is gone (or there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+            return parse_statm(statm.read())
+    except (OSError, ValueError):
+        return None
 
 
 def us_per_signal(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ __all__ = [
     "local_super_user",
     "registry_config",
     "role",
+    "worker_id",
 ]
 
 # Each principal, and what it is for. `admin` is the secured local broker's super user (the
@@ -207,13 +209,26 @@ def _check(config: Mapping[str, str]) -> None:
                 )
 
 
+def worker_id() -> str:
+    """This process as its figures and its clients name it: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def client_config(
     extra: Mapping[str, Any] | None = None, *, role_name: str | None = None
 ) -> dict[str, Any]:
     """A client's configuration: the cluster, its security for `role_name` (default: this
-    process's role), then the client's own settings `extra` (group, linger, ...)."""
+    process's role), then the client's own settings `extra` (group, linger, ...).
+
+    `client.id` is `role@host:pid`, so a consumer group's members, as the broker describes
+    them, say which worker each is (the telemetry reports a worker's partitions from it)."""
     name = role_name or role()
-    return {"bootstrap.servers": settings.bootstrap_servers(), **_security(name), **(extra or {})}
+    return {
+        "bootstrap.servers": settings.bootstrap_servers(),
+        "client.id": f"{name}@{worker_id()}",
+        **_security(name),
+        **(extra or {}),
+    }
 
 
 def registry_config(url: str) -> dict[str, Any]:

@@ -150,6 +150,20 @@ class Pipeline:
         process.kill()
         process.wait(10)
 
+    def stop_one(self, key: str, timeout: float = 20) -> None:
+        """Stop process `key` for good (SIGTERM, SIGKILL after `timeout`): a worker scaled
+        away, which leaves its group cleanly and is not restarted."""
+        process = self.processes.pop(key)
+        for kept in (self._commands, self._since, self._quick_exits, self._due, self.started):
+            kept.pop(key, None)
+        self.restarts.pop(key, None)
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM every process (a clean shutdown), SIGKILL what is left after `timeout`."""
         self._due.clear()

@@ -5,9 +5,11 @@ local broker unless `KAFKA_BOOTSTRAP_SERVERS` names a cluster (or one already ru
 the catalog's topics, starts every processor the configuration needs (risk, desk, monitor, and
 the ccxt gateway when it has venues) and the REST API, each a child process logging to
 `<state dir>/logs/<name>.log`, and restarts any that exits under the restart policy
-(fillstream/restarts.py), each restart logged and published on `metrics`. It keeps
-`supervisor_record` up to date. On SIGTERM or SIGINT it stops the children (SIGTERM, SIGKILL
-after a timeout), then the broker if it started it, and removes the record.
+(fillstream/restarts.py), each restart logged and published on `metrics`. It runs as many
+workers of each processor as `fillstream scale` (or the API) asked for (fillstream/scaling.py),
+one to begin with. It keeps `supervisor_record` up to date. On SIGTERM or SIGINT it stops the
+children (SIGTERM, SIGKILL after a timeout), then the broker if it started it, and removes the
+record.
 
 `up` without `--foreground` starts that supervisor detached (a session of its own, its output
 in `<state dir>/logs/supervisor.log`) and returns once every process has been started; `down`
@@ -33,6 +35,7 @@ from fillstream.infra.acls import grant_on_local_broker
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline, log_tail
 from fillstream.restarts import RestartPolicy, RestartReport
+from fillstream.scaling import plan, read_wanted, remove_wanted
 from fillstream.schemas.topics import CATALOG
 from fillstream.supervisor_record import (
     Child,
@@ -128,6 +131,7 @@ def run_supervisor(options: SupervisorOptions, stop: threading.Event | None = No
         record = replace(record, ready=True, children=_children(pipeline))
         write_record(record)
         while not stop.wait(0.2):
+            _scale(pipeline)
             pipeline.supervise()
             children = _children(pipeline)
             if children != record.children:
@@ -140,7 +144,21 @@ def run_supervisor(options: SupervisorOptions, stop: threading.Event | None = No
             broker.stop_local()
             log.info("stopped the local broker")
         remove_record()
+        remove_wanted()  # the next `up` starts with one worker of each again
         log.info("stopped")
+
+
+def _scale(pipeline: Pipeline) -> None:
+    """Start and stop workers until each processor has the count asked for."""
+    start, stop = plan(pipeline.processes, read_wanted())
+    for name, number in start:
+        pipeline.start_one(name, number)
+        key = name if number == 0 else f"{name}#{number}"
+        log.info("scaled %s up: started %s (pid %d)", name, key, pipeline.processes[key].pid)
+    for key in stop:
+        pid = pipeline.processes[key].pid
+        pipeline.stop_one(key, STOP_TIMEOUT)
+        log.info("scaled %s down: stopped %s (pid %d)", key.partition("#")[0], key, pid)
 
 
 def launch(options: SupervisorOptions, timeout: float) -> SupervisorRecord:

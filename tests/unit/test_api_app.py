@@ -58,7 +58,14 @@ def view() -> EngineView:
     return EngineView()
 
 
-def _client(sent: Sent, view: EngineView, rate: float = 1000.0, burst: float = 1000.0):
+def _client(
+    sent: Sent,
+    view: EngineView,
+    rate: float = 1000.0,
+    burst: float = 1000.0,
+    allocate=None,
+    processors=("risk", "oms"),
+):
     services = Services(
         engine=load_config(),
         keys=parse_keys(f"{READ}:read,{TRADE}:trade,{ADMIN}:admin"),
@@ -67,12 +74,13 @@ def _client(sent: Sent, view: EngineView, rate: float = 1000.0, burst: float = 1
         cluster=Cluster(),
         publish_signals=lambda s: sent.signals.extend(s) or len(s),
         publish_commands=lambda c: sent.commands.extend(c) or len(c),
-        processors=("risk", "oms"),
+        processors=processors,
         group_of=lambda p: f"fillstream-{p}",
         rate_per_second=rate,
         burst=burst,
         clock_us=lambda: T0,
         monotonic=lambda: 0.0,  # time stands still: only the burst counts
+        allocate=allocate,
     )
     return TestClient(create_app(services))
 

@@ -11,8 +11,11 @@ from fillstream.cpu import (
     CpuPerSignal,
     ProcessTimes,
     cpu_per_signal,
+    cpu_percent,
     parse_stat,
+    parse_statm,
     read_times,
+    resident_bytes,
     ticks_between,
     us_per_signal,
 )
@@ -102,3 +105,16 @@ def test_a_meter_reads_its_processes_at_start_and_stop():
     spent = meter.stop()
     assert spent["bench"] is not None and spent["bench"] >= 0
     assert spent["gone"] is None
+
+
+def test_cpu_percent_is_of_one_core_over_the_wall_time():
+    # 150 ticks at 100 a second is 1.5 s of CPU in 2 s of wall time: 75% of one core.
+    assert cpu_percent(150, 2.0, ticks_per_second=100) == 75.0
+    assert cpu_percent(None, 2.0) is None and cpu_percent(10, 0.0) is None
+
+
+def test_resident_memory_is_the_second_statm_field_in_pages():
+    assert parse_statm("51234 2500 800 10 0 9000 0\n", page_size=4096) == 2500 * 4096
+    with pytest.raises(ValueError):
+        parse_statm("51234")
+    assert resident_bytes(os.getpid()) > 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 
 import pytest
 from confluent_kafka import KafkaError
@@ -34,7 +36,11 @@ def clean(monkeypatch, tmp_path):
 
 def test_plaintext_by_default(monkeypatch):
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker:9092")
-    assert client_config({"group.id": "g"}) == {"bootstrap.servers": "broker:9092", "group.id": "g"}
+    assert client_config({"group.id": "g"}) == {
+        "bootstrap.servers": "broker:9092",
+        "client.id": f"operator@{socket.gethostname()}:{os.getpid()}",
+        "group.id": "g",
+    }
 
 
 def test_the_environment_in_the_names_managed_services_document(monkeypatch):

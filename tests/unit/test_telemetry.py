@@ -4,7 +4,14 @@ dead man's switch read."""
 from __future__ import annotations
 
 from fillstream.schemas.models import MetricKind
-from fillstream.streams.telemetry import Telemetry, heartbeat, lag_records, metric_records
+from fillstream.streams.telemetry import (
+    Telemetry,
+    heartbeat,
+    lag_records,
+    metric_records,
+    partition_records,
+    usage_records,
+)
 
 NOW = 1_723_100_000_000_000
 
@@ -67,3 +74,24 @@ def test_lag_is_end_minus_committed_and_the_whole_partition_before_any_commit():
         ("signals", "1", 7.0),
     ]
     assert all(r.name == "consumer_lag" and r.kind is MetricKind.GAUGE for r in records)
+
+
+def test_a_workers_usage_is_two_gauges_and_what_is_unknown_is_left_out():
+    cpu, memory = usage_records("desk", "host:7", 37.5, 52_428_800, NOW)
+    assert (cpu.name, cpu.kind, cpu.value) == ("process_cpu_percent", MetricKind.GAUGE, 37.5)
+    assert (memory.name, memory.value) == ("process_resident_memory_bytes", 52_428_800.0)
+    assert cpu.labels == memory.labels == {"worker": "host:7"}
+    (memory_only,) = usage_records("desk", "host:7", None, 1024, NOW)  # the first beat
+    assert memory_only.name == "process_resident_memory_bytes"
+
+
+def test_every_input_partition_says_whether_the_worker_holds_it():
+    records = partition_records("desk", "host:7", [2, 0], range(4), NOW)
+    assert [(r.labels["partition"], r.value) for r in records] == [
+        ("0", 1.0),
+        ("1", 0.0),
+        ("2", 1.0),
+        ("3", 0.0),
+    ]
+    assert {r.name for r in records} == {"partition_assigned"}
+    assert all(r.labels["worker"] == "host:7" for r in records)
