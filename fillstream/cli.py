@@ -32,6 +32,8 @@ from fillstream.schemas.contracts import contract, known_versions
 from fillstream.schemas.history import freeze
 from fillstream.schemas.models import MODELS
 from fillstream.schemas.topics import CATALOG, TopicSpec, find
+from fillstream.ticker import DEFAULT_INTERVAL_MS, run_ticker
+from fillstream.ticker import NAME as TICKER
 from fillstream.topic_io import consume, publish
 
 if TYPE_CHECKING:
@@ -302,21 +304,34 @@ def tail(
 
 @app.command()
 def run(
-    processor: Annotated[str, typer.Argument(help="risk, desk, gateway or monitor.")],
+    processor: Annotated[
+        str, typer.Argument(help="scheduler, risk, desk, gateway, monitor or clock.")
+    ],
     config: Annotated[
         Path | None, typer.Option(help="Engine configuration (TOML) (default: the shipped one).")
     ] = None,
+    interval: Annotated[
+        int, typer.Option(help="clock only: milliseconds between ticks.", min=1)
+    ] = DEFAULT_INTERVAL_MS,
 ) -> None:
     """Run one processor of the pipeline on the configured Kafka cluster (until stopped).
 
+    `scheduler` publishes the signals of scheduled and recurring executions as they fall due;
     `risk` checks signals per account; `desk` routes, executes, simulates the venues, keeps
     the orders' state and measures TCA per symbol (docs/ARCHITECTURE.md).
     `gateway` serves the venues of the configuration's gateway.venues tables over ccxt, their
     credentials from the environment variables the tables name. `monitor` raises alerts on
-    `metrics` and in its log from the pipeline's figures (docs/OBSERVABILITY.md)."""
+    `metrics` and in its log from the pipeline's figures (docs/OBSERVABILITY.md). `clock`
+    ticks every partition of `clock` with the wall clock's time every `--interval` ms, so
+    that time passes for the stages in a quiet market."""
     from fillstream.config import ConfigError, load_config
     from fillstream.streams.runtime import run_processor
 
+    if processor == TICKER:
+        act_as(TICKER)
+        _await_cluster()
+        run_ticker(interval)
+        return
     try:
         engine = load_config(config)
         if processor == "gateway":

@@ -291,7 +291,7 @@ def test_health_names_every_processor_with_its_groups_lag(api):
     assert answer.status_code == 200 and elapsed < 5, elapsed
     data = answer.json()["data"]
     assert data["broker"]["reachable"] is True
-    assert set(data["processors"]) == {"risk", "desk"}
+    assert set(data["processors"]) == {"scheduler", "risk", "desk"}
     # Every processor has read and committed by now, so each group has committed offsets.
     for processor, figures in data["processors"].items():
         assert figures["consumer_lag"]["partitions"] > 0, processor
