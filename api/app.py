@@ -32,6 +32,7 @@ from fillstream.api.measures import execution_metrics
 from fillstream.api.paging import MAX_LIMIT, OrderFilter, page, select_orders
 from fillstream.api.security import ApiKey, KeyRing, Scope, identify
 from fillstream.api.status import adapters, health
+from fillstream.api.tasks import add_task_routes
 from fillstream.api.view import EngineView
 from fillstream.config import EngineConfig
 from fillstream.connectors.gateway.ratelimit import TokenBucket
@@ -43,6 +44,7 @@ from fillstream.schemas.models import (
     Identifier,
     OrderStatus,
     Positive,
+    Schedule,
     Side,
     Signal,
 )
@@ -74,6 +76,7 @@ class Services:
     cluster: Cluster
     publish_signals: Callable[[list[Signal]], int]
     publish_commands: Callable[[list[Command]], int]
+    publish_schedules: Callable[[list[Schedule]], int]
     processors: tuple[str, ...]
     group_of: Callable[[str], str]
     rate_per_second: float = 50.0
@@ -539,6 +542,7 @@ def create_app(services: Services) -> FastAPI:
         )
         return command(request, built)
 
+    add_task_routes(read, trade, services, publish, ISSUER)
     for router in (read, trade, admin):
         app.include_router(router)
     return app

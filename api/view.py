@@ -5,7 +5,8 @@ fields (validated here), and updates the view; it is pure apart from that (no Ka
 so a test folds records by hand. The follower thread
 (`api/follower.py`) feeds it from the beginning of each topic, and GETs answer from it.
 Orders and TCA are kept by order id (the latest version wins), executions by order and by
-slice, quotes and books by symbol and venue, and the latest value of every metrics series.
+slice, quotes and books by symbol and venue, the latest value of every metrics series, and
+where each schedule stands by schedule id.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fillstream.schemas.models import (
     ParentOrder,
     Quote,
     Rejection,
+    ScheduleState,
     TcaResult,
 )
 from fillstream.streams.execution.ids import order_id_for
@@ -40,6 +42,7 @@ FOLLOWED = (
     "market.quotes",
     "market.book",
     "metrics",
+    "schedules.state",
 )
 
 # processor, metric name, labels (sorted): one time series on the `metrics` topic.
@@ -65,6 +68,7 @@ class EngineView:
     books: dict[str, dict[str, BookView]] = field(default_factory=dict)
     book_times: dict[tuple[str, str], int] = field(default_factory=dict)
     series: dict[SeriesKey, Metric] = field(default_factory=dict)
+    schedules: dict[str, ScheduleState] = field(default_factory=dict)
 
     def reports_of_slice(self, slice_id: str) -> list[ExecutionReport]:
         ids = self.slices.get(slice_id)
@@ -113,6 +117,9 @@ def apply(view: EngineView, topic: str, record: Mapping[str, Any] | BaseModel) -
     elif topic == "metrics":
         metric = _typed(Metric, record)
         view.series[series_key(metric)] = metric
+    elif topic == "schedules.state":
+        standing = _typed(ScheduleState, record)
+        view.schedules[standing.schedule_id] = standing
 
 
 def _book(view: EngineView, symbol: str, venue: str, timestamp: int) -> BookView:

@@ -20,6 +20,7 @@ from fillstream import __version__, settings
 from fillstream.cli_acls import app as acls_app
 from fillstream.cli_audit import audit
 from fillstream.cli_ops import register as register_ops
+from fillstream.cli_schedule import register as register_schedule
 from fillstream.cli_up import register as register_up
 from fillstream.config import EngineConfig
 from fillstream.infra import topics as provisioning
@@ -890,4 +891,5 @@ def emulator_serve(
 # in the help.
 register_up(app)
 register_ops(app, topics_app)
+register_schedule(app)
 app.command()(audit)
