@@ -34,6 +34,7 @@ from fillstream.api.plans import planned_execution
 from fillstream.api.resources import processor_usage, workers
 from fillstream.api.security import ApiKey, KeyRing, Scope, identify
 from fillstream.api.status import adapters, health
+from fillstream.api.tasks import add_task_routes
 from fillstream.api.trade_window import WINDOW_MINUTES
 from fillstream.api.view import EngineView
 from fillstream.config import EngineConfig
@@ -46,6 +47,7 @@ from fillstream.schemas.models import (
     Identifier,
     OrderStatus,
     Positive,
+    Schedule,
     Side,
     Signal,
 )
@@ -77,6 +79,7 @@ class Services:
     cluster: Cluster
     publish_signals: Callable[[list[Signal]], int]
     publish_commands: Callable[[list[Command]], int]
+    publish_schedules: Callable[[list[Schedule]], int]
     processors: tuple[str, ...]
     group_of: Callable[[str], str]
     rate_per_second: float = 50.0
@@ -604,6 +607,7 @@ def create_app(services: Services) -> FastAPI:
         )
         return command(request, built)
 
+    add_task_routes(read, trade, services, publish, ISSUER)
     for router in (read, trade, admin):
         app.include_router(router)
     return app

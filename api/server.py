@@ -53,7 +53,7 @@ def api_settings(config: Path | None = None) -> ApiSettings:
 def build(chosen: ApiSettings) -> tuple[Services, Follower]:
     """The API's services on the configured cluster (its topics created if missing), and the
     view's follower (not started)."""
-    ensure_topics(find(topic) for topic in (*FOLLOWED, "signals", "commands"))
+    ensure_topics(find(topic) for topic in (*FOLLOWED, "signals", "commands", "schedules"))
     producer = make_producer()
     view, lock = EngineView(), threading.Lock()
     services = Services(
@@ -64,6 +64,7 @@ def build(chosen: ApiSettings) -> tuple[Services, Follower]:
         cluster=Cluster(),
         publish_signals=lambda signals: control.publish_signals(signals, producer),
         publish_commands=lambda commands: control.publish_commands(commands, producer),
+        publish_schedules=lambda schedules: control.publish_schedules(schedules, producer),
         processors=(*PROCESSORS, *(["gateway"] if chosen.engine.gateway else [])),
         group_of=settings.processor_group,
         rate_per_second=chosen.rate_per_second,

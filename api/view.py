@@ -6,7 +6,8 @@ so a test folds records by hand. The follower thread
 (`api/follower.py`) feeds it from the beginning of each topic, and GETs answer from it.
 Orders and TCA are kept by order id (the latest version wins), executions by order and by
 slice, quotes and books by symbol and venue, each symbol's trades as a 24 h window of minute
-buckets (`api/trade_window.py`), and the latest value of every metrics series.
+buckets (`api/trade_window.py`), the latest value of every metrics series, and where each
+schedule stands by schedule id.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fillstream.schemas.models import (
     ParentOrder,
     Quote,
     Rejection,
+    ScheduleState,
     TcaResult,
     Trade,
 )
@@ -44,6 +46,7 @@ FOLLOWED = (
     "market.book",
     "market.trades",
     "metrics",
+    "schedules.state",
 )
 
 # processor, metric name, labels (sorted): one time series on the `metrics` topic.
@@ -70,6 +73,7 @@ class EngineView:
     book_times: dict[tuple[str, str], int] = field(default_factory=dict)
     trades: dict[str, TradeWindow] = field(default_factory=dict)  # by symbol
     series: dict[SeriesKey, Metric] = field(default_factory=dict)
+    schedules: dict[str, ScheduleState] = field(default_factory=dict)
 
     def reports_of_slice(self, slice_id: str) -> list[ExecutionReport]:
         ids = self.slices.get(slice_id)
@@ -129,6 +133,9 @@ def apply(view: EngineView, topic: str, record: Mapping[str, Any] | BaseModel) -
     elif topic == "metrics":
         metric = _typed(Metric, record)
         view.series[series_key(metric)] = metric
+    elif topic == "schedules.state":
+        standing = _typed(ScheduleState, record)
+        view.schedules[standing.schedule_id] = standing
 
 
 def _book(view: EngineView, symbol: str, venue: str, timestamp: int) -> BookView:

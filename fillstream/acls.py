@@ -12,14 +12,15 @@ stage input or output shows up here by itself:
   (streams/runtime.py);
 - the gateway besides reads and writes what `connectors/gateway/service.py` declares, in the
   throw-away groups of `topic_io.consume` (its journal and fills, read whole at start);
-- the API reads every catalog topic, publishes signals and commands, and describes the
-  pipeline's groups for its health page's lag;
+- the ticker (`clock`, fillstream/ticker.py) writes clock ticks and its heartbeat;
+- the API reads every catalog topic, publishes signals, commands and schedules, and describes
+  the pipeline's groups for its health page's lag;
 - `viewer` reads every catalog topic and describes its configuration, describes the pipeline's
   groups, and uses the tail groups and its own (`<prefix>fillstream-viewer…`);
 - `operator` (the CLI, the demo, the bench) reads as `viewer` does (in the tail groups, not
   the viewer's), creates the catalog's topics, and publishes what comes from outside the
-  pipeline: signals and commands, and every topic no process writes (market data, clock
-  ticks: the feeds `fillstream produce` and the demo publish).
+  pipeline: signals, commands and schedules, and every topic no processor writes (market
+  data, clock ticks: the feeds `fillstream produce` and the demo publish).
 
 Here the entries are plain values, without Kafka; `infra/acls.py` writes and reads them.
 """
@@ -54,7 +55,9 @@ PatternType = Literal["LITERAL", "PREFIXED"]
 # are their processor's alone.
 TOPICS = tuple(spec.name for spec in CATALOG)
 # What people and programs publish, through fillstream/control.py: the CLI and the API.
-PUBLISHED = ("signals", "commands")
+PUBLISHED = ("signals", "commands", "schedules")
+# The ticker's role (fillstream/ticker.py, which imports the pipeline: named here, not imported).
+TICKER = "clock"
 # What every processor writes beyond its stage: its telemetry, and what its stage could not take.
 RUNTIME_WRITES = ("metrics", "deadletter")
 # The consumer groups of `viewer`'s own tools, after the topic prefix.
@@ -107,6 +110,7 @@ def pipeline_acls(prefix: str, guarantee: str, engine: EngineConfig) -> list[Acl
     acls = {
         *pipeline,
         *_api(prefix),
+        *_topics(TICKER, prefix, ("clock", "metrics"), "WRITE"),
         *_reader("viewer", prefix),
         *_group("viewer", prefix + VIEWER_GROUP, "PREFIXED", "READ"),
         *_reader("operator", prefix),

@@ -20,6 +20,7 @@ from fillstream import __version__, settings
 from fillstream.cli_acls import app as acls_app
 from fillstream.cli_audit import audit
 from fillstream.cli_ops import register as register_ops
+from fillstream.cli_schedule import register as register_schedule
 from fillstream.cli_up import register as register_up
 from fillstream.config import EngineConfig
 from fillstream.infra import topics as provisioning
@@ -32,6 +33,8 @@ from fillstream.schemas.contracts import contract, known_versions
 from fillstream.schemas.history import freeze
 from fillstream.schemas.models import MODELS
 from fillstream.schemas.topics import CATALOG, TopicSpec, find
+from fillstream.ticker import DEFAULT_INTERVAL_MS, run_ticker
+from fillstream.ticker import NAME as TICKER
 from fillstream.topic_io import consume, publish
 
 if TYPE_CHECKING:
@@ -302,21 +305,34 @@ def tail(
 
 @app.command()
 def run(
-    processor: Annotated[str, typer.Argument(help="risk, desk, gateway or monitor.")],
+    processor: Annotated[
+        str, typer.Argument(help="scheduler, risk, desk, gateway, monitor or clock.")
+    ],
     config: Annotated[
         Path | None, typer.Option(help="Engine configuration (TOML) (default: the shipped one).")
     ] = None,
+    interval: Annotated[
+        int, typer.Option(help="clock only: milliseconds between ticks.", min=1)
+    ] = DEFAULT_INTERVAL_MS,
 ) -> None:
     """Run one processor of the pipeline on the configured Kafka cluster (until stopped).
 
+    `scheduler` publishes the signals of scheduled and recurring executions as they fall due;
     `risk` checks signals per account; `desk` routes, executes, simulates the venues, keeps
     the orders' state and measures TCA per symbol (docs/ARCHITECTURE.md).
     `gateway` serves the venues of the configuration's gateway.venues tables over ccxt, their
     credentials from the environment variables the tables name. `monitor` raises alerts on
-    `metrics` and in its log from the pipeline's figures (docs/OBSERVABILITY.md)."""
+    `metrics` and in its log from the pipeline's figures (docs/OBSERVABILITY.md). `clock`
+    ticks every partition of `clock` with the wall clock's time every `--interval` ms, so
+    that time passes for the stages in a quiet market."""
     from fillstream.config import ConfigError, load_config
     from fillstream.streams.runtime import run_processor
 
+    if processor == TICKER:
+        act_as(TICKER)
+        _await_cluster()
+        run_ticker(interval)
+        return
     try:
         engine = load_config(config)
         if processor == "gateway":
@@ -910,4 +926,5 @@ def emulator_serve(
 # in the help.
 register_up(app)
 register_ops(app, topics_app)
+register_schedule(app)
 app.command()(audit)

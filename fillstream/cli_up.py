@@ -82,9 +82,10 @@ def up(
     """Start the whole system in the background, supervised: the broker, topics, processors, API.
 
     Starts the local Kafka broker unless KAFKA_BOOTSTRAP_SERVERS names a cluster (or it runs
-    already), creates the catalog's topics, and starts risk, desk, monitor, the ccxt gateway
-    when the configuration has venues for it, and the REST API. A process that exits is
-    restarted with backoff (0.5 s doubling to 30 s) and the restart published on `metrics`.
+    already), creates the catalog's topics, and starts the scheduler, risk, desk, monitor, the
+    ccxt gateway when the configuration has venues for it, the clock's ticker and the REST API.
+    A process that exits is restarted with backoff (0.5 s doubling to 30 s) and the restart
+    published on `metrics`.
     Logs go to the state dir's logs/ directory. `fillstream status` shows how it does;
     `fillstream down` stops it.
     """

@@ -1,8 +1,10 @@
-"""Signals and commands as people and programs send them: built, validated and published.
+"""Signals, commands and schedules as people and programs send them: built, validated and
+published.
 
 The REST API and the CLI both go through here, so an order submitted either way becomes the
-same `signals` record, and a cancel or a kill switch the same `commands` record. Builders are
-pure (the id and the time are arguments); `stamp` and the `publish_*` calls are the shell.
+same `signals` record, a cancel or a kill switch the same `commands` record, and a scheduled
+execution the same `schedules` record. Builders are pure (the id and the time are arguments);
+`stamp` and the `publish_*` calls are the shell.
 """
 
 from __future__ import annotations
@@ -13,19 +15,31 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from confluent_kafka import Producer
-from pydantic import model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fillstream.schemas import jsonl
-from fillstream.schemas.models import Command, CommandKind, EventTime, Identifier, Signal
+from fillstream.schemas.models import (
+    Command,
+    CommandKind,
+    EventTime,
+    Identifier,
+    MissedPolicy,
+    Schedule,
+    ScheduleAction,
+    ScheduleId,
+    Signal,
+    SignalTemplate,
+)
 from fillstream.schemas.topics import find
 from fillstream.streams.execution.algorithms.catalog import DIRECT
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.topic_io import publish
 
 __all__ = [
+    "ScheduleDraft",
     "SignalDraft",
     "Stamp",
     "account_command",
@@ -36,7 +50,10 @@ __all__ = [
     "order_id_of",
     "parse_signal_file",
     "publish_commands",
+    "publish_schedules",
     "publish_signals",
+    "schedule_cancel",
+    "schedule_from",
     "signal_from",
     "stamp",
 ]
@@ -45,6 +62,8 @@ __all__ = [
 # plain notation on the wire stays short (1e999999999 would be a gigabyte of digits).
 _MAX_EXPONENT = 40
 _DECIMAL_FIELDS = ("quantity", "price", "stop_price", "display_quantity", "decision_price")
+# Occurrences closer together would come in bursts of the ticker's period (100 ms).
+MIN_INTERVAL_SECONDS = 1
 
 
 class SignalDraft(Signal):
@@ -59,6 +78,32 @@ class SignalDraft(Signal):
             value: Decimal | None = getattr(self, name)
             if value is not None and abs(value.adjusted()) > _MAX_EXPONENT:
                 raise ValueError(f"{name} is out of range (|exponent| > {_MAX_EXPONENT})")
+        return self
+
+
+class ScheduleDraft(BaseModel):
+    """A scheduled execution as a person or a program asks for it: the signal each occurrence
+    publishes and when. Once at `start_at` (default: now) without `every_seconds`; else every
+    `every_seconds` from `start_at`, until `end_at` and at most `max_occurrences` times (either
+    may be left out: a schedule without both runs until cancelled)."""
+
+    model_config = ConfigDict(extra="forbid")
+    schedule_id: ScheduleId | None = None
+    signal: SignalTemplate
+    start_at: EventTime | None = None
+    every_seconds: Annotated[Decimal, Field(ge=MIN_INTERVAL_SECONDS, le=10**9)] | None = None
+    end_at: EventTime | None = None
+    max_occurrences: Annotated[int, Field(gt=0, lt=2**31)] | None = None
+    missed: MissedPolicy = MissedPolicy.SKIP
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.every_seconds is not None and (self.every_seconds * 1_000_000) % 1:
+            raise ValueError("every_seconds must be a whole number of microseconds")
+        if self.every_seconds is None and (self.end_at, self.max_occurrences) != (None, None):
+            raise ValueError(
+                "end_at and max_occurrences bound a recurring schedule: give every_seconds"
+            )
         return self
 
 
@@ -165,6 +210,41 @@ def kill_switch_command(
         issued_by=issued_by,
         created_at=at.now_us,
     )
+
+
+def schedule_from(draft: ScheduleDraft, at: Stamp, issued_by: str) -> Schedule:
+    """The `schedules` record of a draft: its id (given, or made from the stamp) and its start
+    (given, or now) filled in. Raises ValidationError when it ends before it starts."""
+    interval = draft.every_seconds
+    return Schedule(
+        schedule_id=draft.schedule_id or f"sch-{at.id[:16]}",
+        signal=draft.signal,
+        start_at=at.now_us if draft.start_at is None else draft.start_at,
+        interval_us=None if interval is None else int(interval * 1_000_000),
+        end_at=draft.end_at,
+        max_occurrences=draft.max_occurrences,
+        missed=draft.missed,
+        issued_by=issued_by,
+        created_at=at.now_us,
+    )
+
+
+def schedule_cancel(
+    schedule_id: str, at: Stamp, issued_by: str, reason: str | None = None
+) -> Schedule:
+    """A schedule's cancel: no occurrence after it is published."""
+    return Schedule(
+        schedule_id=schedule_id,
+        action=ScheduleAction.CANCEL,
+        reason=reason,
+        issued_by=issued_by,
+        created_at=at.now_us,
+    )
+
+
+def publish_schedules(schedules: Iterable[Schedule], producer: Producer | None = None) -> int:
+    """Publish on `schedules`, keyed by schedule id (so a cancel follows its schedule)."""
+    return publish(find("schedules"), (s.model_dump() for s in schedules), producer)
 
 
 def publish_signals(signals: Iterable[Signal], producer: Producer | None = None) -> int:

@@ -43,10 +43,12 @@ __all__ = [
 ROLES: Mapping[str, str] = {
     "admin": "the cluster's super user: the broker itself, topic creation, ACLs",
     "operator": "the CLI: creates topics, publishes signals and commands, reads everything",
+    "scheduler": "the scheduler processor (scheduled and recurring executions)",
     "risk": "the risk processor",
     "desk": "the desk processor (router, executor, simulated venue, OMS, TCA)",
     "monitor": "the monitor processor",
     "gateway": "the ccxt gateway",
+    "clock": "the ticker: publishes clock ticks",
     "api": "the REST API: reads everything, publishes signals and commands",
     "viewer": "a read-only user: dashboards, analysts, a read-only API",
 }

@@ -45,7 +45,7 @@ from fillstream.restarts import Restart, RestartPolicy, next_restart
 from fillstream.schemas.models import ClockTick, Signal
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
-from fillstream.streams.processors import PROCESSORS, build_stage
+from fillstream.streams.processors import PIPELINE, PROCESSORS, build_stage
 from fillstream.streams.replay import MARKET, timeline
 from fillstream.topic_io import (
     codec,
@@ -104,11 +104,11 @@ class Pipeline:
     _due: dict[str, tuple[float, int, float]] = field(default_factory=dict, repr=False)
 
     def start(self, names: Iterable[str] | None = None, workers: int = 1) -> None:
-        """Start `workers` processes of each processor (every one by default, the ccxt gateway
-        too when the configuration has venues for it, and one monitor watching them all): one
-        consumer group each, so Kafka shares the partitions among them."""
+        """Start `workers` processes of each processor (the pipeline's by default, the ccxt
+        gateway too when the configuration has venues for it, and one monitor watching them
+        all): one consumer group each, so Kafka shares the partitions among them."""
         if names is None:
-            names = [*PROCESSORS, *(["gateway"] if load_config(self.config).gateway else [])]
+            names = [*PIPELINE, *(["gateway"] if load_config(self.config).gateway else [])]
             self.start_one("monitor")
         for name in names:
             for worker in range(workers):
@@ -257,7 +257,7 @@ class Watcher:
         topics: Iterable[str],
         *,
         from_end: bool = False,
-        processors: Iterable[str] = PROCESSORS,
+        processors: Iterable[str] = PIPELINE,
     ) -> None:
         """Watch `topics` from their beginning (or only what is written after now), waiting
         for `processors` to catch up with them."""

@@ -22,12 +22,13 @@ from fillstream.api.view import EngineView, SeriesKey, apply
 from fillstream.schemas.models import Metric
 from fillstream.schemas.topics import find
 from fillstream.supervisor_record import SupervisorRecord, is_fillstream_process
+from fillstream.ticker import NAME as TICKER
 from fillstream.topic_io import consume, end_offsets, start_offsets
 
 __all__ = ["ProcessStatus", "SystemStatus", "system_status"]
 
 HEARTBEAT_WINDOW = 3 * HEARTBEAT_TIMEOUT  # seconds of `metrics` read back
-_UNGROUPED = {"monitor"}  # reads from the ends, in no consumer group
+_UNGROUPED = {"monitor", TICKER}  # in no consumer group: reads from the ends, or nothing
 
 
 @dataclass(frozen=True)

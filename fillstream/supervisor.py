@@ -2,14 +2,14 @@
 
 `up --foreground` is the supervisor itself (what systemd or a container runs): it starts the
 local broker unless `KAFKA_BOOTSTRAP_SERVERS` names a cluster (or one already runs), creates
-the catalog's topics, starts every processor the configuration needs (risk, desk, monitor, and
-the ccxt gateway when it has venues) and the REST API, each a child process logging to
-`<state dir>/logs/<name>.log`, and restarts any that exits under the restart policy
-(fillstream/restarts.py), each restart logged and published on `metrics`. It runs as many
-workers of each processor as `fillstream scale` (or the API) asked for (fillstream/scaling.py),
-one to begin with. It keeps `supervisor_record` up to date. On SIGTERM or SIGINT it stops the
-children (SIGTERM, SIGKILL after a timeout), then the broker if it started it, and removes the
-record.
+the catalog's topics, starts every processor the configuration needs (scheduler, risk, desk,
+monitor, and the ccxt gateway when it has venues), the clock's ticker and the REST API, each a
+child process logging to `<state dir>/logs/<name>.log`, and restarts any that exits under
+the restart policy (fillstream/restarts.py), each restart logged and published on `metrics`.
+It runs as many workers of each processor as `fillstream scale` (or the API) asked for
+(fillstream/scaling.py), one to begin with. It keeps `supervisor_record` up to date. On
+SIGTERM or SIGINT it stops the children (SIGTERM, SIGKILL after a timeout), then the broker if
+it started it, and removes the record.
 
 `up` without `--foreground` starts that supervisor detached (a session of its own, its output
 in `<state dir>/logs/supervisor.log`) and returns once every process has been started; `down`
@@ -45,6 +45,7 @@ from fillstream.supervisor_record import (
     remove_record,
     write_record,
 )
+from fillstream.ticker import NAME as TICKER
 
 __all__ = ["SupervisorOptions", "launch", "run_supervisor", "stop_supervisor"]
 
@@ -124,6 +125,8 @@ def run_supervisor(options: SupervisorOptions, stop: threading.Event | None = No
         ensure_topics(CATALOG)
         if not stop.is_set():
             pipeline.start()
+            pipeline.start_one("scheduler")  # scheduled executions, on the ticker's live time
+            pipeline.start_one(TICKER)  # (the demo and the bench feed their market's own)
             if options.api is not None:
                 pipeline.start_api(*options.api)
         for name, process in pipeline.processes.items():

@@ -162,6 +162,31 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _as_text(value: Any) -> Any:
+    """Algorithm parameters travel as text so numbers stay exact: JSON numbers and booleans
+    are taken as their text."""
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: (str(item).lower() if isinstance(item, bool) else str(item))
+        for key, item in value.items()
+    }
+
+
+def _check_order_terms(terms: Signal | SignalTemplate) -> None:
+    """The fields an order type needs: a signal's and a schedule's template alike."""
+    needs_price = {OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.ICEBERG}
+    if terms.order_type in needs_price and terms.price is None:
+        raise ValueError(f"a {terms.order_type.value} order needs a price")
+    if terms.order_type in {OrderType.STOP, OrderType.STOP_LIMIT} and terms.stop_price is None:
+        raise ValueError(f"a {terms.order_type.value} order needs a stop_price")
+    if terms.order_type is OrderType.ICEBERG:
+        if terms.display_quantity is None:
+            raise ValueError("an iceberg order needs a display_quantity")
+        if terms.display_quantity > terms.quantity:
+            raise ValueError("display_quantity cannot exceed quantity")
+
+
 class Signal(Record):
     signal_id: Identifier
     strategy_id: Identifier
@@ -186,29 +211,111 @@ class Signal(Record):
     @field_validator("algorithm_parameters", mode="before")
     @classmethod
     def _parameters_as_text(cls, value: Any) -> Any:
-        """Parameters travel as text so numbers stay exact; accept JSON numbers and booleans."""
-        if not isinstance(value, dict):
-            return value
-        return {
-            key: (str(item).lower() if isinstance(item, bool) else str(item))
-            for key, item in value.items()
-        }
+        return _as_text(value)
 
     @model_validator(mode="after")
     def _order_type_fields(self) -> Self:
-        needs_price = {OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.ICEBERG}
-        if self.order_type in needs_price and self.price is None:
-            raise ValueError(f"a {self.order_type.value} order needs a price")
-        if self.order_type in {OrderType.STOP, OrderType.STOP_LIMIT} and self.stop_price is None:
-            raise ValueError(f"a {self.order_type.value} order needs a stop_price")
-        if self.order_type is OrderType.ICEBERG:
-            if self.display_quantity is None:
-                raise ValueError("an iceberg order needs a display_quantity")
-            if self.display_quantity > self.quantity:
-                raise ValueError("display_quantity cannot exceed quantity")
+        _check_order_terms(self)
         if self.time_in_force is TimeInForce.GTD and self.expire_at is None:
             raise ValueError("a GTD order needs expire_at")
         return self
+
+
+class SignalTemplate(Record):
+    """A signal's terms without its id and times (the `Signal` contract's other fields, in
+    its order): what each occurrence of a schedule publishes."""
+
+    strategy_id: Identifier
+    account_id: Identifier
+    exchange: str | None = None
+    symbol: Identifier
+    side: Side
+    quantity: Positive
+    order_type: OrderType
+    price: Positive | None = None
+    stop_price: Positive | None = None
+    display_quantity: Positive | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    algorithm: str | None = None
+    algorithm_parameters: dict[str, str] = Field(default_factory=dict)
+    urgency: Urgency | None = None
+    confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+    decision_price: Positive | None = None
+
+    @field_validator("algorithm_parameters", mode="before")
+    @classmethod
+    def _parameters_as_text(cls, value: Any) -> Any:
+        return _as_text(value)
+
+    @model_validator(mode="after")
+    def _order_type_fields(self) -> Self:
+        _check_order_terms(self)
+        if self.time_in_force is TimeInForce.GTD:
+            raise ValueError(
+                "a scheduled signal cannot be GTD (an expiry time would be the same for every"
+                " occurrence): use DAY, GTC, IOC or FOK"
+            )
+        return self
+
+    def signal(self, signal_id: str, created_at: int) -> Signal:
+        """The signal of one occurrence."""
+        return Signal(signal_id=signal_id, created_at=created_at, **dict(self))
+
+
+class ScheduleAction(_CaseInsensitive):
+    CREATE = "create"
+    CANCEL = "cancel"
+
+
+class MissedPolicy(_CaseInsensitive):
+    SKIP = "skip"
+    CATCH_UP = "catch_up"
+
+
+class ScheduleStatus(_CaseInsensitive):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+# A schedule's id leaves room in a signal id (128 characters) for `:<occurrence>`.
+ScheduleId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^:/\s]+$")]
+
+
+class Schedule(Record):
+    schedule_id: ScheduleId
+    action: ScheduleAction = ScheduleAction.CREATE
+    signal: SignalTemplate | None = None
+    start_at: EventTime | None = None
+    interval_us: Annotated[int, Field(gt=0, lt=2**63)] | None = None
+    end_at: EventTime | None = None
+    max_occurrences: Annotated[int, Field(gt=0, lt=2**31)] | None = None
+    missed: MissedPolicy = MissedPolicy.SKIP
+    reason: str | None = None
+    issued_by: str | None = None
+    created_at: EventTime
+
+    @model_validator(mode="after")
+    def _terms(self) -> Self:
+        if self.action is ScheduleAction.CANCEL:
+            return self
+        if self.signal is None or self.start_at is None:
+            raise ValueError("a schedule needs a signal (the template) and start_at")
+        if self.end_at is not None and self.end_at < self.start_at:
+            raise ValueError("end_at is before start_at: no occurrence would fall due")
+        return self
+
+
+class ScheduleState(Record):
+    schedule_id: Identifier
+    status: ScheduleStatus
+    schedule: Schedule
+    published: Annotated[int, Field(ge=0, lt=2**31)]
+    skipped: Annotated[int, Field(ge=0, lt=2**31)]
+    next_occurrence: Annotated[int, Field(gt=0, lt=2**31)] | None = None
+    next_due_at: Timestamp | None = None
+    reason: str | None = None
+    updated_at: Timestamp
 
 
 class ParentOrder(Record):
@@ -527,5 +634,8 @@ MODELS: dict[str, type[Record]] = {
         Metric,
         DeadLetter,
         ClockTick,
+        SignalTemplate,
+        Schedule,
+        ScheduleState,
     )
 }

@@ -119,6 +119,20 @@ CATALOG: tuple[TopicSpec, ...] = (
         broadcast="all",
     ),
     TopicSpec(
+        "schedules",
+        "Schedule",
+        ("schedule_id",),
+        "scheduled and recurring executions, and their cancels",
+        cleanup_policy="compact",
+    ),
+    TopicSpec(
+        "schedules.state",
+        "ScheduleState",
+        ("schedule_id",),
+        "where each schedule stands",
+        cleanup_policy="compact",
+    ),
+    TopicSpec(
         "commands",
         "Command",
         ("symbol",),

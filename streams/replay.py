@@ -32,7 +32,7 @@ from fillstream.schemas.models import (
     Trade,
 )
 from fillstream.streams.execution.ids import order_id_for
-from fillstream.streams.processors import PROCESSORS, build_stage
+from fillstream.streams.processors import PIPELINE, build_stage
 from fillstream.streams.risk.market import reference_of
 from fillstream.streams.stages import Emit, Stage, Wiring
 
@@ -43,7 +43,7 @@ MARKET, SIGNAL, COMMAND = 0, 1, 2
 
 def build_stages(config: EngineConfig) -> list[Stage]:
     """Every processor's core, in pipeline order."""
-    return [build_stage(name, config) for name in PROCESSORS]
+    return [build_stage(name, config) for name in PIPELINE]
 
 
 @dataclass

@@ -89,6 +89,8 @@ _EVENT_TIME = {
     "tca": "completed_at",
     "metrics": "timestamp",
     "tca.feedback": "completed_at",
+    "schedules": "created_at",
+    "schedules.state": "updated_at",
 }
 
 

@@ -66,6 +66,7 @@ def live_api(kafka_bootstrap: str, tmp_path_factory: Any, name: str) -> Iterator
         pytest.MonkeyPatch.context() as env,
         running_pipeline(kafka_bootstrap, tmp_path_factory, name) as (pipeline, watcher),
     ):
+        pipeline.start_one("scheduler")  # as `fillstream up` runs it: the API serves its tasks
         env.setenv("FILLSTREAM_API_KEYS", KEYS)
         env.setenv("FILLSTREAM_API_RATE_LIMIT", "1000")
         services, follower = build(api_settings())
@@ -291,7 +292,7 @@ def test_health_names_every_processor_with_its_groups_lag(api):
     assert answer.status_code == 200 and elapsed < 5, elapsed
     data = answer.json()["data"]
     assert data["broker"]["reachable"] is True
-    assert set(data["processors"]) == {"risk", "desk"}
+    assert set(data["processors"]) == {"scheduler", "risk", "desk"}
     # Every processor has read and committed by now, so each group has committed offsets.
     for processor, figures in data["processors"].items():
         assert figures["consumer_lag"]["partitions"] > 0, processor

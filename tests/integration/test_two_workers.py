@@ -20,7 +20,7 @@ from fillstream.config import load_config
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.connectors.instruments import Instrument
 from fillstream.pipeline import Pipeline, feed
-from fillstream.streams.processors import PROCESSORS
+from fillstream.streams.processors import PIPELINE
 from fillstream.streams.replay import run_replay
 from tests.integration.live import running_pipeline
 from tests.integration.test_pipeline_live import _fills
@@ -91,7 +91,7 @@ def _wait_for_both_workers(pipeline: Pipeline, timeout: float = 120) -> None:
     """Feed only once each group has settled on two members: a rebalance mid-run would be
     correct too (test_processor_restart.py), but this test is about sharing the work."""
     deadline = time.monotonic() + timeout
-    while any(members_with_partitions(settings.processor_group(name)) < 2 for name in PROCESSORS):
+    while any(members_with_partitions(settings.processor_group(name)) < 2 for name in PIPELINE):
         pipeline.check_alive()
         if time.monotonic() > deadline:
             raise TimeoutError("the workers did not all join their groups")
@@ -114,14 +114,14 @@ def two_workers(kafka_bootstrap, tmp_path_factory, config_file):
         feed(market(), signals(), watcher=watcher, pipeline=pipeline)
         watcher.settle(timeout=120, pipeline=pipeline)
         sharing = {
-            name: members_with_partitions(settings.processor_group(name)) for name in PROCESSORS
+            name: members_with_partitions(settings.processor_group(name)) for name in PIPELINE
         }
     yield watcher.records, sharing
 
 
 def test_every_processor_shares_its_partitions_between_two_workers(two_workers):
     _, sharing = two_workers
-    assert sharing == dict.fromkeys(PROCESSORS, 2)
+    assert sharing == dict.fromkeys(PIPELINE, 2)
 
 
 def test_two_workers_fill_as_one(two_workers, config_file):

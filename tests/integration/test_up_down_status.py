@@ -128,14 +128,14 @@ def test_up_runs_the_system_restarts_a_killed_desk_and_down_stops_everything(
     assert record is not None and not record.broker_started
     every_pid = {record.pid, *user.pids().values()}
     try:
-        assert set(user.pids()) == {"monitor", "risk", "desk", "api"}
+        assert set(user.pids()) == {"monitor", "scheduler", "risk", "desk", "clock", "api"}
         again = user.run("up")
         assert again.returncode == 1 and "already up" in again.stderr
 
         user.trade("up-1")
         wait_for("healthy status", user.healthy, 30)
         status = user.run("status").stdout
-        assert all(name in status for name in ("monitor", "risk", "desk", "api", "0,1,2"))
+        assert all(name in status for name in ("scheduler", "risk", "desk", "clock", "0,1,2"))
 
         desk = user.pids()["desk"]
         os.kill(desk, signal.SIGKILL)

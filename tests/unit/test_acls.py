@@ -24,6 +24,7 @@ from fillstream.streams.processors import PROCESSORS
 from fillstream.streams.stages.desk import DeskStage
 from fillstream.streams.stages.monitor import MonitorStage
 from fillstream.streams.stages.risk import RiskStage
+from fillstream.streams.stages.scheduler import SchedulerStage
 
 PREFIX = "prod."
 ENGINE = load_config()
@@ -88,7 +89,10 @@ def test_api_publishes_signals_and_commands_and_no_fills(acls):
 
 def test_who_may_publish_signals_and_commands(acls):
     by_topic = {access.topic: access for access in topic_access(acls, PREFIX)}
-    assert by_topic["signals"].writers == ("api", "operator")
+    # ... and the scheduler, which publishes each occurrence of a schedule
+    assert by_topic["signals"].writers == ("api", "operator", "scheduler")
+    assert by_topic["schedules"].writers == ("api", "operator")
+    assert "scheduler" in by_topic["schedules"].readers
     # ... and the desk's executor, which cancels what it ends itself
     assert by_topic["commands"].writers == ("api", "desk", "operator")
 
@@ -105,7 +109,9 @@ def test_every_input_of_the_desk_is_readable_by_the_desk(acls, with_gateway):
 
 
 @pytest.mark.parametrize(
-    ("role", "stage"), [("risk", RiskStage), ("monitor", MonitorStage)], ids=["risk", "monitor"]
+    ("role", "stage"),
+    [("risk", RiskStage), ("monitor", MonitorStage), ("scheduler", SchedulerStage)],
+    ids=["risk", "monitor", "scheduler"],
 )
 def test_each_processor_reads_its_inputs_and_writes_its_outputs(acls, role, stage):
     assert all(may_topic(acls, role, "READ", topic) for topic in stage.inputs)
@@ -121,6 +127,13 @@ def test_a_changelog_is_its_processors_alone(acls):
         for operation in ("READ", "WRITE", "CREATE", "DESCRIBE"):
             allowed = [role for role in ROLES if may_topic(acls, role, operation, topic)]
             assert allowed == [processor], (topic, operation)
+
+
+def test_the_ticker_writes_clock_ticks_and_its_heartbeat_only(acls):
+    written = [spec.name for spec in CATALOG if may_topic(acls, "clock", "WRITE", spec.name)]
+    assert written == ["clock", "metrics"]
+    # The demo and the bench still feed ticks of their own as the operator.
+    assert may_topic(acls, "operator", "WRITE", "clock")
 
 
 def test_the_gateway_takes_slices_and_gives_fills(acls):

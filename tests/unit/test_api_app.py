@@ -14,6 +14,8 @@ from fillstream.api.security import parse_keys
 from fillstream.api.view import EngineView, apply
 from fillstream.config import load_config
 from fillstream.schemas.models import CommandKind
+from fillstream.streams.schedules import Scheduled, advance, state_of
+from fillstream.streams.schedules import cancel as cancel_schedule
 from tests.unit.test_api_view import T0, order, report
 
 with warnings.catch_warnings():
@@ -46,6 +48,7 @@ class Sent:
     def __init__(self) -> None:
         self.signals: list = []
         self.commands: list = []
+        self.schedules: list = []
 
 
 @pytest.fixture
@@ -74,6 +77,7 @@ def _client(
         cluster=Cluster(),
         publish_signals=lambda s: sent.signals.extend(s) or len(s),
         publish_commands=lambda c: sent.commands.extend(c) or len(c),
+        publish_schedules=lambda s: sent.schedules.extend(s) or len(s),
         processors=processors,
         group_of=lambda p: f"fillstream-{p}",
         rate_per_second=rate,
@@ -285,3 +289,79 @@ def test_unknown_routes_answer_in_the_envelope(client):
     answer = client.get("/api/v1/nothing-here", headers=key(READ))
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "NOT_FOUND" and answer.json()["success"] is False
+
+
+# -- scheduled executions ------------------------------------------------------------------
+
+TASK = {
+    "schedule_id": "dca-1",
+    "signal": MARKET,
+    "start_at": T0 + 60_000_000,
+    "every_seconds": "2",
+    "max_occurrences": 5,
+    "missed": "catch_up",
+}
+
+
+def test_a_task_is_published_as_a_schedule_and_listed_until_the_scheduler_reports(
+    client, sent, view
+):
+    answer = client.post("/api/v1/execution/tasks", json=TASK, headers=key(TRADE))
+    assert answer.status_code == 202, answer.json()
+    data = answer.json()["data"]
+    assert (data["schedule_id"], data["next_due_at"], data["next_signal_id"]) == (
+        "dca-1",
+        T0 + 60_000_000,
+        "dca-1:1",
+    )
+    (schedule,) = sent.schedules
+    assert (schedule.interval_us, schedule.max_occurrences, schedule.issued_by) == (
+        2_000_000,
+        5,
+        "api",
+    )
+    listed = client.get("/api/v1/execution/tasks", headers=key(READ)).json()["data"]["tasks"]
+    assert [(t["schedule_id"], t["status"]) for t in listed] == [("dca-1", "submitted")]
+
+    advanced, _ = advance(Scheduled(schedule), T0 + 62_000_000)
+    apply(view, "schedules.state", state_of(advanced, T0 + 62_000_000))
+    (task,) = client.get("/api/v1/execution/tasks", headers=key(READ)).json()["data"]["tasks"]
+    assert (task["status"], task["published"], task["next_due_at"]) == (
+        "active",
+        2,
+        T0 + 64_000_000,
+    )
+    again = client.post("/api/v1/execution/tasks", json=TASK, headers=key(TRADE))
+    assert again.status_code == 409
+
+
+def test_cancelling_a_task_publishes_a_cancel_and_refuses_unknown_or_ended_ones(client, sent, view):
+    assert client.delete("/api/v1/execution/tasks/nope", headers=key(TRADE)).status_code == 404
+    client.post("/api/v1/execution/tasks", json=TASK, headers=key(TRADE))
+    answer = client.delete("/api/v1/execution/tasks/dca-1?reason=done", headers=key(TRADE))
+    assert answer.status_code == 202
+    cancel = sent.schedules[-1]
+    assert (cancel.schedule_id, cancel.action.value, cancel.reason) == ("dca-1", "cancel", "done")
+
+    apply(
+        view, "schedules.state", state_of(cancel_schedule(Scheduled(sent.schedules[0]), "done"), T0)
+    )
+    ended = client.delete("/api/v1/execution/tasks/dca-1", headers=key(TRADE))
+    assert ended.status_code == 409
+    # Reading is not enough to cancel or create.
+    assert client.delete("/api/v1/execution/tasks/dca-1", headers=key(READ)).status_code == 403
+    assert client.post("/api/v1/execution/tasks", json=TASK, headers=key(READ)).status_code == 403
+
+
+def test_a_task_that_cannot_run_is_refused_with_what_to_fix(client, sent):
+    cases = {
+        "every_seconds": ({**TASK, "every_seconds": "0.5"}, "greater than or equal to 1"),
+        "GTD": ({**TASK, "signal": {**MARKET, "time_in_force": "GTD"}}, "cannot be GTD"),
+        "bounds": ({**TASK, "every_seconds": None}, "give every_seconds"),
+        "end": ({**TASK, "end_at": T0}, "end_at is before start_at"),
+    }
+    for name, (body, message) in cases.items():
+        answer = client.post("/api/v1/execution/tasks", json=body, headers=key(TRADE))
+        assert answer.status_code == 422, name
+        assert message in str(answer.json()["error"]), (name, answer.json())
+    assert sent.schedules == []
