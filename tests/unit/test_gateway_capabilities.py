@@ -1,13 +1,13 @@
 """The venue capability table and the ccxt arguments of each order type, written out by hand.
 
-Slices arrive on 2024-08-09 at 12:00:00 UTC (1_723_204_800 s), so a DAY order on a 24/7 venue
-ends at the next UTC midnight, 2024-08-10 00:00:00 (1_723_248_000 s).
+Slices are pre-commit's (a buy of 1 BTC/USDT at 100) and arrive on 2024-08-09 at 12:00:00
+UTC (1_723_204_800 s), so a DAY order on a 24/7 venue ends at the next UTC midnight,
+2024-08-10 00:00:00 (1_723_248_000 s).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal as D
-from typing import Any
 
 import pytest
 
@@ -21,30 +21,12 @@ from fillstream.connectors.gateway.capabilities import (
     order_args,
     refusal,
 )
-from fillstream.schemas.models import OrderType, Slice, TimeInForce
+from fillstream.schemas.models import OrderType, TimeInForce
+from tests.unit.test_gateway_precommit import slice_of
 
 ARRIVAL = 1_723_204_800_000_000
 MIDNIGHT = 1_723_248_000_000_000
 BINANCE = capabilities_of("binance")
-
-
-def _slice(**changes: Any) -> Slice:
-    fields: dict[str, Any] = {
-        "slice_id": "o-sig-1-0",
-        "order_id": "o-sig-1",
-        "signal_id": "sig-1",
-        "account_id": "acct",
-        "symbol": "BTC/USDT",
-        "venue": "binance",
-        "action": "new",
-        "sequence": 0,
-        "side": "buy",
-        "quantity": D("0.5"),
-        "order_type": "limit",
-        "price": D("61800.5"),
-        "created_at": ARRIVAL,
-    }
-    return Slice(**(fields | changes))
 
 
 def test_binance_holds_stops_and_icebergs_and_expires_nothing_itself() -> None:
@@ -66,15 +48,15 @@ def test_a_venue_not_in_the_table_takes_market_and_limit_orders_only() -> None:
     ("changes", "expected"),
     [
         ({"order_type": "market", "price": None}, OrderArgs("market", None, {})),
-        ({}, OrderArgs("limit", 61800.5, {"timeInForce": "GTC"})),
-        ({"time_in_force": "IOC"}, OrderArgs("limit", 61800.5, {"timeInForce": "IOC"})),
-        ({"time_in_force": "FOK"}, OrderArgs("limit", 61800.5, {"timeInForce": "FOK"})),
-        ({"post_only": True}, OrderArgs("limit", 61800.5, {"postOnly": True})),
+        ({}, OrderArgs("limit", 100.0, {"timeInForce": "GTC"})),
+        ({"time_in_force": "IOC"}, OrderArgs("limit", 100.0, {"timeInForce": "IOC"})),
+        ({"time_in_force": "FOK"}, OrderArgs("limit", 100.0, {"timeInForce": "FOK"})),
+        ({"post_only": True}, OrderArgs("limit", 100.0, {"postOnly": True})),
         # DAY and GTD go as GTC: the gateway cancels them at their expiry
-        ({"time_in_force": "DAY"}, OrderArgs("limit", 61800.5, {"timeInForce": "GTC"})),
+        ({"time_in_force": "DAY"}, OrderArgs("limit", 100.0, {"timeInForce": "GTC"})),
         (
             {"time_in_force": "GTD", "expire_at": MIDNIGHT},
-            OrderArgs("limit", 61800.5, {"timeInForce": "GTC"}),
+            OrderArgs("limit", 100.0, {"timeInForce": "GTC"}),
         ),
         (
             {"order_type": "stop", "price": None, "stop_price": D("62000")},
@@ -82,20 +64,20 @@ def test_a_venue_not_in_the_table_takes_market_and_limit_orders_only() -> None:
         ),
         (
             {"order_type": "stop_limit", "stop_price": D("61750"), "time_in_force": "IOC"},
-            OrderArgs("limit", 61800.5, {"triggerPrice": 61750.0, "timeInForce": "IOC"}),
+            OrderArgs("limit", 100.0, {"triggerPrice": 61750.0, "timeInForce": "IOC"}),
         ),
         (
             {"order_type": "iceberg", "display_quantity": D("0.1")},
-            OrderArgs("limit", 61800.5, {"icebergAmount": 0.1, "timeInForce": "GTC"}),
+            OrderArgs("limit", 100.0, {"icebergAmount": 0.1, "timeInForce": "GTC"}),
         ),
         (
             {"order_type": "iceberg", "display_quantity": D("0.1"), "post_only": True},
-            OrderArgs("limit", 61800.5, {"icebergAmount": 0.1, "postOnly": True}),
+            OrderArgs("limit", 100.0, {"icebergAmount": 0.1, "postOnly": True}),
         ),
     ],
 )
 def test_each_order_type_goes_to_binance_with_ccxts_unified_params(changes, expected) -> None:
-    slice_ = _slice(**changes)
+    slice_ = slice_of(**changes)
     assert refusal(slice_, BINANCE, ARRIVAL) is None
     params = {"clientOrderId": "o-sig-1-0"} | expected.params
     assert order_args(slice_, BINANCE) == expected._replace(params=params)
@@ -110,7 +92,7 @@ def test_each_order_type_goes_to_binance_with_ccxts_unified_params(changes, expe
     ],
 )
 def test_a_venue_without_stops_or_icebergs_refuses_them_naming_the_emulation(changes, code) -> None:
-    reason = refusal(_slice(**changes), BASELINE, ARRIVAL)
+    reason = refusal(slice_of(**changes), BASELINE, ARRIVAL)
     assert reason is not None and reason.startswith(f"{code}: ")
     advice = "iceberg algorithm" if changes["order_type"] == "iceberg" else "held upstream"
     assert advice in reason
@@ -131,17 +113,17 @@ def test_a_venue_without_stops_or_icebergs_refuses_them_naming_the_emulation(cha
     ],
 )
 def test_what_binance_cannot_hold_is_refused(changes, now, code) -> None:
-    reason = refusal(_slice(**changes), BINANCE, now or ARRIVAL)
+    reason = refusal(slice_of(**changes), BINANCE, now or ARRIVAL)
     assert reason is not None and reason.startswith(f"{code}: ")
 
 
 def test_a_day_or_gtd_order_is_cancelled_by_the_gateway_at_its_expiry() -> None:
-    assert cancel_at(_slice(time_in_force="DAY"), BINANCE) == MIDNIGHT
-    assert cancel_at(_slice(time_in_force="GTD", expire_at=ARRIVAL + 90), BINANCE) == ARRIVAL + 90
+    assert cancel_at(slice_of(time_in_force="DAY"), BINANCE) == MIDNIGHT
+    assert cancel_at(slice_of(time_in_force="GTD", expire_at=ARRIVAL + 90), BINANCE) == ARRIVAL + 90
     for time_in_force in ("GTC", "IOC", "FOK"):
-        assert cancel_at(_slice(time_in_force=time_in_force), BINANCE) is None
+        assert cancel_at(slice_of(time_in_force=time_in_force), BINANCE) is None
     venue_with_day = Capabilities(time_in_force=frozenset(TimeInForce))
-    assert cancel_at(_slice(time_in_force="DAY"), venue_with_day) is None
-    assert order_args(_slice(time_in_force="DAY"), venue_with_day).params["timeInForce"] == "DAY"
-    assert expiry_reason(_slice(time_in_force="DAY")).startswith("SESSION_CLOSED: ")
-    assert expiry_reason(_slice(time_in_force="GTD")).startswith("EXPIRE_AT_REACHED: ")
+    assert cancel_at(slice_of(time_in_force="DAY"), venue_with_day) is None
+    assert order_args(slice_of(time_in_force="DAY"), venue_with_day).params["timeInForce"] == "DAY"
+    assert expiry_reason(slice_of(time_in_force="DAY")).startswith("SESSION_CLOSED: ")
+    assert expiry_reason(slice_of(time_in_force="GTD")).startswith("EXPIRE_AT_REACHED: ")
