@@ -504,6 +504,7 @@ class Processor:
             self._take_profile(value)
         if self.profile is not None:
             self.batching = of_record(self.profile)
+            log.info("%s: batching profile in force: %s", self.name, self.batching)
 
     def _follow_profiles(self) -> None:
         """A profile asked for since, applied now: at a batch boundary, just after a commit."""
