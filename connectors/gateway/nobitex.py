@@ -13,7 +13,7 @@ currencies, `srcCurrency=btc`, `dstCurrency=rls` or `usdt`.
 **Units.** Nobitex's wire prices, balances, fees and minimums of the rial markets are in rials
 (`rls`); the unified currency `IRT` is the toman, ten rials, as Nobitex's own market names
 and its site show prices. Every IRT amount is converted at this edge, exactly (a power of ten:
-`_rial_to_toman`, `_toman_to_rial`), so `BTC/IRT` prices, tick sizes, balances and fees all
+`rials_to_tomans`, `tomans_to_rials`), so `BTC/IRT` prices, tick sizes, balances and fees all
 speak tomans and no caller ever meets a rial. USDT amounts pass unchanged.
 
 **Client order ids.** `market/orders/add` takes a `clientOrderId` (up to 32 characters,
@@ -49,7 +49,7 @@ from ccxt.base.decimal_to_precision import TICK_SIZE
 
 from fillstream.schemas.decimals import format_decimal
 
-__all__ = ["Nobitex", "error_for"]
+__all__ = ["Nobitex", "error_for", "rials_to_tomans", "tomans_to_rials"]
 
 _IRT, _RIAL = "IRT", "rls"
 _QUOTES = ("IRT", "USDT")  # Nobitex's market ids end with one of these
@@ -102,11 +102,13 @@ def error_for(http_status: int, answer: Any) -> type[ccxt.BaseError] | None:
     return _HTTP_ERRORS.get(http_status)
 
 
-def _rial_to_toman(amount: str | None) -> str | None:
+def rials_to_tomans(amount: str | None) -> str | None:
+    """An amount of rials in tomans (ten rials), exactly: the decimal point moves."""
     return None if amount is None else format_decimal(Decimal(amount).scaleb(-1).normalize())
 
 
-def _toman_to_rial(amount: str) -> str:
+def tomans_to_rials(amount: str) -> str:
+    """An amount of tomans in rials, exactly."""
     return format_decimal(Decimal(amount).scaleb(1).normalize())
 
 
@@ -659,9 +661,9 @@ class Nobitex(Exchange):
     @staticmethod
     def _unified(currency: str | None, amount: str | None) -> str | None:
         """A wire amount of `currency` in unified units: rials become tomans for IRT."""
-        return _rial_to_toman(amount) if currency == _IRT else amount
+        return rials_to_tomans(amount) if currency == _IRT else amount
 
     @staticmethod
     def _wire(currency: str, amount: str) -> str:
         """A unified amount of `currency` in Nobitex's units: tomans become rials for IRT."""
-        return _toman_to_rial(amount) if currency == _IRT else amount
+        return tomans_to_rials(amount) if currency == _IRT else amount
