@@ -29,6 +29,7 @@ from fillstream.api.cluster import GroupLag
 from fillstream.api.envelope import ApiError, Envelope, ErrorCode, install, respond
 from fillstream.api.exposition import ApiFigures, PipelineCollector
 from fillstream.api.measures import execution_metrics
+from fillstream.api.optimize import add_optimize_routes
 from fillstream.api.paging import MAX_LIMIT, OrderFilter, page, select_orders
 from fillstream.api.plans import planned_execution
 from fillstream.api.resources import processor_usage, workers
@@ -42,6 +43,7 @@ from fillstream.connectors.gateway.ratelimit import TokenBucket
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.schemas.decimals import format_decimal
 from fillstream.schemas.models import (
+    BatchingProfile,
     Command,
     CommandKind,
     Identifier,
@@ -91,6 +93,8 @@ class Services:
     # Asks the local supervisor for a processor's worker count, answering how many run now
     # (LookupError: no supervisor runs; ValueError: a count it cannot have); None: never asks.
     allocate: Callable[[str, int], int] | None = None
+    # Publishes batching profiles on `profiles`; None: this API does not switch them.
+    publish_profiles: Callable[[list[BatchingProfile]], int] | None = None
 
 
 # -- request bodies -----------------------------------------------------------------------
@@ -608,6 +612,7 @@ def create_app(services: Services) -> FastAPI:
         return command(request, built)
 
     add_task_routes(read, trade, services, publish, ISSUER)
+    add_optimize_routes(admin, services, publish, ISSUER)
     for router in (read, trade, admin):
         app.include_router(router)
     return app

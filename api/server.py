@@ -65,6 +65,7 @@ def build(chosen: ApiSettings) -> tuple[Services, Follower]:
         publish_signals=lambda signals: control.publish_signals(signals, producer),
         publish_commands=lambda commands: control.publish_commands(commands, producer),
         publish_schedules=lambda schedules: control.publish_schedules(schedules, producer),
+        publish_profiles=lambda profiles: control.publish_profiles(profiles, producer),
         processors=(*PROCESSORS, *(["gateway"] if chosen.engine.gateway else [])),
         group_of=settings.processor_group,
         rate_per_second=chosen.rate_per_second,

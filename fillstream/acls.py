@@ -7,20 +7,20 @@ stage input or output shows up here by itself:
 - a processor (`streams/processors.py`, the monitor and the gateway) reads its stage's
   `inputs` and writes its `outputs`, `metrics` (its telemetry) and `deadletter`, all as the
   engine configuration builds it (the desk reads `fills` only where a ccxt gateway trades);
-  it reads, writes, creates and describes its changelog topic, uses its consumer group, and
-  under exactly-once the transactional ids that start with its group's name
-  (streams/runtime.py);
+  it reads `profiles` (the batching in force); it reads, writes, creates and describes its
+  changelog topic, uses its consumer group, and under exactly-once the transactional ids
+  that start with its group's name (streams/runtime.py);
 - the gateway besides reads and writes what `connectors/gateway/service.py` declares, in the
   throw-away groups of `topic_io.consume` (its journal and fills, read whole at start);
 - the ticker (`clock`, fillstream/ticker.py) writes clock ticks and its heartbeat;
-- the API reads every catalog topic, publishes signals, commands and schedules, and describes
-  the pipeline's groups for its health page's lag;
+- the API reads every catalog topic, publishes signals, commands, schedules and batching
+  profiles, and describes the pipeline's groups for its health page's lag;
 - `viewer` reads every catalog topic and describes its configuration, describes the pipeline's
   groups, and uses the tail groups and its own (`<prefix>fillstream-viewer…`);
 - `operator` (the CLI, the demo, the bench) reads as `viewer` does (in the tail groups, not
   the viewer's), creates the catalog's topics, and publishes what comes from outside the
-  pipeline: signals, commands and schedules, and every topic no processor writes (market
-  data, clock ticks: the feeds `fillstream produce` and the demo publish).
+  pipeline: signals, commands, schedules and batching profiles, and every topic no processor
+  writes (market data, clock ticks: the feeds `fillstream produce` and the demo publish).
 
 Here the entries are plain values, without Kafka; `infra/acls.py` writes and reads them.
 """
@@ -55,11 +55,13 @@ PatternType = Literal["LITERAL", "PREFIXED"]
 # are their processor's alone.
 TOPICS = tuple(spec.name for spec in CATALOG)
 # What people and programs publish, through fillstream/control.py: the CLI and the API.
-PUBLISHED = ("signals", "commands", "schedules")
+PUBLISHED = ("signals", "commands", "schedules", "profiles")
 # The ticker's role (fillstream/ticker.py, which imports the pipeline: named here, not imported).
 TICKER = "clock"
 # What every processor writes beyond its stage: its telemetry, and what its stage could not take.
 RUNTIME_WRITES = ("metrics", "deadletter")
+# What every processor reads beyond its stage: the batching profile in force.
+RUNTIME_READS = ("profiles",)
 # The consumer groups of `viewer`'s own tools, after the topic prefix.
 VIEWER_GROUP = "fillstream-viewer"
 
@@ -129,7 +131,7 @@ def _processors(prefix: str, exactly_once: bool, engine: EngineConfig) -> Iterat
     stages["gateway"] = gateway.GatewayStage
     for name, stage in stages.items():
         group = settings.processor_group(name, prefix)
-        yield from _topics(name, prefix, stage.inputs, "READ")
+        yield from _topics(name, prefix, (*stage.inputs, *RUNTIME_READS), "READ")
         yield from _topics(name, prefix, (*stage.outputs, *RUNTIME_WRITES), "WRITE")
         for operation in ("READ", "WRITE", "CREATE", "DESCRIBE"):
             yield from _topics(name, prefix, (changelog(name).name,), operation)

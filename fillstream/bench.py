@@ -49,7 +49,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from fillstream import settings
+from fillstream import control, settings
 from fillstream.config import EngineConfig, load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.samples import sample_file
@@ -64,6 +64,7 @@ from fillstream.schemas.models import (
     BookUpdate,
     ClockTick,
     ExecutionReport,
+    OptimizationTarget,
     ParentOrder,
     PriceLevel,
     Quote,
@@ -463,6 +464,9 @@ class BenchPlan:
     commit_interval: float = 0.5
     tick_interval: float = 0.005
     core_repeats: int = 5
+    # Batching profiles to run the latency and sustained phases under, in turn (none: the
+    # configured batching only).
+    profiles: tuple[OptimizationTarget, ...] = ()
 
     def __post_init__(self) -> None:
         positive = {
@@ -505,6 +509,11 @@ class PhaseResult:
     kept_pace: bool
     cpu_us_per_signal: CpuPerSignal | None = None  # from the first signal sent to the drain's end
     records_per_signal: RecordsPerSignal | None = None  # over the same window
+    profile: str | None = None  # the batching profile in force, where one was asked for
+
+    @property
+    def name(self) -> str:
+        return self.kind if self.profile is None else f"{self.kind} ({self.profile})"
 
     @property
     def without_ack(self) -> int:
@@ -784,9 +793,12 @@ class _Run:
             self.pipeline.check_alive()
             time.sleep(0.05)
 
-    def phase(self, kind: str, rate: int, seconds: float) -> PhaseResult:
+    def phase(
+        self, kind: str, rate: int, seconds: float, profile: OptimizationTarget | None = None
+    ) -> PhaseResult:
         """Send and drain one phase; its window for CPU and records is exactly that."""
         label = {"warmup": "w", "latency": "l", "sustained": "s"}[kind] + str(rate)
+        label += "" if profile is None else f"-{profile.value}"
         count = max(1, round(rate * seconds))
         self.undelivered = 0
         self.records.start()
@@ -796,6 +808,7 @@ class _Run:
         ticks = self.cpu.stop()
         written = self.records.stop()
         result = self.result(kind, rate, count / rate, sent)
+        result.profile = None if profile is None else profile.value
         result.cpu_us_per_signal = cpu_per_signal(
             ticks, self.processors, self.broker, BENCH, result.acked
         )
@@ -925,20 +938,18 @@ def _run_pipeline(
         try:
             with console.status("") as status:
                 run = _Run(plan, pipeline, listener, status.update, broker_pid)
-                phases = [("warmup", 100, plan.warmup / 100)] if plan.warmup else []
-                phases += [("latency", rate, plan.duration) for rate in plan.rates]
-                phases += [("sustained", rate, plan.step_duration) for rate in plan.ramp()]
-                for kind, rate, seconds in phases:
-                    try:
-                        result = run.phase(kind, rate, seconds)
-                    except RuntimeError as error:  # a processor exited: report what was measured
-                        report.failure = f"{error} during {kind} {rate:,}/s"
-                        console.print(f"[red]{report.failure}[/]")
+                phases = [("warmup", 100, plan.warmup / 100, None)] if plan.warmup else []
+                for profile in plan.profiles or (None,):
+                    if profile is not None:  # switched, then settled by a short warm-up
+                        _switch(profile)
+                        phases.append(("warmup", 100, PROFILE_SETTLE_S, profile))
+                    phases += [("latency", rate, plan.duration, profile) for rate in plan.rates]
+                    phases += [
+                        ("sustained", rate, plan.step_duration, profile) for rate in plan.ramp()
+                    ]
+                    if not _phases(run, phases, report, console):
                         break
-                    report.phases.append(result)
-                    _show(console, result)
-                    if kind == "sustained" and not result.kept_pace:
-                        break
+                    phases = []
         finally:
             clock.stop()
             listener.stop()
@@ -949,10 +960,40 @@ def _run_pipeline(
         pipeline.stop()
 
 
+PROFILE_SETTLE_S = 3.0  # seconds at 100/s after a profile switch, before its phases
+
+
+def _switch(target: OptimizationTarget) -> None:
+    """Publish the batching profile `target`: each processor applies it at its next commit."""
+    control.publish_profiles([control.batching_profile(target, control.stamp(), "bench")])
+
+
+def _phases(
+    run: _Run,
+    phases: list[tuple[str, int, float, OptimizationTarget | None]],
+    report: BenchReport,
+    console: Console,
+) -> bool:
+    """Run `phases` in turn, up to the first sustained step that lags; False if a processor
+    exited, with what was measured reported."""
+    for kind, rate, seconds, profile in phases:
+        try:
+            result = run.phase(kind, rate, seconds, profile)
+        except RuntimeError as error:  # a processor exited: report what was measured
+            report.failure = f"{error} during {kind} {rate:,}/s"
+            console.print(f"[red]{report.failure}[/]")
+            return False
+        report.phases.append(result)
+        _show(console, result)
+        if kind == "sustained" and not result.kept_pace:
+            break
+    return True
+
+
 def _show(console: Console, result: PhaseResult) -> None:
     latency = result.latency_ms
     console.print(
-        f"{result.kind} {result.offered_rate:,}/s: {result.signals:,} signals, "
+        f"{result.name} {result.offered_rate:,}/s: {result.signals:,} signals, "
         f"{result.acked:,} acked at {result.ack_rate:,.0f}/s"
         + (f", p50 {latency.p50:.1f} ms, p99 {latency.p99:.1f} ms" if latency else "")
         + ("" if result.kept_pace else " [yellow](did not keep pace)[/]")
@@ -1045,7 +1086,7 @@ def render(report: BenchReport, console: Console) -> None:
             else ["-"] * 4
         )
         table.add_row(
-            p.kind,
+            p.name,
             f"{p.offered_rate:,}",
             f"{p.signals:,}",
             f"{p.ack_rate:,.0f}",
@@ -1059,7 +1100,7 @@ def render(report: BenchReport, console: Console) -> None:
     for p in report.phases:
         if p.without_ack:
             console.print(
-                f"[yellow]{p.kind} {p.offered_rate:,}/s: {p.without_ack:,} signals without an "
+                f"[yellow]{p.name} {p.offered_rate:,}/s: {p.without_ack:,} signals without an "
                 f"ack[/]: {p.no_report:,} unanswered after the drain, "
                 f"{p.undelivered:,} undelivered, first report not an ack {p.first_report_not_ack},"
                 f" refused {p.refused}; e.g. {', '.join(p.no_ack_examples)}"
@@ -1115,7 +1156,7 @@ def _render_costs(report: BenchReport, console: Console) -> None:
         cpu, records = p.cpu_us_per_signal, p.records_per_signal
         assert cpu is not None
         table.add_row(
-            p.kind,
+            p.name,
             f"{p.offered_rate:,}",
             f"{p.acked:,}",
             *(_us(cpu.processors.get(name)) for name in processors),

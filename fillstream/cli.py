@@ -20,6 +20,7 @@ from fillstream import __version__, settings
 from fillstream.cli_acls import app as acls_app
 from fillstream.cli_audit import audit
 from fillstream.cli_ops import register as register_ops
+from fillstream.cli_optimize import register as register_optimize
 from fillstream.cli_schedule import register as register_schedule
 from fillstream.cli_up import register as register_up
 from fillstream.config import EngineConfig
@@ -31,7 +32,7 @@ from fillstream.kafka_client import KafkaSettingsError, act_as
 from fillstream.schemas import jsonl
 from fillstream.schemas.contracts import contract, known_versions
 from fillstream.schemas.history import freeze
-from fillstream.schemas.models import MODELS
+from fillstream.schemas.models import MODELS, OptimizationTarget
 from fillstream.schemas.topics import CATALOG, TopicSpec, find
 from fillstream.ticker import DEFAULT_INTERVAL_MS, run_ticker
 from fillstream.ticker import NAME as TICKER
@@ -510,6 +511,13 @@ def bench(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the figures here as JSON.")
     ] = None,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Run the latency and sustained phases under this batching profile (latency,"
+            " throughput, balanced), switched live; repeat to compare them in one run.",
+        ),
+    ] = None,
 ) -> None:
     """Measure the live pipeline on the broker, and each pure core's cost per event.
 
@@ -547,6 +555,7 @@ def bench(
             ),
             tick_interval=tick_interval,
             core_repeats=core_repeats,
+            profiles=tuple(OptimizationTarget(name) for name in profile or ()),
         )
         report = run_bench(plan, console)
     except (BrokerSetupError, ValueError) as error:
@@ -935,4 +944,5 @@ def emulator_serve(
 register_up(app)
 register_ops(app, topics_app)
 register_schedule(app)
+register_optimize(app)
 app.command()(audit)

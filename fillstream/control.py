@@ -14,19 +14,23 @@ import io
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
 from confluent_kafka import Producer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from fillstream import settings
 from fillstream.schemas import jsonl
 from fillstream.schemas.models import (
+    BatchingProfile,
     Command,
     CommandKind,
     EventTime,
     Identifier,
     MissedPolicy,
+    OptimizationTarget,
     Schedule,
     ScheduleAction,
     ScheduleId,
@@ -36,6 +40,7 @@ from fillstream.schemas.models import (
 from fillstream.schemas.topics import find
 from fillstream.streams.execution.algorithms.catalog import DIRECT
 from fillstream.streams.execution.ids import order_id_for
+from fillstream.streams.profiles import batching, configured
 from fillstream.topic_io import publish
 
 __all__ = [
@@ -245,6 +250,30 @@ def schedule_cancel(
 def publish_schedules(schedules: Iterable[Schedule], producer: Producer | None = None) -> int:
     """Publish on `schedules`, keyed by schedule id (so a cancel follows its schedule)."""
     return publish(find("schedules"), (s.model_dump() for s in schedules), producer)
+
+
+def batching_profile(
+    target: OptimizationTarget,
+    at: Stamp,
+    issuer: str,
+    constraints: dict[str, int] | None = None,
+) -> BatchingProfile:
+    """The batching `target` asks for under the configured processing guarantee, capped by
+    `constraints` (ValueError names one that is not known or not positive)."""
+    guarantee = settings.processing_guarantee()
+    chosen = batching(target, guarantee, configured(guarantee), constraints)
+    return BatchingProfile(
+        profile_id=at.id,
+        target=target,
+        requested_by=issuer,
+        created_at=at.now_us,
+        **asdict(chosen),
+    )
+
+
+def publish_profiles(profiles: Iterable[BatchingProfile], producer: Producer | None = None) -> int:
+    """Publish on `profiles`, under the one key: the latest is the profile in force."""
+    return publish(find("profiles"), (p.model_dump() for p in profiles), producer)
 
 
 def publish_signals(signals: Iterable[Signal], producer: Producer | None = None) -> int:

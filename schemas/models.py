@@ -610,6 +610,28 @@ class ClockTick(Record):
     timestamp: Timestamp
 
 
+class OptimizationTarget(_CaseInsensitive):
+    LATENCY = "latency"
+    THROUGHPUT = "throughput"
+    BALANCED = "balanced"
+
+
+_Count = Annotated[int, Field(ge=0, lt=2**31)]
+
+
+class BatchingProfile(Record):
+    profile_id: Identifier
+    scope: Annotated[str, Field(pattern="^pipeline$")] = "pipeline"
+    target: OptimizationTarget
+    linger_ms: _Count
+    batch_messages: Annotated[int, Field(ge=1, le=1_000_000)]
+    fetch_wait_ms: _Count
+    fetch_min_bytes: Annotated[int, Field(ge=1, lt=2**31)]
+    commit_interval_ms: Annotated[int, Field(ge=1, lt=2**31)]
+    requested_by: str | None = None
+    created_at: EventTime
+
+
 MODELS: dict[str, type[Record]] = {
     model.__name__: model
     for model in (
@@ -637,5 +659,6 @@ MODELS: dict[str, type[Record]] = {
         SignalTemplate,
         Schedule,
         ScheduleState,
+        BatchingProfile,
     )
 }

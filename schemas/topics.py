@@ -133,6 +133,14 @@ CATALOG: tuple[TopicSpec, ...] = (
         cleanup_policy="compact",
     ),
     TopicSpec(
+        "profiles",
+        "BatchingProfile",
+        ("scope",),
+        "the batching profile in force for every processor (latest wins)",
+        cleanup_policy="compact",
+        co_partitioned=False,
+    ),
+    TopicSpec(
         "commands",
         "Command",
         ("symbol",),

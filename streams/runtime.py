@@ -52,15 +52,16 @@ from fillstream import settings
 from fillstream.infra.topics import ensure_topics
 from fillstream.kafka_access import AUTHORIZATION, KafkaAccessRefused, explain
 from fillstream.kafka_client import client_config
-from fillstream.schemas.models import DeadLetter
+from fillstream.schemas.models import BatchingProfile, DeadLetter, Metric, MetricKind
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import TopicSpec, changelog, find
 from fillstream.streams.changelog import Recovered, checkpoint_records, fold, journal_record
 from fillstream.streams.memory import Memory
+from fillstream.streams.profiles import Batching, configured, of_record
 from fillstream.streams.records import TopicRecords, topic_records
 from fillstream.streams.sequencer import NEVER, Sequencer, runs_of
 from fillstream.streams.stages import Emit, Stage, event_time
-from fillstream.streams.telemetry import Publisher, Telemetry
+from fillstream.streams.telemetry import Publisher, Telemetry, worker_id
 from fillstream.topic_io import LEADER_MOVES, high_watermark, send
 
 __all__ = ["Processor", "changelog_reader", "read_changelog", "run_processor"]
@@ -135,19 +136,25 @@ class Processor:
         # One input topic: its offsets alone fix the order, nothing to merge or journal.
         self.merged = len(self.inputs) > 1
         self.journaled = not self.exactly_once and self.merged
-        self.interval = settings.commit_interval()
         self.hold_ms = settings.hold_ms()
         self.max_wait_ms = settings.max_wait_ms()
         self.poll_timeout = settings.poll_timeout()
         self.group = settings.processor_group(name)
         self.changelog = changelog(name)
-        topics = [find(topic) for topic in (*self.inputs, *self.outputs, "deadletter")]
+        topics = [find(topic) for topic in (*self.inputs, *self.outputs, "deadletter", "profiles")]
         _waiting_out_the_broker(name, lambda: ensure_topics([*topics, self.changelog]))
         self.topic_of = {find(topic).full_name: topic for topic in self.inputs}
         self.specs = {topic: find(topic) for topic in (*self.outputs, "deadletter")}
         self.codecs: dict[str, TopicRecords] = {
-            topic: topic_records(topic) for topic in {*self.inputs, *self.outputs, "deadletter"}
+            topic: topic_records(topic)
+            for topic in {*self.inputs, *self.outputs, "deadletter", "profiles"}
         }
+        # The batching in force: the latest profile on `profiles`, else the configured one.
+        self.batching = configured(self.guarantee)
+        self.profile: BatchingProfile | None = None
+        self.profiles = changelog_reader(f"{self.group}-profile")
+        _waiting_out_the_broker(name, self._read_profiles)
+        self.interval = self.batching.commit_interval_ms / 1000
         self.shards: dict[int, Shard] = {}
         self.stopping = threading.Event()
         self._failure: Exception | None = None  # a delivery failed: raised by the loop
@@ -182,8 +189,8 @@ class Processor:
                 # A worker that dies holds its partitions this long (the broker's least).
                 "session.timeout.ms": 6_000,
                 "heartbeat.interval.ms": 1_000,
-                "fetch.wait.max.ms": settings.fetch_wait_ms(),
-                "fetch.min.bytes": settings.fetch_min_bytes(self.guarantee),
+                "fetch.wait.max.ms": self.batching.fetch_wait_ms,
+                "fetch.min.bytes": self.batching.fetch_min_bytes,
             }
         )
 
@@ -192,7 +199,8 @@ class Processor:
             {
                 "enable.idempotence": True,
                 "partitioner": "murmur2_random",
-                "linger.ms": settings.linger_ms(self.guarantee) if linger_ms is None else linger_ms,
+                "linger.ms": self.batching.linger_ms if linger_ms is None else linger_ms,
+                "batch.num.messages": self.batching.batch_messages,
                 "message.timeout.ms": 0,  # never give a record up: wait the broker out
             }
         )
@@ -229,6 +237,7 @@ class Processor:
                     raise self._failure
                 if time.monotonic() >= due:
                     self.commit()
+                    self._follow_profiles()
                     _age_state()
                     due = time.monotonic() + self.interval
             self.commit()
@@ -237,6 +246,7 @@ class Processor:
             self.producer.flush(10)
             self.state_producer.flush(10)
             self.restorer.close()
+            self.profiles.close()
 
     def _take(self) -> list[Message]:
         """Everything the client has fetched (up to `TAKE` records), at once; else wait up to
@@ -483,6 +493,94 @@ class Processor:
         if offsets:  # for lag figures and tools; the checkpoint's position is what counts
             self.consumer.commit(offsets=offsets, asynchronous=True)
 
+    # -- batching profiles -----------------------------------------------------------------
+
+    def _read_profiles(self) -> None:
+        """Read `profiles` to its end, at start: the profile in force is the latest."""
+        spec = find("profiles")
+        tp = TopicPartition(spec.full_name, 0, OFFSET_BEGINNING)
+        self.profiles.assign([tp])
+        for _key, value in read_to_end(self.profiles, tp, self.name, keep_assigned=True):
+            self._take_profile(value)
+        if self.profile is not None:
+            self.batching = of_record(self.profile)
+
+    def _follow_profiles(self) -> None:
+        """A profile asked for since, applied now: at a batch boundary, just after a commit."""
+        latest = self.profile
+        for message in self.profiles.consume(100, 0):
+            if message.error() is None:
+                self._take_profile(message.value())
+        if self.profile is not latest and self.profile is not None:
+            self._apply(of_record(self.profile))
+
+    def _take_profile(self, value: bytes | None) -> None:
+        try:
+            record = self.codecs["profiles"].decode_input(value)
+        except UndecodableRecord as error:
+            log.warning("%s: a batching profile skipped: %s", self.name, error)
+            return
+        if self.profile is None or record.created_at >= self.profile.created_at:
+            self.profile = record
+
+    def _apply(self, batching: Batching) -> None:
+        """New producers where their batching changed; a new consumer where its fetches did
+        (its partitions go back to the group, their state with them, and come back restored,
+        as when a worker leaves and joins); the next commit interval."""
+        if batching == self.batching:
+            return
+        log.info("%s: batching profile: %s", self.name, batching)
+        self.interval = batching.commit_interval_ms / 1000
+        old, self.batching = self.batching, batching
+        if (old.linger_ms, old.batch_messages) != (batching.linger_ms, batching.batch_messages):
+            self._new_producer()
+        fetch = (batching.fetch_wait_ms, batching.fetch_min_bytes)
+        if not self.sees_all and (old.fetch_wait_ms, old.fetch_min_bytes) != fetch:
+            self._new_consumer()
+
+    def _new_producer(self) -> None:
+        old = self.producer
+        if self.exactly_once:  # just after a commit: the open transaction is empty
+            old.abort_transaction()
+        old.flush()
+        if self._failure is not None:
+            raise self._failure
+        self.producer = Producer(self._producer_config(transactional=self.exactly_once))
+        if self.exactly_once:
+            self.state_producer = self.producer
+            self.producer.init_transactions()
+            self.producer.begin_transaction()
+
+    def _new_consumer(self) -> None:
+        self.consumer.close()  # leaves the group: the revoke checkpoints what is held
+        self.consumer = Consumer(self._consumer_config())
+        self.consumer.subscribe(
+            [find(topic).full_name for topic in self.inputs],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+
+    def profile_figures(self) -> list[Metric]:
+        """`batching_profile`: the commit interval in force (ms), labelled with the profile
+        (`configured` before any is asked for), for the API to see it applied."""
+        profile = self.profile
+        labels = {
+            "worker": worker_id(),
+            "target": "configured" if profile is None else profile.target.value,
+            "profile_id": "" if profile is None else profile.profile_id,
+        }
+        return [
+            Metric(
+                processor=self.name,
+                name="batching_profile",
+                kind=MetricKind.GAUGE,
+                value=float(self.batching.commit_interval_ms),
+                labels=labels,
+                timestamp=time.time_ns() // 1000,
+            )
+        ]
+
     # -- rebalancing -----------------------------------------------------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -592,15 +690,25 @@ def read_changelog(
 ) -> Recovered:
     """Partition `partition` of the changelog `spec`, read to its end and folded."""
     tp = TopicPartition(spec.full_name, partition, OFFSET_BEGINNING)
-    low, high = restorer.get_watermark_offsets(tp, timeout=30, cached=False)
+    return fold(read_to_end(restorer, tp, name))
+
+
+def read_to_end(
+    reader: Consumer, tp: TopicPartition, name: str, *, keep_assigned: bool = False
+) -> list[tuple[bytes | None, bytes | None]]:
+    """(key, value) of every record of partition `tp` from its offset to its end as it is now;
+    the partition stays assigned to `reader` after, where `keep_assigned` asks it to."""
+    low, high = reader.get_watermark_offsets(tp, timeout=30, cached=False)
     if high <= low:
-        return Recovered()
-    restorer.assign([tp])
+        if keep_assigned:
+            reader.assign([tp])
+        return []
+    reader.assign([tp])
     records: list[tuple[bytes | None, bytes | None]] = []
     done = False
     try:
         while not done:
-            for message in restorer.consume(10_000, 0.05):
+            for message in reader.consume(10_000, 0.05):
                 error = message.error()
                 if error is None:
                     records.append((message.key(), message.value()))
@@ -608,10 +716,11 @@ def read_changelog(
                 elif error.code() == KafkaError._PARTITION_EOF:
                     done = True
                 else:
-                    log.warning("%s: restoring partition %d: %s", name, partition, error)
+                    log.warning("%s: reading %s [%d]: %s", name, tp.topic, tp.partition, error)
     finally:
-        restorer.unassign()
-    return fold(records)
+        if not keep_assigned:
+            reader.unassign()
+    return records
 
 
 def _failure(error: KafkaError, topic: str | None) -> Exception:
@@ -638,7 +747,9 @@ def run_processor(name: str, build: Callable[[], Stage]) -> None:
     processor = Processor(name, build, telemetry)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: processor.stopping.set())
-    publisher = Publisher(telemetry, group=processor.group, topics=processor.inputs).start()
+    publisher = Publisher(
+        telemetry, group=processor.group, topics=processor.inputs, extra=processor.profile_figures
+    ).start()
     try:
         processor.run()
     finally:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from fillstream.connectors.emulator.market import SymbolMarket
+from fillstream.connectors.emulator.orders import ORDER_TYPES
 from fillstream.connectors.instruments import Instrument
 from fillstream.schemas.decimals import format_decimal
 
@@ -53,8 +54,8 @@ class Listing:
             "quoteAsset": self.quote,
             "quotePrecision": _ASSET_PRECISION,
             "quoteAssetPrecision": _ASSET_PRECISION,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
-            "icebergAllowed": False,
+            "orderTypes": list(ORDER_TYPES),
+            "icebergAllowed": True,
             "ocoAllowed": False,
             "quoteOrderQtyMarketAllowed": False,
             "isSpotTradingAllowed": True,

@@ -1,7 +1,10 @@
 """Binance orders in and out: a request's parameters, the order the emulator keeps, its JSON.
 
 A Binance order becomes one slice for the simulated venue (`to_slice`): MARKET a market order,
-LIMIT a limit order with its time in force, LIMIT_MAKER a post-only GTC limit. The venue's
+LIMIT a limit order with its time in force, LIMIT_MAKER a post-only GTC limit, STOP_LOSS a stop
+and STOP_LOSS_LIMIT a stop-limit at `stopPrice` (Binance's stop loss: a buy triggers when the
+market trades at or above it, a sell at or below), and a LIMIT or LIMIT_MAKER with `icebergQty`
+an iceberg showing that much at a time (Binance allows it on GTC orders only). The venue's
 reports come back as fills and a status (`EmulatedOrder.apply`), and the order renders as
 Binance's order object, its `fills`, and its rows of myTrades. Quantities and prices stay exact
 decimals; times are µs inside and ms on the wire.
@@ -32,6 +35,7 @@ from fillstream.schemas.models import (
 )
 
 __all__ = [
+    "ORDER_TYPES",
     "EmulatedOrder",
     "Fill",
     "OrderRequest",
@@ -43,7 +47,18 @@ __all__ = [
 ]
 
 _CLIENT_ORDER_ID = re.compile(r"[.A-Za-z0-9:/_-]{1,36}")
-_TYPES = {"MARKET": OrderType.MARKET, "LIMIT": OrderType.LIMIT, "LIMIT_MAKER": OrderType.LIMIT}
+_TYPES = {
+    "MARKET": OrderType.MARKET,
+    "LIMIT": OrderType.LIMIT,
+    "LIMIT_MAKER": OrderType.LIMIT,
+    "STOP_LOSS": OrderType.STOP,
+    "STOP_LOSS_LIMIT": OrderType.STOP_LIMIT,
+}
+ORDER_TYPES = tuple(_TYPES)  # what exchangeInfo lists
+_PRICED = frozenset({"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT"})
+_WITH_TIME_IN_FORCE = frozenset({"LIMIT", "STOP_LOSS_LIMIT"})
+_STOPS = frozenset({"STOP_LOSS", "STOP_LOSS_LIMIT"})
+_ICEBERG_TYPES = frozenset({"LIMIT", "LIMIT_MAKER"})
 _RESPONSE_TYPES = frozenset({"ACK", "RESULT", "FULL"})
 _ZERO = Decimal(0)
 
@@ -89,11 +104,13 @@ class OrderRequest:
     time_in_force: TimeInForce
     client_order_id: str | None
     response_type: str
+    stop_price: Decimal | None = None
+    iceberg_quantity: Decimal | None = None
 
     @property
     def rests(self) -> bool:
         """Whether what does not fill at once waits in the book."""
-        return self.type != "MARKET" and self.time_in_force is TimeInForce.GTC
+        return self.type in _PRICED and self.time_in_force is TimeInForce.GTC
 
 
 def parse_order_request(params: Mapping[str, str]) -> OrderRequest:
@@ -105,13 +122,19 @@ def parse_order_request(params: Mapping[str, str]) -> OrderRequest:
     kind = _required(params, "type")
     if kind not in _TYPES:
         raise BinanceError(-1116, "Invalid orderType.")
-    price = _decimal(params, "price") if kind != "MARKET" else None
+    price = _decimal(params, "price") if kind in _PRICED else None
+    stop_price = _decimal(params, "stopPrice") if kind in _STOPS else None
     time_in_force = TimeInForce.GTC
-    if kind == "LIMIT":
+    if kind in _WITH_TIME_IN_FORCE:
         text = _required(params, "timeInForce")
         if text not in ("GTC", "IOC", "FOK"):
             raise BinanceError(-1115, "Invalid timeInForce.")
         time_in_force = TimeInForce(text)
+    iceberg = _decimal(params, "icebergQty") if params.get("icebergQty") else None
+    if iceberg is not None and kind not in _ICEBERG_TYPES:
+        raise BinanceError(-1106, "Parameter 'icebergQty' sent when not required.")
+    if iceberg is not None and time_in_force is not TimeInForce.GTC:
+        raise BinanceError(-1130, "Data sent for parameter 'timeInForce' is not valid.")
     client_order_id = params.get("newClientOrderId") or None
     if client_order_id is not None and not _CLIENT_ORDER_ID.fullmatch(client_order_id):
         raise bad_parameter("newClientOrderId")
@@ -128,6 +151,8 @@ def parse_order_request(params: Mapping[str, str]) -> OrderRequest:
         time_in_force=time_in_force,
         client_order_id=client_order_id,
         response_type=response_type,
+        stop_price=stop_price,
+        iceberg_quantity=iceberg,
     )
 
 
@@ -144,6 +169,7 @@ def to_slice(
     at: int,
 ) -> Slice:
     """The venue's slice for `quantity` of `request` (a fill cap may send less than all of it)."""
+    iceberg = request.iceberg_quantity
     return Slice(
         slice_id=slice_id,
         order_id=order_id,
@@ -155,8 +181,10 @@ def to_slice(
         sequence=sequence,
         side=request.side,
         quantity=quantity,
-        order_type=_TYPES[request.type],
+        order_type=OrderType.ICEBERG if iceberg is not None else _TYPES[request.type],
         price=request.price,
+        stop_price=request.stop_price,
+        display_quantity=None if iceberg is None else min(iceberg, quantity),
         time_in_force=request.time_in_force,
         post_only=request.type == "LIMIT_MAKER",
         created_at=at,
@@ -238,8 +266,8 @@ class EmulatedOrder:
             "timeInForce": request.time_in_force.value,
             "type": request.type,
             "side": request.side.value.upper(),
-            "stopPrice": "0",
-            "icebergQty": "0",
+            "stopPrice": text(request.stop_price or _ZERO),
+            "icebergQty": text(request.iceberg_quantity or _ZERO),
             "time": ms(self.time),
             "updateTime": ms(self.update_time or self.time),
             "isWorking": True,

@@ -28,6 +28,13 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
+from fillstream.connectors.gateway.capabilities import (
+    cancel_at,
+    capabilities_of,
+    expiry_reason,
+    order_args,
+    refusal,
+)
 from fillstream.connectors.gateway.client import build_client
 from fillstream.connectors.gateway.config import Credentials, VenueEntry
 from fillstream.connectors.gateway.errors import Disposition, Operation, classify
@@ -56,16 +63,7 @@ from fillstream.connectors.gateway.tracking import OrderTracker
 from fillstream.connectors.gateway.watchdog import SwitchAction, SwitchDecision, dead_man_switch
 from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.reports import report_of
-from fillstream.connectors.simvenue.reasons import VenueReason
-from fillstream.schemas.models import (
-    ExecType,
-    ExecutionReport,
-    OrderStatus,
-    OrderType,
-    Side,
-    Slice,
-    TimeInForce,
-)
+from fillstream.schemas.models import ExecType, ExecutionReport, OrderStatus, Side, Slice
 
 __all__ = ["GatewayStartError", "Outcome", "VenueAdapter", "VenueCallError"]
 
@@ -136,6 +134,7 @@ class VenueAdapter:
             logger.addFilter(self._filter)
         self.client = build_client(venue, credentials, logger=self._ccxt_log)
         self.instruments: dict[str, Instrument] = {}
+        self.capabilities = capabilities_of(venue.exchange)
         self._write_ahead = write_ahead
         self._retry = venue.policy.retry()
         self._breaker = venue.policy.breaker()
@@ -219,7 +218,7 @@ class VenueAdapter:
                 reference_price,
             )
         if decision.accepted:
-            decision = PreCommit(_unsupported(slice_))
+            decision = PreCommit(refusal(slice_, self.capabilities, self._clock()))
         entry = await self._journal(out, begin(slice_, decision, self._clock()))
         if entry.step is Step.REFUSED:
             out.reports.append(_rejection(entry, self.venue.name))
@@ -236,7 +235,7 @@ class VenueAdapter:
     async def _send(self, out: Outcome, entry: JournalEntry) -> None:
         """Create the order, journaling SENDING right before each attempt."""
         slice_ = entry.slice
-        kind, price, params = _order_args(slice_)
+        kind, price, params = order_args(slice_, self.capabilities)
         amount = float(slice_.quantity)
 
         async def sending() -> None:
@@ -310,10 +309,7 @@ class VenueAdapter:
             out,
             advance(entry, Step.ACKNOWLEDGED, self._clock(), venue_order_id=str(order["id"])),
         )
-        tracker = OrderTracker.resume(
-            entry.slice, self.venue.name, self._published.pop(slice_id, ())
-        )
-        self._trackers[slice_id] = tracker
+        tracker = self._track(entry)
         out.reports.extend(tracker.on_order(order, self._clock()))
         if tracker.missing_quantity > 0:
             await self._follow(out, tracker, fetch_order=False)
@@ -336,6 +332,10 @@ class VenueAdapter:
         A refusal other than "not found" is raised as `VenueCallError`.
         """
         out = Outcome.empty()
+        await self._cancel(out, slice_)
+        return out
+
+    async def _cancel(self, out: Outcome, slice_: Slice) -> None:
         try:
             order = await self._retrying(
                 Operation.CANCEL,
@@ -349,14 +349,13 @@ class VenueAdapter:
             order = None
         tracker = self._trackers.get(slice_.slice_id)
         if tracker is None:
-            return out
+            return
         if order is None:
             await self._follow(out, tracker)
         else:
             # Binance names the cancel request in `clientOrderId`, not the order.
             out.reports.extend(tracker.on_order({**order, "clientOrderId": None}, self._clock()))
             await self._follow(out, tracker, fetch_order=False)
-        return out
 
     async def poll(self) -> Outcome:
         """Every tracked order's news, each fill once; sends of unknown fate looked up again.
@@ -372,9 +371,29 @@ class VenueAdapter:
         self._polled_us = now_us
         for slice_id in sorted(self._unsettled):
             await self._settle(out, self._entries[slice_id])
+        await self._expire_due(out)
         for tracker in list(self._trackers.values()):
             await self._follow(out, tracker)
         return out
+
+    async def _expire_due(self, out: Outcome) -> None:
+        """Cancel each order whose DAY or GTD expiry the venue cannot keep and which is due.
+
+        The expiry comes from the slice alone (`capabilities.cancel_at`), so a gateway
+        restarted from its journal cancels at the same time; a cancel that fails is tried
+        again at the next poll.
+        """
+        now_us = self._clock()
+        for tracker in list(self._trackers.values()):
+            expiry = cancel_at(tracker.slice, self.capabilities)
+            if expiry is None or now_us < expiry or tracker.expiring is not None:
+                continue
+            tracker.expiring = expiry_reason(tracker.slice)
+            try:
+                await self._cancel(out, tracker.slice)
+            except VenueCallError as failed:
+                tracker.expiring = None
+                self.log.warning("expiry of %s failed: %s", tracker.slice.slice_id, failed.reason)
 
     async def _follow(
         self, out: Outcome, tracker: OrderTracker, *, fetch_order: bool = True
@@ -417,6 +436,7 @@ class VenueAdapter:
         for report in published:
             self._published.setdefault(report.slice_id, []).append(report)
         out = Outcome.empty()
+        tracked: list[OrderTracker] = []
         for action in recover(entries):
             entry = action.entry
             self._entries[entry.slice_id] = entry
@@ -425,13 +445,23 @@ class VenueAdapter:
             elif action.action is Recovery.LOOK_UP:
                 await self._settle(out, entry)
             else:
-                tracker = OrderTracker.resume(
-                    entry.slice, self.venue.name, self._published.pop(entry.slice_id, ())
-                )
+                tracker = self._track(entry)
                 tracker.venue_order_id = entry.venue_order_id
-                self._trackers[entry.slice_id] = tracker
+                tracked.append(tracker)
+        # Expiries first: an order cancelled at its expiry before the crash ends as expired.
+        await self._expire_due(out)
+        for tracker in tracked:
+            if self._trackers.get(tracker.slice.slice_id) is tracker:
                 await self._follow(out, tracker)
         return out
+
+    def _track(self, entry: JournalEntry) -> OrderTracker:
+        """Start following an acknowledged slice, knowing what `fills` already has of it."""
+        tracker = OrderTracker.resume(
+            entry.slice, self.venue.name, self._published.pop(entry.slice_id, ())
+        )
+        self._trackers[entry.slice_id] = tracker
+        return tracker
 
     async def reconcile_held(
         self, finished: Iterable[JournalEntry], published: Collection[tuple[str, str]]
@@ -586,39 +616,6 @@ class VenueAdapter:
             raise VenueCallError(decision.reason, reason, decision.disposition) from None
         self._breaker.record_success()
         return result
-
-
-def _order_args(slice_: Slice) -> tuple[str, float | None, dict[str, Any]]:
-    """ccxt's type, price and params for a slice `_unsupported` let through."""
-    params: dict[str, Any] = {"clientOrderId": slice_.slice_id}
-    if slice_.order_type is OrderType.MARKET:
-        return "market", None, params
-    if slice_.post_only:
-        params["postOnly"] = True  # Binance spot: a LIMIT_MAKER order
-    else:
-        params["timeInForce"] = slice_.time_in_force.value
-    return "limit", float(slice_.price) if slice_.price is not None else None, params
-
-
-def _unsupported(slice_: Slice) -> str | None:
-    """Why the gateway cannot express this slice at a ccxt spot venue, if it cannot."""
-    if slice_.order_type not in {OrderType.MARKET, OrderType.LIMIT}:
-        detail = f"the gateway sends market and limit orders only, not {slice_.order_type.value}"
-        return GatewayReason.INVALID_ORDER.text(detail=detail)
-    if slice_.order_type is OrderType.LIMIT and slice_.time_in_force not in {
-        TimeInForce.GTC,
-        TimeInForce.IOC,
-        TimeInForce.FOK,
-    }:
-        detail = f"the gateway sends GTC, IOC and FOK orders only, not {slice_.time_in_force}"
-        return GatewayReason.INVALID_ORDER.text(detail=detail)
-    if slice_.post_only and (
-        slice_.order_type is not OrderType.LIMIT or slice_.time_in_force is not TimeInForce.GTC
-    ):
-        return VenueReason.POST_ONLY_CANNOT_REST.text(
-            time_in_force=slice_.time_in_force.value, order_type=slice_.order_type.value
-        )
-    return None
 
 
 def _exhausted(attempts: int, failed: VenueCallError) -> VenueCallError:

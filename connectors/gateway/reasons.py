@@ -25,6 +25,10 @@ class GatewayReason(ReasonCode):
         "INSUFFICIENT_BALANCE",
         "needs {needed} {asset}, {available} available ({free} free, {reserved} reserved)",
     )
+    NOT_NATIVE = (
+        "NOT_NATIVE",
+        "the venue holds no {order_type} orders and the gateway cannot emulate them: {emulation}",
+    )
     CIRCUIT_OPEN = "CIRCUIT_OPEN", "the circuit breaker of {venue} is open"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED", "gave up after {attempts} attempts: {detail}"
     # The venue's own account of an order.

@@ -70,6 +70,9 @@ class OrderTracker:
         self._fee_asset: str | None = None
         self._trade_ids: set[str] = set()
         self._end: tuple[ExecType, OrderStatus, str | None, int] | None = None
+        # Set when the gateway cancels the order at an expiry the venue cannot keep (DAY, GTD):
+        # the reason its end is reported with, as an expiry, not as a cancel nobody asked for.
+        self.expiring: str | None = None
 
     @classmethod
     def resume(
@@ -191,6 +194,8 @@ class OrderTracker:
 
     def _ending(self, status: str, at: int) -> tuple[ExecType, OrderStatus, str | None, int]:
         leaves = self.slice.quantity - self.venue_filled
+        if status == "canceled" and self.expiring is not None:
+            return ExecType.EXPIRE, OrderStatus.EXPIRED, self.expiring, at
         reference = self.slice.collar_reference
         if reference is not None and status != "rejected":
             # The venue ended a collared marketable limit (IOC): the rest is the collar's.

@@ -47,6 +47,7 @@ T0 = 1723161256_000000  # 23:54:16 UTC, a second after the capture's book snapsh
 SECOND = 1_000_000
 KEY, SECRET = "fs-key-7f3a9c5e21", "fs-secret-b81d42e0aa"
 SYMBOL, MARKET_ID = "BTC/USDT", "BTCUSDT"
+EXPIRE_AT_REACHED = "EXPIRE_AT_REACHED: a GTD order expires at its expire_at"
 
 Scenario = Callable[[RunningEmulator, VenueAdapter], Awaitable[None]]
 
@@ -167,6 +168,15 @@ async def best_ask(running: RunningEmulator) -> D:
     return D(running.exchange.depth({"symbol": MARKET_ID, "limit": "1"})["asks"][0][0])
 
 
+async def rests(running: RunningEmulator, adapter: VenueAdapter, slice_: Slice) -> dict:
+    """Submit a slice that rests at the venue; the venue's own order object of it."""
+    placed = await adapter.submit(slice_)
+    assert steps(placed) == [Step.VALIDATED, Step.SENDING, Step.ACKNOWLEDGED]
+    assert [r.exec_type for r in placed.reports] == [ExecType.ACK]
+    orders = running.exchange.open_orders(KEY, {"symbol": MARKET_ID})
+    return next(order for order in orders if order["clientOrderId"] == slice_.slice_id)
+
+
 def steps(outcome: Outcome) -> list[Step]:
     return [entry.step for entry in outcome.journal]
 
@@ -247,13 +257,16 @@ def test_nobitex_market_and_limit_slices_and_what_it_cannot_express():
         assert steps(cancelled) == [Step.DONE]
         assert (await adapter.cancel(resting)).reports == []  # already final: no error
 
-        # Nobitex has good-till-cancelled orders only: refused before any request.
-        for refused in (
-            new_slice("s-ioc", Side.SELL, "0.01", price="61000", time_in_force=TimeInForce.IOC),
-            new_slice("s-maker", Side.SELL, "0.01", price="70000", post_only=True),
+        # Nobitex has good-till-cancelled orders only: its capability row refuses an IOC at
+        # pre-commit, and its client a post-only before any request.
+        ioc = new_slice("s-ioc", Side.SELL, "0.01", price="61000", time_in_force=TimeInForce.IOC)
+        maker = new_slice("s-maker", Side.SELL, "0.01", price="70000", post_only=True)
+        for refused, journaled in (
+            (ioc, [Step.REFUSED]),
+            (maker, [Step.VALIDATED, Step.SENDING, Step.REJECTED]),
         ):
             outcome = await adapter.submit(refused)
-            assert steps(outcome) == [Step.VALIDATED, Step.SENDING, Step.REJECTED]
+            assert steps(outcome) == journaled
             assert outcome.reports[0].reason.startswith("INVALID_ORDER")
         assert await adapter.client.fetch_open_orders(SYMBOL) == []
         assert adapter.metrics()["tracked_orders"] == 0
@@ -535,3 +548,92 @@ def test_poll_follows_the_orders_once_per_order_update_interval(dialect):
         assert adapter.metrics()["calls_total"] == followed + 2
 
     run(scenario, dialect, policy=policy_from_table("order_update_interval = 0.25"))
+
+
+def test_a_stop_limit_buy_rests_at_the_venue_until_the_market_trades_at_its_trigger():
+    async def scenario(running, adapter):
+        # The capture trades at 61,824 to 61,828.01 for three seconds, then at 61,829.77.
+        stop = new_slice(
+            "s-stop", Side.BUY, "0.01", OrderType.STOP_LIMIT, "61840", stop_price=D("61829")
+        )
+        expected = {"type": "STOP_LOSS_LIMIT", "stopPrice": "61829", "price": "61840"}
+        order = await rests(running, adapter, stop)
+        assert order | expected == order
+        await control(running, "advance", {"to_us": T0 + 2 * SECOND})
+        assert (await adapter.poll()).reports == []  # 61,824.01 at most: not triggered
+
+        await control(running, "advance", {"to_us": T0 + 4 * SECOND})
+        triggered = await adapter.poll()
+        # The first print at or above 61,829 is a buy at 61,829.77 at T0 + 3.327 s, when the
+        # ask is 61,829.77 for 0.32328: the triggered limit at 61,840 takes 0.01 there.
+        assert [(r.exec_type, r.last_quantity, r.last_price) for r in triggered.reports] == [
+            (ExecType.FILL, D("0.01"), D("61829.77"))
+        ]
+        assert steps(triggered) == [Step.DONE]
+
+    run(scenario)
+
+
+def test_an_iceberg_goes_to_the_venue_with_its_displayed_quantity():
+    async def scenario(running, adapter):
+        iceberg = new_slice(
+            "s-berg", Side.SELL, "0.05", OrderType.ICEBERG, "70000", display_quantity=D("0.01")
+        )
+        expected = {"type": "LIMIT", "timeInForce": "GTC", "origQty": "0.05", "icebergQty": "0.01"}
+        order = await rests(running, adapter, iceberg)
+        assert order | expected == order
+        assert [r.exec_type for r in (await adapter.cancel(iceberg)).reports] == [ExecType.CANCEL]
+
+    run(scenario)
+
+
+def test_a_gtd_slice_is_cancelled_by_the_gateway_at_its_expiry_even_after_a_restart():
+    """Binance spot has no GTD: the order rests as GTC and the gateway cancels it once its
+    expire_at has passed, reporting it expired; a gateway restarted from the journal too."""
+    ahead = [0]  # µs the gateway's clock runs ahead of the wall clock: its expiry comes sooner
+
+    def clock_us() -> int:
+        return time.time_ns() // 1_000 + ahead[0]
+
+    def gtd(slice_id: str) -> Slice:
+        expire_at = clock_us() + 60 * SECOND
+        return new_slice(
+            slice_id, Side.BUY, "0.01", price="50000", time_in_force="GTD", expire_at=expire_at
+        )
+
+    async def main() -> None:
+        journal: list[JournalEntry] = []
+
+        async def write_ahead(entry: JournalEntry) -> None:
+            journal.append(entry)
+
+        options: dict[str, Any] = {"write_ahead": write_ahead, "clock_us": clock_us}
+        async with serve(exchange()) as running:
+            async with adapter_for(running, **options) as first:
+                await first.start()
+                assert (await rests(running, first, gtd("s-gtd")))["timeInForce"] == "GTC"
+                assert (await first.poll()).reports == []  # a minute early
+
+                ahead[0] += 61 * SECOND
+                expired = await first.poll()
+                assert [(r.exec_type, r.status, r.reason) for r in expired.reports] == [
+                    (ExecType.EXPIRE, OrderStatus.EXPIRED, EXPIRE_AT_REACHED)
+                ]
+                assert steps(expired) == [Step.DONE]
+                venue = await first.client.fetch_order(None, SYMBOL, {"clientOrderId": "s-gtd"})
+                assert venue["status"] == "canceled"
+
+                crashed = await first.submit(gtd("s-gtd-2"))  # then the gateway dies
+            assert steps(crashed)[-1] is Step.ACKNOWLEDGED
+
+            ahead[0] += 61 * SECOND
+            async with adapter_for(running, **options) as second:
+                await second.start()
+                recovered = await second.recover(list(journal), crashed.reports)
+            assert [(r.slice_id, r.exec_type, r.reason) for r in recovered.reports] == [
+                ("s-gtd-2", ExecType.EXPIRE, EXPIRE_AT_REACHED)
+            ]
+            assert steps(recovered) == [Step.DONE]
+            assert running.exchange.open_orders(KEY, {"symbol": MARKET_ID}) == []
+
+    asyncio.run(main())

@@ -53,6 +53,7 @@ def test_a_recurring_schedule_survives_the_schedulers_sigkill(kafka_bootstrap, t
         pipeline,
         watcher,
     ):
+        pipeline.start_one("scheduler")  # as `fillstream up` runs it, beside the ticker
         pipeline.start_one(TICKER)
         # The system is up once time passes: a schedule due before the first tick would find
         # the clock standing still, and its first occurrences missed.

@@ -49,6 +49,7 @@ class Sent:
         self.signals: list = []
         self.commands: list = []
         self.schedules: list = []
+        self.profiles: list = []
 
 
 @pytest.fixture
@@ -78,6 +79,7 @@ def _client(
         publish_signals=lambda s: sent.signals.extend(s) or len(s),
         publish_commands=lambda c: sent.commands.extend(c) or len(c),
         publish_schedules=lambda s: sent.schedules.extend(s) or len(s),
+        publish_profiles=lambda p: sent.profiles.extend(p) or len(p),
         processors=processors,
         group_of=lambda p: f"fillstream-{p}",
         rate_per_second=rate,

@@ -67,12 +67,44 @@ def test_limit_maker_is_a_post_only_gtc_limit_and_market_has_no_price():
     assert parse_order_request({**LIMIT, "type": "MARKET"}).price is None
 
 
+def test_stop_loss_orders_become_stops_that_wait_for_their_stop_price():
+    stop = slice_of({**LIMIT, "type": "STOP_LOSS", "timeInForce": "", "stopPrice": "61500.5"})
+    assert (stop.order_type, stop.price, stop.stop_price) == (OrderType.STOP, None, D("61500.5"))
+    assert not parse_order_request({**LIMIT, "type": "STOP_LOSS", "stopPrice": "1"}).rests
+    params = {**LIMIT, "type": "STOP_LOSS_LIMIT", "timeInForce": "GTC", "stopPrice": "61500.5"}
+    stop_limit = slice_of(params)
+    assert (stop_limit.order_type, stop_limit.price, stop_limit.stop_price) == (
+        OrderType.STOP_LIMIT,
+        D("61000.10"),
+        D("61500.5"),
+    )
+    assert parse_order_request(params).rests
+    assert parse_order_request(params).response_type == "ACK"  # Binance's default for stops
+
+
+def test_iceberg_qty_makes_a_gtc_limit_an_iceberg_showing_that_much():
+    params = {**LIMIT, "timeInForce": "GTC", "icebergQty": "0.002"}
+    iceberg = slice_of(params)
+    assert (iceberg.order_type, iceberg.display_quantity, iceberg.quantity) == (
+        OrderType.ICEBERG,
+        D("0.002"),
+        D("0.01"),
+    )
+    maker = slice_of({**params, "type": "LIMIT_MAKER"})
+    assert (maker.order_type, maker.post_only) == (OrderType.ICEBERG, True)
+
+
 @pytest.mark.parametrize(
     ("change", "code"),
     [
         ({"symbol": ""}, -1102),
         ({"side": "HOLD"}, -1117),
-        ({"type": "STOP_LOSS"}, -1116),
+        ({"type": "TAKE_PROFIT"}, -1116),
+        ({"type": "STOP_LOSS"}, -1102),  # no stopPrice
+        ({"type": "STOP_LOSS_LIMIT", "stopPrice": "61000", "timeInForce": ""}, -1102),
+        ({"icebergQty": "0.002"}, -1130),  # an iceberg must be GTC, this one is IOC
+        ({"type": "MARKET", "icebergQty": "0.002"}, -1106),
+        ({"timeInForce": "GTC", "icebergQty": "0"}, -1013),
         ({"timeInForce": "GTX"}, -1115),
         ({"timeInForce": ""}, -1102),
         ({"price": ""}, -1102),

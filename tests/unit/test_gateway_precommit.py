@@ -20,7 +20,7 @@ BTC = Instrument("binance", "BTC/USDT", D("0.5"), D("0.1"), D("0.5"), D("60"))
 FREE = {"USDT": D("1000"), "BTC": D("2")}
 
 
-def _slice(**changes: Any) -> Slice:
+def slice_of(**changes: Any) -> Slice:
     fields: dict[str, Any] = {
         "slice_id": "o-sig-1-0",
         "order_id": "o-sig-1",
@@ -44,7 +44,7 @@ def _reason(slice_: Slice, **kwargs: Any) -> str | None:
 
 
 def test_a_slice_within_rules_and_balance_passes() -> None:
-    decision = pre_commit(_slice(), BTC, FREE, {})
+    decision = pre_commit(slice_of(), BTC, FREE, {})
     assert decision.accepted and decision.reason is None
 
 
@@ -80,17 +80,17 @@ def test_a_slice_within_rules_and_balance_passes() -> None:
     ],
 )
 def test_each_rule_refuses_with_its_reason(changes: dict[str, Any], reason: str) -> None:
-    assert _reason(_slice(**changes)) == reason
+    assert _reason(slice_of(**changes)) == reason
 
 
 def test_an_unlisted_symbol_is_refused() -> None:
-    assert _reason(_slice(), instrument=None) == (
+    assert _reason(slice_of(), instrument=None) == (
         "UNKNOWN_SYMBOL: BTC/USDT is not listed on binance"
     )
 
 
 def test_a_market_order_is_priced_at_the_reference() -> None:
-    market = _slice(order_type="market", price=None, quantity=D("9"))
+    market = slice_of(order_type="market", price=None, quantity=D("9"))
     assert _reason(market) == (
         "NO_REFERENCE_PRICE: a market order needs a reference price to check its notional"
         " and balance"
@@ -110,11 +110,11 @@ def test_reservations_of_unacknowledged_orders_reduce_what_is_available() -> Non
         ]
     )
     assert held == {"USDT": D("351.5"), "BTC": D("1.5")}
-    assert pre_commit(_slice(quantity=D("6.4")), BTC, FREE, held).accepted
-    assert pre_commit(_slice(quantity=D("6.5")), BTC, FREE, held).reason == (
+    assert pre_commit(slice_of(quantity=D("6.4")), BTC, FREE, held).accepted
+    assert pre_commit(slice_of(quantity=D("6.5")), BTC, FREE, held).reason == (
         "INSUFFICIENT_BALANCE: needs 650.0 USDT, 648.5 available (1000 free, 351.5 reserved)"
     )
-    sell = _slice(side="sell", quantity=D("0.6"))
+    sell = slice_of(side="sell", quantity=D("0.6"))
     assert pre_commit(sell, BTC, FREE, held).reason == (
         "INSUFFICIENT_BALANCE: needs 0.6 BTC, 0.5 available (2 free, 1.5 reserved)"
     )

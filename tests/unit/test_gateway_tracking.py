@@ -166,6 +166,19 @@ def test_a_closed_order_short_of_its_quantity_expires_with_a_reason() -> None:
     )
 
 
+def test_an_order_the_gateway_cancelled_at_its_expiry_ends_as_expired() -> None:
+    tracker = OrderTracker(SLICE, "binance")
+    tracker.expiring = "EXPIRE_AT_REACHED: a GTD order expires at its expire_at"
+    ack, end = tracker.on_order(_order("canceled", 0), NOW)
+    assert ack.exec_type is ExecType.ACK
+    assert (end.exec_type, end.status, end.leaves_quantity, end.reason) == (
+        ExecType.EXPIRE,
+        OrderStatus.EXPIRED,
+        D(0),
+        tracker.expiring,
+    )
+
+
 def test_a_rejected_order_is_one_reject() -> None:
     reports = OrderTracker(SLICE, "binance").on_order(_order("rejected", 0), NOW)
     assert [(r.exec_type, r.status, r.reason) for r in reports] == [
