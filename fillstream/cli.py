@@ -698,7 +698,7 @@ def tca_summary(
         errors.print(f"[red]No {path}.[/] Export topics first: `fillstream export --out {data}`")
         raise typer.Exit(2)
     try:
-        summary = summarise(pl.read_parquet(path), by)  # type: ignore[arg-type]
+        summary = summarise(pl.read_parquet(path), by)
     except ValueError as error:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
@@ -868,6 +868,10 @@ def emulator_serve(
         Path | None, typer.Option(help="Engine configuration (TOML) for the venue's instruments.")
     ] = None,
     venue: Annotated[str, typer.Option(help="The configured venue to emulate.")] = "binance",
+    dialect: Annotated[
+        str,
+        typer.Option(help="The API it speaks: binance, or nobitex (token, no secret needed)."),
+    ] = "binance",
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free one).")] = 8080,
     speed: Annotated[
         float, typer.Option(help="Market time per wall-clock second (1: as it happened).")
@@ -902,8 +906,10 @@ def emulator_serve(
             raise ValueError(
                 f"no venue {venue!r} in the configuration ({', '.join(engine.venues)})"
             )
-        key, secret = os.environ.get(api_key_env), os.environ.get(secret_env)
-        if not key or not secret:
+        if dialect not in ("binance", "nobitex"):
+            raise ValueError(f"--dialect {dialect!r}: binance or nobitex")
+        key, secret = os.environ.get(api_key_env), os.environ.get(secret_env, "")
+        if not key or (not secret and dialect == "binance"):
             raise ValueError(f"set {api_key_env} and {secret_env} to the account's key and secret")
         balances = {}
         for entry in balance or ["USDT=1000000", "BTC=10"]:
@@ -921,8 +927,10 @@ def emulator_serve(
     )
 
     async def run() -> None:
-        async with serve(exchange, port=port, speed=speed) as running:
-            console.print(f"Emulating {venue} at {running.url} ({len(market):,} market events)")
+        async with serve(exchange, port=port, speed=speed, dialect=dialect) as running:
+            console.print(
+                f"Emulating {venue} as {dialect} at {running.url} ({len(market):,} market events)"
+            )
             await asyncio.Event().wait()
 
     try:

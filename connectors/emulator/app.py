@@ -1,5 +1,8 @@
 """The HTTP face of the exchange: Binance spot's REST paths, signing, faults and control.
 
+`dialect="nobitex"` serves Nobitex's paths, token and answers instead (`nobitex.py`), over the
+same exchange, faults and control endpoints.
+
 A thin shell over `Exchange`: it checks the API key, the HMAC signature and the timestamp of
 private requests, answers refusals as Binance's `{"code", "msg"}` JSON, injects the planned
 faults, and offers two control endpoints for tests and demos (not Binance's):
@@ -16,7 +19,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -24,9 +27,13 @@ from aiohttp import web
 from fillstream.connectors.emulator.errors import BinanceError
 from fillstream.connectors.emulator.exchange import Exchange
 from fillstream.connectors.emulator.faults import DEFAULT_HOLD_S, Failure, Faults
+from fillstream.connectors.emulator.nobitex import routes as nobitex_routes
+from fillstream.connectors.emulator.nobitex import too_many_requests
 from fillstream.connectors.emulator.signing import check_timestamp, signed_payload, verify
 
-__all__ = ["create_app"]
+__all__ = ["Dialect", "create_app"]
+
+Dialect = Literal["binance", "nobitex"]
 
 _EXCHANGE = web.AppKey("exchange", Exchange)
 _FAULTS = web.AppKey("faults", Faults)
@@ -34,6 +41,7 @@ _FAULTS = web.AppKey("faults", Faults)
 _CLOSING = web.AppKey("closing", asyncio.Event)
 _WALL_CLOCK_MS = web.AppKey("wall_clock_ms", Callable[[], int])
 _MARKET_CLOCK = web.AppKey("market_clock", Callable[[], int] | None)
+_DIALECT = web.AppKey("dialect", str)
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _API = "/api/v3"
@@ -52,38 +60,46 @@ def create_app(
     exchange: Exchange,
     faults: Faults | None = None,
     *,
+    dialect: Dialect = "binance",
     clock_ms: Callable[[], int] = _wall_clock_ms,
     market_clock: Callable[[], int] | None = None,
 ) -> web.Application:
-    """The emulator's application; `market_clock` (µs), when given, runs the market to its
-    time before every request (the wall-clock mode of `serve`)."""
+    """The emulator's application speaking `dialect`; `market_clock` (µs), when given, runs
+    the market to its time before every request (the wall-clock mode of `serve`)."""
     app = web.Application(middlewares=[_follow_market, _inject_faults, _answer_errors])
     app[_EXCHANGE] = exchange
     app[_FAULTS] = faults or Faults()
     app[_CLOSING] = asyncio.Event()
     app[_WALL_CLOCK_MS] = clock_ms
     app[_MARKET_CLOCK] = market_clock
+    app[_DIALECT] = dialect
     app.on_shutdown.append(_release_held)
+    app.add_routes(nobitex_routes(exchange) if dialect == "nobitex" else _binance_routes())
     app.add_routes(
         [
-            web.get(f"{_API}/ping", _ping),
-            web.get(f"{_API}/time", _time),
-            web.get(f"{_API}/exchangeInfo", _exchange_info),
-            web.get(f"{_API}/depth", _public(Exchange.depth)),
-            web.get(f"{_API}/aggTrades", _public(Exchange.agg_trades)),
-            web.get(f"{_API}/ticker/24hr", _public(Exchange.ticker)),
-            web.get(f"{_API}/account", _private(lambda ex, key, _: ex.account(key))),
-            web.post(f"{_API}/order", _private(Exchange.create_order)),
-            web.get(f"{_API}/order", _private(Exchange.get_order)),
-            web.delete(f"{_API}/order", _private(Exchange.cancel_order)),
-            web.get(f"{_API}/openOrders", _private(Exchange.open_orders)),
-            web.delete(f"{_API}/openOrders", _private(Exchange.cancel_open_orders)),
-            web.get(f"{_API}/myTrades", _private(Exchange.my_trades)),
             web.post(f"{_CONTROL}advance", _advance),
             web.post(f"{_CONTROL}faults", _plan_faults),
         ]
     )
     return app
+
+
+def _binance_routes() -> list[web.RouteDef]:
+    return [
+        web.get(f"{_API}/ping", _ping),
+        web.get(f"{_API}/time", _time),
+        web.get(f"{_API}/exchangeInfo", _exchange_info),
+        web.get(f"{_API}/depth", _public(Exchange.depth)),
+        web.get(f"{_API}/aggTrades", _public(Exchange.agg_trades)),
+        web.get(f"{_API}/ticker/24hr", _public(Exchange.ticker)),
+        web.get(f"{_API}/account", _private(lambda ex, key, _: ex.account(key))),
+        web.post(f"{_API}/order", _private(Exchange.create_order)),
+        web.get(f"{_API}/order", _private(Exchange.get_order)),
+        web.delete(f"{_API}/order", _private(Exchange.cancel_order)),
+        web.get(f"{_API}/openOrders", _private(Exchange.open_orders)),
+        web.delete(f"{_API}/openOrders", _private(Exchange.cancel_open_orders)),
+        web.get(f"{_API}/myTrades", _private(Exchange.my_trades)),
+    ]
 
 
 # -- middlewares ---------------------------------------------------------------------------
@@ -115,6 +131,8 @@ async def _inject_faults(request: web.Request, handler: _Handler) -> web.StreamR
             response = await handler(request)
             await _hold(request.app, planned.hold_s)
             return response
+        case Failure.TOO_MANY_REQUESTS | Failure.BANNED if request.app[_DIALECT] == "nobitex":
+            return too_many_requests(int(planned.failure))
         case Failure.TOO_MANY_REQUESTS | Failure.BANNED:
             message = (
                 "Too many requests; current limit is exceeded. Please use WebSocket Streams "

@@ -279,6 +279,16 @@ class Exchange:
     def open_orders(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
         return [order.render() for order in self._open(api_key, params)]
 
+    def all_orders(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Every order of the account on the symbol, open or finished (Binance's allOrders)."""
+        account = self._account(api_key)
+        symbol = self._listing(params).symbol
+        return [
+            order.render()
+            for order in self._orders.values()
+            if order.account == account.name and order.request.symbol == symbol and not order.lost
+        ]
+
     @exact_arithmetic
     def cancel_open_orders(self, api_key: str, params: Mapping[str, str]) -> list[dict[str, Any]]:
         self._listing(params)  # the symbol is mandatory here

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from fillstream.connectors.emulator.app import create_app
+from fillstream.connectors.emulator.app import Dialect, create_app
 from fillstream.connectors.emulator.exchange import Exchange
 from fillstream.connectors.emulator.faults import Faults
 
@@ -43,8 +43,9 @@ async def serve(
     faults: Faults | None = None,
     speed: float | None = None,
     tick_s: float = 0.1,
+    dialect: Dialect = "binance",
 ) -> AsyncIterator[RunningEmulator]:
-    """Serve `exchange` over HTTP until the block ends."""
+    """Serve `exchange` over HTTP in `dialect` until the block ends."""
     faults = faults or Faults()
     market_clock = None
     if speed is not None:
@@ -56,7 +57,7 @@ async def serve(
         def market_clock() -> int:
             return origin_market + int((loop.time() - origin_wall) * speed * 1_000_000)
 
-    app = create_app(exchange, faults, market_clock=market_clock)
+    app = create_app(exchange, faults, dialect=dialect, market_clock=market_clock)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_S)
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -70,6 +70,9 @@ CAPABILITIES: dict[str, Capabilities] = {
     # Spot: STOP_LOSS / STOP_LOSS_LIMIT from ccxt's `triggerPrice`, `icebergQty` from its
     # `icebergAmount` (GTC only); no DAY or GTD (ccxt's features: spot timeInForce GTD false).
     "binance": Capabilities(stops=True, iceberg=True),
+    # Spot: `stop_market` / `stop_limit` with `stopPrice` from ccxt's `triggerPrice`; every
+    # order is good till cancelled (no IOC, FOK, DAY or GTD), and no iceberg.
+    "nobitex": Capabilities(time_in_force=frozenset({_GTC}), stops=True),
 }
 
 

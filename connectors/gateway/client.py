@@ -12,10 +12,10 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import ccxt
 import ccxt.async_support
 
 from fillstream.connectors.gateway.config import Credentials, VenueEntry
+from fillstream.connectors.gateway.exchanges import async_exchange, describe
 
 __all__ = ["build_client", "routing"]
 
@@ -49,7 +49,7 @@ def build_client(
     }
     if credentials.password is not None:
         settings["password"] = credentials.password.reveal()
-    client = getattr(ccxt.async_support, venue.exchange)(settings)
+    client = async_exchange(venue.exchange)(settings)
     if venue.sandbox and venue.api_url is None:
         client.set_sandbox_mode(True)
     return client
@@ -60,8 +60,7 @@ def routing(exchange: str, api_url: str | None) -> dict[str, Any]:
     own, the exchange's options, and with `api_url` every API URL moved to that host."""
     settings: dict[str, Any] = {"enableRateLimit": False, "options": _OPTIONS.get(exchange, {})}
     if api_url is not None:
-        described = getattr(ccxt, exchange)().describe()
-        settings["urls"] = {"api": _moved(described["urls"]["api"], api_url)}
+        settings["urls"] = {"api": _moved(describe(exchange)["urls"]["api"], api_url)}
     return settings
 
 

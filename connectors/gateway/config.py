@@ -38,10 +38,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import ccxt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fillstream.connectors.gateway.breaker import CircuitBreaker
+from fillstream.connectors.gateway.exchanges import is_exchange
 from fillstream.connectors.gateway.retry import RetryPolicy
 from fillstream.schemas.jsonl import explain_invalid
 from fillstream.tables import refuse_unknown
@@ -242,7 +242,7 @@ def _venue(where: str, name: str, entry: Any) -> VenueEntry:
     if missing:
         raise GatewayConfigError(f"{where}: missing field(s): {', '.join(missing)}")
     exchange = _text(where, entry, "exchange")
-    if exchange not in ccxt.exchanges:
+    if not is_exchange(exchange):
         raise GatewayConfigError(f"{where}: {exchange!r} is not a ccxt exchange id")
     symbols = entry["symbols"]
     if (

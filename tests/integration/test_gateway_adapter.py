@@ -2,7 +2,9 @@
 
 Each test serves a fresh emulator on 127.0.0.1 replaying the recorded BTCUSDT capture from a
 second after its book snapshot (BTC near 61,830 USDT). No Kafka: the journal is a list.
-Backoff delays are a few milliseconds, so every test takes about a second at most.
+Backoff delays are a few milliseconds, so every test takes about a second at most. The tests
+that hold for any venue run twice, once per dialect the emulator speaks: Binance's, with
+ccxt's Binance client, and Nobitex's, with the gateway's Nobitex client.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import logging
 import time
 import tomllib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal as D
 from typing import Any
 
 import aiohttp
-import ccxt.async_support
 import pytest
 
 from fillstream.config import load_config
@@ -34,6 +36,7 @@ from fillstream.connectors.gateway.config import (
     VenuePolicy,
     parse_venues,
 )
+from fillstream.connectors.gateway.exchanges import async_exchange
 from fillstream.connectors.gateway.journal import JournalEntry, Step
 from fillstream.connectors.gateway.reconcile import EngineOrder
 from fillstream.connectors.gateway.tracking import trade_id_of
@@ -47,6 +50,24 @@ SYMBOL, MARKET_ID = "BTC/USDT", "BTCUSDT"
 EXPIRE_AT_REACHED = "EXPIRE_AT_REACHED: a GTD order expires at its expire_at"
 
 Scenario = Callable[[RunningEmulator, VenueAdapter], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """A venue the emulator speaks as: its ccxt exchange id and where its calls go."""
+
+    name: str  # the emulator's dialect, the ccxt exchange id and the venue's name
+    order_path: str  # a new order
+    balance_path: str  # the balance, asked first by every submit
+
+
+BINANCE = Dialect("binance", "/api/v3/order", "/api/v3/account")
+NOBITEX = Dialect("nobitex", "/market/orders/add", "/users/wallets/list")
+
+
+@pytest.fixture(params=[BINANCE, NOBITEX], ids=lambda dialect: dialect.name)
+def dialect(request: pytest.FixtureRequest) -> Dialect:
+    return request.param
 
 
 @functools.cache
@@ -77,13 +98,15 @@ def fast(**settings: Any) -> VenuePolicy:
 
 def adapter_for(
     running: RunningEmulator,
+    dialect: Dialect = BINANCE,
+    key: str = KEY,
     secret: str = SECRET,
     policy: VenuePolicy | None = None,
     **options: Any,
 ) -> VenueAdapter:
     venue = VenueEntry(
-        "binance",
-        "binance",
+        dialect.name,
+        dialect.name,
         (SYMBOL,),
         "KEY",
         "SECRET",
@@ -91,14 +114,17 @@ def adapter_for(
         policy=policy or fast(),
     )
     settings: dict[str, Any] = {"draw": lambda: 0.5} | options
-    return VenueAdapter(venue, Credentials(Secret(KEY), Secret(secret)), **settings)
+    return VenueAdapter(venue, Credentials(Secret(key), Secret(secret)), **settings)
 
 
-def run(scenario: Scenario, **options: Any) -> None:
-    """Serve a fresh emulator and run `scenario` with a started adapter for it."""
+def run(scenario: Scenario, dialect: Dialect = BINANCE, **options: Any) -> None:
+    """Serve a fresh emulator in `dialect` and run `scenario` with a started adapter for it."""
 
     async def main() -> None:
-        async with serve(exchange()) as running, adapter_for(running, **options) as adapter:
+        async with (
+            serve(exchange(), dialect=dialect.name) as running,
+            adapter_for(running, dialect, **options) as adapter,
+        ):
             await adapter.start()
             await scenario(running, adapter)
 
@@ -210,7 +236,45 @@ def test_market_limit_ioc_and_post_only_slices():
     run(scenario)
 
 
-def test_a_partial_fill_then_the_rest_are_reported_once_by_poll():
+def test_nobitex_market_and_limit_slices_and_what_it_cannot_express():
+    async def scenario(running, adapter):
+        ask = await best_ask(running)
+        market = await adapter.submit(
+            new_slice("s-market", Side.BUY, "0.01", OrderType.MARKET), reference_price=ask
+        )
+        assert steps(market) == [Step.VALIDATED, Step.SENDING, Step.ACKNOWLEDGED, Step.DONE]
+        assert (market.reports[-1].status, filled(market.reports)) == (
+            OrderStatus.FILLED,
+            D("0.01"),
+        )
+
+        resting = new_slice("s-rest", Side.BUY, "0.01", price="60000")
+        assert steps(await adapter.submit(resting))[-1] is Step.ACKNOWLEDGED
+        (order,) = await adapter.client.fetch_open_orders(SYMBOL)
+        assert (order["clientOrderId"], order["info"]["execution"]) == ("s-rest", "Limit")
+        cancelled = await adapter.cancel(resting)
+        assert [r.exec_type for r in cancelled.reports] == [ExecType.CANCEL]
+        assert steps(cancelled) == [Step.DONE]
+        assert (await adapter.cancel(resting)).reports == []  # already final: no error
+
+        # Nobitex has good-till-cancelled orders only: its capability row refuses an IOC at
+        # pre-commit, and its client a post-only before any request.
+        ioc = new_slice("s-ioc", Side.SELL, "0.01", price="61000", time_in_force=TimeInForce.IOC)
+        maker = new_slice("s-maker", Side.SELL, "0.01", price="70000", post_only=True)
+        for refused, journaled in (
+            (ioc, [Step.REFUSED]),
+            (maker, [Step.VALIDATED, Step.SENDING, Step.REJECTED]),
+        ):
+            outcome = await adapter.submit(refused)
+            assert steps(outcome) == journaled
+            assert outcome.reports[0].reason.startswith("INVALID_ORDER")
+        assert await adapter.client.fetch_open_orders(SYMBOL) == []
+        assert adapter.metrics()["tracked_orders"] == 0
+
+    run(scenario, NOBITEX)
+
+
+def test_a_partial_fill_then_the_rest_are_reported_once_by_poll(dialect):
     async def scenario(running, adapter):
         ask = await best_ask(running)
         await control(running, "faults", {"cap_fills": {"quantity": "0.001", "orders": 1}})
@@ -229,12 +293,12 @@ def test_a_partial_fill_then_the_rest_are_reported_once_by_poll():
         assert_once(reports)
         assert filled(reports) == D("0.003")
 
-    run(scenario)
+    run(scenario, dialect)
 
 
-def test_a_timeout_after_the_venue_accepted_is_looked_up_not_resent():
+def test_a_timeout_after_the_venue_accepted_is_looked_up_not_resent(dialect):
     async def scenario(running, adapter):
-        running.faults.fail_next("timeout_after", method="POST", path="/api/v3/order", hold_s=3)
+        running.faults.fail_next("timeout_after", method="POST", path=dialect.order_path, hold_s=3)
         ask = await best_ask(running)
         outcome = await adapter.submit(
             new_slice("s-timeout", Side.BUY, "0.01", OrderType.MARKET), reference_price=ask
@@ -253,12 +317,12 @@ def test_a_timeout_after_the_venue_accepted_is_looked_up_not_resent():
         assert {trade["order"] for trade in trades} == {outcome.journal[-1].venue_order_id}
         assert adapter.metrics()["errors_total"] == {"TIMEOUT": 1}
 
-    run(scenario, policy=fast(timeout=0.4))
+    run(scenario, dialect, policy=fast(timeout=0.4))
 
 
-def test_a_lost_request_is_sent_again_only_once_it_can_no_longer_arrive():
+def test_a_lost_request_is_sent_again_only_once_it_can_no_longer_arrive(dialect):
     async def scenario(running, adapter):
-        running.faults.fail_next("timeout", method="POST", path="/api/v3/order", hold_s=1)
+        running.faults.fail_next("timeout", method="POST", path=dialect.order_path, hold_s=1)
         ask = await best_ask(running)
         slice_ = new_slice("s-lost", Side.BUY, "0.01", OrderType.MARKET)
         sent = await adapter.submit(slice_, reference_price=ask)
@@ -273,12 +337,12 @@ def test_a_lost_request_is_sent_again_only_once_it_can_no_longer_arrive():
         assert filled(resent.reports) == D("0.01")
         assert len({t["order"] for t in await adapter.client.fetch_my_trades(SYMBOL)}) == 1
 
-    run(scenario, policy=fast(timeout=0.4), recv_window_us=300_000)
+    run(scenario, dialect, policy=fast(timeout=0.4), recv_window_us=300_000)
 
 
-def test_the_breaker_opens_on_consecutive_5xx_and_closes_after_a_probe():
+def test_the_breaker_opens_on_consecutive_5xx_and_closes_after_a_probe(dialect):
     async def scenario(running, adapter):
-        running.faults.fail_next("503", 3, path="/api/v3/account")
+        running.faults.fail_next("503", 3, path=dialect.balance_path)
         first = await adapter.submit(new_slice("s-1", Side.BUY, "0.01", price="60000"))
         assert steps(first) == [Step.REFUSED]
         assert first.reports[0].reason.startswith("CIRCUIT_OPEN")
@@ -294,22 +358,24 @@ def test_the_breaker_opens_on_consecutive_5xx_and_closes_after_a_probe():
         assert metrics["errors_total"] == {"VENUE_UNAVAILABLE": 3}
         assert metrics["retries_total"] == 3  # the third backoff met the open breaker
 
-    run(scenario, policy=fast(failure_threshold=3, circuit_open_timeout=0.25))
+    run(scenario, dialect, policy=fast(failure_threshold=3, circuit_open_timeout=0.25))
 
 
-def test_a_new_adapter_recovers_a_sent_order_from_the_journal_of_a_crashed_one():
+def test_a_new_adapter_recovers_a_sent_order_from_the_journal_of_a_crashed_one(dialect):
     async def main() -> None:
         journal: list[JournalEntry] = []
 
         async def write_ahead(entry: JournalEntry) -> None:
             journal.append(entry)
 
-        async with serve(exchange()) as running:
+        async with serve(exchange(), dialect=dialect.name) as running:
             ask = await best_ask(running)
             await control(running, "faults", {"cap_fills": {"quantity": "0.001", "orders": 1}})
-            running.faults.fail_next("timeout_after", method="POST", path="/api/v3/order", hold_s=5)
+            running.faults.fail_next(
+                "timeout_after", method="POST", path=dialect.order_path, hold_s=5
+            )
             slice_ = new_slice("s-crash", Side.BUY, "0.003", price=str(ask + 50))
-            async with adapter_for(running, write_ahead=write_ahead) as first:
+            async with adapter_for(running, dialect, write_ahead=write_ahead) as first:
                 await first.start()
                 sending = asyncio.create_task(first.submit(slice_))
                 while not running.exchange.open_orders(KEY, {"symbol": MARKET_ID}):
@@ -319,7 +385,7 @@ def test_a_new_adapter_recovers_a_sent_order_from_the_journal_of_a_crashed_one()
                     await sending
             assert [entry.step for entry in journal] == [Step.VALIDATED, Step.SENDING]
 
-            async with adapter_for(running, write_ahead=write_ahead) as second:
+            async with adapter_for(running, dialect, write_ahead=write_ahead) as second:
                 await second.start()
                 recovered = await second.recover(list(journal))
                 assert steps(recovered) == [Step.ACKNOWLEDGED]
@@ -340,9 +406,10 @@ def test_a_new_adapter_recovers_a_sent_order_from_the_journal_of_a_crashed_one()
     asyncio.run(main())
 
 
-def test_reconcile_lists_an_outside_order_and_a_missed_fill():
+def test_reconcile_lists_an_outside_order_and_a_missed_fill(dialect):
     async def scenario(running, adapter):
-        outsider = ccxt.async_support.binance(ccxt_settings(running.url, KEY, SECRET))
+        settings = ccxt_settings(running.url, KEY, SECRET, dialect.name)
+        outsider = async_exchange(dialect.name)(settings)
         try:
             await outsider.load_markets()
             await outsider.create_order(
@@ -364,10 +431,10 @@ def test_reconcile_lists_an_outside_order_and_a_missed_fill():
         assert found.missed_fills[0].trade["id"] != published
         assert found.unattributed_trades == ()
 
-    run(scenario)
+    run(scenario, dialect)
 
 
-def test_the_watchdog_cancels_open_orders_once_the_heartbeat_is_stale():
+def test_the_watchdog_cancels_open_orders_once_the_heartbeat_is_stale(dialect):
     async def scenario(running, adapter):
         resting = new_slice("s-rest", Side.BUY, "0.01", price="60000")
         await adapter.submit(resting)
@@ -385,24 +452,26 @@ def test_the_watchdog_cancels_open_orders_once_the_heartbeat_is_stale():
         again = await adapter.watchdog(now - 3 * SECOND, now + SECOND)
         assert again.action is SwitchAction.NOTHING  # once per outage
 
-    run(scenario, heartbeat_timeout_us=2 * SECOND)
+    run(scenario, dialect, heartbeat_timeout_us=2 * SECOND)
 
 
-def test_no_log_line_shows_the_api_key_or_secret(caplog):
+def test_no_log_line_shows_the_api_key_or_secret(caplog, dialect):
     caplog.set_level(logging.DEBUG)
     wrong = "fs-wrong-secret-5d0c"
+    # Binance refuses a wrong signature; Nobitex signs nothing and refuses a wrong token.
+    credential = {"secret": wrong} if dialect is BINANCE else {"key": wrong}
 
     async def scenario(running, adapter):
-        running.faults.fail_next("503", path="/api/v3/account")
+        running.faults.fail_next("503", path=dialect.balance_path)
         await adapter.submit(new_slice("s-log", Side.BUY, "0.01", price="60000"))
-        async with adapter_for(running, secret=wrong) as refused:
+        async with adapter_for(running, dialect, **credential) as refused:
             with pytest.raises(GatewayStartError, match="AUTHENTICATION_FAILED") as error:
                 await refused.start()
         assert wrong not in str(error.value)
 
-    run(scenario)
+    run(scenario, dialect)
     logged = caplog.text + "".join(record.getMessage() for record in caplog.records)
-    assert "/api/v3/order" in logged  # ccxt's request lines are among them
+    assert dialect.order_path in logged  # ccxt's request lines are among them
     assert "VENUE_UNAVAILABLE" in logged or "ExchangeNotAvailable" in logged
     for secret in (KEY, SECRET, wrong):
         assert secret not in logged
@@ -427,9 +496,11 @@ def policy_from_table(settings: str) -> VenuePolicy:
         ("max_retries = 1", Step.REFUSED, 1, 2),
     ],
 )
-def test_max_retries_sets_how_often_a_5xx_is_tried_again(settings, ending, retries, failures):
+def test_max_retries_sets_how_often_a_5xx_is_tried_again(
+    settings, ending, retries, failures, dialect
+):
     async def scenario(running, adapter):
-        running.faults.fail_next("503", 3, path="/api/v3/account")
+        running.faults.fail_next("503", 3, path=dialect.balance_path)
         outcome = await adapter.submit(new_slice("s-5xx", Side.BUY, "0.01", price="60000"))
         assert steps(outcome)[-1] is ending
         metrics = adapter.metrics()
@@ -439,31 +510,31 @@ def test_max_retries_sets_how_often_a_5xx_is_tried_again(settings, ending, retri
             reason = outcome.reports[0].reason
             assert reason.startswith("RETRIES_EXHAUSTED: gave up after 2 attempts")
 
-    run(scenario, policy=policy_from_table(settings))
+    run(scenario, dialect, policy=policy_from_table(settings))
 
 
 @pytest.mark.parametrize(
     ("enabled", "ending", "opened", "failures"),
     [("true", Step.REFUSED, 1, 2), ("false", Step.ACKNOWLEDGED, 0, 4)],
 )
-def test_a_disabled_breaker_lets_every_retry_go(enabled, ending, opened, failures):
+def test_a_disabled_breaker_lets_every_retry_go(enabled, ending, opened, failures, dialect):
     settings = (
         "max_retries = 4\nretry_delay = 0.001\nfailure_threshold = 2\n"
         f"circuit_breaker_enabled = {enabled}"
     )
 
     async def scenario(running, adapter):
-        running.faults.fail_next("503", 4, path="/api/v3/account")
+        running.faults.fail_next("503", 4, path=dialect.balance_path)
         outcome = await adapter.submit(new_slice("s-on-off", Side.BUY, "0.01", price="60000"))
         assert steps(outcome)[-1] is ending
         metrics = adapter.metrics()
         assert metrics["breaker_opened_total"] == opened
         assert metrics["errors_total"] == {"VENUE_UNAVAILABLE": failures}
 
-    run(scenario, policy=policy_from_table(settings))
+    run(scenario, dialect, policy=policy_from_table(settings))
 
 
-def test_poll_follows_the_orders_once_per_order_update_interval():
+def test_poll_follows_the_orders_once_per_order_update_interval(dialect):
     async def scenario(running, adapter):
         await adapter.submit(new_slice("s-rest", Side.BUY, "0.01", price="60000"))
         before = adapter.metrics()["calls_total"]
@@ -476,7 +547,7 @@ def test_poll_follows_the_orders_once_per_order_update_interval():
         await adapter.poll()
         assert adapter.metrics()["calls_total"] == followed + 2
 
-    run(scenario, policy=policy_from_table("order_update_interval = 0.25"))
+    run(scenario, dialect, policy=policy_from_table("order_update_interval = 0.25"))
 
 
 def test_a_stop_limit_buy_rests_at_the_venue_until_the_market_trades_at_its_trigger():

@@ -6,6 +6,8 @@ Binance from `slices`, journals each step on `gateway.journal`, and publishes th
 `fills` and `fills.accounts`. Killed with SIGKILL and started again, it takes up where the
 journal left it, and nothing is executed twice. The engine's heartbeat (an executor's, on
 `metrics`) keeps the gateway's dead man's switch quiet; when it stops, what rests is cancelled.
+Every test runs twice: with the venue's table naming `exchange = "binance"` and the emulator
+speaking Binance, then naming `exchange = "nobitex"` and the emulator speaking Nobitex.
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ KEY, SECRET = "gateway-test-key", "gateway-test-secret"
 
 
 @contextmanager
-def emulator(market: list[MarketEvent], start: int, speed: float | None = None) -> Iterator[str]:
+def emulator(
+    market: list[MarketEvent], start: int, speed: float | None = None, dialect: str = "binance"
+) -> Iterator[str]:
     """The emulator on `market` from `start` (following the wall clock at `speed`, if given),
-    served from a thread; yields its URL."""
+    speaking `dialect`, served from a thread; yields its URL."""
     config = load_config()
     exchange = Exchange(
         config.venues["binance"],
@@ -56,7 +60,7 @@ def emulator(market: list[MarketEvent], start: int, speed: float | None = None) 
     stop = threading.Event()
 
     async def main() -> None:
-        async with serve(exchange, speed=speed) as running:
+        async with serve(exchange, speed=speed, dialect=dialect) as running:
             url.append(running.url)
             while not stop.is_set():
                 await asyncio.sleep(0.05)
@@ -73,13 +77,13 @@ def emulator(market: list[MarketEvent], start: int, speed: float | None = None) 
         thread.join(10)
 
 
-def engine_config(folder: Path, url: str) -> Path:
+def engine_config(folder: Path, url: str, exchange: str = "binance") -> Path:
     path = folder / "engine.toml"
     path.write_text(
         DEFAULT_CONFIG.read_text()
         + f"""
 [gateway.venues.binance]
-exchange = "binance"
+exchange = "{exchange}"
 api_url = "{url}"
 symbols = ["BTC/USDT"]
 api_key_env = "GATEWAY_TEST_KEY"
@@ -152,17 +156,18 @@ def executions(order_ids: set[str], wanted: int, timeout: float = 60) -> dict[st
     raise AssertionError(f"{len(seen)} reports of {sorted(order_ids)} after {timeout} s: {seen}")
 
 
-@pytest.fixture(scope="module")
-def gateway(kafka_bootstrap, tmp_path_factory):
+@pytest.fixture(scope="module", params=["binance", "nobitex"])
+def gateway(request, kafka_bootstrap, tmp_path_factory):
+    dialect = request.param
     minute = list(itertools.takewhile(lambda e: e.timestamp < T0 + 60 * SECOND, load(capture())))
-    with pytest.MonkeyPatch.context() as env, emulator(minute, T0) as url:
+    with pytest.MonkeyPatch.context() as env, emulator(minute, T0, dialect=dialect) as url:
         env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
         env.setenv("FILLSTREAM_TOPIC_PREFIX", f"gw{uuid.uuid4().hex[:6]}.")
         env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
         credentials(env)
         env.setenv("FILLSTREAM_LOG_LEVEL", "INFO")
         ensure_topics(CATALOG)
-        config = engine_config(tmp_path_factory.mktemp("config"), url)
+        config = engine_config(tmp_path_factory.mktemp("config"), url, dialect)
         pipeline = Pipeline(config=config, log_dir=tmp_path_factory.mktemp("logs"))
         engine = Engine()
         pipeline.start(["gateway"])
