@@ -156,6 +156,9 @@ class Processor:
         _waiting_out_the_broker(name, self._read_profiles)
         self.interval = self.batching.commit_interval_ms / 1000
         self.shards: dict[int, Shard] = {}
+        # Shards checkpointed when revoked, with their changelog partition's end then: one
+        # that comes back with that end unmoved is taken up as it is, not restored.
+        self.kept: dict[int, tuple[Shard, int]] = {}
         self.stopping = threading.Event()
         self._failure: Exception | None = None  # a delivery failed: raised by the loop
         self.consumer = Consumer(self._consumer_config())
@@ -587,9 +590,18 @@ class Processor:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = sorted({tp.partition for tp in partitions})
         started = time.monotonic()
+        kept = []
         for number in numbers:
             if number not in self.shards:
-                self.shards[number] = Shard(self.build(), self._recover(number))
+                shard = self._kept(number)
+                if shard is None:
+                    shard = Shard(self.build(), self._recover(number))
+                else:
+                    kept.append(number)
+                self.shards[number] = shard
+        self.kept = {}
+        self.telemetry.shards_taken.labels("kept").inc(len(kept))
+        self.telemetry.shards_taken.labels("restored").inc(len(numbers) - len(kept))
         positions = []
         for tp in partitions:
             topic = self.topic_of[tp.topic]
@@ -597,24 +609,54 @@ class Processor:
             positions.append(TopicPartition(tp.topic, tp.partition, offset))
         consumer.assign(positions)
         log.info(
-            "%s: holds partitions %s (restored in %.2f s)",
+            "%s: holds partitions %s (%s kept, restored in %.2f s)",
             self.name,
             numbers,
+            kept,
             time.monotonic() - started,
         )
+
+    def _kept(self, number: int) -> Shard | None:
+        """Shard `number` as this worker checkpointed it when it was revoked, if nobody has
+        written its changelog since (no other worker took it up and processed a record): its
+        memory is then exactly what a restore would read. Records fetched and not taken are
+        dropped; the inputs are sought to where its checkpoint stands."""
+        kept = self.kept.get(number)
+        if kept is None:
+            return None
+        shard, end = kept
+        if self._changelog_end(number) != end:
+            return None
+        shard.sequencer = Sequencer()
+        shard.waiting_since = None
+        return shard
+
+    def _changelog_end(self, number: int) -> int | None:
+        tp = TopicPartition(self.changelog.full_name, number)
+        try:
+            return self.restorer.get_watermark_offsets(tp, timeout=10, cached=False)[1]
+        except KafkaException:
+            return None
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = sorted({tp.partition for tp in partitions} & set(self.shards))
         try:
             self.commit(numbers)
+            checkpointed = True
         except KafkaException as error:  # the next holder restores the last checkpoint
             log.warning("%s: checkpoint on revoke failed: %s", self.name, error)
+            checkpointed = False
+        self.kept = {}
         for number in numbers:
-            del self.shards[number]
+            shard = self.shards.pop(number)
+            end = self._changelog_end(number) if checkpointed and not shard.dirty else None
+            if end is not None:  # (a shard still following its journal is not checkpointed)
+                self.kept[number] = (shard, end)
         consumer.unassign()
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Another worker may hold these already: nothing is written for them."""
+        self.kept = {}
         for tp in partitions:
             self.shards.pop(tp.partition, None)
         if self.exactly_once:

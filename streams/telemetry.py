@@ -74,6 +74,12 @@ class Telemetry:
         self.rejections = Counter(
             "rejections", "signals refused, by reason code", ["reason"], registry=self.registry
         )
+        self.shards_taken = Counter(
+            "shards_taken",
+            "partitions taken up: restored from the changelog, or kept as checkpointed",
+            ["how"],
+            registry=self.registry,
+        )
         self.hop_latency = Histogram(
             "hop_latency_seconds",
             "input record's Kafka timestamp to the end of its handling",

@@ -8,6 +8,7 @@ reports the profile on `metrics`; a worker started afterwards reads it at start.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 
@@ -91,6 +92,27 @@ def test_a_profile_switches_the_running_processors_batching(
         )
         feed([], [_signal("after")])
         _until("the order after the switch filled", lambda: _filled(watcher, "after"), pipeline)
+
+        def kept(name: str) -> float:
+            """Partitions the worker took up again as it had checkpointed them."""
+            figures = [
+                item.record
+                for item in consume(
+                    find("metrics"), from_beginning=True, end=end_offsets(find("metrics"))
+                )
+                if item.record
+                and item.record["processor"] == name
+                and item.record["name"] == "shards_taken_total"
+                and item.record["labels"] == {"how": "kept", "worker": worker(name)}
+            ]
+            return figures[-1]["value"] if figures else 0.0
+
+        def worker(name: str) -> str:
+            return f"{socket.gethostname()}:{pid(name)}"
+
+        # Its new consumer took its partitions back as they were: nothing read back from the
+        # changelog (the group gave all three back to the one worker).
+        _until("the desk kept its shards", lambda: kept("desk") >= 3, pipeline)
 
         pipeline.kill("desk")
         pipeline.start_one("desk")
