@@ -25,6 +25,7 @@ from fillstream.connectors.emulator.errors import BinanceError
 from fillstream.connectors.emulator.exchange import Exchange
 from fillstream.connectors.emulator.faults import DEFAULT_HOLD_S, Failure, Faults
 from fillstream.connectors.emulator.signing import check_timestamp, signed_payload, verify
+from fillstream.connectors.emulator.streams import install_streams
 
 __all__ = ["create_app"]
 
@@ -64,6 +65,7 @@ def create_app(
     app[_WALL_CLOCK_MS] = clock_ms
     app[_MARKET_CLOCK] = market_clock
     app.on_shutdown.append(_release_held)
+    install_streams(app, exchange)
     app.add_routes(
         [
             web.get(f"{_API}/ping", _ping),
