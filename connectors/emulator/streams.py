@@ -37,7 +37,8 @@ from aiohttp import WSMsgType, web
 from fillstream.connectors.emulator.errors import BinanceError
 from fillstream.connectors.emulator.exchange import Exchange
 from fillstream.connectors.emulator.market import PublicTrade, SymbolMarket
-from fillstream.connectors.emulator.orders import ms, text
+from fillstream.connectors.emulator.orders import ms
+from fillstream.schemas.decimals import format_decimal
 from fillstream.schemas.models import Side
 
 __all__ = ["DEPTH", "TOUCH", "TRADE", "StreamHub", "SymbolStreams", "install_streams"]
@@ -59,7 +60,10 @@ def _changed(before: Levels, after: Levels) -> list[list[str]]:
     prices = {price for price in before if price not in after} | {
         price for price, size in after.items() if before.get(price) != size
     }
-    return [[text(price), text(after.get(price, Decimal(0)))] for price in sorted(prices)]
+    return [
+        [format_decimal(price), format_decimal(after.get(price, Decimal(0)))]
+        for price in sorted(prices)
+    ]
 
 
 @dataclass
@@ -126,8 +130,8 @@ def _trade_event(symbol: str, trade: PublicTrade, now_ms: int) -> dict[str, Any]
         "E": now_ms,
         "s": symbol,
         "t": trade.id,
-        "p": text(trade.price),
-        "q": text(trade.quantity),
+        "p": format_decimal(trade.price),
+        "q": format_decimal(trade.quantity),
         "T": ms(trade.timestamp),
         "m": trade.buyer_is_maker,
         "M": True,
@@ -140,7 +144,12 @@ def _touch(market: SymbolMarket) -> tuple[str, str, str, str] | None:
     if not bids or not asks:
         return None
     (bid, bid_size), (ask, ask_size) = bids[0], asks[0]
-    return text(bid), text(bid_size), text(ask), text(ask_size)
+    return (
+        format_decimal(bid),
+        format_decimal(bid_size),
+        format_decimal(ask),
+        format_decimal(ask_size),
+    )
 
 
 def parse_stream(name: str) -> tuple[str, str]:
