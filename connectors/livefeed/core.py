@@ -202,10 +202,12 @@ class BookKeeper:
 
 @dataclass
 class TradeTape:
-    """The trade ids published for one venue symbol, the latest `TRADE_MEMORY` of them."""
+    """The trade ids published for one venue symbol (the latest `TRADE_MEMORY` of them), and
+    the time of the latest print: where a venue's recent trades are to be asked from."""
 
     seen: RecentIds = field(default_factory=lambda: RecentIds(TRADE_MEMORY))
     repeated: int = 0
+    latest_us: int | None = None
 
     def fresh(self, trades: Iterable[Trade]) -> list[Trade]:
         """The trades not published yet, in the order given; remembers them as published."""
@@ -215,8 +217,15 @@ class TradeTape:
                 self.repeated += 1
                 continue
             self.seen.remember(trade.trade_id)
+            self.latest_us = max(self.latest_us or trade.timestamp, trade.timestamp)
             new.append(trade)
         return new
+
+    @property
+    def since_ms(self) -> int | None:
+        """ccxt's `since` for the prints from the latest on (it comes again, and is dropped):
+        after a lost connection, only what may have been missed, not the venue's history."""
+        return None if self.latest_us is None else self.latest_us // MS_US
 
 
 @dataclass

@@ -172,7 +172,7 @@ class _Symbol:
             else:  # a poll, or the prints a lost connection may have missed
                 if not self.streaming:
                     await asyncio.sleep(self.venue.poll_interval_seconds)
-                trades = await self.client.fetch_trades(self.symbol)
+                trades = await self.client.fetch_trades(self.symbol, self.tape.since_ms)
                 self.missed = False
             received = self.heard()
             records = [trade_of(self.venue.name, trade, received) for trade in trades]
@@ -203,9 +203,12 @@ class _Symbol:
         """Run `loop` for ever: after a venue's failure, back off and run it again."""
         failures = 0
         while True:
+            attempt_us = _now_us()
             try:
                 await loop()
             except ccxt.NetworkError as error:  # includes a lost connection
+                if self.freshness.heard.get((self.venue.name, self.symbol), 0) > attempt_us:
+                    failures = 0  # data came since the last attempt: the backoff starts over
                 failures += 1
                 if name == "book":
                     self.gap("connection")

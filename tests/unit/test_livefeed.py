@@ -248,6 +248,8 @@ def test_a_trade_is_published_once_across_reconnections_and_polls(lines, binance
     assert [t.trade_id for t in first] == ["3735683259"]
     assert [t.trade_id for t in again] == ["3735683260"]
     assert tape.repeated == 1
+    assert tape.since_ms == 1723161255342  # the latest print's time: ask from there on
+    assert TradeTape().since_ms is None  # nothing yet: the venue's recent trades
 
 
 def test_staleness_counts_from_the_last_receipt_or_the_start():

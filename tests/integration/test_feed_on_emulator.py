@@ -1,0 +1,222 @@
+"""The live feed on Kafka, against the exchange emulator's WebSocket streams, by config alone.
+
+The emulator replays the Binance BTCUSDT capture (its market moved on in its own event loop,
+a tenth of a second every tenth of a second) and serves Binance's REST and WebSocket APIs;
+`fillstream run feed` (a process of its own, as the pipeline starts it) reads it through
+ccxt.pro, and `fillstream run monitor` watches the figures. Then:
+- quotes, trades and book reach the market topics with the replayed values;
+- after a sequence gap and a dropped connection the book is resynchronised from a snapshot,
+  each reported on `metrics`, and the book the topic describes is the emulator's;
+- with the market stopped, the feed goes stale and the monitor raises `stale_feed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fillstream.config import DEFAULT_CONFIG, load_config
+from fillstream.connectors.emulator import Exchange, serve
+from fillstream.connectors.feeds import MarketEvent, load
+from fillstream.connectors.simvenue.book import BookView
+from fillstream.infra.topics import ensure_topics
+from fillstream.pipeline import Pipeline, log_tail
+from fillstream.schemas.models import BookUpdate, Side, Trade
+from fillstream.schemas.topics import CATALOG, find
+from fillstream.topic_io import consume, end_offsets
+from tests.unit.test_replay_btcusdt import capture
+
+pytestmark = pytest.mark.integration
+
+T0 = 1723161256_000000  # 23:54:16 UTC
+STEP_US = 100_000  # the market moves this much every STEP_S of wall time: real time
+STEP_S = 0.1
+DEPTH = 20
+STALE_AFTER_S = 3
+
+
+@contextmanager
+def emulator(market: list[MarketEvent]) -> Iterator[tuple[str, threading.Event, Exchange]]:
+    """The emulator from T0, served from a thread; yields its URL, the event that keeps its
+    market moving, and the exchange (read only once its market stands still)."""
+    config = load_config()
+    exchange = Exchange(
+        config.venues["binance"], config.instruments.instruments.values(), market, [], start=T0
+    )
+    url: list[str] = []
+    moving, stop = threading.Event(), threading.Event()
+    moving.set()
+
+    async def main() -> None:
+        async with serve(exchange) as running:
+            url.append(running.url)
+            while not stop.is_set():
+                if moving.is_set():
+                    exchange.advance_to(exchange.now + STEP_US)
+                await asyncio.sleep(STEP_S)
+
+    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not url and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield url[0], moving, exchange
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def engine_config(folder: Path, url: str) -> Path:
+    path = folder / "engine.toml"
+    text = DEFAULT_CONFIG.read_text().replace(
+        "max_feed_staleness_seconds = 30", f"max_feed_staleness_seconds = {STALE_AFTER_S}"
+    )
+    assert f"max_feed_staleness_seconds = {STALE_AFTER_S}" in text
+    path.write_text(
+        text
+        + f"""
+[feed.venues.binance]
+exchange = "binance"
+symbols = ["BTC/USDT"]
+api_url = "{url}"
+ws_url = "{url.replace("http://", "ws://")}"
+depth = {DEPTH}
+"""
+    )
+    return path
+
+
+def control(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url + path, data=data, method="GET" if data is None else "POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def records(topic: str) -> list[dict[str, Any]]:
+    """Everything on `topic` so far, in each partition's order."""
+    spec = find(topic)
+    return [r.record for r in consume(spec, from_beginning=True, end=end_offsets(spec))]
+
+
+def wait_for(what: str, found: Callable[[], bool], pipeline: Pipeline, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not found():
+        for name, process in pipeline.processes.items():
+            if process.poll() is not None:
+                log = pipeline.log_dir / f"{name}.log"  # type: ignore[operator]
+                pytest.fail(f"{name} exited while waiting for {what}:\n{log_tail(log, 30)}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {timeout} s")
+        time.sleep(0.5)
+
+
+def feed_figures(name: str) -> list[dict[str, Any]]:
+    return [m for m in records("metrics") if m["processor"] == "feed" and m["name"] == name]
+
+
+def gaps(reason: str) -> float:
+    return max(
+        (
+            m["value"]
+            for m in feed_figures("feed_book_gaps_total")
+            if m["labels"]["reason"] == reason
+        ),
+        default=0.0,
+    )
+
+
+def snapshots() -> int:
+    return sum(1 for book in records("market.book") if book["kind"] == "snapshot")
+
+
+def test_the_feed_publishes_resyncs_and_goes_stale(kafka_bootstrap, tmp_path_factory):
+    market = list(load(capture()))
+    recorded = {
+        (e.record.price, e.record.quantity, e.record.timestamp, e.record.aggressor_side)
+        for e in market
+        if isinstance(e.record, Trade)
+    }
+    with pytest.MonkeyPatch.context() as env, emulator(market) as (url, moving, _):
+        env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+        env.setenv("FILLSTREAM_TOPIC_PREFIX", f"feed{uuid.uuid4().hex[:6]}.")
+        env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+        env.setenv("FILLSTREAM_METRICS_INTERVAL", "1")
+        ensure_topics(CATALOG)
+        config = engine_config(tmp_path_factory.mktemp("config"), url)
+        pipeline = Pipeline(config=config, log_dir=tmp_path_factory.mktemp("logs"))
+        pipeline.start_one("monitor")
+        pipeline.start_one("feed")
+        try:
+            # Quotes, trades and book reach the topics with the replayed values.
+            wait_for(
+                "trades, quotes and a book",
+                lambda: all(records(t) for t in ("market.trades", "market.quotes", "market.book")),
+                pipeline,
+            )
+            trades = [Trade.model_validate(t) for t in records("market.trades")]
+            assert {
+                (t.price, t.quantity, t.timestamp, t.aggressor_side) for t in trades
+            } <= recorded
+            assert all(t.symbol == "BTC/USDT" and t.venue == "binance" for t in trades)
+            assert records("market.reference")
+
+            # A sequence gap, then a dropped connection: each a resync, each reported.
+            control(url, "/_emulator/streams", {"skip_update_ids": 1})
+            wait_for("a sequence gap on metrics", lambda: gaps("sequence") >= 1, pipeline)
+            wait_for("the snapshot after the gap", lambda: snapshots() >= 2, pipeline)
+            assert control(url, "/_emulator/streams", {"drop": True})["dropped"] >= 1
+            wait_for("a connection gap on metrics", lambda: gaps("connection") >= 1, pipeline)
+            wait_for("the snapshot after the drop", lambda: snapshots() >= 3, pipeline)
+            time.sleep(1.5)  # trades go on after the reconnection
+
+            # The market stops: the book on the topic is the emulator's, then the feed goes stale.
+            moving.clear()
+            time.sleep(1.0)  # the last push, and the feed's publication of it
+            view = BookView()
+            for update in records("market.book"):
+                view.apply(BookUpdate.model_validate(update))
+            depth = control(url, f"/api/v3/depth?symbol=BTCUSDT&limit={DEPTH}")
+            assert list(view.levels(Side.BUY)) == [(D(p), D(q)) for p, q in depth["bids"]]
+            assert list(view.levels(Side.SELL)) == [(D(p), D(q)) for p, q in depth["asks"]]
+            quote = records("market.quotes")[-1]
+            assert (D(quote["bid_price"]), D(quote["ask_price"])) == (
+                D(depth["bids"][0][0]),
+                D(depth["asks"][0][0]),
+            )
+            trades = [Trade.model_validate(t) for t in records("market.trades")]
+            ids = [int(t.trade_id) for t in trades]
+            assert ids == sorted(set(ids))  # each print once, in order, across reconnections
+            tape = control(url, "/api/v3/aggTrades?symbol=BTCUSDT&limit=1000")
+            assert ids[-1] == tape[-1]["a"]
+
+            wait_for(
+                "the monitor's stale_feed alert",
+                lambda: any(
+                    m["processor"] == "monitor"
+                    and m["name"] == "alert"
+                    and m["labels"].get("rule") == "stale_feed"
+                    and m["value"] == 1
+                    for m in records("metrics")
+                ),
+                pipeline,
+                timeout=25,
+            )
+            stale = feed_figures("feed_staleness_seconds")[-1]
+            assert stale["labels"]["symbol"] == "BTC/USDT" and stale["value"] > 1
+        finally:
+            pipeline.stop()
