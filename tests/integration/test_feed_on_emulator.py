@@ -1,7 +1,7 @@
 """The live feed on Kafka, against the exchange emulator's WebSocket streams, by config alone.
 
-The emulator replays the Binance BTCUSDT capture (its market moved on in its own event loop,
-a tenth of a second every tenth of a second) and serves Binance's REST and WebSocket APIs;
+The emulator replays the Binance BTCUSDT capture (its market moved on in real time through
+its control endpoint) and serves Binance's REST and WebSocket APIs;
 `fillstream run feed` (a process of its own, as the pipeline starts it) reads it through
 ccxt.pro, and `fillstream run monitor` watches the figures. Then:
 - quotes, trades and book reach the market topics with the replayed values;
@@ -12,7 +12,6 @@ ccxt.pro, and `fillstream run monitor` watches the figures. Then:
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -26,15 +25,15 @@ from typing import Any
 
 import pytest
 
-from fillstream.config import DEFAULT_CONFIG, load_config
-from fillstream.connectors.emulator import Exchange, serve
-from fillstream.connectors.feeds import MarketEvent, load
+from fillstream.config import DEFAULT_CONFIG
+from fillstream.connectors.feeds import load
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline, log_tail
 from fillstream.schemas.models import BookUpdate, Side, Trade
 from fillstream.schemas.topics import CATALOG, find
 from fillstream.topic_io import consume, end_offsets
+from tests.integration.test_gateway_on_kafka import emulator
 from tests.unit.test_replay_btcusdt import capture
 
 pytestmark = pytest.mark.integration
@@ -47,32 +46,21 @@ STALE_AFTER_S = 3
 
 
 @contextmanager
-def emulator(market: list[MarketEvent]) -> Iterator[tuple[str, threading.Event, Exchange]]:
-    """The emulator from T0, served from a thread; yields its URL, the event that keeps its
-    market moving, and the exchange (read only once its market stands still)."""
-    config = load_config()
-    exchange = Exchange(
-        config.venues["binance"], config.instruments.instruments.values(), market, [], start=T0
-    )
-    url: list[str] = []
+def moving_market(url: str) -> Iterator[threading.Event]:
+    """The emulator's market moved on in real time, through its control endpoint, while the
+    yielded event is set."""
     moving, stop = threading.Event(), threading.Event()
     moving.set()
 
-    async def main() -> None:
-        async with serve(exchange) as running:
-            url.append(running.url)
-            while not stop.is_set():
-                if moving.is_set():
-                    exchange.advance_to(exchange.now + STEP_US)
-                await asyncio.sleep(STEP_S)
+    def drive() -> None:
+        while not stop.wait(STEP_S):
+            if moving.is_set():
+                control(url, "/_emulator/advance", {"by_us": STEP_US})
 
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
+    thread = threading.Thread(target=drive, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not url and time.monotonic() < deadline:
-        time.sleep(0.05)
     try:
-        yield url[0], moving, exchange
+        yield moving
     finally:
         stop.set()
         thread.join(10)
@@ -151,7 +139,11 @@ def test_the_feed_publishes_resyncs_and_goes_stale(kafka_bootstrap, tmp_path_fac
         for e in market
         if isinstance(e.record, Trade)
     }
-    with pytest.MonkeyPatch.context() as env, emulator(market) as (url, moving, _):
+    with (
+        pytest.MonkeyPatch.context() as env,
+        emulator(market, T0) as url,
+        moving_market(url) as moving,
+    ):
         env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
         env.setenv("FILLSTREAM_TOPIC_PREFIX", f"feed{uuid.uuid4().hex[:6]}.")
         env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
