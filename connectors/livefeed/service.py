@@ -199,8 +199,20 @@ class _Symbol:
             return (await self.client.watch_bids_asks([self.symbol]))[self.symbol]
         return await self.client.watch_ticker(self.symbol)
 
-    async def forever(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
-        """Run `loop` for ever: after a venue's failure, back off and run it again."""
+    def lost_book(self) -> None:
+        self.gap("connection")
+
+    def lost_trades(self) -> None:
+        self.missed = True
+
+    async def forever(
+        self,
+        name: str,
+        loop: Callable[[], Awaitable[None]],
+        on_loss: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Run `loop` for ever: after a venue's failure (`on_loss` says what it costs), back
+        off and run it again."""
         failures = 0
         while True:
             attempt_us = _now_us()
@@ -210,9 +222,7 @@ class _Symbol:
                 if self.freshness.heard.get((self.venue.name, self.symbol), 0) > attempt_us:
                     failures = 0  # data came since the last attempt: the backoff starts over
                 failures += 1
-                if name == "book":
-                    self.gap("connection")
-                self.missed = True
+                on_loss()
                 delay = random.random() * BACKOFF.window_us(failures) / 1_000_000
                 log.warning(
                     "%s %s %s: %s; again in %.1f s",
@@ -264,18 +274,18 @@ async def _main(venues: Mapping[str, FeedVenue]) -> None:
         telemetry, extra=lambda: freshness.staleness(NAME, worker, followed, _now_us())
     ).start()
     topics = _Topics(figures)
-    clients, tasks = [], []
+    clients: list[Any] = []
+    tasks: list[asyncio.Task[None]] = []
     for venue in venues.values():
         client, streaming = _client(venue)
         clients.append(client)
         for symbol in venue.symbols:
             feed = _Symbol(venue, symbol, client, streaming, topics, figures, freshness)
-            for name, follow in (
-                ("book", feed.follow_book),
-                ("trades", feed.follow_trades),
-                ("touch", feed.follow_touch),
-            ):
-                tasks.append(asyncio.create_task(feed.forever(name, follow)))
+            tasks += [
+                asyncio.create_task(feed.forever("book", feed.follow_book, feed.lost_book)),
+                asyncio.create_task(feed.forever("trades", feed.follow_trades, feed.lost_trades)),
+                asyncio.create_task(feed.forever("touch", feed.follow_touch)),
+            ]
     stopping = asyncio.create_task(stop.wait())
     try:
         # A loop ends only by an error that is not the venue's to retry (a symbol it does not
