@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from fillstream.config import DEFAULT_CONFIG
-from fillstream.connectors.feeds import load
+from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline, log_tail
@@ -66,7 +66,7 @@ def moving_market(url: str) -> Iterator[threading.Event]:
         thread.join(10)
 
 
-def engine_config(folder: Path, url: str) -> Path:
+def engine_config(folder: Path, url: str, transport: str) -> Path:
     path = folder / "engine.toml"
     text = DEFAULT_CONFIG.read_text().replace(
         "max_feed_staleness_seconds = 30", f"max_feed_staleness_seconds = {STALE_AFTER_S}"
@@ -80,10 +80,44 @@ exchange = "binance"
 symbols = ["BTC/USDT"]
 api_url = "{url}"
 ws_url = "{url.replace("http://", "ws://")}"
+transport = "{transport}"
+poll_interval_seconds = 0.2
 depth = {DEPTH}
 """
     )
     return path
+
+
+@pytest.fixture(scope="module")
+def market() -> list[MarketEvent]:
+    return list(load(capture()))
+
+
+@contextmanager
+def feed_on_emulator(
+    market: list[MarketEvent], transport: str, kafka_bootstrap: str, tmp: pytest.TempPathFactory
+) -> Iterator[tuple[str, threading.Event, Pipeline]]:
+    """The emulator with its market moving, and the feed (and a monitor) reading it on topics
+    of their own; yields the emulator's URL, the event that keeps its market moving, and the
+    processes."""
+    with (
+        pytest.MonkeyPatch.context() as env,
+        emulator(market, T0) as url,
+        moving_market(url) as moving,
+    ):
+        env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+        env.setenv("FILLSTREAM_TOPIC_PREFIX", f"feed{uuid.uuid4().hex[:6]}.")
+        env.setenv("FILLSTREAM_STATE_DIR", str(tmp.mktemp("state")))
+        env.setenv("FILLSTREAM_METRICS_INTERVAL", "1")
+        ensure_topics(CATALOG)
+        config = engine_config(tmp.mktemp("config"), url, transport)
+        pipeline = Pipeline(config=config, log_dir=tmp.mktemp("logs"))
+        pipeline.start_one("monitor")
+        pipeline.start_one("feed")
+        try:
+            yield url, moving, pipeline
+        finally:
+            pipeline.stop()
 
 
 def control(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -132,83 +166,106 @@ def snapshots() -> int:
     return sum(1 for book in records("market.book") if book["kind"] == "snapshot")
 
 
-def test_the_feed_publishes_resyncs_and_goes_stale(kafka_bootstrap, tmp_path_factory):
-    market = list(load(capture()))
-    recorded = {
+def recorded_trades(market: list[MarketEvent]) -> set[tuple[Any, ...]]:
+    return {
         (e.record.price, e.record.quantity, e.record.timestamp, e.record.aggressor_side)
         for e in market
         if isinstance(e.record, Trade)
     }
-    with (
-        pytest.MonkeyPatch.context() as env,
-        emulator(market, T0) as url,
-        moving_market(url) as moving,
+
+
+def published_trades_are_recorded_prints(market: list[MarketEvent]) -> list[int]:
+    """The trades on the topic are prints of the recording, each once, in time order (ccxt
+    orders prints of one millisecond by their ids as text); their ids."""
+    trades = [Trade.model_validate(t) for t in records("market.trades")]
+    assert all(t.symbol == "BTC/USDT" and t.venue == "binance" for t in trades)
+    assert {(t.price, t.quantity, t.timestamp, t.aggressor_side) for t in trades} <= (
+        recorded_trades(market)
+    )
+    ids = [int(t.trade_id) for t in trades]
+    assert len(ids) == len(set(ids))
+    assert [t.timestamp for t in trades] == sorted(t.timestamp for t in trades)
+    return ids
+
+
+def book_and_touch_are_the_emulators(url: str) -> None:
+    """With the market standing still: the book the topic describes (every record applied in
+    order) and the latest quote are the emulator's."""
+    view = BookView()
+    for update in records("market.book"):
+        view.apply(BookUpdate.model_validate(update))
+    depth = control(url, f"/api/v3/depth?symbol=BTCUSDT&limit={DEPTH}")
+    assert list(view.levels(Side.BUY)) == [(D(p), D(q)) for p, q in depth["bids"]]
+    assert list(view.levels(Side.SELL)) == [(D(p), D(q)) for p, q in depth["asks"]]
+    quote = records("market.quotes")[-1]
+    assert (D(quote["bid_price"]), D(quote["ask_price"])) == (
+        D(depth["bids"][0][0]),
+        D(depth["asks"][0][0]),
+    )
+
+
+def test_the_feed_publishes_resyncs_and_goes_stale(market, kafka_bootstrap, tmp_path_factory):
+    with feed_on_emulator(market, "stream", kafka_bootstrap, tmp_path_factory) as (
+        url,
+        moving,
+        pipeline,
     ):
-        env.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
-        env.setenv("FILLSTREAM_TOPIC_PREFIX", f"feed{uuid.uuid4().hex[:6]}.")
-        env.setenv("FILLSTREAM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
-        env.setenv("FILLSTREAM_METRICS_INTERVAL", "1")
-        ensure_topics(CATALOG)
-        config = engine_config(tmp_path_factory.mktemp("config"), url)
-        pipeline = Pipeline(config=config, log_dir=tmp_path_factory.mktemp("logs"))
-        pipeline.start_one("monitor")
-        pipeline.start_one("feed")
-        try:
-            # Quotes, trades and book reach the topics with the replayed values.
-            wait_for(
-                "trades, quotes and a book",
-                lambda: all(records(t) for t in ("market.trades", "market.quotes", "market.book")),
-                pipeline,
-            )
-            trades = [Trade.model_validate(t) for t in records("market.trades")]
-            assert {
-                (t.price, t.quantity, t.timestamp, t.aggressor_side) for t in trades
-            } <= recorded
-            assert all(t.symbol == "BTC/USDT" and t.venue == "binance" for t in trades)
-            assert records("market.reference")
+        # Quotes, trades and book reach the topics with the replayed values.
+        wait_for(
+            "trades, quotes and a book",
+            lambda: all(records(t) for t in ("market.trades", "market.quotes", "market.book")),
+            pipeline,
+        )
+        published_trades_are_recorded_prints(market)
+        assert records("market.reference")
 
-            # A sequence gap, then a dropped connection: each a resync, each reported.
-            control(url, "/_emulator/streams", {"skip_update_ids": 1})
-            wait_for("a sequence gap on metrics", lambda: gaps("sequence") >= 1, pipeline)
-            wait_for("the snapshot after the gap", lambda: snapshots() >= 2, pipeline)
-            assert control(url, "/_emulator/streams", {"drop": True})["dropped"] >= 1
-            wait_for("a connection gap on metrics", lambda: gaps("connection") >= 1, pipeline)
-            wait_for("the snapshot after the drop", lambda: snapshots() >= 3, pipeline)
-            time.sleep(1.5)  # trades go on after the reconnection
+        # A sequence gap, then a dropped connection: each a resync, each reported.
+        control(url, "/_emulator/streams", {"skip_update_ids": 1})
+        wait_for("a sequence gap on metrics", lambda: gaps("sequence") >= 1, pipeline)
+        wait_for("the snapshot after the gap", lambda: snapshots() >= 2, pipeline)
+        assert control(url, "/_emulator/streams", {"drop": True})["dropped"] >= 1
+        wait_for("a connection gap on metrics", lambda: gaps("connection") >= 1, pipeline)
+        wait_for("the snapshot after the drop", lambda: snapshots() >= 3, pipeline)
+        time.sleep(1.5)  # trades go on after the reconnection
 
-            # The market stops: the book on the topic is the emulator's, then the feed goes stale.
-            moving.clear()
-            time.sleep(1.0)  # the last push, and the feed's publication of it
-            view = BookView()
-            for update in records("market.book"):
-                view.apply(BookUpdate.model_validate(update))
-            depth = control(url, f"/api/v3/depth?symbol=BTCUSDT&limit={DEPTH}")
-            assert list(view.levels(Side.BUY)) == [(D(p), D(q)) for p, q in depth["bids"]]
-            assert list(view.levels(Side.SELL)) == [(D(p), D(q)) for p, q in depth["asks"]]
-            quote = records("market.quotes")[-1]
-            assert (D(quote["bid_price"]), D(quote["ask_price"])) == (
-                D(depth["bids"][0][0]),
-                D(depth["asks"][0][0]),
-            )
-            trades = [Trade.model_validate(t) for t in records("market.trades")]
-            ids = [int(t.trade_id) for t in trades]
-            assert ids == sorted(set(ids))  # each print once, in order, across reconnections
-            tape = control(url, "/api/v3/aggTrades?symbol=BTCUSDT&limit=1000")
-            assert ids[-1] == tape[-1]["a"]
+        # The market stops: the topics hold the emulator's market, then the feed goes stale.
+        moving.clear()
+        time.sleep(1.0)  # the last push, and the feed's publication of it
+        book_and_touch_are_the_emulators(url)
+        ids = published_trades_are_recorded_prints(market)  # once each across reconnections
+        assert max(ids) == control(url, "/api/v3/aggTrades?symbol=BTCUSDT&limit=1")[-1]["a"]
+        wait_for(
+            "the monitor's stale_feed alert",
+            lambda: any(
+                m["processor"] == "monitor"
+                and m["name"] == "alert"
+                and m["labels"].get("rule") == "stale_feed"
+                and m["value"] == 1
+                for m in records("metrics")
+            ),
+            pipeline,
+            timeout=25,
+        )
+        stale = feed_figures("feed_staleness_seconds")[-1]
+        assert stale["labels"]["symbol"] == "BTC/USDT" and stale["value"] > 1
 
-            wait_for(
-                "the monitor's stale_feed alert",
-                lambda: any(
-                    m["processor"] == "monitor"
-                    and m["name"] == "alert"
-                    and m["labels"].get("rule") == "stale_feed"
-                    and m["value"] == 1
-                    for m in records("metrics")
-                ),
-                pipeline,
-                timeout=25,
-            )
-            stale = feed_figures("feed_staleness_seconds")[-1]
-            assert stale["labels"]["symbol"] == "BTC/USDT" and stale["value"] > 1
-        finally:
-            pipeline.stop()
+
+def test_a_venue_polled_over_rest_gives_the_same_market(market, kafka_bootstrap, tmp_path_factory):
+    with feed_on_emulator(market, "poll", kafka_bootstrap, tmp_path_factory) as (
+        url,
+        moving,
+        pipeline,
+    ):
+        wait_for(
+            "polled trades, quotes and books",
+            lambda: all(
+                len(records(t)) >= 3 for t in ("market.trades", "market.quotes", "market.book")
+            ),
+            pipeline,
+        )
+        moving.clear()
+        time.sleep(1.0)  # a poll or two of the market standing still
+        book_and_touch_are_the_emulators(url)
+        ids = published_trades_are_recorded_prints(market)
+        assert max(ids) == control(url, "/api/v3/aggTrades?symbol=BTCUSDT&limit=1")[-1]["a"]
+        assert snapshots() == 1  # then diffs between polls
