@@ -188,9 +188,20 @@ def published_trades_are_recorded_prints(market: list[MarketEvent]) -> list[int]
     return ids
 
 
-def book_and_touch_are_the_emulators(url: str) -> None:
-    """With the market standing still: the book the topic describes (every record applied in
-    order) and the latest quote are the emulator's."""
+def market_published(least: int) -> Callable[[], bool]:
+    """Whether each of the quotes, trades and book topics holds `least` records."""
+    return lambda: all(
+        len(records(topic)) >= least for topic in ("market.trades", "market.quotes", "market.book")
+    )
+
+
+def the_topics_hold_the_emulators_market(
+    url: str, moving: threading.Event, market: list[MarketEvent]
+) -> None:
+    """Once the market stands still: the book the topic describes (every record applied in
+    order) and the latest quote are the emulator's, and its trades are there, each once."""
+    moving.clear()
+    time.sleep(1.0)  # the last push or poll, and the feed's publication of it
     view = BookView()
     for update in records("market.book"):
         view.apply(BookUpdate.model_validate(update))
@@ -202,20 +213,15 @@ def book_and_touch_are_the_emulators(url: str) -> None:
         D(depth["bids"][0][0]),
         D(depth["asks"][0][0]),
     )
+    ids = published_trades_are_recorded_prints(market)
+    assert max(ids) == control(url, "/api/v3/aggTrades?symbol=BTCUSDT&limit=1")[-1]["a"]
 
 
 def test_the_feed_publishes_resyncs_and_goes_stale(market, kafka_bootstrap, tmp_path_factory):
-    with feed_on_emulator(market, "stream", kafka_bootstrap, tmp_path_factory) as (
-        url,
-        moving,
-        pipeline,
-    ):
+    with feed_on_emulator(market, "stream", kafka_bootstrap, tmp_path_factory) as running:
+        url, moving, pipeline = running
         # Quotes, trades and book reach the topics with the replayed values.
-        wait_for(
-            "trades, quotes and a book",
-            lambda: all(records(t) for t in ("market.trades", "market.quotes", "market.book")),
-            pipeline,
-        )
+        wait_for("trades, quotes and a book", market_published(1), pipeline)
         published_trades_are_recorded_prints(market)
         assert records("market.reference")
 
@@ -229,11 +235,7 @@ def test_the_feed_publishes_resyncs_and_goes_stale(market, kafka_bootstrap, tmp_
         time.sleep(1.5)  # trades go on after the reconnection
 
         # The market stops: the topics hold the emulator's market, then the feed goes stale.
-        moving.clear()
-        time.sleep(1.0)  # the last push, and the feed's publication of it
-        book_and_touch_are_the_emulators(url)
-        ids = published_trades_are_recorded_prints(market)  # once each across reconnections
-        assert max(ids) == control(url, "/api/v3/aggTrades?symbol=BTCUSDT&limit=1")[-1]["a"]
+        the_topics_hold_the_emulators_market(url, moving, market)  # trades once across drops
         wait_for(
             "the monitor's stale_feed alert",
             lambda: any(
@@ -251,21 +253,8 @@ def test_the_feed_publishes_resyncs_and_goes_stale(market, kafka_bootstrap, tmp_
 
 
 def test_a_venue_polled_over_rest_gives_the_same_market(market, kafka_bootstrap, tmp_path_factory):
-    with feed_on_emulator(market, "poll", kafka_bootstrap, tmp_path_factory) as (
-        url,
-        moving,
-        pipeline,
-    ):
-        wait_for(
-            "polled trades, quotes and books",
-            lambda: all(
-                len(records(t)) >= 3 for t in ("market.trades", "market.quotes", "market.book")
-            ),
-            pipeline,
-        )
-        moving.clear()
-        time.sleep(1.0)  # a poll or two of the market standing still
-        book_and_touch_are_the_emulators(url)
-        ids = published_trades_are_recorded_prints(market)
-        assert max(ids) == control(url, "/api/v3/aggTrades?symbol=BTCUSDT&limit=1")[-1]["a"]
+    with feed_on_emulator(market, "poll", kafka_bootstrap, tmp_path_factory) as running:
+        url, moving, pipeline = running
+        wait_for("polled trades, quotes and books", market_published(3), pipeline)
+        the_topics_hold_the_emulators_market(url, moving, market)
         assert snapshots() == 1  # then diffs between polls
