@@ -13,6 +13,7 @@ stage input or output shows up here by itself:
 - the gateway besides reads and writes what `connectors/gateway/service.py` declares, in the
   throw-away groups of `topic_io.consume` (its journal and fills, read whole at start);
 - the ticker (`clock`, fillstream/ticker.py) writes clock ticks and its heartbeat;
+- the live feed (`feed`, connectors/livefeed/) writes the market topics and its figures;
 - the API reads every catalog topic, publishes signals, commands, schedules and batching
   profiles, and describes the pipeline's groups for its health page's lag;
 - `viewer` reads every catalog topic and describes its configuration, describes the pipeline's
@@ -34,6 +35,8 @@ from typing import Literal
 from fillstream import settings
 from fillstream.config import EngineConfig
 from fillstream.connectors.gateway import service as gateway
+from fillstream.connectors.livefeed import NAME as FEED
+from fillstream.connectors.livefeed import TOPICS as FEED_TOPICS
 from fillstream.schemas.topics import CATALOG, changelog
 from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.stages import Stage
@@ -113,6 +116,7 @@ def pipeline_acls(prefix: str, guarantee: str, engine: EngineConfig) -> list[Acl
         *pipeline,
         *_api(prefix),
         *_topics(TICKER, prefix, ("clock", "metrics"), "WRITE"),
+        *_topics(FEED, prefix, (*FEED_TOPICS, "metrics"), "WRITE"),
         *_reader("viewer", prefix),
         *_group("viewer", prefix + VIEWER_GROUP, "PREFIXED", "READ"),
         *_reader("operator", prefix),

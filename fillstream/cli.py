@@ -24,6 +24,7 @@ from fillstream.cli_optimize import register as register_optimize
 from fillstream.cli_schedule import register as register_schedule
 from fillstream.cli_up import register as register_up
 from fillstream.config import EngineConfig
+from fillstream.connectors.livefeed import NAME as FEED
 from fillstream.infra import topics as provisioning
 from fillstream.infra.broker import BrokerSetupError
 from fillstream.infra.kafka_cli import app as kafka_app
@@ -307,7 +308,7 @@ def tail(
 @app.command()
 def run(
     processor: Annotated[
-        str, typer.Argument(help="scheduler, risk, desk, gateway, monitor or clock.")
+        str, typer.Argument(help="scheduler, risk, desk, gateway, monitor, clock or feed.")
     ],
     config: Annotated[
         Path | None, typer.Option(help="Engine configuration (TOML) (default: the shipped one).")
@@ -325,7 +326,9 @@ def run(
     credentials from the environment variables the tables name. `monitor` raises alerts on
     `metrics` and in its log from the pipeline's figures (docs/OBSERVABILITY.md). `clock`
     ticks every partition of `clock` with the wall clock's time every `--interval` ms, so
-    that time passes for the stages in a quiet market."""
+    that time passes for the stages in a quiet market. `feed` publishes the market data of
+    the configuration's feed.venues tables on the market topics, from the venues' streams
+    (ccxt.pro) or their REST APIs (docs/ARCHITECTURE.md, "The live feed")."""
     from fillstream.config import ConfigError, load_config
     from fillstream.streams.runtime import run_processor
 
@@ -339,6 +342,10 @@ def run(
         if processor == "gateway":
             act_as("gateway")
             _run_gateway(engine)
+            return
+        if processor == FEED:
+            act_as(FEED)
+            _run_feed(engine)
             return
         build = _stage_builder(processor, engine)
         build()  # a configuration error is told now, not once Kafka answers
@@ -385,6 +392,20 @@ def _run_gateway(engine: EngineConfig) -> None:
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         pass
+
+
+def _run_feed(engine: EngineConfig) -> None:
+    from fillstream.connectors.livefeed.service import run_feed
+
+    if not engine.feed:
+        raise ValueError("no [feed.venues.<name>] in the configuration: nothing to read")
+    _await_cluster()
+    _log_to_stderr()
+    try:
+        run_feed(engine.feed)
+    except KafkaAccessRefused as refusal:
+        errors.print(f"[bold red]error:[/] {FEED}: {refusal}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _log_to_stderr() -> None:

@@ -83,7 +83,8 @@ def up(
 
     Starts the local Kafka broker unless KAFKA_BOOTSTRAP_SERVERS names a cluster (or it runs
     already), creates the catalog's topics, and starts the scheduler, risk, desk, monitor, the
-    ccxt gateway when the configuration has venues for it, the clock's ticker and the REST API.
+    ccxt gateway and the live feed when the configuration has venues for them, the clock's
+    ticker and the REST API.
     A process that exits is restarted with backoff (0.5 s doubling to 30 s) and the restart
     published on `metrics`.
     Logs go to the state dir's logs/ directory. `fillstream status` shows how it does;

@@ -16,6 +16,7 @@ from typing import Any
 from fillstream.analytics.tca import TcaConfig
 from fillstream.connectors.gateway.config import VenueEntry, parse_venues
 from fillstream.connectors.instruments import Instrument, InstrumentBook
+from fillstream.connectors.livefeed.config import FeedVenue, parse_feed
 from fillstream.connectors.venues import VenueConfig
 from fillstream.streams.execution.volume_profile import VolumeProfile, profile_from_file
 from fillstream.streams.monitor import MonitorConfig
@@ -40,10 +41,11 @@ class EngineConfig:
     tca: TcaConfig = field(default_factory=TcaConfig)
     gateway: Mapping[str, VenueEntry] = field(default_factory=dict)  # venues reached over ccxt
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    feed: Mapping[str, FeedVenue] = field(default_factory=dict)  # venues read live (ccxt)
 
 
 def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
-    sections = {"venues", "instruments", "risk", "algorithms", "tca", "gateway", "monitor"}
+    sections = {"venues", "instruments", "risk", "algorithms", "tca", "gateway", "monitor", "feed"}
     refuse_unknown(data, sections, "", what="section")
     venues: dict[str, VenueConfig] = {}
     for number, entry in enumerate(data.get("venues", []), start=1):
@@ -64,9 +66,11 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
     book = InstrumentBook.of(instruments)
     risk = RiskConfig.from_dict(data.get("risk", {}), book)
     gateway = parse_venues(data["gateway"], "gateway.venues") if "gateway" in data else {}
-    for name in gateway:
-        if name not in venues:
-            raise ValueError(f"gateway.venues.{name}: no [[venues]] entry is named {name!r}")
+    feed = parse_feed(data["feed"]) if "feed" in data else {}
+    for table, named in (("gateway", gateway), ("feed", feed)):
+        for name in named:
+            if name not in venues:
+                raise ValueError(f"{table}.venues.{name}: no [[venues]] entry is named {name!r}")
     return EngineConfig(
         venues,
         book,
@@ -75,6 +79,7 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
         TcaConfig.from_dict(data.get("tca", {})),
         gateway,
         MonitorConfig.from_dict(data.get("monitor", {})),
+        feed,
     )
 
 

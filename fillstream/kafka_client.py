@@ -49,6 +49,7 @@ ROLES: Mapping[str, str] = {
     "monitor": "the monitor processor",
     "gateway": "the ccxt gateway",
     "clock": "the ticker: publishes clock ticks",
+    "feed": "the live market-data feed: publishes venues' market data",
     "api": "the REST API: reads everything, publishes signals and commands",
     "viewer": "a read-only user: dashboards, analysts, a read-only API",
 }

@@ -105,11 +105,15 @@ class Pipeline:
 
     def start(self, names: Iterable[str] | None = None, workers: int = 1) -> None:
         """Start `workers` processes of each processor (the pipeline's by default, the ccxt
-        gateway too when the configuration has venues for it, and one monitor watching them
-        all): one consumer group each, so Kafka shares the partitions among them."""
+        gateway too when the configuration has venues for it, the live feed when it names
+        venues to read, and one monitor watching them all): one consumer group each, so Kafka
+        shares the partitions among them."""
         if names is None:
-            names = [*PIPELINE, *(["gateway"] if load_config(self.config).gateway else [])]
+            engine = load_config(self.config)
+            names = [*PIPELINE, *(["gateway"] if engine.gateway else [])]
             self.start_one("monitor")
+            if engine.feed:  # one only: two would publish every record twice
+                self.start_one("feed")
         for name in names:
             for worker in range(workers):
                 self.start_one(name, worker)

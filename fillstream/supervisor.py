@@ -3,9 +3,10 @@
 `up --foreground` is the supervisor itself (what systemd or a container runs): it starts the
 local broker unless `KAFKA_BOOTSTRAP_SERVERS` names a cluster (or one already runs), creates
 the catalog's topics, starts every processor the configuration needs (scheduler, risk, desk,
-monitor, and the ccxt gateway when it has venues), the clock's ticker and the REST API, each a
-child process logging to `<state dir>/logs/<name>.log`, and restarts any that exits under
-the restart policy (fillstream/restarts.py), each restart logged and published on `metrics`.
+monitor, the ccxt gateway and the live feed when it has venues for them), the clock's ticker
+and the REST API, each a child process logging to `<state dir>/logs/<name>.log`, and restarts
+any that exits under the restart policy (fillstream/restarts.py), each restart logged and
+published on `metrics`.
 It runs as many workers of each processor as `fillstream scale` (or the API) asked for
 (fillstream/scaling.py), one to begin with. It keeps `supervisor_record` up to date. On
 SIGTERM or SIGINT it stops the children (SIGTERM, SIGKILL after a timeout), then the broker if

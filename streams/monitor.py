@@ -11,7 +11,10 @@ time, years old in a replay). `evaluate` says which conditions hold at `now_us`:
   Prometheus' `histogram_quantile` does, once at least `min_latency_samples` records were timed;
 - **shortfall**: the mean `total_cost_bps` (Perold implementation shortfall) of the orders
   completed in the window, overall and optionally per strategy, once there are `min_orders`;
-- **heartbeat**: a processor none of whose workers sent a `heartbeat` for the timeout.
+- **heartbeat**: a processor none of whose workers sent a `heartbeat` for the timeout;
+- **stale feed**: a venue symbol of the live feed (`feed_staleness_seconds{venue, symbol}`)
+  with nothing received for longer than `max_feed_staleness_seconds`: its latest figure plus
+  the time since it was published, so a feed that stops reporting altogether still goes stale.
 
 Counters are cumulative per worker (`worker` label, host:pid), so increases are taken per
 series and summed. An increase is measured from the last sample at or before the window's
@@ -60,6 +63,8 @@ SECOND_US = 1_000_000
 NEW_WORKER_AFTER_US = 5 * SECOND_US
 # Series silent this many windows are dropped (a worker that is gone).
 FORGET_AFTER_WINDOWS = 10
+# The live feed's figure (connectors/livefeed/service.py).
+FEED_STALENESS = "feed_staleness_seconds"
 
 
 class Severity(StrEnum):
@@ -72,11 +77,13 @@ class Rule(StrEnum):
     LATENCY = "latency"
     SHORTFALL = "shortfall"
     HEARTBEAT = "heartbeat"
+    STALE_FEED = "stale_feed"
 
     @property
     def severity(self) -> Severity:
-        """A silent processor may have stopped trading altogether; the rest degrade it."""
-        return Severity.CRITICAL if self is Rule.HEARTBEAT else Severity.WARNING
+        """A silent processor may have stopped trading altogether, and a stale feed has risk
+        and the algorithms price orders off a market that has moved on; the rest degrade it."""
+        return Severity.CRITICAL if self in (Rule.HEARTBEAT, Rule.STALE_FEED) else Severity.WARNING
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -97,6 +104,7 @@ class MonitorConfig:
     min_orders: int = 5
     shortfall_by_strategy: bool = False
     heartbeat_timeout_us: int = 10 * SECOND_US
+    max_feed_staleness_us: int = 30 * SECOND_US
 
     def max_latency_ms_of(self, processor: str) -> float:
         return self.max_latency_ms_by_processor.get(processor, self.max_latency_ms)
@@ -135,6 +143,9 @@ class MonitorConfig:
             heartbeat_timeout_us=get(
                 "heartbeat_timeout_seconds", _seconds_us, default.heartbeat_timeout_us
             ),
+            max_feed_staleness_us=get(
+                "max_feed_staleness_seconds", _seconds_us, default.max_feed_staleness_us
+            ),
         )
 
 
@@ -150,6 +161,7 @@ _FIELDS = {
     "min_orders",
     "shortfall_by_strategy",
     "heartbeat_timeout_seconds",
+    "max_feed_staleness_seconds",
 }
 
 
@@ -234,6 +246,8 @@ class MonitorState:
     workers: dict[str, _Worker] = field(default_factory=dict)
     heartbeats: dict[str, int] = field(default_factory=dict)  # processor → latest µs
     completed: list[_Completed] = field(default_factory=list)  # time order
+    # (venue, symbol) → (µs, seconds): the live feed's latest staleness figure and its time
+    feeds: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
 
 
 def observe_metric(state: MonitorState, metric: Metric) -> None:
@@ -246,6 +260,11 @@ def observe_metric(state: MonitorState, metric: Metric) -> None:
     worker.last_seen_us = max(worker.last_seen_us, at_us)
     if metric.name == "heartbeat":
         state.heartbeats[metric.processor] = max(state.heartbeats.get(metric.processor, 0), at_us)
+        return
+    if metric.name == FEED_STALENESS:
+        feed = metric.labels.get("venue", ""), metric.labels.get("symbol", "")
+        if at_us >= state.feeds.get(feed, (0, 0.0))[0]:
+            state.feeds[feed] = (at_us, metric.value)
         return
     if metric.kind is MetricKind.GAUGE:
         return
@@ -347,6 +366,7 @@ def evaluate(state: MonitorState, now_us: int, config: MonitorConfig) -> list[Al
         *_latency(state, start_us, now_us, config, window),
         *_shortfall(state, start_us, now_us, config, window),
         *_heartbeats(state, now_us, config),
+        *_stale_feeds(state, now_us, config),
     ]
 
 
@@ -460,6 +480,22 @@ def _heartbeats(state: MonitorState, now_us: int, config: MonitorConfig) -> list
             continue
         message = f"no heartbeat from {processor} for {silent:.1f} s (threshold {timeout:g} s)"
         alerts.append(Alert(Rule.HEARTBEAT, silent, timeout, message, {"processor": processor}))
+    return alerts
+
+
+def _stale_feeds(state: MonitorState, now_us: int, config: MonitorConfig) -> list[Alert]:
+    alerts = []
+    threshold = config.max_feed_staleness_us / SECOND_US
+    for (venue, symbol), (at_us, seconds) in sorted(state.feeds.items()):
+        stale = seconds + max(now_us - at_us, 0) / SECOND_US
+        if stale <= threshold:
+            continue
+        message = (
+            f"no market data from {venue} for {symbol} for {stale:.1f} s "
+            f"(threshold {threshold:g} s)"
+        )
+        labels = {"venue": venue, "symbol": symbol}
+        alerts.append(Alert(Rule.STALE_FEED, stale, threshold, message, labels))
     return alerts
 
 

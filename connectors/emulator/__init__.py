@@ -8,6 +8,7 @@ client over real HTTP. The modules:
 - `accounts.py`, `listings.py`, `market.py`: balances, listed symbols, public market data;
 - `signing.py`, `errors.py`: request signing and Binance's error answers;
 - `faults.py`: HTTP faults; `app.py`: the aiohttp application; `server.py`: serving it;
+- `streams.py`: Binance's WebSocket market streams, with their faults;
 - `client.py`: ccxt's settings for an emulator.
 docs/EMULATOR.md tells how to use it.
 """

@@ -30,6 +30,7 @@ from fillstream.connectors.emulator.faults import DEFAULT_HOLD_S, Failure, Fault
 from fillstream.connectors.emulator.nobitex import routes as nobitex_routes
 from fillstream.connectors.emulator.nobitex import too_many_requests
 from fillstream.connectors.emulator.signing import check_timestamp, signed_payload, verify
+from fillstream.connectors.emulator.streams import install_streams
 
 __all__ = ["Dialect", "create_app"]
 
@@ -75,6 +76,7 @@ def create_app(
     app[_DIALECT] = dialect
     app.on_shutdown.append(_release_held)
     app.add_routes(nobitex_routes(exchange) if dialect == "nobitex" else _binance_routes())
+    install_streams(app, exchange)
     app.add_routes(
         [
             web.post(f"{_CONTROL}advance", _advance),

@@ -39,6 +39,7 @@ from fillstream.connectors.emulator.errors import (
     unknown_symbol,
 )
 from fillstream.connectors.emulator.listings import Listing
+from fillstream.connectors.emulator.market import SymbolMarket
 from fillstream.connectors.emulator.orders import (
     EmulatedOrder,
     Fill,
@@ -178,6 +179,11 @@ class Exchange:
     def depth(self, params: Mapping[str, str]) -> dict[str, Any]:
         limit = _limit(params, _DEFAULT_DEPTH, _MAX_DEPTH)
         return self._listing(params).market.render_depth(limit)
+
+    def market_of(self, symbol: str) -> SymbolMarket:
+        """One listed symbol's public market (Binance's name, `BTCUSDT`), for the WebSocket
+        streams; -1121 for a symbol not listed."""
+        return self._listing({"symbol": symbol}).market
 
     def agg_trades(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
         market = self._listing(params).market

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import ccxt.async_support
+import ccxt.pro
 
 from fillstream.connectors.gateway.config import Credentials, VenueEntry
 from fillstream.connectors.gateway.exchanges import async_exchange, describe
@@ -55,12 +56,16 @@ def build_client(
     return client
 
 
-def routing(exchange: str, api_url: str | None) -> dict[str, Any]:
+def routing(exchange: str, api_url: str | None, ws_url: str | None = None) -> dict[str, Any]:
     """The settings that say where a client goes and what it may call: no throttle of its
-    own, the exchange's options, and with `api_url` every API URL moved to that host."""
+    own, the exchange's options, with `api_url` every API URL moved to that host, and with
+    `ws_url` every WebSocket URL of its `ccxt.pro` class moved to that one (a live feed's)."""
     settings: dict[str, Any] = {"enableRateLimit": False, "options": _OPTIONS.get(exchange, {})}
     if api_url is not None:
         settings["urls"] = {"api": _moved(describe(exchange)["urls"]["api"], api_url)}
+    if ws_url is not None:
+        streams = getattr(ccxt.pro, exchange)().describe()["urls"]["api"]["ws"]
+        settings.setdefault("urls", {"api": {}})["api"]["ws"] = _moved(streams, ws_url)
     return settings
 
 

@@ -136,6 +136,18 @@ def test_the_ticker_writes_clock_ticks_and_its_heartbeat_only(acls):
     assert may_topic(acls, "operator", "WRITE", "clock")
 
 
+def test_the_feed_writes_the_market_topics_and_its_figures_only(acls):
+    written = [spec.name for spec in CATALOG if may_topic(acls, "feed", "WRITE", spec.name)]
+    assert written == [
+        "market.quotes",
+        "market.trades",
+        "market.book",
+        "market.reference",
+        "metrics",
+    ]
+    assert not [spec.name for spec in CATALOG if may_topic(acls, "feed", "READ", spec.name)]
+
+
 def test_the_gateway_takes_slices_and_gives_fills(acls):
     assert may_topic(acls, "gateway", "READ", "slices")
     assert may_topic(acls, "gateway", "WRITE", "fills")

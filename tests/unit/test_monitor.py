@@ -301,6 +301,46 @@ def test_a_processor_silent_past_the_timeout_is_critical_until_it_beats_again():
     assert changes.fired == ()
 
 
+def staleness(seconds: float, at_us: int, symbol: str = "BTC/USDT") -> Metric:
+    return metric(
+        "feed_staleness_seconds",
+        seconds,
+        at_us,
+        processor="feed",
+        kind="gauge",
+        venue="binance",
+        symbol=symbol,
+    )
+
+
+def test_a_feed_symbol_stale_past_the_threshold_is_critical_until_data_comes_again():
+    config = MonitorConfig(max_feed_staleness_us=30 * S)
+    state = feed(MonitorState(), staleness(2.0, T0), staleness(25.0, T0, symbol="ETH/USDT"))
+    assert evaluate(state, T0 + 5 * S, config) == []  # 25 + 5 s: exactly the threshold
+    # the feed stopped reporting: its last figure ages with the time since it was published
+    (alert,) = evaluate(state, T0 + 5_500_000, config)
+    assert (alert.rule, alert.severity, alert.labels) == (
+        Rule.STALE_FEED,
+        Severity.CRITICAL,
+        {"venue": "binance", "symbol": "ETH/USDT"},
+    )
+    assert alert.value == pytest.approx(30.5)
+    assert alert.message == ("no market data from binance for ETH/USDT for 30.5 s (threshold 30 s)")
+    feed(state, staleness(31.0, T0 + 6 * S), staleness(0.1, T0 + 7 * S, symbol="ETH/USDT"))
+    feed(state, staleness(40.0, T0 + 1 * S, symbol="ETH/USDT"))  # an older figure, late
+    (stale,) = evaluate(state, T0 + 8 * S, config)
+    assert stale.labels["symbol"] == "BTC/USDT" and stale.value == pytest.approx(33.0)
+
+
+def test_the_staleness_threshold_is_configured_in_seconds():
+    assert MonitorConfig.from_dict({"max_feed_staleness_seconds": 5}).max_feed_staleness_us == (
+        5 * S
+    )
+    assert MonitorConfig().max_feed_staleness_us == 30 * S
+    with pytest.raises(ValueError, match="max_feed_staleness_seconds"):
+        MonitorConfig.from_dict({"max_feed_staleness_seconds": 0})
+
+
 # -- transitions ---------------------------------------------------------------------------
 
 

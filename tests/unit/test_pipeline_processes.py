@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from fillstream.config import DEFAULT_CONFIG
 from fillstream.pipeline import Pipeline
 
 
@@ -51,3 +52,18 @@ def test_a_demo_finds_the_earlier_runs_under_its_own_topic_prefix_only():
     assert earlier_runs(names, "", other) == [run]
     assert earlier_runs(names, "", "demo-20261121-210000-ffff.") == [run, other]
     assert earlier_runs(names, "prod.", "prod.demo-20261121-210000-ffff.") == [f"prod.{run}"]
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_the_live_feed_starts_once_and_only_when_the_config_names_feed_venues(
+    tmp_path, monkeypatch, live
+):
+    config = tmp_path / "engine.toml"
+    feed = '\n[feed.venues.binance]\nexchange = "binance"\nsymbols = ["BTC/USDT"]\n'
+    config.write_text(DEFAULT_CONFIG.read_text() + (feed if live else ""))
+    started: list[str] = []
+    pipeline = Pipeline(config=config, log_dir=tmp_path)
+    monkeypatch.setattr(pipeline, "spawn", lambda key, command: started.append(key))
+    pipeline.start(workers=2)
+    assert started.count("feed") == (1 if live else 0)
+    assert "feed#1" not in started  # two feeds would publish every record twice
