@@ -106,9 +106,15 @@ class Pipeline:
     def start(self, names: Iterable[str] | None = None, workers: int = 1) -> None:
         """Start `workers` processes of each processor (the pipeline's by default, the ccxt
         gateway too when the configuration has venues for it, and one monitor watching them
-        all): one consumer group each, so Kafka shares the partitions among them."""
+        all; the allocator where the configuration declares allocation groups): one consumer
+        group each, so Kafka shares the partitions among them."""
         if names is None:
-            names = [*PIPELINE, *(["gateway"] if load_config(self.config).gateway else [])]
+            engine = load_config(self.config)
+            names = [
+                *(["allocator"] if engine.accounts.groups else []),
+                *PIPELINE,
+                *(["gateway"] if engine.gateway else []),
+            ]
             self.start_one("monitor")
         for name in names:
             for worker in range(workers):

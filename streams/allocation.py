@@ -48,7 +48,7 @@ from fillstream.schemas.models import (
 )
 from fillstream.streams.accounts import AccountConfig, GroupConfig
 
-__all__ = ["Lot", "Measured", "allocate", "child_signal_id", "measure"]
+__all__ = ["Lot", "Measured", "allocate", "child_signal_id", "children_of", "measure"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -241,7 +241,6 @@ def allocate(
         spare -= 1
         notes[account_id].append("one more lot: the largest remainder of the rounding")
 
-    children: list[Signal] = []
     lines: list[AllocationLine] = []
     for account_id, m in measured.items():
         quantity = lots[account_id] * lot.size
@@ -250,11 +249,6 @@ def allocate(
                 f"dropped: {_text(quantity)} is below the minimum quantity {_text(lot.minimum)}"
             )
             quantity = _ZERO
-        child_id = None
-        if quantity > 0:
-            child = _child(signal, account_id, quantity)
-            children.append(child)
-            child_id = child.signal_id
         lines.append(
             AllocationLine(
                 account_id=account_id,
@@ -267,12 +261,12 @@ def allocate(
                 weight=weights[account_id],
                 correlated_with=together[account_id],
                 quantity=quantity,
-                child_signal_id=child_id,
+                child_signal_id=child_signal_id(signal.signal_id, account_id) if quantity else None,
                 notes=notes[account_id],
             )
         )
 
-    allocated = sum((child.quantity for child in children), _ZERO)
+    allocated = sum((line.quantity for line in lines), _ZERO)
     summary = []
     if not members:
         summary.append(f"group {group.name} has no accounts")
@@ -300,17 +294,31 @@ def allocate(
         notes=summary,
         created_at=signal.created_at,
     )
-    return children, rationale
+    accounts = {account_id: m.config for account_id, m in measured.items()}
+    return children_of(signal, rationale, accounts), rationale
 
 
-def _child(parent: Signal, account_id: str, quantity: Decimal) -> Signal:
-    display = parent.display_quantity
-    return parent.model_copy(
-        update={
-            "signal_id": child_signal_id(parent.signal_id, account_id),
-            "account_id": account_id,
-            "quantity": quantity,
-            "display_quantity": None if display is None else min(display, quantity),
-            "allocation_group": None,
-        }
-    )
+def children_of(
+    parent: Signal, rationale: Allocation, accounts: Mapping[str, AccountConfig]
+) -> list[Signal]:
+    """The child signals an allocation chose: the parent for each account given a quantity,
+    on the account's venue unless the parent names one; an iceberg's display no larger than
+    the child."""
+    children = []
+    for line in rationale.accounts:
+        if line.child_signal_id is None:
+            continue
+        display = parent.display_quantity
+        children.append(
+            parent.model_copy(
+                update={
+                    "signal_id": line.child_signal_id,
+                    "account_id": line.account_id,
+                    "exchange": parent.exchange or accounts[line.account_id].venue,
+                    "quantity": line.quantity,
+                    "display_quantity": None if display is None else min(display, line.quantity),
+                    "allocation_group": None,
+                }
+            )
+        )
+    return children
