@@ -41,7 +41,7 @@ from fillstream.schemas.topics import find
 from fillstream.streams.execution.algorithms.catalog import DIRECT
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.profiles import batching, configured
-from fillstream.topic_io import publish
+from fillstream.topic_io import make_producer, publish
 
 __all__ = [
     "ScheduleDraft",
@@ -277,8 +277,17 @@ def publish_profiles(profiles: Iterable[BatchingProfile], producer: Producer | N
 
 
 def publish_signals(signals: Iterable[Signal], producer: Producer | None = None) -> int:
-    """Publish on `signals`, keyed by account as the catalog says; how many were sent."""
-    return publish(find("signals"), (s.model_dump() for s in signals), producer)
+    """Publish on `signals`, keyed by account as the catalog says, and a signal addressed to
+    an allocation group on `signals.group`, for the allocator (risk never sees the parent:
+    it checks each child); how many were sent."""
+    producer = producer or make_producer()
+    by_topic: dict[str, list[dict[str, Any]]] = {"signals": [], "signals.group": []}
+    for signal in signals:
+        topic = "signals" if signal.allocation_group is None else "signals.group"
+        by_topic[topic].append(signal.model_dump())
+    return sum(
+        publish(find(topic), records, producer) for topic, records in by_topic.items() if records
+    )
 
 
 def publish_commands(commands: Iterable[Command], producer: Producer | None = None) -> int:

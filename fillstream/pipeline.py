@@ -425,8 +425,10 @@ def feed(
     codecs: dict[str, Any] = {}
     sent = 0
     for _time_us, rank, topic, record in timeline(market, signals, commands):
-        spec = find(topic)
         value = wire_signal(record) if topic == "signals" else record.model_dump()
+        if topic == "signals" and value.get("allocation_group") is not None:
+            topic = "signals.group"  # the allocator's, as control.publish_signals sends it
+        spec = find(topic)
         encoder = codecs.setdefault(topic, codec(spec))
         lockstep = watcher is not None and rank != MARKET
         if lockstep:
