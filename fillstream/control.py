@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from fillstream import settings
 from fillstream.schemas import jsonl
 from fillstream.schemas.models import (
+    AccountCorrelation,
     BatchingProfile,
     Command,
     CommandKind,
@@ -36,6 +37,7 @@ from fillstream.schemas.models import (
     ScheduleId,
     Signal,
     SignalTemplate,
+    pair_id,
 )
 from fillstream.schemas.topics import find
 from fillstream.streams.execution.algorithms.catalog import DIRECT
@@ -49,12 +51,14 @@ __all__ = [
     "Stamp",
     "account_command",
     "cancel_command",
+    "correlation",
     "direct",
     "kill_switch_command",
     "modify_command",
     "order_id_of",
     "parse_signal_file",
     "publish_commands",
+    "publish_correlations",
     "publish_schedules",
     "publish_signals",
     "schedule_cancel",
@@ -288,6 +292,31 @@ def publish_signals(signals: Iterable[Signal], producer: Producer | None = None)
     return sum(
         publish(find(topic), records, producer) for topic, records in by_topic.items() if records
     )
+
+
+def correlation(
+    account_a: str, account_b: str, value: float, at: Stamp, issued_by: str
+) -> AccountCorrelation:
+    """Two accounts' correlation as the allocator takes it (raises ValidationError for one
+    account twice, or a value outside [-1, 1])."""
+    first, second = sorted((account_a, account_b))
+    return AccountCorrelation(
+        pair_id=pair_id(first, second),
+        account_a=first,
+        account_b=second,
+        correlation=value,
+        issued_by=issued_by,
+        updated_at=at.now_us,
+    )
+
+
+def publish_correlations(
+    correlations: Iterable[AccountCorrelation], producer: Producer | None = None
+) -> int:
+    """Publish on `accounts.correlations` (to every partition: every allocator shard holds
+    the whole table)."""
+    spec = find("accounts.correlations")
+    return publish(spec, (c.model_dump() for c in correlations), producer)
 
 
 def publish_commands(commands: Iterable[Command], producer: Producer | None = None) -> int:

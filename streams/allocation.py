@@ -48,7 +48,16 @@ from fillstream.schemas.models import (
 )
 from fillstream.streams.accounts import AccountConfig, GroupConfig
 
-__all__ = ["Lot", "Measured", "allocate", "child_signal_id", "children_of", "measure"]
+__all__ = [
+    "Lot",
+    "Measured",
+    "allocate",
+    "available_margin",
+    "child_signal_id",
+    "children_of",
+    "measure",
+    "remaining_budget",
+]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -90,20 +99,31 @@ def _text(value: Decimal) -> str:
     return format_decimal(value.normalize() if value else _ZERO)
 
 
+def available_margin(account: AccountConfig, standing: AccountState | None) -> Decimal:
+    """Equity (balance plus PnL) less the margin in use (exposure over leverage), >= 0."""
+    if standing is None:
+        return account.balance
+    used = standing.exposure / account.leverage
+    return max(_ZERO, account.balance + standing.pnl - used)
+
+
+def remaining_budget(account: AccountConfig, standing: AccountState | None) -> Decimal:
+    """Today's risk budget less today's loss, >= 0 (a gain does not enlarge it)."""
+    loss = _ZERO if standing is None else max(_ZERO, -standing.daily_pnl)
+    return max(_ZERO, account.risk_budget - loss)
+
+
 def measure(
     account: AccountConfig, standing: AccountState | None, group: GroupConfig, signal: Signal
 ) -> Measured:
     """Steps 1 to 3 for one account; `standing` is risk's latest state of it (None: risk has
     not published it yet, so it stands as configured, flat)."""
     status = account.state if standing is None else standing.status
-    pnl = _ZERO if standing is None else standing.pnl
     daily_loss = _ZERO if standing is None else max(_ZERO, -standing.daily_pnl)
     drawdown = _ZERO if standing is None else standing.drawdown
-    exposure = _ZERO if standing is None else standing.exposure
     position = _ZERO if standing is None else standing.positions.get(signal.symbol, _ZERO)
 
-    available = max(_ZERO, account.balance + pnl - exposure / account.leverage)
-    remaining = max(_ZERO, account.risk_budget - daily_loss)
+    available, remaining = available_margin(account, standing), remaining_budget(account, standing)
     by_margin = available * account.leverage
     by_budget = remaining / group.adverse_move
     capacity = min(by_margin, by_budget)
