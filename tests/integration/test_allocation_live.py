@@ -78,3 +78,10 @@ def test_a_group_signal_becomes_three_child_orders_that_fill(kafka_bootstrap, tm
         report = json.loads(audit.read_text())
         assert report["violations"] == []
         assert report["read"]["signals.group"] == 1
+
+        # the account's status as the CLI reads it from the topics: fund-b bought 0.03
+        result = CliRunner().invoke(app, ["accounts", "status", "fund-b", "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        status = json.loads(result.output)
+        assert (status["state"], status["positions"]) == ("active", {"BTC/USDT": "0.03000"})
+        assert status["working_orders"] == []
