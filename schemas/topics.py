@@ -55,34 +55,6 @@ class TopicSpec:
 
 CATALOG: tuple[TopicSpec, ...] = (
     TopicSpec("signals", "Signal", ("account_id",), "trade signals from producers"),
-    TopicSpec(
-        "signals.group",
-        "Signal",
-        ("allocation_group",),
-        "signals addressed to an allocation group, for the allocator",
-    ),
-    TopicSpec(
-        "allocations",
-        "Allocation",
-        ("allocation_group",),
-        "each group signal's split across its accounts, with the rationale",
-    ),
-    TopicSpec(
-        "accounts.state",
-        "AccountState",
-        ("account_id",),
-        "each configured account as risk holds it (a global table for the allocator)",
-        cleanup_policy="compact",
-        broadcast="all",
-    ),
-    TopicSpec(
-        "accounts.correlations",
-        "AccountCorrelation",
-        ("pair_id",),
-        "the correlation of two accounts' returns (a global table for the allocator)",
-        cleanup_policy="compact",
-        broadcast="all",
-    ),
     TopicSpec("orders.approved", "ParentOrder", ("signal.symbol",), "risk-approved parent orders"),
     TopicSpec(
         "orders.rejected",
@@ -167,6 +139,34 @@ CATALOG: tuple[TopicSpec, ...] = (
         "the batching profile in force for every processor (latest wins)",
         cleanup_policy="compact",
         co_partitioned=False,
+    ),
+    TopicSpec(
+        "signals.group",
+        "Signal",
+        ("allocation_group",),
+        "signals addressed to an allocation group, for the allocator",
+    ),
+    TopicSpec(
+        "allocations",
+        "Allocation",
+        ("allocation_group",),
+        "each group signal's split across its accounts, with the rationale",
+    ),
+    TopicSpec(
+        "accounts.state",
+        "AccountState",
+        ("account_id",),
+        "each configured account as risk holds it (a global table for the allocator)",
+        cleanup_policy="compact",
+        broadcast="all",
+    ),
+    TopicSpec(
+        "accounts.correlations",
+        "AccountCorrelation",
+        ("pair_id",),
+        "the correlation of two accounts' returns (a global table for the allocator)",
+        cleanup_policy="compact",
+        broadcast="all",
     ),
     TopicSpec(
         "commands",
