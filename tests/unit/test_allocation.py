@@ -27,7 +27,7 @@ def account(account_id: str, balance: str, budget: str, **more: object) -> Accou
     )
 
 
-def signal(quantity: str, **more: object) -> Signal:
+def signal(quantity: str = "1", **more: object) -> Signal:
     return Signal.model_validate(
         {
             "signal_id": "grp-1",

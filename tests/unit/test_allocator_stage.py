@@ -14,12 +14,12 @@ from fillstream.schemas.models import (
     AccountCorrelation,
     AccountState,
     AccountStatus,
-    Signal,
     pair_id,
 )
 from fillstream.streams.memory import Memory
 from fillstream.streams.stages.allocator import AllocatorStage
 from tests.accounts import accounts_config
+from tests.unit.test_allocation import signal as group_signal
 
 T0 = 1_723_161_300_000_000
 
@@ -27,23 +27,6 @@ T0 = 1_723_161_300_000_000
 @pytest.fixture
 def config(tmp_path):
     return accounts_config(tmp_path)
-
-
-def group_signal(signal_id: str = "grp-1", quantity: str = "1", **more: object) -> Signal:
-    return Signal.model_validate(
-        {
-            "signal_id": signal_id,
-            "strategy_id": "momentum",
-            "account_id": "desk",
-            "symbol": "BTC/USDT",
-            "side": "buy",
-            "quantity": quantity,
-            "order_type": "market",
-            "created_at": T0,
-            "allocation_group": "funded",
-        }
-        | more
-    )
 
 
 def paused(account_id: str) -> AccountState:

@@ -66,7 +66,7 @@ def test_status_from_risks_state_and_the_working_orders(engine):
 def test_history_lists_the_allocations_that_considered_the_account_newest_first(engine):
     view, stage = EngineView(), AllocatorStage(engine)
     for n in (1, 2, 3):
-        for emit in stage.handle("signals.group", group_signal(f"grp-{n}"), T0):
+        for emit in stage.handle("signals.group", group_signal(signal_id=f"grp-{n}"), T0):
             if emit.topic == "allocations":
                 apply(view, "allocations", emit.record)
                 apply(view, "allocations", emit.record)  # a repeat counts once
