@@ -44,6 +44,7 @@ from fillstream.schemas.models import (
     Rejection,
     RoutedOrder,
     Side,
+    Signal,
     Slice,
     SliceAction,
 )
@@ -75,6 +76,7 @@ __all__ = [
 ]
 
 AUDITED_TOPICS = (
+    "signals.group",
     "signals",
     "orders.approved",
     "orders.rejected",
@@ -128,6 +130,9 @@ class _Audit:
             lambda: defaultdict(Decimal)
         )
         self.position_at: dict[tuple[str, str], Where] = {}
+        # Each group signal's quantity and its children's, by parent signal id (a child's id
+        # is `<parent signal id>:<account id>`, streams/allocation.py).
+        self.groups: dict[str, tuple[Decimal, dict[str, Decimal]]] = {}
 
     def run(self, records: Iterable[LogRecord]) -> AuditReport:
         by_topic: dict[str, list[_Entry]] = defaultdict(list)
@@ -184,7 +189,33 @@ class _Audit:
             return True
         return False
 
+    def _signals_group(self, entry: _Entry) -> None:
+        parent: Signal = entry.record
+        self.groups.setdefault(parent.signal_id, (parent.quantity, {}))
+
+    def _child(self, entry: _Entry) -> None:
+        """A child of a group signal counts toward its parent once (a copy is a redelivery);
+        the children may never sum to more than the parent."""
+        signal_id = entry.record["signal_id"]
+        parent_id, _, _account = signal_id.rpartition(":")
+        if parent_id not in self.groups:
+            return
+        quantity, children = self.groups[parent_id]
+        if signal_id in children:
+            return
+        children[signal_id] = Decimal(str(entry.record["quantity"]))
+        allocated = sum(children.values(), _ZERO)
+        if allocated > quantity:
+            self._flag(
+                Rule.ALLOCATION_EXCEEDS_PARENT,
+                entry.where,
+                {"signal_id": parent_id},
+                quantity=_plain(quantity),
+                allocated=_plain(allocated),
+            )
+
     def _signals(self, entry: _Entry) -> None:
+        self._child(entry)
         order_id = order_id_for(entry.record["signal_id"])
         if order_id in self.orders or order_id in self.outside:
             return  # re-sent: risk refuses it as a duplicate, the first one stands

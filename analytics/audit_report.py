@@ -45,6 +45,10 @@ class Rule(ReasonCode):
         "STATE_MISMATCH",
         "order {order_id}: orders.state says {published}, its rebuilt state is {rebuilt}",
     )
+    ALLOCATION_EXCEEDS_PARENT = (
+        "ALLOCATION_EXCEEDS_PARENT",
+        "group signal {signal_id} of {quantity}: its children sum to {allocated}",
+    )
     POSITION_MISMATCH = (
         "POSITION_MISMATCH",
         "{account_id} {symbol} net quantity: fills {fills}, rebuilt orders {orders},"

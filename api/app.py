@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from pydantic import BaseModel, ConfigDict, Field
 
 from fillstream import __version__, control
+from fillstream.api.accounts import account_status
 from fillstream.api.cluster import GroupLag
 from fillstream.api.envelope import ApiError, Envelope, ErrorCode, install, respond
 from fillstream.api.exposition import ApiFigures, PipelineCollector
@@ -43,6 +44,7 @@ from fillstream.connectors.gateway.ratelimit import TokenBucket
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.schemas.decimals import format_decimal
 from fillstream.schemas.models import (
+    AccountCorrelation,
     BatchingProfile,
     Command,
     CommandKind,
@@ -95,6 +97,8 @@ class Services:
     allocate: Callable[[str, int], int] | None = None
     # Publishes batching profiles on `profiles`; None: this API does not switch them.
     publish_profiles: Callable[[list[BatchingProfile]], int] | None = None
+    # Publishes account correlations on `accounts.correlations`; None: this API does not.
+    publish_correlations: Callable[[list[AccountCorrelation]], int] | None = None
 
 
 # -- request bodies -----------------------------------------------------------------------
@@ -122,6 +126,13 @@ class AllocateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     processor: Identifier
     workers: Annotated[int, Field(ge=1)]
+
+
+class CorrelationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account_a: Identifier
+    account_b: Identifier
+    correlation: Annotated[float, Field(ge=-1, le=1)]
 
 
 class KillSwitchRequest(BaseModel):
@@ -559,6 +570,57 @@ def create_app(services: Services) -> FastAPI:
     def prometheus() -> Response:
         """Prometheus text: the API's request figures and the pipeline's latest series."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @admin.put("/accounts/correlations", status_code=202, response_model=Envelope[dict[str, Any]])
+    def set_correlation(request: Request, pair: CorrelationRequest) -> JSONResponse:
+        """Set two accounts' correlation on `accounts.correlations`: the allocator makes
+        accounts correlated above their group's `max_correlation` share one allocation."""
+        if services.publish_correlations is None:
+            raise ApiError(409, ErrorCode.CONFLICT, "this API does not publish correlations")
+        if pair.account_a == pair.account_b:
+            message = "account_a and account_b must be two different accounts"
+            raise ApiError(
+                422, ErrorCode.VALIDATION_FAILED, message, [{"field": "body", "message": message}]
+            )
+        built = control.correlation(
+            pair.account_a, pair.account_b, pair.correlation, control.stamp(), ISSUER
+        )
+        publish(services.publish_correlations, [built])
+        return respond(request, built.model_dump(mode="json"), 202)
+
+    def configured_account(account_id: str) -> Any:
+        account = services.engine.accounts.accounts.get(account_id)
+        if account is None:
+            raise _not_found("account", account_id)
+        return account
+
+    @read.get("/accounts/{account_id}", response_model=Envelope[dict[str, Any]])
+    def account_detail(request: Request, account_id: _Id) -> JSONResponse:
+        """An account of the configuration: state, available margin, risk budget left, daily
+        PnL and drawdown, open positions and working orders."""
+        account = configured_account(account_id)
+        with services.lock:
+            standing = services.view.accounts.get(account_id)
+            orders = list(services.view.orders.values())
+        return respond(request, account_status(account, standing, orders))
+
+    @read.get("/accounts/{account_id}/history", response_model=Envelope[dict[str, Any]])
+    def account_history(
+        request: Request,
+        account_id: _Id,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    ) -> JSONResponse:
+        """The allocations that considered the account, newest first: each group signal's
+        whole rationale, this account's line among the others."""
+        configured_account(account_id)
+        with services.lock:
+            history = list(services.view.allocations.get(account_id, ()))
+        latest = history[::-1][:limit]
+        data = {
+            "account_id": account_id,
+            "allocations": [allocation.model_dump(mode="json") for allocation in latest],
+        }
+        return respond(request, data)
 
     @admin.post(
         "/accounts/{account_id}/{action}",

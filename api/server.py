@@ -53,7 +53,8 @@ def api_settings(config: Path | None = None) -> ApiSettings:
 def build(chosen: ApiSettings) -> tuple[Services, Follower]:
     """The API's services on the configured cluster (its topics created if missing), and the
     view's follower (not started)."""
-    ensure_topics(find(topic) for topic in (*FOLLOWED, "signals", "commands", "schedules"))
+    published = ("signals", "signals.group", "commands", "schedules", "accounts.correlations")
+    ensure_topics(find(topic) for topic in (*FOLLOWED, *published))
     producer = make_producer()
     view, lock = EngineView(), threading.Lock()
     services = Services(
@@ -66,7 +67,11 @@ def build(chosen: ApiSettings) -> tuple[Services, Follower]:
         publish_commands=lambda commands: control.publish_commands(commands, producer),
         publish_schedules=lambda schedules: control.publish_schedules(schedules, producer),
         publish_profiles=lambda profiles: control.publish_profiles(profiles, producer),
-        processors=(*PROCESSORS, *(["gateway"] if chosen.engine.gateway else [])),
+        publish_correlations=lambda pairs: control.publish_correlations(pairs, producer),
+        processors=(
+            *(p for p in PROCESSORS if p != "allocator" or chosen.engine.accounts.groups),
+            *(["gateway"] if chosen.engine.gateway else []),
+        ),
         group_of=settings.processor_group,
         rate_per_second=chosen.rate_per_second,
         burst=2 * chosen.rate_per_second,

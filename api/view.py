@@ -12,6 +12,7 @@ schedule stands by schedule id.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -21,6 +22,8 @@ from pydantic import BaseModel
 from fillstream.api.trade_window import TradeWindow
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.schemas.models import (
+    AccountState,
+    Allocation,
     BookUpdate,
     ExecutionReport,
     Metric,
@@ -47,7 +50,11 @@ FOLLOWED = (
     "market.trades",
     "metrics",
     "schedules.state",
+    "accounts.state",
+    "allocations",
 )
+# The rationales kept per account: its latest allocations, oldest first.
+ALLOCATION_HISTORY = 1_000
 
 # processor, metric name, labels (sorted): one time series on the `metrics` topic.
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -74,6 +81,9 @@ class EngineView:
     trades: dict[str, TradeWindow] = field(default_factory=dict)  # by symbol
     series: dict[SeriesKey, Metric] = field(default_factory=dict)
     schedules: dict[str, ScheduleState] = field(default_factory=dict)
+    accounts: dict[str, AccountState] = field(default_factory=dict)  # risk's latest, by account
+    # Each account's allocations (the rationales naming it), by account id.
+    allocations: dict[str, deque[Allocation]] = field(default_factory=dict)
 
     def reports_of_slice(self, slice_id: str) -> list[ExecutionReport]:
         ids = self.slices.get(slice_id)
@@ -136,6 +146,17 @@ def apply(view: EngineView, topic: str, record: Mapping[str, Any] | BaseModel) -
     elif topic == "schedules.state":
         standing = _typed(ScheduleState, record)
         view.schedules[standing.schedule_id] = standing
+    elif topic == "accounts.state":
+        account = _typed(AccountState, record)
+        known = view.accounts.get(account.account_id)  # a copy on every partition
+        if known is None or known.updated_at <= account.updated_at:
+            view.accounts[account.account_id] = account
+    elif topic == "allocations":
+        allocation = _typed(Allocation, record)
+        for line in allocation.accounts:
+            history = view.allocations.setdefault(line.account_id, deque(maxlen=ALLOCATION_HISTORY))
+            if allocation not in history:  # a repeated parent publishes the same again
+                history.append(allocation)
 
 
 def _book(view: EngineView, symbol: str, venue: str, timestamp: int) -> BookView:

@@ -14,14 +14,16 @@ stage input or output shows up here by itself:
   throw-away groups of `topic_io.consume` (its journal and fills, read whole at start);
 - the ticker (`clock`, fillstream/ticker.py) writes clock ticks and its heartbeat;
 - the live feed (`feed`, connectors/livefeed/) writes the market topics and its figures;
-- the API reads every catalog topic, publishes signals, commands, schedules and batching
-  profiles, and describes the pipeline's groups for its health page's lag;
+- the API reads every catalog topic, publishes signals (to accounts and to groups), commands,
+  schedules, batching profiles and account correlations, and describes the pipeline's groups
+  for its health page's lag;
 - `viewer` reads every catalog topic and describes its configuration, describes the pipeline's
   groups, and uses the tail groups and its own (`<prefix>fillstream-viewer…`);
 - `operator` (the CLI, the demo, the bench) reads as `viewer` does (in the tail groups, not
   the viewer's), creates the catalog's topics, and publishes what comes from outside the
-  pipeline: signals, commands, schedules and batching profiles, and every topic no processor
-  writes (market data, clock ticks: the feeds `fillstream produce` and the demo publish).
+  pipeline: signals, commands, schedules, batching profiles and correlations, and every topic
+  no processor writes (market data, clock ticks: the feeds `fillstream produce` and the demo
+  publish).
 
 Here the entries are plain values, without Kafka; `infra/acls.py` writes and reads them.
 """
@@ -58,7 +60,14 @@ PatternType = Literal["LITERAL", "PREFIXED"]
 # are their processor's alone.
 TOPICS = tuple(spec.name for spec in CATALOG)
 # What people and programs publish, through fillstream/control.py: the CLI and the API.
-PUBLISHED = ("signals", "commands", "schedules", "profiles")
+PUBLISHED = (
+    "signals",
+    "signals.group",
+    "commands",
+    "schedules",
+    "profiles",
+    "accounts.correlations",
+)
 # The ticker's role (fillstream/ticker.py, which imports the pipeline: named here, not imported).
 TICKER = "clock"
 # What every processor writes beyond its stage: its telemetry, and what its stage could not take.

@@ -308,7 +308,8 @@ def tail(
 @app.command()
 def run(
     processor: Annotated[
-        str, typer.Argument(help="scheduler, risk, desk, gateway, monitor, clock or feed.")
+        str,
+        typer.Argument(help="scheduler, allocator, risk, desk, gateway, monitor, clock or feed."),
     ],
     config: Annotated[
         Path | None, typer.Option(help="Engine configuration (TOML) (default: the shipped one).")
@@ -320,6 +321,7 @@ def run(
     """Run one processor of the pipeline on the configured Kafka cluster (until stopped).
 
     `scheduler` publishes the signals of scheduled and recurring executions as they fall due;
+    `allocator` splits each signal to an allocation group into one signal per account;
     `risk` checks signals per account; `desk` routes, executes, simulates the venues, keeps
     the orders' state and measures TCA per symbol (docs/ARCHITECTURE.md).
     `gateway` serves the venues of the configuration's gateway.venues tables over ccxt, their

@@ -29,7 +29,9 @@ _BATCH = 500  # signals per publish call: the progress bar moves once per batch
 
 signals_app = typer.Typer(help="Publish trade signals.", no_args_is_help=True)
 orders_app = typer.Typer(help="Orders: status, listing, cancel.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Pause or resume an account's trading.", no_args_is_help=True)
+accounts_app = typer.Typer(
+    help="Accounts: status, pause, resume, correlations.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer, topics_app: typer.Typer) -> None:
@@ -252,6 +254,52 @@ def accounts_resume(
 ) -> None:
     """Lift an account's pause."""
     _publish(control.account_command(CommandKind.RESUME, account, control.stamp(), ISSUER, reason))
+
+
+@accounts_app.command("status")
+def accounts_status(
+    account: Annotated[str, typer.Argument(help="The account id.")],
+    config: Annotated[
+        Path | None, typer.Option(help="Engine configuration (TOML) (default: the shipped one).")
+    ] = None,
+) -> None:
+    """An account of the configuration as JSON: state, available margin, risk budget left,
+    daily PnL and drawdown, open positions and working orders (from accounts.state and
+    orders.state, as GET /api/v1/accounts/{id} answers)."""
+    from fillstream.api.accounts import account_status
+    from fillstream.api.follower import snapshot
+    from fillstream.config import ConfigError, load_config
+
+    try:
+        configured = load_config(config).accounts.accounts.get(account)
+    except ConfigError as error:
+        raise _fail(str(error)) from None
+    if configured is None:
+        raise _fail(f"no account {account!r} among the configuration's accounts", 1)
+    main_cli()._require_cluster()
+    with _spinner("reading accounts.state and orders.state") as progress:
+        progress.add_task("accounts")
+        view = snapshot(["accounts.state", "orders.state"])
+    status = account_status(configured, view.accounts.get(account), view.orders.values())
+    print(jsonl.dumps(status, indent=2))
+
+
+@accounts_app.command("correlate")
+def accounts_correlate(
+    account_a: Annotated[str, typer.Argument(help="One account id.")],
+    account_b: Annotated[str, typer.Argument(help="The other account id.")],
+    correlation: Annotated[
+        float, typer.Argument(help="Their returns' correlation, -1 to 1.", min=-1, max=1)
+    ],
+) -> None:
+    """Set two accounts' correlation (accounts.correlations): the allocator makes accounts
+    correlated above their group's max_correlation share one allocation."""
+    if account_a == account_b:
+        raise _fail("two different accounts, please")
+    main_cli()._require_cluster()
+    built = control.correlation(account_a, account_b, correlation, control.stamp(), ISSUER)
+    control.publish_correlations([built])
+    main_cli().console.print(f"{built.pair_id} = {correlation:g} → accounts.correlations")
 
 
 def kill_switch(

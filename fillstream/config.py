@@ -1,5 +1,6 @@
 """The engine configuration: venues, their instruments, risk limits, the algorithms' history,
-the TCA horizons and the monitor's thresholds, from one TOML file.
+the TCA horizons, the monitor's thresholds, and the accounts and their allocation groups, from
+one TOML file.
 
 `fillstream/engine.toml` is the default (the demo's venues); `--config FILE` replaces it.
 Every mistake is reported with where it is, because a misread limit is no limit.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,11 @@ from fillstream.connectors.gateway.config import VenueEntry, parse_venues
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.connectors.livefeed.config import FeedVenue, parse_feed
 from fillstream.connectors.venues import VenueConfig
+from fillstream.schemas.models import AccountStatus
+from fillstream.streams.accounts import AccountsConfig, parse_accounts
 from fillstream.streams.execution.volume_profile import VolumeProfile, profile_from_file
 from fillstream.streams.monitor import MonitorConfig
-from fillstream.streams.risk.limits import RiskConfig
+from fillstream.streams.risk.limits import RiskConfig, TradingState
 from fillstream.tables import refuse_unknown
 
 __all__ = ["DEFAULT_CONFIG", "ConfigError", "EngineConfig", "load_config"]
@@ -42,10 +45,22 @@ class EngineConfig:
     gateway: Mapping[str, VenueEntry] = field(default_factory=dict)  # venues reached over ccxt
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     feed: Mapping[str, FeedVenue] = field(default_factory=dict)  # venues read live (ccxt)
+    accounts: AccountsConfig = field(default_factory=AccountsConfig)
 
 
 def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
-    sections = {"venues", "instruments", "risk", "algorithms", "tca", "gateway", "monitor", "feed"}
+    sections = {
+        "venues",
+        "instruments",
+        "risk",
+        "algorithms",
+        "tca",
+        "gateway",
+        "monitor",
+        "feed",
+        "accounts",
+        "allocation_groups",
+    }
     refuse_unknown(data, sections, "", what="section")
     venues: dict[str, VenueConfig] = {}
     for number, entry in enumerate(data.get("venues", []), start=1):
@@ -64,7 +79,8 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
                 "which no [[venues]] entry defines"
             )
     book = InstrumentBook.of(instruments)
-    risk = RiskConfig.from_dict(data.get("risk", {}), book)
+    accounts = parse_accounts(data.get("accounts", []), data.get("allocation_groups", []))
+    risk = _with_accounts(RiskConfig.from_dict(data.get("risk", {}), book), accounts, venues)
     gateway = parse_venues(data["gateway"], "gateway.venues") if "gateway" in data else {}
     feed = parse_feed(data["feed"]) if "feed" in data else {}
     for table, named in (("gateway", gateway), ("feed", feed)):
@@ -80,6 +96,37 @@ def _parse(data: Mapping[str, Any], base: Path) -> EngineConfig:
         gateway,
         MonitorConfig.from_dict(data.get("monitor", {})),
         feed,
+        accounts,
+    )
+
+
+def _with_accounts(
+    risk: RiskConfig, accounts: AccountsConfig, venues: Mapping[str, VenueConfig]
+) -> RiskConfig:
+    """Risk enforces what the `[[accounts]]` tables start with: a halted or reducing account
+    as `[risk.accounts]` would set it, a paused one until its resume; and publishes their
+    state."""
+    states = dict(risk.trading_states)
+    paused = set()
+    for number, account in enumerate(accounts.accounts.values(), start=1):
+        where = f"accounts[{number}]"
+        if account.venue not in venues:
+            raise ValueError(f"{where}.venue: no [[venues]] entry is named {account.venue!r}")
+        if account.state is AccountStatus.ACTIVE:
+            continue
+        if account.id in states:
+            raise ValueError(
+                f"{where}.state: [risk.accounts.{account.id}] sets a trading_state already"
+            )
+        if account.state is AccountStatus.PAUSED:
+            paused.add(account.id)
+        else:
+            states[account.id] = TradingState(account.state.value)
+    return replace(
+        risk,
+        trading_states=states,
+        paused_at_start=frozenset(paused),
+        tracked=frozenset(accounts.accounts),
     )
 
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from fillstream import settings
 from fillstream.schemas import jsonl
 from fillstream.schemas.models import (
+    AccountCorrelation,
     BatchingProfile,
     Command,
     CommandKind,
@@ -36,12 +37,13 @@ from fillstream.schemas.models import (
     ScheduleId,
     Signal,
     SignalTemplate,
+    pair_id,
 )
 from fillstream.schemas.topics import find
 from fillstream.streams.execution.algorithms.catalog import DIRECT
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.profiles import batching, configured
-from fillstream.topic_io import publish
+from fillstream.topic_io import make_producer, publish
 
 __all__ = [
     "ScheduleDraft",
@@ -49,12 +51,14 @@ __all__ = [
     "Stamp",
     "account_command",
     "cancel_command",
+    "correlation",
     "direct",
     "kill_switch_command",
     "modify_command",
     "order_id_of",
     "parse_signal_file",
     "publish_commands",
+    "publish_correlations",
     "publish_schedules",
     "publish_signals",
     "schedule_cancel",
@@ -277,8 +281,42 @@ def publish_profiles(profiles: Iterable[BatchingProfile], producer: Producer | N
 
 
 def publish_signals(signals: Iterable[Signal], producer: Producer | None = None) -> int:
-    """Publish on `signals`, keyed by account as the catalog says; how many were sent."""
-    return publish(find("signals"), (s.model_dump() for s in signals), producer)
+    """Publish on `signals`, keyed by account as the catalog says, and a signal addressed to
+    an allocation group on `signals.group`, for the allocator (risk never sees the parent:
+    it checks each child); how many were sent."""
+    producer = producer or make_producer()
+    by_topic: dict[str, list[dict[str, Any]]] = {"signals": [], "signals.group": []}
+    for signal in signals:
+        topic = "signals" if signal.allocation_group is None else "signals.group"
+        by_topic[topic].append(signal.model_dump())
+    return sum(
+        publish(find(topic), records, producer) for topic, records in by_topic.items() if records
+    )
+
+
+def correlation(
+    account_a: str, account_b: str, value: float, at: Stamp, issued_by: str
+) -> AccountCorrelation:
+    """Two accounts' correlation as the allocator takes it (raises ValidationError for one
+    account twice, or a value outside [-1, 1])."""
+    first, second = sorted((account_a, account_b))
+    return AccountCorrelation(
+        pair_id=pair_id(first, second),
+        account_a=first,
+        account_b=second,
+        correlation=value,
+        issued_by=issued_by,
+        updated_at=at.now_us,
+    )
+
+
+def publish_correlations(
+    correlations: Iterable[AccountCorrelation], producer: Producer | None = None
+) -> int:
+    """Publish on `accounts.correlations` (to every partition: every allocator shard holds
+    the whole table)."""
+    spec = find("accounts.correlations")
+    return publish(spec, (c.model_dump() for c in correlations), producer)
 
 
 def publish_commands(commands: Iterable[Command], producer: Producer | None = None) -> int:

@@ -44,6 +44,7 @@ ROLES: Mapping[str, str] = {
     "admin": "the cluster's super user: the broker itself, topic creation, ACLs",
     "operator": "the CLI: creates topics, publishes signals and commands, reads everything",
     "scheduler": "the scheduler processor (scheduled and recurring executions)",
+    "allocator": "the allocator processor (group signals split across accounts)",
     "risk": "the risk processor",
     "desk": "the desk processor (router, executor, simulated venue, OMS, TCA)",
     "monitor": "the monitor processor",

@@ -106,11 +106,16 @@ class Pipeline:
     def start(self, names: Iterable[str] | None = None, workers: int = 1) -> None:
         """Start `workers` processes of each processor (the pipeline's by default, the ccxt
         gateway too when the configuration has venues for it, the live feed when it names
-        venues to read, and one monitor watching them all): one consumer group each, so Kafka
-        shares the partitions among them."""
+        venues to read, and one monitor watching them all; the allocator where the
+        configuration declares allocation groups): one consumer group each, so Kafka shares the
+        partitions among them."""
         if names is None:
             engine = load_config(self.config)
-            names = [*PIPELINE, *(["gateway"] if engine.gateway else [])]
+            names = [
+                *(["allocator"] if engine.accounts.groups else []),
+                *PIPELINE,
+                *(["gateway"] if engine.gateway else []),
+            ]
             self.start_one("monitor")
             if engine.feed:  # one only: two would publish every record twice
                 self.start_one("feed")
@@ -423,8 +428,10 @@ def feed(
     codecs: dict[str, Any] = {}
     sent = 0
     for _time_us, rank, topic, record in timeline(market, signals, commands):
-        spec = find(topic)
         value = wire_signal(record) if topic == "signals" else record.model_dump()
+        if topic == "signals" and value.get("allocation_group") is not None:
+            topic = "signals.group"  # the allocator's, as control.publish_signals sends it
+        spec = find(topic)
         encoder = codecs.setdefault(topic, codec(spec))
         lockstep = watcher is not None and rank != MARKET
         if lockstep:

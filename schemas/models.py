@@ -108,6 +108,13 @@ class CommandKind(_CaseInsensitive):
     RELEASE_KILL_SWITCH = "release_kill_switch"
 
 
+class AccountStatus(_CaseInsensitive):
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    PAUSED = "paused"
+    HALTED = "halted"
+
+
 class MetricKind(_CaseInsensitive):
     COUNTER = "counter"
     GAUGE = "gauge"
@@ -207,6 +214,7 @@ class Signal(Record):
     confidence: Annotated[float, Field(ge=0, le=1)] | None = None
     decision_price: Positive | None = None
     created_at: EventTime
+    allocation_group: Identifier | None = None
 
     @field_validator("algorithm_parameters", mode="before")
     @classmethod
@@ -632,6 +640,70 @@ class BatchingProfile(Record):
     created_at: EventTime
 
 
+class AccountState(Record):
+    account_id: Identifier
+    status: AccountStatus
+    positions: dict[str, Amount] = Field(default_factory=dict)
+    exposure: NonNegative
+    working_orders: Annotated[int, Field(ge=0, lt=2**31)]
+    pnl: Amount
+    daily_pnl: Amount
+    drawdown: NonNegative
+    updated_at: Timestamp
+
+
+class AccountCorrelation(Record):
+    pair_id: str
+    account_a: Identifier
+    account_b: Identifier
+    correlation: Annotated[float, Field(ge=-1, le=1)]
+    issued_by: str | None = None
+    updated_at: EventTime
+
+    @model_validator(mode="after")
+    def _pair(self) -> Self:
+        if self.account_a >= self.account_b:
+            raise ValueError("account_a and account_b: two different accounts, sorted")
+        if self.pair_id != pair_id(self.account_a, self.account_b):
+            raise ValueError(f"pair_id must be {pair_id(self.account_a, self.account_b)!r}")
+        return self
+
+
+def pair_id(account_a: str, account_b: str) -> str:
+    """The key of two accounts' correlation, whichever order they come in."""
+    return "|".join(sorted((account_a, account_b)))
+
+
+class AllocationLine(Record):
+    account_id: Identifier
+    status: AccountStatus
+    available_margin: NonNegative
+    remaining_budget: NonNegative
+    drawdown: NonNegative
+    capacity: NonNegative
+    drawdown_factor: NonNegative
+    weight: NonNegative
+    correlated_with: list[str] = Field(default_factory=list)
+    quantity: NonNegative
+    child_signal_id: str | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class Allocation(Record):
+    signal_id: Identifier
+    allocation_group: Identifier
+    strategy_id: Identifier
+    symbol: Identifier
+    side: Side
+    quantity: Positive
+    allocated: NonNegative
+    lot_size: Positive
+    max_correlation: float
+    accounts: list[AllocationLine]
+    notes: list[str] = Field(default_factory=list)
+    created_at: Timestamp
+
+
 MODELS: dict[str, type[Record]] = {
     model.__name__: model
     for model in (
@@ -660,5 +732,9 @@ MODELS: dict[str, type[Record]] = {
         Schedule,
         ScheduleState,
         BatchingProfile,
+        AccountState,
+        AccountCorrelation,
+        AllocationLine,
+        Allocation,
     )
 }

@@ -6,21 +6,24 @@ from collections.abc import Callable
 
 from fillstream.config import EngineConfig
 from fillstream.streams.stages import Stage
+from fillstream.streams.stages.allocator import AllocatorStage
 from fillstream.streams.stages.desk import DeskStage
 from fillstream.streams.stages.risk import RiskStage
 from fillstream.streams.stages.scheduler import SchedulerStage
 
 __all__ = ["PIPELINE", "PROCESSORS", "build_stage"]
 
-# In pipeline order. The scheduler is partitioned by schedule id, risk by account, the desk by
-# symbol (its stages: streams/stages/desk.py).
+# In pipeline order. The scheduler is partitioned by schedule id, the allocator by allocation
+# group, risk by account, the desk by symbol (its stages: streams/stages/desk.py).
 PROCESSORS: dict[str, Callable[[EngineConfig], Stage]] = {
     "scheduler": lambda config: SchedulerStage(),
+    "allocator": AllocatorStage,
     "risk": lambda config: RiskStage(config.risk),
     "desk": DeskStage,
 }
 # What every pipeline runs: the demo, the bench, the tests and the replay harness. `fillstream
-# up` runs the scheduler too, beside the ticker that gives it live time.
+# up` runs the scheduler too, beside the ticker that gives it live time; and the allocator
+# where the configuration declares allocation groups (fillstream/pipeline.py).
 PIPELINE = ("risk", "desk")
 
 

@@ -144,6 +144,10 @@ class RiskConfig:
     equities: Mapping[str, Decimal] = field(default_factory=dict)
     sectors: Mapping[str, str] = field(default_factory=dict)  # symbol -> its sector
     sector_limits: Mapping[str, Limits] = field(default_factory=dict)
+    # Accounts the `[[accounts]]` config starts paused: halted until a resume command.
+    paused_at_start: frozenset[str] = frozenset()
+    # Accounts the `[[accounts]]` config declares: risk publishes their state.
+    tracked: frozenset[str] = frozenset()
     # Memos of the lookups on the hot path; the config is immutable, so they never go stale.
     _resolved: dict[tuple[str, str], Limits] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -180,6 +184,8 @@ class RiskConfig:
 
     def trading_state(self, account_id: str) -> TradingState:
         """The state the config gives the account (active unless it says otherwise)."""
+        if account_id in self.paused_at_start:
+            return TradingState.HALTED
         return self.trading_states.get(account_id, TradingState.ACTIVE)
 
     def equity(self, account_id: str) -> Decimal | None:

@@ -213,12 +213,16 @@ def apply_end(state: RiskState, account_id: str, order_id: str, unfilled: Decima
     return state
 
 
-def apply_command(state: RiskState, command: Command) -> RiskState:
+def apply_command(
+    state: RiskState, command: Command, paused_at_start: frozenset[str] = frozenset()
+) -> RiskState:
     """Pause (halt) or resume an account, or turn a kill switch on or off.
 
     A kill switch command without an account is the global one. Resume lifts a pause and returns
     the account to its configured state; it does not lift a `reducing` or `halted` set in the
-    config. Order commands (cancel, modify) are not risk's and leave the state as it is.
+    config. An account of `paused_at_start` (`[[accounts]]` with `state = "paused"`, which
+    the config refuses to give a trading state too) resumes active. Order commands (cancel,
+    modify) are not risk's and leave the state as it is.
     """
     kind, account_id = command.kind, command.account_id
     if kind in (CommandKind.KILL_SWITCH, CommandKind.RELEASE_KILL_SWITCH):
@@ -229,5 +233,6 @@ def apply_command(state: RiskState, command: Command) -> RiskState:
             state.account(account_id).kill_switch = on
     elif kind in (CommandKind.PAUSE, CommandKind.RESUME) and account_id is not None:
         paused = kind is CommandKind.PAUSE
-        state.account(account_id).trading_state = TradingState.HALTED if paused else None
+        resumed = TradingState.ACTIVE if account_id in paused_at_start else None
+        state.account(account_id).trading_state = TradingState.HALTED if paused else resumed
     return state

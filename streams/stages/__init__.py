@@ -71,6 +71,10 @@ class Wiring:
 # The field that carries each topic's event time (µs since the epoch, UTC).
 _EVENT_TIME = {
     "signals": "created_at",
+    "signals.group": "created_at",
+    "allocations": "created_at",
+    "accounts.state": "updated_at",
+    "accounts.correlations": "updated_at",
     "orders.approved": "approved_at",
     "orders.rejected": "rejected_at",
     "orders.routed": "routed_at",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from fillstream.streams.risk import (
     validate_raw,
 )
 from fillstream.streams.risk.reasons import Rejection
+from fillstream.streams.risk.standing import AccountBook, account_status, book_fill, stand
 from fillstream.streams.stages import Emit
 
 __all__ = ["RiskStage"]
@@ -46,14 +47,24 @@ class RiskStage:
         "market.reference",
         "venue.instruments",
     )
-    outputs = ("orders.approved", "orders.rejected")
-    durable = ("state.accounts", "state.kill_switch", "market.symbols", "published.rules", "fills")
+    outputs = ("orders.approved", "orders.rejected", "accounts.state")
+    durable = (
+        "state.accounts",
+        "state.kill_switch",
+        "market.symbols",
+        "published.rules",
+        "fills",
+        "books",
+    )
     state: RiskState
     market: MarketView
     published: PublishedRules
     # Report ids of the executions counted: a desk restarted from its last checkpoint
     # publishes its latest executions again, and a position must count each once.
     fills: RecentIds
+    # The money of each account the config declares (`config.tracked`), whose state risk
+    # publishes on `accounts.state` after each change (streams/risk/standing.py).
+    books: dict[str, AccountBook]
 
     def __init__(self, config: RiskConfig) -> None:
         self.config = config
@@ -61,6 +72,7 @@ class RiskStage:
         self.market = MarketView()
         self.published = PublishedRules()
         self.fills = RecentIds()
+        self.books = {}
 
     def _config(self) -> RiskConfig:
         """The configuration with the instrument rules the venues published."""
@@ -84,13 +96,22 @@ class RiskStage:
                     report.last_quantity,
                     report.order_id,
                 )
+                if report.account_id in self.config.tracked and report.last_price is not None:
+                    book = self.books.get(report.account_id, AccountBook())
+                    self.books[report.account_id] = book_fill(
+                        book, report.symbol, report.side, report.last_quantity, report.last_price
+                    )
+                return self._standing((report.account_id,), now_us)
         elif topic == "orders.ended":
             ended: OrderState = record
             unfilled = ended.quantity - ended.filled_quantity
             apply_end(self.state, ended.account_id, ended.order_id, unfilled)
+            return self._standing((ended.account_id,), now_us)
         elif topic == "commands":
             command: Command = record
-            apply_command(self.state, command)
+            apply_command(self.state, command, self.config.paused_at_start)
+            changed = self.config.tracked if command.account_id is None else (command.account_id,)
+            return self._standing(changed, now_us)
         elif topic == "market.reference":
             reference: ReferencePrice = record
             self.market.update(reference)
@@ -118,4 +139,21 @@ class RiskStage:
             approved_at=now_us,
             risk_score=float(outcome),
         )
-        return [Emit("orders.approved", parent)]
+        return [Emit("orders.approved", parent), *self._standing((signal.account_id,), now_us)]
+
+    def _standing(self, accounts: Iterable[str], now_us: int) -> list[Emit]:
+        """The state of each of `accounts` the config declares, after a change (sorted: a
+        command for every account publishes them in one order)."""
+        emits = []
+        for account_id in sorted(self.config.tracked.intersection(accounts)):
+            book, standing = stand(
+                account_id,
+                self.state.account(account_id),
+                self.books.get(account_id, AccountBook()),
+                account_status(self.config, self.state, account_id),
+                self.market,
+                now_us,
+            )
+            self.books[account_id] = book
+            emits.append(Emit("accounts.state", standing))
+        return emits

@@ -21,6 +21,7 @@ from fillstream.infra.acls import AclsUnavailable, apply_acls, binding, from_bin
 from fillstream.kafka_client import ROLES
 from fillstream.schemas.topics import CATALOG, changelog
 from fillstream.streams.processors import PROCESSORS
+from fillstream.streams.stages.allocator import AllocatorStage
 from fillstream.streams.stages.desk import DeskStage
 from fillstream.streams.stages.monitor import MonitorStage
 from fillstream.streams.stages.risk import RiskStage
@@ -89,8 +90,15 @@ def test_api_publishes_signals_and_commands_and_no_fills(acls):
 
 def test_who_may_publish_signals_and_commands(acls):
     by_topic = {access.topic: access for access in topic_access(acls, PREFIX)}
-    # ... and the scheduler, which publishes each occurrence of a schedule
-    assert by_topic["signals"].writers == ("api", "operator", "scheduler")
+    # ... and the scheduler, which publishes each occurrence of a schedule, and the allocator,
+    # each group signal's children
+    assert by_topic["signals"].writers == ("allocator", "api", "operator", "scheduler")
+    assert by_topic["signals.group"].writers == ("api", "operator")
+    assert "allocator" in by_topic["signals.group"].readers
+    # the global tables: risk writes each account's state, operators the correlations
+    assert by_topic["accounts.state"].writers == ("risk",)
+    assert by_topic["accounts.correlations"].writers == ("api", "operator")
+    assert by_topic["allocations"].writers == ("allocator",)
     assert by_topic["schedules"].writers == ("api", "operator")
     assert "scheduler" in by_topic["schedules"].readers
     # ... and the desk's executor, which cancels what it ends itself
@@ -110,8 +118,13 @@ def test_every_input_of_the_desk_is_readable_by_the_desk(acls, with_gateway):
 
 @pytest.mark.parametrize(
     ("role", "stage"),
-    [("risk", RiskStage), ("monitor", MonitorStage), ("scheduler", SchedulerStage)],
-    ids=["risk", "monitor", "scheduler"],
+    [
+        ("risk", RiskStage),
+        ("monitor", MonitorStage),
+        ("scheduler", SchedulerStage),
+        ("allocator", AllocatorStage),
+    ],
+    ids=["risk", "monitor", "scheduler", "allocator"],
 )
 def test_each_processor_reads_its_inputs_and_writes_its_outputs(acls, role, stage):
     assert all(may_topic(acls, role, "READ", topic) for topic in stage.inputs)

@@ -50,6 +50,7 @@ class Sent:
         self.commands: list = []
         self.schedules: list = []
         self.profiles: list = []
+        self.correlations: list = []
 
 
 @pytest.fixture
@@ -69,9 +70,10 @@ def _client(
     burst: float = 1000.0,
     allocate=None,
     processors=("risk", "oms"),
+    engine=None,
 ):
     services = Services(
-        engine=load_config(),
+        engine=engine or load_config(),
         keys=parse_keys(f"{READ}:read,{TRADE}:trade,{ADMIN}:admin"),
         view=view,
         lock=threading.Lock(),
@@ -80,6 +82,7 @@ def _client(
         publish_commands=lambda c: sent.commands.extend(c) or len(c),
         publish_schedules=lambda s: sent.schedules.extend(s) or len(s),
         publish_profiles=lambda p: sent.profiles.extend(p) or len(p),
+        publish_correlations=lambda p: sent.correlations.extend(p) or len(p),
         processors=processors,
         group_of=lambda p: f"fillstream-{p}",
         rate_per_second=rate,

@@ -423,3 +423,17 @@ def test_the_command_refuses_a_time_that_is_not_iso_before_touching_kafka(monkey
     result = CliRunner().invoke(app, ["audit", "--from", "2024-08-08T23:55:00Z"])
     assert result.exit_code == 2
     assert "No Kafka broker answers at 127.0.0.1:1" in result.output
+
+
+def test_a_group_signals_children_may_sum_to_its_quantity_but_no_more():
+    # parent g of 2: children 0.5 + 1.5 = 2 pass (a copy of one counts once); a third child
+    # of 0.25 takes them to 2.25 > 2, flagged at that child
+    log = Log()
+    log.add("signals.group", signal(0, signal_id="g", allocation_group="funded"))
+    for account, quantity in (("a", "0.5"), ("b", "1.5"), ("b", "1.5")):
+        log.add("signals", signal(1, signal_id=f"g:{account}", quantity=D(quantity)))
+    assert audit(log.records).passed
+    extra = log.add("signals", signal(1, signal_id="g:c", quantity=D("0.25")))
+    violation = only(audit(log.records))
+    assert (violation.rule, violation.where) == ("ALLOCATION_EXCEEDS_PARENT", extra)
+    assert violation.message == "group signal g of 2: its children sum to 2.25"

@@ -81,3 +81,15 @@ def test_listing_orders_refuses_a_limit_out_of_range(no_broker):
 def test_the_ops_commands_are_registered(command, shown):
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 0 and shown in result.output
+
+
+def test_the_status_of_an_account_the_configuration_does_not_declare(no_broker):
+    result = CliRunner().invoke(app, ["accounts", "status", "nobody"])
+    assert result.exit_code == 1
+    assert "no account 'nobody' among the configuration's accounts" in result.output
+
+
+def test_an_account_correlated_with_itself_is_refused(no_broker):
+    result = CliRunner().invoke(app, ["accounts", "correlate", "a", "a", "0.9"])
+    assert result.exit_code == 2
+    assert "two different accounts" in result.output

@@ -22,7 +22,7 @@ def test_the_shipped_default_describes_the_demo_venues():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[venue]\nname = 'x'\n", "unknown section(s) venue (allowed: algorithms, feed, gateway,"),
+        ("[venue]\nname = 'x'\n", "unknown section(s) venue (allowed: accounts, algorithms,"),
         (
             "[[instruments]]\nvenue = 'a'\nsymbol = 'X'\ntick_size = '1'\nlot_size = '1'\n"
             "step_size = '1'\n",

@@ -11,7 +11,7 @@ import pytest
 from fillstream.schemas import contracts, history
 from fillstream.schemas.contracts import contract, known_versions, version_by_fingerprint
 from fillstream.schemas.history import IncompatibleSchema, freeze, read_problems
-from fillstream.schemas.serde import SingleObjectCodec
+from fillstream.schemas.serde import SINGLE_OBJECT_MAGIC, SingleObjectCodec, _fastavro_body
 from fillstream.schemas.topics import CATALOG, find
 from tests.examples import example_records
 
@@ -59,7 +59,7 @@ def test_records_written_with_the_previous_version_decode_after_a_compatible_cha
     scratch_contracts,
 ):
     signal = example_records(find("signals"))[4]  # the TWAP signal
-    written_by_v1 = SingleObjectCodec("Signal").encode(signal)
+    written_by_v2 = SingleObjectCodec("Signal").encode(signal)
 
     def evolve(schema):
         schema["fields"].append(
@@ -71,15 +71,15 @@ def test_records_written_with_the_previous_version_decode_after_a_compatible_cha
     _edit(scratch_contracts, "OrderType", lambda s: s["symbols"].append("pegged"))
     _clear_caches()
     assert freeze("Signal") == (
-        f"fillstream.Signal v2 ({scratch_contracts}/history/fillstream.Signal/v2.avsc)"
+        f"fillstream.Signal v3 ({scratch_contracts}/history/fillstream.Signal/v3.avsc)"
     )
-    v2 = SingleObjectCodec("Signal")
-    assert v2.contract.version == 2
+    v3 = SingleObjectCodec("Signal")
+    assert v3.contract.version == 3
 
-    decoded = v2.decode(written_by_v1)
+    decoded = v3.decode(written_by_v2)
     expected = {k: v for k, v in signal.items() if k != "confidence"} | {"parent_signal_id": None}
     assert decoded == expected
-    assert v2.decode(v2.encode(decoded)) == decoded
+    assert v3.decode(v3.encode(decoded)) == decoded
 
 
 @pytest.mark.parametrize(
@@ -105,12 +105,13 @@ def test_records_written_with_the_previous_version_decode_after_a_compatible_cha
 def test_an_incompatible_change_is_refused_and_nothing_is_written(
     scratch_contracts, name, change, problem
 ):
+    record = "Signal" if name in {"Signal", "Side"} else name
+    frozen = [v.version for v in known_versions(record)]
     _edit(scratch_contracts, name, change)
     _clear_caches()
-    record = "Signal" if name in {"Signal", "Side"} else name
     with pytest.raises(IncompatibleSchema, match=problem.replace("[", r"\[").replace("]", r"\]")):
         freeze(record)
-    assert [v.version for v in known_versions(record)] == [1]
+    assert [v.version for v in known_versions(record)] == frozen
 
 
 def test_type_promotions_follow_the_avro_rules():
@@ -121,3 +122,12 @@ def test_type_promotions_follow_the_avro_rules():
     assert read_problems("string", ["null", "string"]) == [
         "record: type changed from null to string"
     ]
+
+
+def test_a_signal_written_before_allocation_groups_decodes_as_one_accounts_signal():
+    """Signal v2 added `allocation_group` (default null): a v1 record reads as before."""
+    v1 = known_versions("Signal")[0]
+    signal = example_records(find("signals"))[0]
+    old = {k: v for k, v in signal.items() if k != "allocation_group"}
+    written_by_v1 = SINGLE_OBJECT_MAGIC + v1.fingerprint + _fastavro_body(v1, old)
+    assert SingleObjectCodec("Signal").decode(written_by_v1) == old | {"allocation_group": None}

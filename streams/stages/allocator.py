@@ -1,0 +1,100 @@
+"""The allocator processor's core: group signals in, one child signal per account out.
+
+Partitioned by allocation group (`signals.group` is keyed by it). What it needs of accounts
+lives on other partitions: risk's state of each account (`accounts.state`) and the operators'
+correlations (`accounts.correlations`). Both are compacted and **broadcast** (their writers copy
+every record to every partition), so each allocator shard reads the whole table on its own
+partition, in an order the runtime journals: a group signal processed again after a crash meets
+the same accounts as the first time and publishes the same children. A side consumer reading
+those topics outside the loop would not give that (docs/ARCHITECTURE.md, "Allocation").
+
+A parent is allocated once: the rationale is remembered by parent id (the latest 10,000), and a
+repeated parent publishes the same children and rationale again, however the accounts have
+moved since. A signal to a group the configuration does not declare, or for a symbol without
+an instrument on the group's venues, raises, and the runtime dead-letters it with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fillstream.config import EngineConfig
+from fillstream.schemas.models import AccountCorrelation, AccountState, Allocation, Signal
+from fillstream.streams.allocation import Lot, allocate, children_of
+from fillstream.streams.execution.ids import REDELIVERY_MEMORY
+from fillstream.streams.ledger import Ledger
+from fillstream.streams.stages import Emit
+
+__all__ = ["AllocatorStage"]
+
+
+class AllocatorStage:
+    inputs = ("signals.group", "accounts.state", "accounts.correlations")
+    outputs = ("signals", "allocations")
+    durable = ("standing", "correlations", "allocated")
+    standing: dict[str, AccountState]  # risk's latest, by account
+    correlations: dict[str, float]  # by pair id
+    allocated: Ledger[str, Allocation]  # the latest rationales, by parent signal id
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.standing = {}
+        self.correlations = {}
+        self.allocated = Ledger()
+
+    def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
+        if topic == "accounts.state":
+            state: AccountState = record
+            known = self.standing.get(state.account_id)
+            if known is None or known.updated_at <= state.updated_at:
+                self.standing[state.account_id] = state
+            return []
+        if topic == "accounts.correlations":
+            correlation: AccountCorrelation = record
+            self.correlations[correlation.pair_id] = correlation.correlation
+            return []
+        return self._allocate(record)
+
+    def _allocate(self, parent: Signal) -> list[Emit]:
+        accounts = self.config.accounts
+        group = accounts.groups.get(parent.allocation_group or "")
+        if group is None:
+            raise ValueError(
+                f"signal {parent.signal_id}: no allocation group {parent.allocation_group!r}"
+                f" in the configuration (it has: {', '.join(accounts.groups) or 'none'})"
+            )
+        members = accounts.members(group.name)
+        rationale = self.allocated.get(parent.signal_id)
+        if rationale is None:
+            children, rationale = allocate(
+                parent, group, members, self.standing, self.correlations, self._lot(parent)
+            )
+            self.allocated[parent.signal_id] = rationale
+            while len(self.allocated) > REDELIVERY_MEMORY:
+                self.allocated.popitem()
+        else:
+            children = children_of(parent, rationale, {a.id: a for a in members})
+        return [*(Emit("signals", child) for child in children), Emit("allocations", rationale)]
+
+    def _lot(self, parent: Signal) -> Lot:
+        """The coarsest lot and the largest minimum among the venues the children may trade
+        on: the parent's, else its group's accounts' venues."""
+        venues = (
+            {parent.exchange}
+            if parent.exchange
+            else {a.venue for a in self.config.accounts.members(parent.allocation_group or "")}
+        )
+        listed = [
+            instrument
+            for venue in sorted(venues)
+            if (instrument := self.config.instruments.get(venue, parent.symbol)) is not None
+        ]
+        if not listed:
+            raise ValueError(
+                f"signal {parent.signal_id}: {parent.symbol} has no instrument on"
+                f" {', '.join(sorted(venues))}"
+            )
+        return Lot(
+            max(instrument.lot_size for instrument in listed),
+            max(instrument.min_quantity for instrument in listed),
+        )

@@ -1,0 +1,112 @@
+"""The allocator stage without Kafka: group signals in, children and the rationale out.
+
+The accounts are tests/accounts.py's: fund-a, fund-b, fund-c split 20 : 30 : 50 while nothing
+has moved them; BTC/USDT trades in lots of 0.00001 on binance.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from fillstream.schemas.models import (
+    AccountCorrelation,
+    AccountState,
+    AccountStatus,
+    pair_id,
+)
+from fillstream.streams.memory import Memory
+from fillstream.streams.stages.allocator import AllocatorStage
+from tests.accounts import accounts_config
+from tests.unit.test_allocation import signal as group_signal
+
+T0 = 1_723_161_300_000_000
+
+
+@pytest.fixture
+def config(tmp_path):
+    return accounts_config(tmp_path)
+
+
+def paused(account_id: str) -> AccountState:
+    return AccountState(
+        account_id=account_id,
+        status="paused",
+        exposure=Decimal(0),
+        working_orders=0,
+        pnl=Decimal(0),
+        daily_pnl=Decimal(0),
+        drawdown=Decimal(0),
+        updated_at=T0 - 1,
+    )
+
+
+def test_children_have_deterministic_ids_and_a_rationale_follows(config):
+    emits = AllocatorStage(config).handle("signals.group", group_signal(), T0)
+    assert [emit.topic for emit in emits] == ["signals", "signals", "signals", "allocations"]
+    children = [emit.record for emit in emits[:3]]
+    # 1 BTC at 20 : 30 : 50
+    assert [(c.signal_id, c.account_id, c.quantity) for c in children] == [
+        ("grp-1:fund-a", "fund-a", Decimal("0.2")),
+        ("grp-1:fund-b", "fund-b", Decimal("0.3")),
+        ("grp-1:fund-c", "fund-c", Decimal("0.5")),
+    ]
+    assert {c.exchange for c in children} == {"binance"}  # the accounts' venue
+    rationale = emits[3].record
+    assert (rationale.signal_id, rationale.allocation_group) == ("grp-1", "funded")
+    assert rationale.allocated == 1
+
+
+def test_a_repeated_parent_gives_identical_children_even_after_the_accounts_moved(config):
+    stage = AllocatorStage(config)
+    first = stage.handle("signals.group", group_signal(), T0)
+    stage.handle("accounts.state", paused("fund-b"), T0)
+    assert stage.handle("signals.group", group_signal(), T0) == first
+    # restored from its memory, a worker gives the same again
+    restored = AllocatorStage(config)
+    Memory(restored).restore(Memory(stage).changes()[0])
+    assert restored.handle("signals.group", group_signal(), T0) == first
+
+
+def test_a_paused_account_is_skipped_and_the_rationale_says_so(config):
+    stage = AllocatorStage(config)
+    stage.handle("accounts.state", paused("fund-b"), T0)
+    emits = stage.handle("signals.group", group_signal(quantity="0.7"), T0)
+    # fund-b paused: 20,000 : 50,000 of 70,000 -> 0.2, 0.5
+    children = {e.record.account_id: e.record.quantity for e in emits if e.topic == "signals"}
+    assert children == {"fund-a": Decimal("0.2"), "fund-c": Decimal("0.5")}
+    line = next(line for line in emits[-1].record.accounts if line.account_id == "fund-b")
+    assert (line.quantity, line.child_signal_id) == (0, None)
+    assert "skipped: paused" in line.notes
+
+
+def test_correlations_and_older_states_are_taken_as_the_table_says(config):
+    stage = AllocatorStage(config)
+    stage.handle(
+        "accounts.correlations",
+        AccountCorrelation(
+            pair_id=pair_id("fund-b", "fund-a"),
+            account_a="fund-a",
+            account_b="fund-b",
+            correlation=0.85,
+            updated_at=T0,
+        ),
+        T0,
+    )
+    newer = paused("fund-c").model_copy(update={"status": AccountStatus.ACTIVE, "updated_at": T0})
+    stage.handle("accounts.state", newer, T0)
+    stage.handle("accounts.state", paused("fund-c"), T0)  # older: ignored
+    emits = stage.handle("signals.group", group_signal(quantity="0.75"), T0)
+    # a and b share their mean 25,000 (a 10,000, b 15,000), c 50,000: of 75,000 -> 0.1, 0.15, 0.5
+    children = {e.record.account_id: e.record.quantity for e in emits if e.topic == "signals"}
+    assert children == {
+        "fund-a": Decimal("0.1"),
+        "fund-b": Decimal("0.15"),
+        "fund-c": Decimal("0.5"),
+    }
+
+
+def test_an_unknown_group_is_refused_for_the_dead_letters(config):
+    with pytest.raises(ValueError, match="no allocation group 'other'"):
+        AllocatorStage(config).handle("signals.group", group_signal(allocation_group="other"), T0)
