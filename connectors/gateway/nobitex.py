@@ -455,12 +455,7 @@ class Nobitex(Exchange):
         self, id: str | None, symbol: str | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """By venue id, or by `params["clientOrderId"]` (see the module docstring)."""
-        await self.load_markets()
-        market = None if symbol is None else self.market(symbol)
-        params = dict(params or {})
-        client_order_id = params.pop("clientOrderId", None)
-        if id is None and client_order_id is None:
-            raise ccxt.ArgumentsRequired(f"{self.id} fetch_order needs an id or a clientOrderId")
+        market, params, client_order_id = await self._order_ref(id, symbol, params, "fetch_order")
         request = {"id": int(id)} if id is not None else {"clientOrderId": client_order_id}
         try:
             answer = await self._call(
@@ -471,6 +466,19 @@ class Nobitex(Exchange):
                 raise
             return await self._find_closed(market, client_order_id)
         return self.parse_order(answer.get("order") or {}, market)
+
+    async def _order_ref(
+        self, id: str | None, symbol: str | None, params: dict[str, Any] | None, call: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any], str | None]:
+        """The market, the other params and the client order id an order call names; an id
+        or a client order id is needed."""
+        await self.load_markets()
+        market = None if symbol is None else self.market(symbol)
+        params = dict(params or {})
+        client_order_id = params.pop("clientOrderId", None)
+        if id is None and client_order_id is None:
+            raise ccxt.ArgumentsRequired(f"{self.id} {call} needs an id or a clientOrderId")
+        return market, params, client_order_id
 
     async def _find_closed(self, market: dict[str, Any], client_order_id: str) -> dict[str, Any]:
         """An order no longer open, by its client order id, among the market's latest."""
@@ -504,12 +512,7 @@ class Nobitex(Exchange):
         self, id: str | None, symbol: str | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """By venue id, or by `params["clientOrderId"]` while the order is open."""
-        await self.load_markets()
-        market = None if symbol is None else self.market(symbol)
-        params = dict(params or {})
-        client_order_id = params.pop("clientOrderId", None)
-        if id is None and client_order_id is None:
-            raise ccxt.ArgumentsRequired(f"{self.id} cancel_order needs an id or a clientOrderId")
+        market, params, client_order_id = await self._order_ref(id, symbol, params, "cancel_order")
         request: dict[str, Any] = {"status": "canceled"}
         request |= {"order": int(id)} if id is not None else {"clientOrderId": client_order_id}
         answer = await self._call(
