@@ -50,6 +50,7 @@ from fillstream.schemas.models import (
 )
 from fillstream.schemas.topics import CATALOG
 from fillstream.streams.execution.ids import order_id_for
+from fillstream.streams.failover import parent_signal_id
 from fillstream.streams.orders import (
     TERMINAL,
     IllegalTransition,
@@ -131,8 +132,9 @@ class _Audit:
         )
         self.position_at: dict[tuple[str, str], Where] = {}
         # Each group signal's quantity and its children's, by parent signal id (a child's id
-        # is `<parent signal id>:<account id>`, streams/allocation.py).
-        self.groups: dict[str, tuple[Decimal, dict[str, Decimal]]] = {}
+        # is `<parent signal id>:<account id>`, a failover's `...:f<n>`, streams/failover.py),
+        # each child with where it was read.
+        self.groups: dict[str, tuple[Decimal, dict[str, tuple[Decimal, Where]]]] = {}
 
     def run(self, records: Iterable[LogRecord]) -> AuditReport:
         by_topic: dict[str, list[_Entry]] = defaultdict(list)
@@ -147,6 +149,7 @@ class _Audit:
                 handle(entry)
         for order_id, order in self.orders.items():
             self._rebuild(order_id, order)
+        self._check_groups()
         self._compare_positions()
         return self.report
 
@@ -194,25 +197,34 @@ class _Audit:
         self.groups.setdefault(parent.signal_id, (parent.quantity, {}))
 
     def _child(self, entry: _Entry) -> None:
-        """A child of a group signal counts toward its parent once (a copy is a redelivery);
-        the children may never sum to more than the parent."""
+        """A child of a group signal counts toward its parent once (a copy is a redelivery)."""
         signal_id = entry.record["signal_id"]
-        parent_id, _, _account = signal_id.rpartition(":")
+        parent_id = parent_signal_id(signal_id, str(entry.record.get("account_id")))
         if parent_id not in self.groups:
             return
-        quantity, children = self.groups[parent_id]
-        if signal_id in children:
-            return
-        children[signal_id] = Decimal(str(entry.record["quantity"]))
-        allocated = sum(children.values(), _ZERO)
-        if allocated > quantity:
-            self._flag(
-                Rule.ALLOCATION_EXCEEDS_PARENT,
-                entry.where,
-                {"signal_id": parent_id},
-                quantity=_plain(quantity),
-                allocated=_plain(allocated),
-            )
+        _quantity, children = self.groups[parent_id]
+        children.setdefault(signal_id, (Decimal(str(entry.record["quantity"])), entry.where))
+
+    def _check_groups(self) -> None:
+        """A group signal's children may never hold more than it: a child holds its quantity,
+        or, once its order ended, what it filled (a failed child's rest went to a failover
+        child). Flagged at the child, in the order they were read, that takes them beyond."""
+        for parent_id, (quantity, children) in self.groups.items():
+            held = _ZERO
+            for signal_id, (ordered, where) in children.items():
+                order = self.orders.get(order_id_for(signal_id))
+                final = None if order is None else order.published
+                ended = final is not None and final.record.status in TERMINAL
+                held += final.record.filled_quantity if ended else ordered  # type: ignore[union-attr]
+                if held > quantity:
+                    self._flag(
+                        Rule.ALLOCATION_EXCEEDS_PARENT,
+                        where,
+                        {"signal_id": parent_id},
+                        quantity=_plain(quantity),
+                        allocated=_plain(held),
+                    )
+                    break
 
     def _signals(self, entry: _Entry) -> None:
         self._child(entry)

@@ -5,7 +5,9 @@ catalog's topics, starts every processor, replays market data (a synthetic BTC/U
 default, or a recording), publishes signals among it in time order, cancels what is still
 open when the market data ends (the session closes), waits until every order is final and
 its TCA published (a clock tick moves event time past the last markout horizon), and prints a
-summary with each order's arrival slippage and implementation shortfall. A processor that dies
+summary with each order's arrival slippage and implementation shortfall, and the allocation of
+its group signal over three accounts (fillstream/demo_accounts.toml, added to the shipped
+configuration for the run), with each account's size and adjustments. A processor that dies
 mid-run (a crash, a `kill -9`) is started again as under `fillstream up` (fillstream/restarts.py),
 with a line saying so; it resumes from its changelog, so the run ends as it would have. Each run
 is a pipeline of its own, under a topic prefix of its own (after `FILLSTREAM_TOPIC_PREFIX`, if
@@ -30,7 +32,7 @@ from rich.table import Table
 
 from fillstream import settings
 from fillstream.backtest import read_signals
-from fillstream.config import load_config
+from fillstream.config import DEFAULT_CONFIG, load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.infra import broker, topics
@@ -42,9 +44,18 @@ from fillstream.schemas.models import Command, CommandKind
 from fillstream.schemas.topics import CATALOG
 from fillstream.streams.execution.ids import order_id_for
 
-__all__ = ["SAMPLE_SIGNALS", "demo_signals", "earlier_runs", "ensure_broker", "run"]
+__all__ = [
+    "DEMO_ACCOUNTS",
+    "SAMPLE_SIGNALS",
+    "demo_signals",
+    "earlier_runs",
+    "ensure_broker",
+    "run",
+    "with_accounts",
+]
 
 SAMPLE_SIGNALS = examples_dir() / "signals.jsonl"
+DEMO_ACCOUNTS = Path(__file__).with_name("demo_accounts.toml")
 FINAL = {"filled", "cancelled", "rejected", "expired", "replaced"}
 SECOND = 1_000_000
 WATCHED = [spec.name for spec in CATALOG if spec.name != "metrics"]
@@ -89,6 +100,8 @@ def demo_signals(start_us: int, price: Decimal) -> list[dict[str, Any]]:
         signal(9, 30, order_type="limit"),  # no price: INVALID_SIGNAL
         signal(10, 30, quantity="50"),  # over the 10 BTC per order limit
         signal(11, 30, symbol="DOGE/USDT"),  # no venue lists it
+        # to the group: 0.1 split 20 : 30 : 50 over fund-a, fund-b, fund-c
+        signal(14, 12, account_id="desk", quantity="0.1", allocation_group="funded"),
         signal(
             12,
             5,
@@ -105,6 +118,16 @@ def demo_signals(start_us: int, price: Decimal) -> list[dict[str, Any]]:
             algorithm_parameters={"participation_rate": "0.2"},
         ),
     ]
+
+
+def with_accounts(directory: Path, extra: str = "") -> Path:
+    """The shipped configuration with the demo's accounts and group (and `extra`), written to
+    `directory`: the shipped one declares no group, so that a pipeline without accounts runs
+    no allocator."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "engine.toml"
+    path.write_text(DEFAULT_CONFIG.read_text() + DEMO_ACCOUNTS.read_text() + extra)
+    return path
 
 
 def ensure_broker(console: Console) -> None:
@@ -164,10 +187,12 @@ def run(
     ensure_broker(console)
     base = settings.topic_prefix()
     prefix = base + _new_run_prefix()
+    config = with_accounts(settings.state_dir() / "demo")
     with settings.environment({"FILLSTREAM_TOPIC_PREFIX": prefix}):
         _forget_earlier_runs(base, prefix, console)
-        records = _run_pipeline(market, signals, described, end_us, console, log_dir)
+        records = _run_pipeline(market, signals, described, end_us, console, log_dir, config)
     ok = _summary(records, signals, console)
+    _allocations(records, console)
     console.print(
         f"Its records stay on the broker under the topic prefix {prefix} (the next demo deletes "
         "them), e.g.: "
@@ -215,14 +240,16 @@ def _run_pipeline(
     end_us: int,
     console: Console,
     log_dir: Path | None,
+    config: Path,
 ) -> Mapping[str, list[dict[str, Any]]]:
     """Start the processors, feed the market data, signals and closing cancels, wait for every
     order's end and TCA, and stop: the records the pipeline wrote."""
-    grant_on_local_broker(load_config(None))  # on the secured local broker: each role's ACLs
+    grant_on_local_broker(load_config(config))  # on the secured local broker: each role's ACLs
     created = sum(s.outcome == "created" for s in topics.ensure_topics(CATALOG))
     console.print(f"Topics: {len(CATALOG)} in the catalog, {created} created now")
     watcher = Watcher(WATCHED, from_end=True)
     pipeline = Pipeline(
+        config=config,
         log_dir=log_dir or settings.state_dir() / "logs",
         restart_policy=RestartPolicy(),
         on_restart=RestartReport(lambda line: console.print(line, highlight=False)),
@@ -296,6 +323,43 @@ def _summary(
         " approved orders."
     )
     return not unfinished and not dead and approved <= tca.keys()
+
+
+def _allocations(records: Mapping[str, list[dict[str, Any]]], console: Console) -> None:
+    """Each group signal's allocation, and each failover's: every account's size, what became
+    of its child, and the adjustments that made the size."""
+    states = {state["signal_id"]: state for state in records["orders.state"]}
+    for rationale in records["allocations"]:
+        what = (
+            f"failover of {rationale['failover_of']}"
+            if rationale.get("failover_of")
+            else f"{rationale['side']} {rationale['quantity']} {rationale['symbol']}"
+        )
+        table = Table(
+            title=f"Allocation of {rationale['signal_id']} ({what}) over group"
+            f" {rationale['allocation_group']}: {rationale['allocated']} allocated",
+            caption="; ".join(rationale["notes"]) or None,
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+        )
+        for column in ("account", "state", "capacity", "weight", "qty", "child", "filled"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("adjustments")
+        for line in rationale["accounts"]:
+            child = line["child_signal_id"]
+            state = states.get(child or "")
+            table.add_row(
+                line["account_id"],
+                line["status"],
+                str(line["capacity"]),
+                str(line["weight"]),
+                str(line["quantity"]),
+                child or "-",
+                "-" if state is None else f"{state['filled_quantity']} ({state['status']})",
+                "; ".join(line["notes"]),
+            )
+        console.print(table)
 
 
 def _bps(value: float | None) -> str:

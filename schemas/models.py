@@ -439,6 +439,7 @@ class OrderState(Record):
     version: Annotated[int, Field(ge=0)]
     created_at: Timestamp
     updated_at: Timestamp
+    allocation_group: Identifier | None = None
 
 
 class Quote(Record):
@@ -702,6 +703,7 @@ class Allocation(Record):
     accounts: list[AllocationLine]
     notes: list[str] = Field(default_factory=list)
     created_at: Timestamp
+    failover_of: str | None = None
 
 
 MODELS: dict[str, type[Record]] = {

@@ -153,6 +153,12 @@ CATALOG: tuple[TopicSpec, ...] = (
         "each group signal's split across its accounts, with the rationale",
     ),
     TopicSpec(
+        "allocations.ended",
+        "OrderState",
+        ("allocation_group",),
+        "the final state of each group signal's child that left part unfilled, for failover",
+    ),
+    TopicSpec(
         "accounts.state",
         "AccountState",
         ("account_id",),

@@ -24,8 +24,11 @@
    lot, or above every cap, is left unallocated. A child below the instrument's minimum
    quantity is dropped.
 
-Each child is the parent signal for one account, with the id `<parent signal id>:<account id>`
-and no group: a repeated parent gives the same children, and risk checks each as usual.
+Each child is the parent signal for one account, with the id `<parent signal id>:<account id>`:
+a repeated parent gives the same children, and risk checks each as usual. A child keeps its
+parent's `allocation_group`, which on `signals` marks an allocation's child (a group signal
+itself goes to `signals.group`): its order's end then reaches the allocator, keyed by the
+group, for failover (streams/failover.py).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ __all__ = [
     "available_margin",
     "child_signal_id",
     "children_of",
+    "figure",
     "measure",
     "remaining_budget",
 ]
@@ -95,7 +99,8 @@ def child_signal_id(parent_signal_id: str, account_id: str) -> str:
     return f"{parent_signal_id}:{account_id}"
 
 
-def _text(value: Decimal) -> str:
+def figure(value: Decimal) -> str:
+    """An amount as the rationale's notes write it: plain digits, no trailing zeros."""
     return format_decimal(value.normalize() if value else _ZERO)
 
 
@@ -128,17 +133,17 @@ def measure(
     by_budget = remaining / group.adverse_move
     capacity = min(by_margin, by_budget)
     notes = [
-        f"capacity {_text(capacity)}: the smaller of margin {_text(available)} x leverage"
-        f" {_text(account.leverage)} = {_text(by_margin)} and budget {_text(remaining)} /"
-        f" adverse move {_text(group.adverse_move)} = {_text(by_budget)}"
+        f"capacity {figure(capacity)}: the smaller of margin {figure(available)} x leverage"
+        f" {figure(account.leverage)} = {figure(by_margin)} and budget {figure(remaining)} /"
+        f" adverse move {figure(group.adverse_move)} = {figure(by_budget)}"
     ]
     factor = _ONE
     if account.max_drawdown is not None:
         factor = min(_ONE, max(_ZERO, _ONE - drawdown / account.max_drawdown))
         if factor < _ONE:
             notes.append(
-                f"drawdown {_text(drawdown)} of its limit {_text(account.max_drawdown)}:"
-                f" weight x {_text(factor)}"
+                f"drawdown {figure(drawdown)} of its limit {figure(account.max_drawdown)}:"
+                f" weight x {figure(factor)}"
             )
     room = None
     if account.max_position is not None:
@@ -150,17 +155,19 @@ def measure(
         skipped = f"skipped: {status.value}"
     elif account.max_daily_loss is not None and daily_loss >= account.max_daily_loss:
         skipped = (
-            f"skipped: today's loss {_text(daily_loss)} reached its limit"
-            f" {_text(account.max_daily_loss)}"
+            f"skipped: today's loss {figure(daily_loss)} reached its limit"
+            f" {figure(account.max_daily_loss)}"
         )
     elif factor == _ZERO:
-        skipped = f"skipped: drawdown {_text(drawdown)} at its limit {_text(account.max_drawdown)}"
+        skipped = (
+            f"skipped: drawdown {figure(drawdown)} at its limit {figure(account.max_drawdown)}"
+        )
     elif capacity == _ZERO:
         skipped = "skipped: no capacity"
     elif room == _ZERO:
         skipped = (
-            f"skipped: position {_text(position)} leaves no room under its max_position"
-            f" {_text(account.max_position)} for a {signal.side.value}"
+            f"skipped: position {figure(position)} leaves no room under its max_position"
+            f" {figure(account.max_position)} for a {signal.side.value}"
         )
     return Measured(
         account, status, available, remaining, drawdown, capacity, factor, room, skipped,
@@ -228,7 +235,7 @@ def allocate(
                 notes[account_id].append(
                     f"correlated above {group.max_correlation:g} with {links}: shares one"
                     f" allocation with {', '.join(together[account_id])}, weight"
-                    f" {_text(measured[account_id].weight)} -> {_text(weights[account_id])}"
+                    f" {figure(measured[account_id].weight)} -> {figure(weights[account_id])}"
                 )
 
     # Shares are exact fractions, so that they sum to the quantity and round as computed by
@@ -241,8 +248,8 @@ def allocate(
             room = measured[account_id].room
             if room is not None and share > room:
                 notes[account_id].append(
-                    f"capped at {_text(room)}, the room its max_position leaves (pro rata"
-                    f" {_text(Decimal(share.numerator) / share.denominator)})"
+                    f"capped at {figure(room)}, the room its max_position leaves (pro rata"
+                    f" {figure(Decimal(share.numerator) / share.denominator)})"
                 )
                 share = Fraction(room)
             shares[account_id] = share
@@ -266,7 +273,7 @@ def allocate(
         quantity = lots[account_id] * lot.size
         if 0 < quantity < lot.minimum:
             notes[account_id].append(
-                f"dropped: {_text(quantity)} is below the minimum quantity {_text(lot.minimum)}"
+                f"dropped: {figure(quantity)} is below the minimum quantity {figure(lot.minimum)}"
             )
             quantity = _ZERO
         lines.append(
@@ -294,11 +301,11 @@ def allocate(
         summary.append("no account of the group could take any of it")
     if allocated < signal.quantity:
         summary.append(
-            f"unallocated {_text(signal.quantity - allocated)}: below one lot of"
-            f" {_text(lot.size)} after rounding, beyond the accounts' caps, or below their"
+            f"unallocated {figure(signal.quantity - allocated)}: below one lot of"
+            f" {figure(lot.size)} after rounding, beyond the accounts' caps, or below their"
             " minimum quantity"
             if total > 0
-            else f"unallocated {_text(signal.quantity - allocated)}"
+            else f"unallocated {figure(signal.quantity - allocated)}"
         )
     rationale = Allocation(
         signal_id=signal.signal_id,
@@ -321,9 +328,9 @@ def allocate(
 def children_of(
     parent: Signal, rationale: Allocation, accounts: Mapping[str, AccountConfig]
 ) -> list[Signal]:
-    """The child signals an allocation chose: the parent for each account given a quantity,
-    on the account's venue unless the parent names one; an iceberg's display no larger than
-    the child."""
+    """The child signals an allocation (or a failover) chose: the parent for each account given
+    a quantity, on the account's venue unless the parent names one; an iceberg's display no
+    larger than the child."""
     children = []
     for line in rationale.accounts:
         if line.child_signal_id is None:
@@ -337,7 +344,6 @@ def children_of(
                     "exchange": parent.exchange or accounts[line.account_id].venue,
                     "quantity": line.quantity,
                     "display_quantity": None if display is None else min(display, line.quantity),
-                    "allocation_group": None,
                 }
             )
         )

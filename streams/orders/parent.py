@@ -296,6 +296,7 @@ def to_record(state: ParentOrderState) -> OrderState:
         version=state.version,
         created_at=state.order.approved_at,
         updated_at=state.updated_at,
+        allocation_group=signal.allocation_group,
     )
 
 

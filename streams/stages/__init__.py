@@ -73,6 +73,7 @@ _EVENT_TIME = {
     "signals": "created_at",
     "signals.group": "created_at",
     "allocations": "created_at",
+    "allocations.ended": "updated_at",
     "accounts.state": "updated_at",
     "accounts.correlations": "updated_at",
     "orders.approved": "approved_at",

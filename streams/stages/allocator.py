@@ -10,8 +10,16 @@ those topics outside the loop would not give that (docs/ARCHITECTURE.md, "Alloca
 
 A parent is allocated once: the rationale is remembered by parent id (the latest 10,000), and a
 repeated parent publishes the same children and rationale again, however the accounts have
-moved since. A signal to a group the configuration does not declare, or for a symbol without
-an instrument on the group's venues, raises, and the runtime dead-letters it with the reason.
+moved since.
+
+Failover: a child whose order ended with part unfilled (refused by risk, rejected, expired or
+cancelled) comes back on `allocations.ended`, which the OMS keys by the child's allocation
+group, so it reaches the shard that allocated its parent; the core (streams/failover.py) moves
+its unfilled quantity to the next eligible account, as a new child on `signals` and a
+rationale on `allocations`. A failure the shard has handled gives the same records again.
+
+A signal to a group the configuration does not declare, or for a symbol without an instrument
+on the group's venues, raises, and the runtime dead-letters it with the reason.
 """
 
 from __future__ import annotations
@@ -19,9 +27,16 @@ from __future__ import annotations
 from typing import Any
 
 from fillstream.config import EngineConfig
-from fillstream.schemas.models import AccountCorrelation, AccountState, Allocation, Signal
+from fillstream.schemas.models import (
+    AccountCorrelation,
+    AccountState,
+    Allocation,
+    OrderState,
+    Signal,
+)
 from fillstream.streams.allocation import Lot, allocate, children_of
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY
+from fillstream.streams.failover import Failovers, fail_over, parent_signal_id
 from fillstream.streams.ledger import Ledger
 from fillstream.streams.stages import Emit
 
@@ -29,18 +44,20 @@ __all__ = ["AllocatorStage"]
 
 
 class AllocatorStage:
-    inputs = ("signals.group", "accounts.state", "accounts.correlations")
+    inputs = ("signals.group", "accounts.state", "accounts.correlations", "allocations.ended")
     outputs = ("signals", "allocations")
-    durable = ("standing", "correlations", "allocated")
+    durable = ("standing", "correlations", "allocated", "failovers")
     standing: dict[str, AccountState]  # risk's latest, by account
     correlations: dict[str, float]  # by pair id
     allocated: Ledger[str, Allocation]  # the latest rationales, by parent signal id
+    failovers: Ledger[str, Failovers]  # the same parents with their failovers so far
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.standing = {}
         self.correlations = {}
         self.allocated = Ledger()
+        self.failovers = Ledger()
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "accounts.state":
@@ -53,6 +70,8 @@ class AllocatorStage:
             correlation: AccountCorrelation = record
             self.correlations[correlation.pair_id] = correlation.correlation
             return []
+        if topic == "allocations.ended":
+            return self._fail_over(record)
         return self._allocate(record)
 
     def _allocate(self, parent: Signal) -> list[Emit]:
@@ -70,10 +89,33 @@ class AllocatorStage:
                 parent, group, members, self.standing, self.correlations, self._lot(parent)
             )
             self.allocated[parent.signal_id] = rationale
+            self.failovers[parent.signal_id] = Failovers(parent)
             while len(self.allocated) > REDELIVERY_MEMORY:
-                self.allocated.popitem()
+                oldest, _ = self.allocated.popitem()
+                self.failovers.pop(oldest, None)
         else:
             children = children_of(parent, rationale, {a.id: a for a in members})
+        return [*(Emit("signals", child) for child in children), Emit("allocations", rationale)]
+
+    def _fail_over(self, ended: OrderState) -> list[Emit]:
+        """A child's unfilled end: its rest to another account. One whose parent this shard
+        does not remember (forgotten, or not a child) moves nothing."""
+        parent_id = parent_signal_id(ended.signal_id, ended.account_id)
+        book = None if parent_id is None else self.failovers.get(parent_id)
+        if parent_id is None or book is None:
+            return []
+        accounts = self.config.accounts
+        book, children, rationale = fail_over(
+            book,
+            self.allocated[parent_id],
+            ended,
+            self.standing,
+            self._lot(book.parent),
+            {a.id: a for a in accounts.members(book.parent.allocation_group or "")},
+        )
+        self.failovers[parent_id] = book
+        if rationale is None:
+            return []
         return [*(Emit("signals", child) for child in children), Emit("allocations", rationale)]
 
     def _lot(self, parent: Signal) -> Lot:

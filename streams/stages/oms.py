@@ -1,6 +1,8 @@
 """The OMS processor's core: the latest state of every parent order, for `orders.state`; its
 final state again on `orders.ended`, keyed by account, from which risk stops counting the order
-as working (risk is partitioned by account, `orders.state` by order id).
+as working (risk is partitioned by account, `orders.state` by order id); and, for a child of a
+group signal that ended with part unfilled, on `allocations.ended`, keyed by its allocation
+group, from which the allocator fails the rest over to another account.
 
 An order that reaches a final status leaves `orders`, so the state stays bounded; its id joins
 `finished`, a bounded memory of the latest final order ids, so that a re-delivered
@@ -40,7 +42,7 @@ __all__ = ["OmsStage"]
 
 class OmsStage:
     inputs = ("orders.approved", "orders.rejected", "slices", "fills", "commands")
-    outputs = ("orders.state", "orders.ended")
+    outputs = ("orders.state", "orders.ended", "allocations.ended")
     durable = ("orders", "finished")
     orders: Ledger[str, ParentOrderState]  # the orders not final yet
     finished: RecentIds
@@ -123,6 +125,11 @@ def _final(record: OrderState, *, unfilled: bool) -> list[Emit]:
     """An order's final state; on `orders.ended` too when risk still counts part of it as
     working: an order it approved that ended with part unfilled. One that filled in full left
     risk's working orders with its last fill (`fills.accounts`), and one risk refused never
-    joined them: neither needs a record more."""
+    joined them: neither needs a record more. On `allocations.ended` when it is a group
+    signal's child that left part unfilled, refused by risk or not."""
     final = [Emit("orders.state", record)]
-    return [*final, Emit("orders.ended", record)] if unfilled else final
+    if unfilled:
+        final.append(Emit("orders.ended", record))
+    if record.allocation_group is not None and record.filled_quantity < record.quantity:
+        final.append(Emit("allocations.ended", record))
+    return final

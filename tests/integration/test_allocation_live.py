@@ -70,7 +70,7 @@ def test_a_group_signal_becomes_three_child_orders_that_fill(kafka_bootstrap, tm
                 s["account_id"] == account and s["positions"] == {"BTC/USDT": quantity}
                 for s in records["accounts.state"]
             ), account
-        assert all(s["allocation_group"] is None for s in records["signals"])
+        assert all(s["allocation_group"] == "funded" for s in records["signals"])
 
         audit = tmp_path_factory.mktemp("audit") / "audit.json"
         result = CliRunner().invoke(app, ["audit", "--json", str(audit)])

@@ -82,7 +82,7 @@ def test_three_accounts_share_by_the_smaller_of_margin_and_budget():
     children, rationale = allocate(signal("100"), GROUP, [C, A, B], STANDING, {}, Lot(Decimal(1)))
     assert sizes(children) == {"a": 20, "b": 30, "c": 50}
     assert [c.signal_id for c in children] == ["grp-1:a", "grp-1:b", "grp-1:c"]
-    assert all(c.allocation_group is None for c in children)
+    assert all(c.allocation_group == "funded" for c in children)
     assert rationale.allocated == 100
     by_id = lines(rationale)
     assert (by_id["a"].available_margin, by_id["a"].remaining_budget) == (100000, 1000)

@@ -14,12 +14,16 @@ from fillstream.schemas.models import (
     AccountCorrelation,
     AccountState,
     AccountStatus,
+    Rejection,
     pair_id,
 )
+from fillstream.schemas.topics import find, key_of
 from fillstream.streams.memory import Memory
 from fillstream.streams.stages.allocator import AllocatorStage
+from fillstream.streams.stages.oms import OmsStage
 from tests.accounts import accounts_config
 from tests.unit.test_allocation import signal as group_signal
+from tests.unit.test_failover import T1, ended
 
 T0 = 1_723_161_300_000_000
 
@@ -110,3 +114,54 @@ def test_correlations_and_older_states_are_taken_as_the_table_says(config):
 def test_an_unknown_group_is_refused_for_the_dead_letters(config):
     with pytest.raises(ValueError, match="no allocation group 'other'"):
         AllocatorStage(config).handle("signals.group", group_signal(allocation_group="other"), T0)
+
+
+def test_a_refused_child_fails_over_to_the_heaviest_other_account_once(config):
+    # fund-a's 0.2 refused by risk: fund-c (50,000) ranks before fund-b (30,000) and takes it
+    stage = AllocatorStage(config)
+    stage.handle("signals.group", group_signal(), T0)
+    refused = ended("grp-1:fund-a", "fund-a", "0.2", "rejected", reason="ACCOUNT_PAUSED: paused")
+    emits = stage.handle("allocations.ended", refused, T1)
+    assert [emit.topic for emit in emits] == ["signals", "allocations"]
+    child, rationale = (emit.record for emit in emits)
+    assert (child.signal_id, child.account_id, child.quantity, child.exchange) == (
+        "grp-1:fund-c:f1",
+        "fund-c",
+        Decimal("0.2"),
+        "binance",
+    )
+    assert (rationale.failover_of, rationale.allocated) == ("grp-1:fund-a", Decimal("0.2"))
+    # delivered again, or to a worker restored from the memory: the same records
+    assert stage.handle("allocations.ended", refused, T1) == emits
+    restored = AllocatorStage(config)
+    Memory(restored).restore(Memory(stage).changes()[0])
+    assert restored.handle("allocations.ended", refused, T1) == emits
+
+
+def test_the_end_of_a_child_whose_parent_is_unknown_moves_nothing(config):
+    stage = AllocatorStage(config)
+    assert (
+        stage.handle("allocations.ended", ended("grp-9:fund-a", "fund-a", "1", "expired"), T1) == []
+    )
+
+
+def test_the_oms_hands_a_refused_childs_end_to_the_allocator_keyed_by_its_group(config):
+    child = AllocatorStage(config).handle("signals.group", group_signal(), T0)[0].record
+    refusal = Rejection(
+        signal_id=child.signal_id,
+        account_id=child.account_id,
+        reason_code="ACCOUNT_PAUSED",
+        reason="paused",
+        stage="risk",
+        signal=child,
+        rejected_at=T1,
+    )
+    emits = OmsStage().handle("orders.rejected", refusal, T1)
+    assert [emit.topic for emit in emits] == ["orders.state", "allocations.ended"]
+    end = emits[1].record
+    assert (end.signal_id, end.allocation_group, end.filled_quantity) == (
+        "grp-1:fund-a",
+        "funded",
+        0,
+    )
+    assert key_of(find("allocations.ended"), end) == b"funded"

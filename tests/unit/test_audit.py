@@ -431,9 +431,28 @@ def test_a_group_signals_children_may_sum_to_its_quantity_but_no_more():
     log = Log()
     log.add("signals.group", signal(0, signal_id="g", allocation_group="funded"))
     for account, quantity in (("a", "0.5"), ("b", "1.5"), ("b", "1.5")):
-        log.add("signals", signal(1, signal_id=f"g:{account}", quantity=D(quantity)))
+        log.add(
+            "signals", signal(1, signal_id=f"g:{account}", account_id=account, quantity=D(quantity))
+        )
     assert audit(log.records).passed
-    extra = log.add("signals", signal(1, signal_id="g:c", quantity=D("0.25")))
+    extra = log.add("signals", signal(1, signal_id="g:c", account_id="c", quantity=D("0.25")))
     violation = only(audit(log.records))
     assert (violation.rule, violation.where) == ("ALLOCATION_EXCEEDS_PARENT", extra)
     assert violation.message == "group signal g of 2: its children sum to 2.25"
+
+
+def test_a_failed_childs_failover_counts_only_what_the_failed_child_left():
+    # parent g of 2: g:a 1 and g:b 1; g:a refused by risk (holds 0 once ended), so its
+    # failover g:b:f1 of 1 keeps them at 0 + 1 + 1 = 2. While g:a has not ended, the three
+    # hold 3 > 2: flagged at g:b:f1.
+    log = Log()
+    log.add("signals.group", signal(0, signal_id="g", allocation_group="funded"))
+    first = signal(1, signal_id="g:a", account_id="a", quantity=D(1))
+    log.add("signals", first)
+    log.add("signals", signal(1, signal_id="g:b", account_id="b", quantity=D(1)))
+    failover = log.add("signals", signal(2, signal_id="g:b:f1", account_id="b", quantity=D(1)))
+    violation = only(audit(log.records))
+    assert (violation.rule, violation.where) == ("ALLOCATION_EXCEEDS_PARENT", failover)
+    assert violation.message == "group signal g of 2: its children sum to 3"
+    log.add("orders.state", state(first, "rejected", "0", 1))
+    assert audit(log.records).passed
