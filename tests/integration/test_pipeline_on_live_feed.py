@@ -25,13 +25,14 @@ from pathlib import Path
 
 import pytest
 
-from fillstream.config import DEFAULT_CONFIG, load_config
+from fillstream.config import load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.pipeline import Watcher, feed, tick
 from fillstream.schemas.models import Trade
 from tests.integration.live import running_pipeline
 from tests.integration.test_audit_on_kafka import run_audit
 from tests.integration.test_gateway_on_kafka import credentials, emulator
+from tests.integration.test_gateway_on_kafka import engine_config as gateway_config
 from tests.integration.test_pipeline_on_emulator import final_states
 from tests.unit.test_replay_btcusdt import SECOND, T0, capture, signal
 
@@ -54,19 +55,13 @@ def from_now(events: Iterable[MarketEvent], now_us: int) -> Iterator[MarketEvent
 
 
 def engine_config(folder: Path, url: str, exchange: str) -> Path:
-    """The default configuration, with Binance traded and read at the emulator."""
+    """The gateway test's configuration (Binance traded at the emulator), with Binance read
+    there too."""
+    path = gateway_config(folder, url, exchange)
     streams = f'ws_url = "{url.replace("http://", "ws://")}"' if exchange == "binance" else ""
-    path = folder / "engine.toml"
-    path.write_text(
-        DEFAULT_CONFIG.read_text()
-        + f"""
-[gateway.venues.binance]
-exchange = "{exchange}"
-api_url = "{url}"
-symbols = ["BTC/USDT"]
-api_key_env = "GATEWAY_TEST_KEY"
-secret_env = "GATEWAY_TEST_SECRET"
-
+    with path.open("a") as config:
+        config.write(
+            f"""
 [feed.venues.binance]
 exchange = "{exchange}"
 symbols = ["BTC/USDT"]
@@ -75,7 +70,7 @@ api_url = "{url}"
 poll_interval_seconds = 0.2
 depth = 20
 """
-    )
+        )
     return path
 
 
