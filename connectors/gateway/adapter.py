@@ -230,6 +230,7 @@ class VenueAdapter:
                 slice_.symbol, slice_.side, slice_.quantity, price
             )
         await self._send(out, entry)
+        await self._expire_due(out)  # an IOC the venue cannot end itself ends now
         return out
 
     async def _send(self, out: Outcome, entry: JournalEntry) -> None:
@@ -377,7 +378,8 @@ class VenueAdapter:
         return out
 
     async def _expire_due(self, out: Outcome) -> None:
-        """Cancel each order whose DAY or GTD expiry the venue cannot keep and which is due.
+        """Cancel each order whose DAY or GTD expiry, or IOC, the venue cannot keep and which is
+        due.
 
         The expiry comes from the slice alone (`capabilities.cancel_at`), so a gateway
         restarted from its journal cancels at the same time; a cancel that fails is tried
@@ -388,7 +390,7 @@ class VenueAdapter:
             expiry = cancel_at(tracker.slice, self.capabilities)
             if expiry is None or now_us < expiry or tracker.expiring is not None:
                 continue
-            tracker.expiring = expiry_reason(tracker.slice)
+            tracker.expiring = expiry_reason(tracker.slice, tracker.slice.quantity - tracker.filled)
             try:
                 await self._cancel(out, tracker.slice)
             except VenueCallError as failed:

@@ -3,10 +3,13 @@
 A venue either holds an order type natively (the gateway sends it through ccxt's unified
 parameters and the venue triggers, hides or expires it) or it does not, and then the order is
 emulated: a DAY or GTD limit goes as GTC and the gateway cancels it at its expiry (`cancel_at`,
-computed from the slice alone, so a restarted gateway reading the slice from its journal cancels
-at the same time); a stop or an iceberg the gateway cannot emulate, so it refuses the slice
-with `NOT_NATIVE`, naming where the emulation belongs (the trigger on the market feed, or the
-iceberg algorithm's slicing).
+computed from the slice alone, so a restarted gateway reading the slice from its journal
+cancels at the same time), and an IOC limit goes as GTC and the gateway cancels what is left of
+it as soon as the venue has answered (the executor's marketable children and collared market
+orders are IOC limits, so a venue without IOC, Nobitex, could otherwise take no taking order);
+a fill-or-kill cannot be emulated after the fact and is refused; a stop or an iceberg the
+gateway cannot emulate, so it refuses the slice with `NOT_NATIVE`, naming where the emulation
+belongs (the trigger on the market feed, or the iceberg algorithm's slicing).
 
 The table is keyed by ccxt's exchange id, so adding a venue is one row. A venue not in the
 table gets `BASELINE`, what every ccxt spot venue takes: market, and limit GTC, IOC or FOK.
@@ -15,6 +18,7 @@ table gets `BASELINE`, what every ccxt spot venue takes: market, and limit GTC, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from fillstream.connectors.gateway.reasons import GatewayReason
@@ -37,6 +41,8 @@ __all__ = [
 _GTC = TimeInForce.GTC
 _EXPIRING = frozenset({TimeInForce.DAY, TimeInForce.GTD})
 _IMMEDIATE = frozenset({TimeInForce.IOC, TimeInForce.FOK})
+# What the gateway emulates where the venue lacks it, by cancelling the order itself.
+_EMULATED = _EXPIRING | {TimeInForce.IOC}
 _STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
 # A market-like order has no time in force at a ccxt spot venue (Binance's MARKET, STOP_LOSS).
 _PRICED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.ICEBERG})
@@ -94,7 +100,7 @@ def refusal(slice_: Slice, capabilities: Capabilities, now_us: int) -> str | Non
     kind, time_in_force = slice_.order_type, slice_.time_in_force
     if not capabilities.native(kind):
         return GatewayReason.NOT_NATIVE.text(order_type=kind.value, emulation=_EMULATED_BY[kind])
-    if kind in _PRICED and time_in_force not in capabilities.time_in_force | _EXPIRING:
+    if kind in _PRICED and time_in_force not in capabilities.time_in_force | _EMULATED:
         detail = f"the venue takes no {time_in_force.value} {kind.value} orders"
         return GatewayReason.INVALID_ORDER.text(detail=detail)
     if kind is OrderType.ICEBERG and time_in_force in _IMMEDIATE:
@@ -106,7 +112,7 @@ def refusal(slice_: Slice, capabilities: Capabilities, now_us: int) -> str | Non
         return VenueReason.POST_ONLY_CANNOT_REST.text(
             time_in_force=time_in_force.value, order_type=kind.value
         )
-    expiry = cancel_at(slice_, capabilities)
+    expiry = cancel_at(slice_, capabilities) if time_in_force in _EXPIRING else None
     if expiry is not None and expiry <= now_us:
         return VenueReason.ALREADY_EXPIRED.text(expire_at=expiry, arrival=now_us)
     return None
@@ -139,17 +145,23 @@ def order_args(slice_: Slice, capabilities: Capabilities) -> OrderArgs:
 
 def cancel_at(slice_: Slice, capabilities: Capabilities) -> int | None:
     """When the gateway cancels the slice's order (µs UTC): a DAY or GTD order the venue cannot
-    expire itself; None when the venue expires it, or it never expires."""
+    expire itself, at its expiry; an IOC order the venue cannot cancel itself, at once (its
+    creation: due as soon as the venue has answered); None when the venue ends it itself, or
+    it never ends."""
     time_in_force = slice_.time_in_force
-    if time_in_force not in _EXPIRING or time_in_force in capabilities.time_in_force:
+    if time_in_force not in _EMULATED or time_in_force in capabilities.time_in_force:
         return None
+    if time_in_force is TimeInForce.IOC:
+        return slice_.created_at
     if time_in_force is TimeInForce.DAY:
         return capabilities.session.day_end(slice_.created_at)
     return slice_.expire_at
 
 
-def expiry_reason(slice_: Slice) -> str:
-    """The reason of the report that ends an order the gateway cancelled at its expiry: the
-    simulated venue's, so a reader cannot tell which venue expired it."""
+def expiry_reason(slice_: Slice, leaves: Decimal) -> str:
+    """The reason of the report that ends an order the gateway cancelled at its expiry (with
+    `leaves` unfilled): the simulated venue's, so a reader cannot tell which venue ended it."""
+    if slice_.time_in_force is TimeInForce.IOC:
+        return VenueReason.IOC_REMAINDER.text(leaves=leaves)
     day = slice_.time_in_force is TimeInForce.DAY
     return (VenueReason.SESSION_CLOSED if day else VenueReason.EXPIRE_AT_REACHED).text()

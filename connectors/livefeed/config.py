@@ -2,7 +2,7 @@
 
 ```toml
 [feed.venues.binance]
-exchange = "binance"                  # a ccxt exchange id
+exchange = "binance"                  # a ccxt exchange id, or "nobitex"
 symbols = ["BTC/USDT", "ETH/USDT"]    # ccxt unified symbols
 api_url = "http://127.0.0.1:8080"     # optional: where its REST API really is
 ws_url = "ws://127.0.0.1:8080"        # optional: where its WebSocket streams really are
@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import ccxt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from fillstream.connectors.gateway.exchanges import is_exchange
 from fillstream.schemas.jsonl import explain_invalid
 
 __all__ = ["FeedVenue", "parse_feed"]
@@ -51,8 +51,8 @@ class _Table(BaseModel):
     @field_validator("exchange")
     @classmethod
     def _known(cls, exchange: str) -> str:
-        if exchange not in ccxt.exchanges:
-            raise ValueError(f"{exchange!r} is not a ccxt exchange id")
+        if not is_exchange(exchange):
+            raise ValueError(f"{exchange!r} is not a ccxt exchange id nor one fillstream adds")
         return exchange
 
     @field_validator("symbols")

@@ -49,6 +49,7 @@ __all__ = [
     "exact",
     "quote_of",
     "trade_of",
+    "trades_of",
 ]
 
 MS_US = 1_000
@@ -91,19 +92,37 @@ def quote_of(venue: str, ticker: Mapping[str, Any], received_us: int) -> Quote |
     )
 
 
-def trade_of(venue: str, trade: Mapping[str, Any], received_us: int) -> Trade:
-    """A ccxt trade as a print; ccxt's `side` is the taker's, the aggressor."""
+def trade_of(
+    venue: str, trade: Mapping[str, Any], received_us: int, trade_id: str | None = None
+) -> Trade:
+    """A ccxt trade as a print; ccxt's `side` is the taker's, the aggressor. `trade_id`
+    stands in for a venue that numbers no prints."""
     side = trade.get("side")
     return Trade(
         symbol=trade["symbol"],
         venue=venue,
-        trade_id=str(trade["id"]),
+        trade_id=str(trade["id"]) if trade.get("id") is not None else str(trade_id),
         price=exact(trade["price"]),
         quantity=exact(trade["amount"]),
         aggressor_side=Side(side) if side in ("buy", "sell") else None,
         timestamp=_time_us(trade.get("timestamp"), received_us),
         received_at=received_us,
     )
+
+
+def trades_of(venue: str, trades: Sequence[Mapping[str, Any]], received_us: int) -> list[Trade]:
+    """A venue's list of prints as trades. A venue without trade ids (Nobitex's public
+    trades) gets ids from what a print is: its time, price, size and side, and the number
+    of equal prints before it in the list, so that the same print polled again has the same
+    id and the tape publishes it once. (Two equal prints of one millisecond, the older of
+    which has left the venue's window by the next poll, are then taken for one.)"""
+    seen: dict[str, int] = {}
+    records = []
+    for trade in trades:
+        what = f"{trade.get('timestamp')}:{trade['price']}:{trade['amount']}:{trade.get('side')}"
+        count = seen[what] = seen.get(what, -1) + 1
+        records.append(trade_of(venue, trade, received_us, f"{what}#{count}"))
+    return records
 
 
 @dataclass(frozen=True)

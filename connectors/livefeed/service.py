@@ -37,12 +37,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ccxt
-import ccxt.async_support
 import ccxt.pro
 from prometheus_client import Counter
 
 from fillstream.connectors.feeds.events import MarketEvent, MarketRecord
 from fillstream.connectors.gateway.client import routing
+from fillstream.connectors.gateway.exchanges import async_exchange
 from fillstream.connectors.gateway.retry import RetryPolicy
 from fillstream.connectors.livefeed import NAME, TOPICS
 from fillstream.connectors.livefeed.config import FeedVenue
@@ -52,7 +52,7 @@ from fillstream.connectors.livefeed.core import (
     TradeTape,
     book_state,
     quote_of,
-    trade_of,
+    trades_of,
 )
 from fillstream.infra.topics import ensure_topics
 from fillstream.kafka_client import worker_id
@@ -175,7 +175,7 @@ class _Symbol:
                 trades = await self.client.fetch_trades(self.symbol, self.tape.since_ms)
                 self.missed = False
             received = self.heard()
-            records = [trade_of(self.venue.name, trade, received) for trade in trades]
+            records = trades_of(self.venue.name, trades, received)
             repeated = self.tape.repeated
             for record in self.tape.fresh(records):
                 self.topics.publish(record)
@@ -251,7 +251,7 @@ def _client(venue: FeedVenue) -> tuple[Any, bool]:
             raise ValueError(f"feed.venues.{venue.name}: {venue.exchange} has no streams")
     elif venue.transport == "stream":
         raise ValueError(f"feed.venues.{venue.name}: ccxt.pro has no {venue.exchange}")
-    return getattr(ccxt.async_support, venue.exchange)(settings), False
+    return async_exchange(venue.exchange)(settings), False
 
 
 def run_feed(venues: Mapping[str, FeedVenue]) -> None:

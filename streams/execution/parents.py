@@ -8,7 +8,11 @@ Two kinds of parent:
 - **direct** (no algorithm, or `direct`): one slice per venue of the routing plan, at once,
   with the signal's own order type and time in force, but that a market order goes as a
   limit IOC and a stop as a stop-limit at their slippage collars (`collar.py`); cancelled on
-  request.
+  request. Where a venue of the plan cannot hold the order type itself (`Rules.native`: a
+  ccxt venue's capability row; a simulated venue holds every type), the executor emulates
+  it: an iceberg is worked by the iceberg algorithm (a planned parent, below), and a stop or
+  stop-limit is **held** until a print on `market.trades` reaches its stop price (a buy's at
+  or above it, a sell's at or below), then sent as a direct market or limit order (`trigger`).
 - **planned**: an algorithm's `Plan` says how much should be filled or working by now; on
   every market event, clock tick and report the executor sends one child to close the gap,
   sized by `children` (lots, minimums, remainders folded), never while another child works.
@@ -33,10 +37,11 @@ executing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from fillstream.connectors.gateway.capabilities import Capabilities
 from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.schemas.models import (
@@ -51,6 +56,7 @@ from fillstream.schemas.models import (
     Slice,
     SliceAction,
     TimeInForce,
+    Trade,
 )
 from fillstream.streams.execution import algorithms, children, collar
 from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Plan, Print, Venue
@@ -71,6 +77,7 @@ __all__ = [
     "on_report",
     "over",
     "start",
+    "trigger",
 ]
 
 FINAL = frozenset(
@@ -84,6 +91,10 @@ _KEPT_TIME_IN_FORCE = {
     OrderType.STOP: frozenset({TimeInForce.FOK, TimeInForce.DAY, TimeInForce.GTD}),
 }
 _IOC = TimeInForce.IOC
+_STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
+# What a held stop goes as once the market reaches it.
+_TRIGGERED = {OrderType.STOP: OrderType.MARKET, OrderType.STOP_LIMIT: OrderType.LIMIT}
+_ICEBERG = "iceberg"  # the algorithm that works an iceberg a venue cannot hide
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,14 @@ class Rules:
     instruments: InstrumentBook | None = None
     profiles: dict[str, VolumeProfile] = field(default_factory=dict)
     trades_include_fills: bool = False
+    # What each ccxt venue holds itself, by venue name (`[gateway.venues]`); a venue not named
+    # is simulated, and the simulated venue holds every order type.
+    capabilities: Mapping[str, Capabilities] = field(default_factory=dict)
+
+    def native(self, venue: str, order_type: OrderType) -> bool:
+        """Whether `venue` holds orders of `order_type` itself, or the executor must emulate."""
+        held = self.capabilities.get(venue)
+        return held is None or held.native(order_type)
 
     def venue(self, venue: str, symbol: str) -> Venue:
         instrument = self.instrument(venue, symbol)
@@ -122,6 +141,7 @@ class ParentExecution:
     plan: Plan | None = None  # None: direct
     gave_up: str | None = None  # why a planned parent stopped sending (a rejected child)
     amended: Signal | None = None  # the terms modifies gave the parent, if any
+    held: bool = False  # a stop its venue cannot hold, waiting for a print to reach it
 
     @property
     def signal(self) -> Signal:
@@ -169,29 +189,32 @@ class ExecutorState:
             market = self.markets[symbol] = Market()
         return market
 
-    # The ids of the planned parents, oldest first: what each tick moves on, found without
-    # looking at every direct order. Not durable: built from `parents` on first use (after a
-    # restore too); an id whose parent has left goes when next met.
-    _planned: dict[str, None] | None = field(default=None, init=False, repr=False, compare=False)
+    # The ids of the parents that time and the market move on (planned ones, and held stops),
+    # oldest first, found without looking at every direct order. Not durable: built from
+    # `parents` on first use (after a restore too); an id whose parent has left, or no longer
+    # waits (a stop sent), goes when next met.
+    _waiting: dict[str, None] | None = field(default=None, init=False, repr=False, compare=False)
 
-    def planned(self, symbol: str | None = None) -> Iterator[ParentExecution]:
-        planned = self._planned
-        if planned is None:
-            planned = self._planned = {
-                order_id: None
-                for order_id, execution in self.parents.items()
-                if execution.plan is not None
+    def waiting(self, symbol: str | None = None) -> Iterator[ParentExecution]:
+        waiting = self._waiting
+        if waiting is None:
+            waiting = self._waiting = {
+                order_id: None for order_id, execution in self.parents.items() if _waits(execution)
             }
-        for order_id in list(planned):
+        for order_id in list(waiting):
             execution = self.parents.get(order_id)
-            if execution is None:
-                del planned[order_id]
+            if execution is None or not _waits(execution):
+                del waiting[order_id]
             elif symbol in (None, execution.routed.order.signal.symbol):
                 yield execution
 
-    def add_planned(self, order_id: str) -> None:
-        if self._planned is not None:
-            self._planned[order_id] = None
+    def add_waiting(self, order_id: str) -> None:
+        if self._waiting is not None:
+            self._waiting[order_id] = None
+
+
+def _waits(execution: ParentExecution) -> bool:
+    return execution.plan is not None or execution.held
 
 
 def start(state: ExecutorState, routed: RoutedOrder, now_us: int, rules: Rules) -> list[Slice]:
@@ -204,27 +227,19 @@ def start(state: ExecutorState, routed: RoutedOrder, now_us: int, rules: Rules) 
     state.parents[order.order_id] = execution
     signal = order.signal
     name = signal.algorithm or DIRECT
-    parameters = parse(CATALOG[name], signal.algorithm_parameters)
+    raw = signal.algorithm_parameters
+    emulated = name == DIRECT and not all(
+        rules.native(allocation.venue, signal.order_type) for allocation in routed.venue_plan
+    )
+    if emulated and signal.order_type is OrderType.ICEBERG:
+        name, raw = _ICEBERG, {k: v for k, v in raw.items() if k != collar.PARAMETER}
+    elif emulated and signal.order_type in _STOPS:
+        execution.held = True
+        state.add_waiting(order.order_id)
+        return []
+    parameters = parse(CATALOG[name], raw)
     if name == DIRECT:
-        reference = _direct_reference(order, state.market(signal.symbol))
-        if signal.order_type in _COLLARED and reference is None:
-            execution.gave_up = "no reference price to set the market order's slippage collar"
-            return []
-        return [
-            _record(
-                execution,
-                _direct_child(
-                    routed,
-                    sequence,
-                    allocation.venue,
-                    allocation.quantity,
-                    now_us,
-                    rules.instrument(allocation.venue, signal.symbol),
-                    reference,
-                ),
-            )
-            for sequence, allocation in enumerate(routed.venue_plan, start=1)
-        ]
+        return _send_direct(execution, state.market(signal.symbol), now_us, rules)
     facts = ParentFacts(
         order_id=order.order_id,
         side=signal.side,
@@ -239,8 +254,29 @@ def start(state: ExecutorState, routed: RoutedOrder, now_us: int, rules: Rules) 
     market = state.market(signal.symbol)
     venue = _next_venue(execution)
     execution.plan = algorithms.start(name, facts, market, rules.venue(venue, signal.symbol))
-    state.add_planned(order.order_id)
+    state.add_waiting(order.order_id)
     return advance(execution, market, now_us, rules)
+
+
+def trigger(state: ExecutorState, trade: Trade, now_us: int, rules: Rules) -> list[Slice]:
+    """The slices of the held stops of the print's symbol that it reaches (a buy's at or
+    above its stop price, a sell's at or below): a stop goes as a market order (so at its
+    collar from the stop price), a stop-limit as a limit, each as a direct order does."""
+    sent: list[Slice] = []
+    for execution in state.waiting(trade.symbol):
+        signal = execution.signal
+        if not execution.held or execution.cancel_requested or execution.expired(now_us):
+            continue
+        stop = signal.stop_price
+        if stop is None or not (
+            trade.price >= stop if signal.side is Side.BUY else trade.price <= stop
+        ):
+            continue
+        execution.held = False
+        state.parents.touch(execution.routed.order.order_id)
+        kind = _TRIGGERED[signal.order_type]
+        sent += _send_direct(execution, state.market(signal.symbol), now_us, rules, kind)
+    return sent
 
 
 def advance(execution: ParentExecution, market: Market, now_us: int, rules: Rules) -> list[Slice]:
@@ -315,6 +351,8 @@ def over(execution: ParentExecution, now_us: int) -> bool:
     """Whether the parent's execution has ended (nothing working, nothing more to send)."""
     if execution.working():
         return False
+    if execution.held and not execution.cancel_requested:
+        return execution.expired(now_us)  # a held stop's DAY or GTD: it waits until then
     if execution.plan is None or execution.fully_filled or execution.cancel_requested:
         return True
     return execution.gave_up is not None or execution.expired(now_us)
@@ -384,14 +422,49 @@ def _record(execution: ParentExecution, child: Slice) -> Slice:
     return child
 
 
-def _direct_reference(order: ParentOrder, market: Market) -> Decimal | None:
-    """Where a direct order's collar is measured from: a stop's stop price; a market order's
-    arrival price, else the mid (or last trade) the executor has seen; None for an order
-    with a limit of its own, or when no price is known."""
+def _send_direct(
+    execution: ParentExecution,
+    market: Market,
+    now_us: int,
+    rules: Rules,
+    kind: OrderType | None = None,
+) -> list[Slice]:
+    """A direct parent's slices, one per venue of its plan, as order type `kind` (the
+    signal's, or what a triggered stop becomes)."""
+    routed = execution.routed
+    signal = routed.order.signal
+    kind = kind or signal.order_type
+    reference = _direct_reference(routed.order, market, kind)
+    if kind in _COLLARED and reference is None:
+        execution.gave_up = "no reference price to set the market order's slippage collar"
+        return []
+    return [
+        _record(
+            execution,
+            _direct_child(
+                routed,
+                execution.sent + 1,
+                allocation.venue,
+                allocation.quantity,
+                now_us,
+                rules.instrument(allocation.venue, signal.symbol),
+                reference,
+                kind,
+            ),
+        )
+        for allocation in routed.venue_plan
+    ]
+
+
+def _direct_reference(order: ParentOrder, market: Market, kind: OrderType) -> Decimal | None:
+    """Where a direct order's collar is measured from: a stop's stop price (a triggered one's
+    too: it arrives in the market there); a market order's arrival price, else the mid (or
+    last trade) the executor has seen; None for an order with a limit of its own, or when no
+    price is known."""
     signal = order.signal
     if signal.order_type is OrderType.STOP:
         return signal.stop_price
-    if signal.order_type is not OrderType.MARKET:
+    if kind is not OrderType.MARKET:
         return None
     return next((p for p in (order.arrival_price, market.mid, market.last) if p is not None), None)
 
@@ -404,24 +477,26 @@ def _direct_child(
     now_us: int,
     instrument: Instrument | None,
     reference: Decimal | None,
+    kind: OrderType,
 ) -> Slice:
-    """The signal's own terms; given a reference, a market order as a limit and a stop as a
-    stop-limit at the collar, IOC (FOK kept, and a stop's DAY or GTD: it waits until then)."""
+    """The signal's own terms as order type `kind`; given a reference, a market order as a
+    limit and a stop as a stop-limit at the collar, IOC (FOK kept, and a stop's DAY or GTD:
+    it waits until then)."""
     order = routed.order
     signal = order.signal
     terms: dict[str, object] = {
-        "order_type": signal.order_type,
+        "order_type": kind,
         "price": signal.price,
-        "stop_price": signal.stop_price,
+        "stop_price": signal.stop_price if kind in _STOPS else None,
         "display_quantity": signal.display_quantity,
         "time_in_force": signal.time_in_force,
         "expire_at": signal.expire_at,
     }
     if reference is not None:
         bps = collar.max_slippage_bps(order)
-        kept = _KEPT_TIME_IN_FORCE[signal.order_type]
+        kept = _KEPT_TIME_IN_FORCE[kind]
         terms |= {
-            "order_type": _COLLARED[signal.order_type],
+            "order_type": _COLLARED[kind],
             "price": collar.collar_price(signal.side, reference, bps, instrument),
             "collar_reference": reference,
             "time_in_force": signal.time_in_force if signal.time_in_force in kept else _IOC,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from fillstream.config import EngineConfig
+from fillstream.connectors.gateway.capabilities import capabilities_of
 from fillstream.schemas.models import Command, ExecutionReport, Rejection
 from fillstream.streams.execution.parents import Rules
 from fillstream.streams.stages import Emit, Stage, Wiring
@@ -35,7 +36,12 @@ class DeskStage:
     def __init__(self, config: EngineConfig) -> None:
         self.router = RouterStage(config)
         self.executor = ExecutorStage(
-            Rules(config.instruments, dict(config.volume_profiles), config.tca.trades_include_fills)
+            Rules(
+                config.instruments,
+                dict(config.volume_profiles),
+                config.tca.trades_include_fills,
+                {name: capabilities_of(venue.exchange) for name, venue in config.gateway.items()},
+            )
         )
         self.venue = VenueStage(config)
         self.oms = OmsStage()

@@ -103,14 +103,16 @@ class ExecutorStage:
         market = self.state.market(event.symbol)
         if isinstance(event, Quote):
             market.on_quote(event)
-        else:
-            market.on_trade(event, self.rules.trades_include_fills)
-        return self._advance(event.symbol, now_us)
+            return self._advance(event.symbol, now_us)
+        market.on_trade(event, self.rules.trades_include_fills)
+        sent = _slices(parents.trigger(self.state, event, now_us, self.rules))
+        return sent + self._advance(event.symbol, now_us)
 
     def _advance(self, symbol: str | None, now_us: int) -> list[Emit]:
-        """Every planned parent of the symbol (of every symbol, on a clock tick) moves on."""
+        """Every planned parent of the symbol (of every symbol, on a clock tick) moves on; a
+        held stop whose expiry passed ends."""
         emits: list[Emit] = []
-        for execution in self.state.planned(symbol):
+        for execution in self.state.waiting(symbol):
             market = self.state.market(execution.routed.order.signal.symbol)
             sent = parents.advance(execution, market, now_us, self.rules)
             if sent:
@@ -159,7 +161,7 @@ class ExecutorStage:
             why = "the modified quantity is filled"
         elif execution.gave_up is not None:
             why = execution.gave_up
-        elif execution.plan is not None and execution.expired(now_us):
+        elif (execution.plan is not None or execution.held) and execution.expired(now_us):
             why = "the order's expiry time passed"
         elif report is not None:
             why = f"last slice {report.status.value}" + (

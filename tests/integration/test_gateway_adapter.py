@@ -257,12 +257,19 @@ def test_nobitex_market_and_limit_slices_and_what_it_cannot_express():
         assert steps(cancelled) == [Step.DONE]
         assert (await adapter.cancel(resting)).reports == []  # already final: no error
 
-        # Nobitex has good-till-cancelled orders only: its capability row refuses an IOC at
-        # pre-commit, and its client a post-only before any request.
+        # Nobitex has good-till-cancelled orders only: an IOC goes as GTC and the gateway
+        # cancels what is left of it once the venue has answered; its capability row refuses
+        # a FOK at pre-commit, and its client a post-only before any request.
         ioc = new_slice("s-ioc", Side.SELL, "0.01", price="61000", time_in_force=TimeInForce.IOC)
+        assert (await adapter.submit(ioc)).reports[-1].status is OrderStatus.FILLED
+        missed = new_slice("s-miss", Side.BUY, "0.01", price="50000", time_in_force="IOC")
+        ended = (await adapter.submit(missed)).reports
+        assert [r.exec_type for r in ended] == [ExecType.ACK, ExecType.EXPIRE]
+        assert ended[-1].reason.startswith("IOC_REMAINDER: ")
+        fok = new_slice("s-fok", Side.SELL, "0.01", price="61000", time_in_force=TimeInForce.FOK)
         maker = new_slice("s-maker", Side.SELL, "0.01", price="70000", post_only=True)
         for refused, journaled in (
-            (ioc, [Step.REFUSED]),
+            (fok, [Step.REFUSED]),
             (maker, [Step.VALIDATED, Step.SENDING, Step.REJECTED]),
         ):
             outcome = await adapter.submit(refused)

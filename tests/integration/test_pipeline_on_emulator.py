@@ -68,14 +68,16 @@ def in_step(events: Iterable[MarketEvent], url: str) -> Iterator[MarketEvent]:
         yield event
 
 
-def final_states(watcher: Watcher, timeout: float = 90) -> dict[str, dict]:
-    """Each order's latest state, once every one of ours is final."""
+def final_states(
+    watcher: Watcher, orders: Iterable[str] = ORDERS, timeout: float = 90
+) -> dict[str, dict]:
+    """Each order's latest state, once every one of `orders` is final."""
     deadline = time.monotonic() + timeout
     while True:
         watcher.drain()
         states = {s["order_id"]: s for s in watcher.records["orders.state"]}
         done = {"filled", "cancelled", "rejected", "expired"}
-        if all(states.get(order_id, {}).get("status") in done for order_id in ORDERS):
+        if all(states.get(order_id, {}).get("status") in done for order_id in orders):
             return states
         if time.monotonic() > deadline:
             raise AssertionError(f"orders not final after {timeout} s: {states}")

@@ -323,7 +323,7 @@ class CoreDesk:
     def _advance(self, now: int) -> list[Slice]:
         return [
             child
-            for execution in self.state.planned(SYMBOL)
+            for execution in self.state.waiting(SYMBOL)
             for child in parents.advance(execution, self.state.market(SYMBOL), now, self.rules)
         ]
 

@@ -125,5 +125,21 @@ def test_a_day_or_gtd_order_is_cancelled_by_the_gateway_at_its_expiry() -> None:
     venue_with_day = Capabilities(time_in_force=frozenset(TimeInForce))
     assert cancel_at(slice_of(time_in_force="DAY"), venue_with_day) is None
     assert order_args(slice_of(time_in_force="DAY"), venue_with_day).params["timeInForce"] == "DAY"
-    assert expiry_reason(slice_of(time_in_force="DAY")).startswith("SESSION_CLOSED: ")
-    assert expiry_reason(slice_of(time_in_force="GTD")).startswith("EXPIRE_AT_REACHED: ")
+    assert expiry_reason(slice_of(time_in_force="DAY"), D(1)).startswith("SESSION_CLOSED: ")
+    assert expiry_reason(slice_of(time_in_force="GTD"), D(1)).startswith("EXPIRE_AT_REACHED: ")
+
+
+def test_nobitex_takes_an_ioc_as_gtc_cancelled_by_the_gateway_once_answered() -> None:
+    """Nobitex orders are good till cancelled: an IOC (every marketable child the executor
+    sends) goes as GTC and is due for cancelling at its creation; a FOK cannot be emulated."""
+    nobitex = capabilities_of("nobitex")
+    ioc = slice_of(time_in_force="IOC", created_at=ARRIVAL)
+    assert refusal(ioc, nobitex, ARRIVAL + 1_000_000) is None  # never "already expired"
+    assert order_args(ioc, nobitex).params["timeInForce"] == "GTC"
+    assert cancel_at(ioc, nobitex) == ARRIVAL
+    assert cancel_at(ioc, BINANCE) is None  # Binance ends it itself
+    assert expiry_reason(ioc, D("0.4")) == (
+        "IOC_REMAINDER: immediate-or-cancel: the remaining 0.4 could not fill on arrival"
+    )
+    fok = refusal(slice_of(time_in_force="FOK"), nobitex, ARRIVAL)
+    assert fok is not None and fok.startswith("INVALID_ORDER: ")

@@ -31,6 +31,7 @@ from fillstream.connectors.livefeed.core import (
     exact,
     quote_of,
     trade_of,
+    trades_of,
 )
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.schemas.models import BookUpdateKind, Side
@@ -250,6 +251,35 @@ def test_a_trade_is_published_once_across_reconnections_and_polls(lines, binance
     assert tape.repeated == 1
     assert tape.since_ms == 1723161255342  # the latest print's time: ask from there on
     assert TradeTape().since_ms is None  # nothing yet: the venue's recent trades
+
+
+def test_prints_without_ids_are_named_by_what_they_are_and_published_once():
+    """Nobitex's public trades carry no ids: two equal prints of one millisecond are two
+    trades, and the same window polled again (plus a new print) publishes only the new one."""
+
+    def nobitex(ms: int, price: float, amount: float) -> dict[str, Any]:
+        return {
+            "id": None,
+            "symbol": "BTC/USDT",
+            "timestamp": ms,
+            "price": price,
+            "amount": amount,
+            "side": "sell",
+        }
+
+    window = [nobitex(1723161255342, 61837.63, 0.02), nobitex(1723161255342, 61837.63, 0.02)]
+    tape = TradeTape()
+    first = tape.fresh(trades_of("nobitex", window, RECEIVED))
+    newer = nobitex(1723161255617, 61837.59, 0.00016)
+    again = tape.fresh(trades_of("nobitex", [*window, newer], RECEIVED + 5))
+    assert [t.trade_id for t in first] == [
+        "1723161255342:61837.63:0.02:sell#0",
+        "1723161255342:61837.63:0.02:sell#1",
+    ]
+    assert [(t.trade_id, t.quantity) for t in again] == [
+        ("1723161255617:61837.59:0.00016:sell#0", D("0.00016"))
+    ]
+    assert tape.repeated == 2
 
 
 def test_staleness_counts_from_the_last_receipt_or_the_start():
