@@ -674,7 +674,7 @@ def create_app(services: Services) -> FastAPI:
         return command(request, built)
 
     add_task_routes(read, trade, services, publish, ISSUER)
-    add_optimize_routes(admin, services, publish, ISSUER)
+    add_optimize_routes(read, admin, services, publish, ISSUER)
     for router in (read, trade, admin):
         app.include_router(router)
     return app

@@ -2,31 +2,34 @@
 
 The request publishes a batching profile on `profiles` (streams/profiles.py decides the
 settings); every processor applies it at its next batch boundary, without a restart
-(streams/runtime.py). The answer waits one measurement window, then gives each measure over the
-window before the switch and the window after it, from the orders the API's view follows:
-signal to acknowledgement p50 and p99, and acknowledgements a second; and the workers that
-report the profile in force.
+(streams/runtime.py). It answers at once with the measures over the window before the switch;
+`GET /execution/optimize/{profile_id}` adds those over the window after it, once that window
+has passed (no request is held open for it), from the orders the API's view follows: signal
+to acknowledgement p50 and p99, and acknowledgements a second; and the workers that report the
+profile in force.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from fillstream import control, settings
 from fillstream.api.envelope import ApiError, Envelope, ErrorCode, respond
 from fillstream.api.measures import execution_metrics
-from fillstream.schemas.models import OptimizationTarget
+from fillstream.schemas.models import BatchingProfile, Identifier, OptimizationTarget
 
 if TYPE_CHECKING:
     from fillstream.api.app import Services
 
 __all__ = ["OptimizeRequest", "add_optimize_routes", "measures"]
+
+KEEP = 100  # switches whose measures the API still answers for, the latest
 
 
 class OptimizeRequest(BaseModel):
@@ -48,22 +51,36 @@ def measures(metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Switch:
+    profile: BatchingProfile
+    before: dict[str, Any]
+    window_s: int
+
+    @property
+    def after_at(self) -> int:
+        """When the window after the switch has passed (µs)."""
+        return self.profile.created_at + self.window_s * 1_000_000
+
+
 def add_optimize_routes(
+    read: APIRouter,
     admin: APIRouter,
     services: Services,
     publish: Callable[[Callable[[list[Any]], int], list[Any]], None],
     issuer: str,
 ) -> None:
-    """The route on the API's `admin` router; `publish` sends records, answering 503 when the
-    broker does not take them."""
+    """The routes on the API's `read` and `admin` routers; `publish` sends records, answering
+    503 when the broker does not take them."""
+    switches: dict[str, _Switch] = {}  # by profile id, oldest first, the latest KEEP
 
-    def measured(window_s: int) -> dict[str, Any]:
+    def measured(until_us: int, window_s: int) -> dict[str, Any]:
         with services.lock:
             return measures(
                 execution_metrics(
                     services.view.orders.values(),
                     services.view.executions,
-                    services.clock_us(),
+                    until_us,
                     window_s * 1_000_000,
                 )
             )
@@ -76,11 +93,24 @@ def add_optimize_routes(
                 if name == "batching_profile" and dict(labels).get("profile_id") == profile_id
             )
 
-    @admin.post("/execution/optimize", response_model=Envelope[dict[str, Any]])
-    async def optimize(request: Request, body: OptimizeRequest) -> JSONResponse:
+    def answer(switch: _Switch) -> dict[str, Any]:
+        ready = services.clock_us() >= switch.after_at
+        return {
+            "profile": switch.profile.model_dump(mode="json"),
+            "guarantee": settings.processing_guarantee(),
+            "window_seconds": switch.window_s,
+            "before": switch.before,
+            "after_at": switch.after_at,
+            "after": measured(switch.after_at, switch.window_s) if ready else None,
+            "applied_by": applied_by(switch.profile.profile_id),
+        }
+
+    @admin.post("/execution/optimize", status_code=202, response_model=Envelope[dict[str, Any]])
+    def optimize(request: Request, body: OptimizeRequest) -> JSONResponse:
         """Switch every processor's batching to the `latency`, `throughput` or `balanced`
-        (configured) profile, capped by `constraints`; answer after `window_seconds` with the
-        measures before and after the switch."""
+        (configured) profile, capped by `constraints`. Answers with the measures over the
+        `window_seconds` before the switch; `GET /execution/optimize/{profile_id}` adds those
+        over the window after it, from `after_at` on."""
         if services.publish_profiles is None:
             raise ApiError(409, ErrorCode.CONFLICT, "this API does not publish profiles")
         try:
@@ -94,14 +124,21 @@ def add_optimize_routes(
                 str(error),
                 [{"field": "constraints", "message": str(error)}],
             ) from None
-        before = measured(body.window_seconds)
+        window = body.window_seconds
+        switch = _Switch(profile, measured(profile.created_at, window), window)
         publish(services.publish_profiles, [profile])
-        await asyncio.sleep(body.window_seconds)
-        data = {
-            "profile": profile.model_dump(mode="json"),
-            "guarantee": settings.processing_guarantee(),
-            "before": before,
-            "after": measured(body.window_seconds),
-            "applied_by": applied_by(profile.profile_id),
-        }
-        return respond(request, data)
+        with services.lock:
+            switches[profile.profile_id] = switch
+            if len(switches) > KEEP:
+                del switches[next(iter(switches))]
+        return respond(request, answer(switch), 202)
+
+    @read.get("/execution/optimize/{profile_id}", response_model=Envelope[dict[str, Any]])
+    def switched(request: Request, profile_id: Annotated[Identifier, Path()]) -> JSONResponse:
+        """A switch asked for here: the measures before it, and after it once its window has
+        passed (`after` is null until `after_at`), and the workers that apply it."""
+        with services.lock:
+            switch = switches.get(profile_id)
+        if switch is None:
+            raise ApiError(404, ErrorCode.NOT_FOUND, f"no profile switch {profile_id!r} here")
+        return respond(request, answer(switch))

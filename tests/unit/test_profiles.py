@@ -87,12 +87,14 @@ def test_measures_are_signal_to_ack_and_acks_a_second():
     }
 
 
-def test_optimize_publishes_the_profile_and_answers_with_the_measures(monkeypatch):
+def _switch_at(monkeypatch, created_at: int):
+    """The API's client over `_view()` (its clock at T0), a switch stamped `created_at`, and
+    a desk worker that reports applying it."""
     monkeypatch.setenv("FILLSTREAM_PROCESSING_GUARANTEE", "at-least-once")
-    monkeypatch.setattr(control, "stamp", lambda: control.Stamp("prof-7", T0))
+    monkeypatch.setattr(control, "stamp", lambda: control.Stamp("prof-7", created_at))
     sent = Sent()
     view = _view()
-    apply(  # a worker reporting the profile it applied
+    apply(
         view,
         "metrics",
         {
@@ -104,16 +106,30 @@ def test_optimize_publishes_the_profile_and_answers_with_the_measures(monkeypatc
             "timestamp": T0,
         },
     )
-    client = _client(sent, view)
-    body = {
-        "optimization_target": "throughput",
-        "constraints": {"max_linger_ms": 5},
-        "window_seconds": 1,
-    }
-    refused = client.post("/api/v1/execution/optimize", json=body, headers={"X-API-Key": TRADE})
+    return sent, _client(sent, view)
+
+
+BODY = {
+    "optimization_target": "throughput",
+    "constraints": {"max_linger_ms": 5},
+    "window_seconds": 1,
+}
+NONE = {
+    "signal_to_ack_p50_ms": None,
+    "signal_to_ack_p99_ms": None,
+    "acks_per_second": 0.0,
+    "orders": 0,
+}
+
+
+def test_optimize_publishes_the_profile_and_measures_both_windows(monkeypatch):
+    # Switched at T0 - 1 s with a 1 s window: before is [T0 - 2 s, T0 - 1 s], no order; after
+    # is [T0 - 1 s, T0], o-1 alone (acked 2 ms after it was created), and it has passed.
+    sent, client = _switch_at(monkeypatch, T0 - SECOND)
+    refused = client.post("/api/v1/execution/optimize", json=BODY, headers={"X-API-Key": TRADE})
     assert refused.status_code == 403  # switching the pipeline's batching is an admin's
-    answer = client.post("/api/v1/execution/optimize", json=body, headers={"X-API-Key": ADMIN})
-    assert answer.status_code == 200, answer.text
+    answer = client.post("/api/v1/execution/optimize", json=BODY, headers={"X-API-Key": ADMIN})
+    assert answer.status_code == 202, answer.text
     (profile,) = sent.profiles
     assert (profile.target, profile.linger_ms, profile.fetch_min_bytes) == (
         OptimizationTarget.THROUGHPUT,
@@ -122,19 +138,30 @@ def test_optimize_publishes_the_profile_and_answers_with_the_measures(monkeypatc
     )
     data = answer.json()["data"]
     assert data["profile"]["profile_id"] == profile.profile_id == "prof-7"
-    assert data["guarantee"] == "at-least-once"
-    # the test's clock stands at T0: both windows hold the orders of [T0 - 1 s, T0]: o-1 only
-    assert (
-        data["before"]
-        == data["after"]
-        == {
-            "signal_to_ack_p50_ms": 2.0,
-            "signal_to_ack_p99_ms": 2.0,
-            "acks_per_second": 1.0,
-            "orders": 1,
-        }
-    )
+    assert (data["guarantee"], data["after_at"]) == ("at-least-once", T0)
+    assert data["before"] == NONE
+    after = {
+        "signal_to_ack_p50_ms": 2.0,
+        "signal_to_ack_p99_ms": 2.0,
+        "acks_per_second": 1.0,
+        "orders": 1,
+    }
+    assert data["after"] == after
     assert data["applied_by"] == ["host:7"]
+    again = client.get("/api/v1/execution/optimize/prof-7", headers={"X-API-Key": ADMIN})
+    assert again.status_code == 200 and again.json()["data"] == data
+    unknown = client.get("/api/v1/execution/optimize/prof-8", headers={"X-API-Key": ADMIN})
+    assert unknown.status_code == 404
+
+
+def test_the_window_after_a_switch_is_measured_once_it_has_passed(monkeypatch):
+    # Switched at T0 (the clock): the window after it ends at T0 + 1 s, not yet.
+    _, client = _switch_at(monkeypatch, T0)
+    answer = client.post("/api/v1/execution/optimize", json=BODY, headers={"X-API-Key": ADMIN})
+    data = answer.json()["data"]
+    assert data["after"] is None and data["after_at"] == T0 + SECOND
+    # before is [T0 - 1 s, T0]: o-1
+    assert data["before"]["orders"] == 1 and data["before"]["signal_to_ack_p50_ms"] == 2.0
 
 
 def test_optimize_refuses_an_unknown_constraint():
