@@ -53,7 +53,14 @@ def api_settings(config: Path | None = None) -> ApiSettings:
 def build(chosen: ApiSettings) -> tuple[Services, Follower]:
     """The API's services on the configured cluster (its topics created if missing), and the
     view's follower (not started)."""
-    published = ("signals", "signals.group", "commands", "schedules", "accounts.correlations")
+    published = (
+        "signals",
+        "signals.group",
+        "commands",
+        "schedules",
+        "accounts.correlations",
+        "profiles",
+    )
     ensure_topics(find(topic) for topic in (*FOLLOWED, *published))
     producer = make_producer()
     view, lock = EngineView(), threading.Lock()
