@@ -529,8 +529,9 @@ class Processor:
 
     def _apply(self, batching: Batching) -> None:
         """New producers where their batching changed; a new consumer where its fetches did
-        (its partitions go back to the group, their state with them, and come back restored,
-        as when a worker leaves and joins); the next commit interval."""
+        (its partitions go back to the group, checkpointed, and come back as when a worker
+        leaves and joins: kept as they were when nobody took them up meanwhile, else restored);
+        the next commit interval."""
         if batching == self.batching:
             return
         log.info("%s: batching profile: %s", self.name, batching)
