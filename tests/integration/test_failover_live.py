@@ -61,7 +61,8 @@ def test_a_refused_childs_quantity_completes_on_another_account(kafka_bootstrap,
         for signal_id, quantity in FILLED.items():
             order = final[order_id_for(signal_id)]
             assert (order["status"], order["filled_quantity"]) == ("filled", quantity), order
-        assert sum(FILLED.values()) == Decimal(GROUP_SIGNAL["quantity"])
+        refused = final[order_id_for("grp-1:fund-b")]
+        assert (refused["status"], refused["filled_quantity"]) == ("rejected", 0), refused
 
         audit = tmp_path_factory.mktemp("audit") / "audit.json"
         result = CliRunner().invoke(app, ["audit", "--json", str(audit)])

@@ -1,4 +1,4 @@
-"""A recurring schedule survives the scheduler's SIGKILL: every occurrence once, none contradicted.
+"""A recurring schedule survives the scheduler's SIGKILL: every occurrence out, none contradicted.
 
 The live pipeline with the ticker (`fillstream run clock`) running beside it: a schedule of 5
 occurrences 2 s apart; once two of its signals are out, the scheduler is killed, stays down

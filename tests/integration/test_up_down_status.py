@@ -135,7 +135,8 @@ def test_up_runs_the_system_restarts_a_killed_desk_and_down_stops_everything(
         user.trade("up-1")
         wait_for("healthy status", user.healthy, 30)
         status = user.run("status").stdout
-        assert all(name in status for name in ("scheduler", "risk", "desk", "clock", "0,1,2"))
+        shown = ("monitor", "scheduler", "risk", "desk", "clock", "api", "0,1,2")
+        assert all(name in status for name in shown), status
 
         desk = user.pids()["desk"]
         os.kill(desk, signal.SIGKILL)

@@ -153,6 +153,11 @@ def test_an_account_paused_in_the_config_is_skipped_until_risk_says_otherwise():
     children, _ = allocate(signal("70"), GROUP, [A, paused, C], {}, {}, Lot(Decimal(1)))
     # nothing from risk: C stands at 60,000 margin, 50,000 budget -> 50,000; A 20,000 -> 20, 50
     assert sizes(children) == {"a": 20, "c": 50}
+    # risk's standing says B is active: the configured pause no longer holds it back
+    children, _ = allocate(
+        signal("70"), GROUP, [A, paused, C], {"b": standing("b")}, {}, Lot(Decimal(1))
+    )
+    assert sizes(children)["b"] > 0
 
 
 def test_lot_rounding_gives_the_spare_lot_to_the_largest_remainder_and_leaves_the_rest():
