@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from fillstream import control, settings
+from fillstream.acls import PUBLISHED
 from fillstream.api.app import Services, create_app
 from fillstream.api.cluster import Cluster
 from fillstream.api.follower import Follower
@@ -53,15 +54,7 @@ def api_settings(config: Path | None = None) -> ApiSettings:
 def build(chosen: ApiSettings) -> tuple[Services, Follower]:
     """The API's services on the configured cluster (its topics created if missing), and the
     view's follower (not started)."""
-    published = (
-        "signals",
-        "signals.group",
-        "commands",
-        "schedules",
-        "accounts.correlations",
-        "profiles",
-    )
-    ensure_topics(find(topic) for topic in (*FOLLOWED, *published))
+    ensure_topics(find(topic) for topic in (*FOLLOWED, *PUBLISHED))
     producer = make_producer()
     view, lock = EngineView(), threading.Lock()
     services = Services(

@@ -155,7 +155,11 @@ def apply(view: EngineView, topic: str, record: Mapping[str, Any] | BaseModel) -
         allocation = _typed(Allocation, record)
         for line in allocation.accounts:
             history = view.allocations.setdefault(line.account_id, deque(maxlen=ALLOCATION_HISTORY))
-            if allocation not in history:  # a repeated parent publishes the same again
+            repeated = any(  # a repeated parent publishes the same again
+                (a.signal_id, a.failover_of) == (allocation.signal_id, allocation.failover_of)
+                for a in history
+            )
+            if not repeated:
                 history.append(allocation)
 
 

@@ -280,6 +280,11 @@ def publish_profiles(profiles: Iterable[BatchingProfile], producer: Producer | N
     return publish(find("profiles"), (p.model_dump() for p in profiles), producer)
 
 
+def signal_topic(allocation_group: str | None) -> str:
+    """Where a signal goes: `signals` for an account's, `signals.group` for a group's."""
+    return "signals" if allocation_group is None else "signals.group"
+
+
 def publish_signals(signals: Iterable[Signal], producer: Producer | None = None) -> int:
     """Publish on `signals`, keyed by account as the catalog says, and a signal addressed to
     an allocation group on `signals.group`, for the allocator (risk never sees the parent:
@@ -287,8 +292,7 @@ def publish_signals(signals: Iterable[Signal], producer: Producer | None = None)
     producer = producer or make_producer()
     by_topic: dict[str, list[dict[str, Any]]] = {"signals": [], "signals.group": []}
     for signal in signals:
-        topic = "signals" if signal.allocation_group is None else "signals.group"
-        by_topic[topic].append(signal.model_dump())
+        by_topic[signal_topic(signal.allocation_group)].append(signal.model_dump())
     return sum(
         publish(find(topic), records, producer) for topic, records in by_topic.items() if records
     )

@@ -39,6 +39,7 @@ from pydantic import ValidationError
 
 from fillstream import settings
 from fillstream.config import load_config
+from fillstream.control import signal_topic
 from fillstream.infra.acls import revoke_under
 from fillstream.kafka_client import client_config, local_super_user
 from fillstream.restarts import Restart, RestartPolicy, next_restart
@@ -429,8 +430,8 @@ def feed(
     sent = 0
     for _time_us, rank, topic, record in timeline(market, signals, commands):
         value = wire_signal(record) if topic == "signals" else record.model_dump()
-        if topic == "signals" and value.get("allocation_group") is not None:
-            topic = "signals.group"  # the allocator's, as control.publish_signals sends it
+        if topic == "signals":
+            topic = signal_topic(value.get("allocation_group"))
         spec = find(topic)
         encoder = codecs.setdefault(topic, codec(spec))
         lockstep = watcher is not None and rank != MARKET
