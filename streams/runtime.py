@@ -129,8 +129,10 @@ class Processor:
         self.outputs = stage.outputs
         # One shard over every partition of the inputs, from their ends (the monitor).
         self.sees_all: bool = getattr(stage, "sees_all", False)
-        # A shell that acts as time passes as well as on records (the gateway's venue polls).
-        self.timed = callable(getattr(stage, "on_time", None))
+        # A shell that acts as time passes as well as on records (the gateway's venue polls):
+        # the processor's, once a turn, whichever shards it holds (none, mid-rebalance).
+        self.timer: Stage | None = stage if callable(getattr(stage, "on_time", None)) else None
+        self._timed_outputs = False  # under exactly-once: the open transaction holds some
         self.guarantee = settings.processing_guarantee()
         self.exactly_once = self.guarantee == "exactly-once"
         # One input topic: its offsets alone fix the order, nothing to merge or journal.
@@ -233,8 +235,8 @@ class Processor:
                 messages = self._take()
                 if messages or self.hold_ms or self._waiting():
                     self._handle(messages)
-                if self.timed:
-                    self._elapse()
+                if self.timer is not None:
+                    self._elapse(self.timer)
                 self.producer.poll(0)
                 if self._failure is not None:
                     raise self._failure
@@ -325,14 +327,14 @@ class Processor:
                 raise self._failure or KafkaException("a journal record was not delivered")
         self._publish(batch)
 
-    def _elapse(self) -> None:
-        """What each shard's stage does as time passes, published as it comes. Nothing orders
-        it among the records, so only a stage whose memory is its own (the gateway's journal)
-        may act on time."""
+    def _elapse(self, timer: Stage) -> None:
+        """What the processor does as time passes, published as it comes. Nothing orders it
+        among the records, so only a stage whose memory is its own (the gateway's journal) may
+        act on time."""
         now_us = time.time_ns() // 1000
         batch = _Batch()
-        for shard in self.shards.values():
-            self._emitted(shard.stage.on_time(now_us), now_us // 1000, batch)  # type: ignore[attr-defined]
+        self._emitted(timer.on_time(now_us), now_us // 1000, batch)  # type: ignore[attr-defined]
+        self._timed_outputs |= bool(batch.outputs)
         self._publish(batch)
 
     def _publish(self, batch: _Batch) -> None:
@@ -461,7 +463,7 @@ class Processor:
         chosen = [
             p for p in held if self.shards[p].dirty and not self.shards[p].sequencer.following
         ]
-        if not chosen:
+        if not chosen and not (self.exactly_once and self._timed_outputs):
             return
         if not self.exactly_once:
             self.producer.flush()  # what the checkpoint covers is published first
@@ -491,6 +493,7 @@ class Processor:
                 )
             self.producer.commit_transaction()
             self.producer.begin_transaction()
+            self._timed_outputs = False
             return
         self.state_producer.flush()
         if offsets:  # for lag figures and tools; the checkpoint's position is what counts
@@ -545,8 +548,9 @@ class Processor:
 
     def _new_producer(self) -> None:
         old = self.producer
-        if self.exactly_once:  # just after a commit: the open transaction is empty
-            old.abort_transaction()
+        if self.exactly_once:  # just after a commit: what the transaction holds, if anything
+            old.commit_transaction()
+            self._timed_outputs = False
         old.flush()
         if self._failure is not None:
             raise self._failure

@@ -230,9 +230,15 @@ class Gateway:
             return
         if command.command_id in self.kills:
             return
-        self.kills.add(command.command_id)
-        for adapter in self.adapters.values():
-            self._run(adapter.cancel_everything(f"kill switch {command.command_id}"))
+        failed = []
+        for adapter in self.adapters.values():  # a venue that fails holds back none of the others
+            try:
+                self._run(adapter.cancel_everything(f"kill switch {command.command_id}"))
+            except Exception as error:
+                log.error("kill switch at %s: %s", adapter.venue.name, error)
+                failed.append(adapter.venue.name)
+        if not failed:  # else the command's copy on the next partition tries again
+            self.kills.add(command.command_id)
 
     # -- time ------------------------------------------------------------------------------
 
