@@ -103,6 +103,13 @@ def refusal(slice_: Slice, capabilities: Capabilities, now_us: int) -> str | Non
     if kind in _PRICED and time_in_force not in capabilities.time_in_force | _EMULATED:
         detail = f"the venue takes no {time_in_force.value} {kind.value} orders"
         return GatewayReason.INVALID_ORDER.text(detail=detail)
+    if (
+        kind in _STOPS
+        and time_in_force is TimeInForce.IOC
+        and TimeInForce.IOC not in capabilities.time_in_force
+    ):  # cancelled as soon as placed, a stop would never trigger
+        detail = f"the venue takes no IOC {kind.value} orders (emulated for limit orders only)"
+        return GatewayReason.INVALID_ORDER.text(detail=detail)
     if kind is OrderType.ICEBERG and time_in_force in _IMMEDIATE:
         detail = f"an iceberg rests (GTC, DAY or GTD), not {time_in_force.value}"
         return GatewayReason.INVALID_ORDER.text(detail=detail)
@@ -151,8 +158,8 @@ def cancel_at(slice_: Slice, capabilities: Capabilities) -> int | None:
     time_in_force = slice_.time_in_force
     if time_in_force not in _EMULATED or time_in_force in capabilities.time_in_force:
         return None
-    if time_in_force is TimeInForce.IOC:
-        return slice_.created_at
+    if time_in_force is TimeInForce.IOC:  # a market order ends by itself
+        return slice_.created_at if slice_.order_type is OrderType.LIMIT else None
     if time_in_force is TimeInForce.DAY:
         return capabilities.session.day_end(slice_.created_at)
     return slice_.expire_at

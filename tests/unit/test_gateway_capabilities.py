@@ -143,3 +143,15 @@ def test_nobitex_takes_an_ioc_as_gtc_cancelled_by_the_gateway_once_answered() ->
     )
     fok = refusal(slice_of(time_in_force="FOK"), nobitex, ARRIVAL)
     assert fok is not None and fok.startswith("INVALID_ORDER: ")
+
+
+def test_nobitex_emulates_ioc_for_limit_orders_only() -> None:
+    """A stop cancelled as soon as it is placed would never trigger: refused; a market order
+    ends by itself: nothing to cancel."""
+    nobitex = capabilities_of("nobitex")
+    stop = slice_of(order_type="stop_limit", stop_price=D("101"), time_in_force="IOC")
+    refused = refusal(stop, nobitex, ARRIVAL)
+    assert refused is not None and "the venue takes no IOC stop_limit orders" in refused
+    market = slice_of(order_type="market", price=None, time_in_force="IOC", created_at=ARRIVAL)
+    assert refusal(market, nobitex, ARRIVAL) is None
+    assert cancel_at(market, nobitex) is None
