@@ -25,7 +25,7 @@ from fillstream.config import EngineConfig, load_config
 from fillstream.infra.topics import ensure_topics
 from fillstream.scaling import allocate
 from fillstream.schemas.topics import find
-from fillstream.streams.processors import PROCESSORS
+from fillstream.streams.processors import running
 from fillstream.topic_io import make_producer
 
 __all__ = ["ApiSettings", "api_settings", "build", "run"]
@@ -68,10 +68,7 @@ def build(chosen: ApiSettings) -> tuple[Services, Follower]:
         publish_schedules=lambda schedules: control.publish_schedules(schedules, producer),
         publish_profiles=lambda profiles: control.publish_profiles(profiles, producer),
         publish_correlations=lambda pairs: control.publish_correlations(pairs, producer),
-        processors=(
-            *(p for p in PROCESSORS if p != "allocator" or chosen.engine.accounts.groups),
-            *(["gateway"] if chosen.engine.gateway else []),
-        ),
+        processors=tuple(running(chosen.engine, scheduler=True)),
         group_of=settings.processor_group,
         rate_per_second=chosen.rate_per_second,
         burst=2 * chosen.rate_per_second,

@@ -43,6 +43,7 @@ from fillstream.schemas import examples_dir
 from fillstream.schemas.models import Command, CommandKind
 from fillstream.schemas.topics import CATALOG
 from fillstream.streams.execution.ids import order_id_for
+from fillstream.streams.processors import running
 
 __all__ = [
     "DEMO_ACCOUNTS",
@@ -247,7 +248,7 @@ def _run_pipeline(
     grant_on_local_broker(load_config(config))  # on the secured local broker: each role's ACLs
     created = sum(s.outcome == "created" for s in topics.ensure_topics(CATALOG))
     console.print(f"Topics: {len(CATALOG)} in the catalog, {created} created now")
-    watcher = Watcher(WATCHED, from_end=True)
+    watcher = Watcher(WATCHED, from_end=True, processors=running(load_config(config)))
     pipeline = Pipeline(
         config=config,
         log_dir=log_dir or settings.state_dir() / "logs",

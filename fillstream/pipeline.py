@@ -46,7 +46,7 @@ from fillstream.restarts import Restart, RestartPolicy, next_restart
 from fillstream.schemas.models import ClockTick, Signal
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find, key_of
-from fillstream.streams.processors import PIPELINE, PROCESSORS, build_stage
+from fillstream.streams.processors import PIPELINE, PROCESSORS, build_stage, running
 from fillstream.streams.replay import MARKET, timeline
 from fillstream.topic_io import (
     codec,
@@ -112,11 +112,7 @@ class Pipeline:
         partitions among them."""
         if names is None:
             engine = load_config(self.config)
-            names = [
-                *(["allocator"] if engine.accounts.groups else []),
-                *PIPELINE,
-                *(["gateway"] if engine.gateway else []),
-            ]
+            names = running(engine)
             self.start_one("monitor")
             if engine.feed:  # one only: two would publish every record twice
                 self.start_one("feed")

@@ -11,7 +11,7 @@ from fillstream.streams.stages.desk import DeskStage
 from fillstream.streams.stages.risk import RiskStage
 from fillstream.streams.stages.scheduler import SchedulerStage
 
-__all__ = ["PIPELINE", "PROCESSORS", "build_stage"]
+__all__ = ["PIPELINE", "PROCESSORS", "build_stage", "running"]
 
 # In pipeline order. The scheduler is partitioned by schedule id, the allocator by allocation
 # group, risk by account, the desk by symbol (its stages: streams/stages/desk.py).
@@ -25,6 +25,19 @@ PROCESSORS: dict[str, Callable[[EngineConfig], Stage]] = {
 # up` runs the scheduler too, beside the ticker that gives it live time; and the allocator
 # where the configuration declares allocation groups (fillstream/pipeline.py).
 PIPELINE = ("risk", "desk")
+
+
+def running(config: EngineConfig, *, scheduler: bool = False) -> list[str]:
+    """The processors a pipeline under `config` runs, in pipeline order: the allocator where it
+    declares allocation groups, the gateway where it names venues, the scheduler on request.
+    Whoever starts processors and whoever waits for them to catch up asks here, so that the
+    two agree."""
+    return [
+        *(["scheduler"] if scheduler else []),
+        *(["allocator"] if config.accounts.groups else []),
+        *PIPELINE,
+        *(["gateway"] if config.gateway else []),
+    ]
 
 
 def build_stage(name: str, config: EngineConfig) -> Stage:

@@ -60,7 +60,7 @@ class SymbolMarket:
                 )
                 self.trades.append(trade)
                 self.day.append(trade)
-                self.book.clear_through(event.price)
+                self.book.clear_through(event.price, event.timestamp)
             case BookUpdate():
                 self.book.apply(event)
             case Quote():

@@ -12,8 +12,12 @@ with realistic orders of magnitude, not to study microstructure:
 - trades arrive as a Poisson process with lognormal sizes, on a random side, at the touch,
   and consume displayed size (no walking the book: a trade takes at most the touch); an
   emptied level leaves the book and a fresh one joins at the far end;
-- a Quote whenever the touch (prices or sizes) changes, and a full L2 snapshot every
-  `snapshot_interval_us`.
+- a Quote whenever the touch (prices or sizes) changes; an L2 diff whenever the book does (a
+  re-centre, a trade taking from the touch), as a venue's depth stream gives it, with the
+  levels that changed and a size 0 for those that left; and a full L2 snapshot every
+  `snapshot_interval_us`. Without the diffs, a venue simulated on this market (it matches
+  against L2 once it has seen any) would see trades print through a book a second stale, and
+  empty a side of it until the next snapshot.
 
 Prices are whole ticks and sizes whole lots of the instrument, computed in integers and turned
 into exact decimals. Only `random.Random(seed)` draws numbers, so a seed replays the same market.
@@ -93,6 +97,9 @@ class _Market:
         self._update_id = 0
         self._trades = 0
         self._last_touch: tuple[int, ...] = ()
+        # The book as last published (bids, asks: lots by ticks) and the update id it had.
+        self._shown: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self._shown_id = 0
 
     def run(self) -> Iterator[MarketEvent]:
         params = self._params
@@ -106,10 +113,10 @@ class _Market:
             elapsed = min(next_trade, next_snapshot) - now
             now += elapsed
             self._move(elapsed)
-            yield from self._quote(now)  # a re-centred touch shows before anything trades on it
+            yield from self._changes(now)  # a re-centred book shows before anything trades on it
             if next_trade <= next_snapshot:
                 yield from self._trade(now)
-                yield from self._quote(now)
+                yield from self._changes(now)
                 next_trade = now + self._trade_gap()
             else:
                 yield from self._snapshot(now)
@@ -164,6 +171,42 @@ class _Market:
             )
         )
 
+    def _changes(self, now: int) -> Iterator[MarketEvent]:
+        yield from self._diff(now)
+        yield from self._quote(now)
+
+    def _diff(self, now: int) -> Iterator[MarketEvent]:
+        """The levels that changed since the last diff or snapshot, if any did."""
+        book = self._book()
+        if book == self._shown:
+            return
+        bids, asks = (
+            [
+                self._level(price, lots)
+                for price, lots in sorted(_changed(shown, current).items(), reverse=best_high)
+            ]
+            for best_high, shown, current in zip((True, False), self._shown, book, strict=True)
+        )
+        yield MarketEvent.of(
+            BookUpdate(
+                symbol=self._params.instrument.symbol,
+                venue=self._params.instrument.venue,
+                kind=BookUpdateKind.DIFF,
+                bids=bids,
+                asks=asks,
+                first_update_id=self._shown_id + 1,
+                last_update_id=self._update_id,
+                timestamp=now,
+            )
+        )
+        self._shown, self._shown_id = book, self._update_id
+
+    def _book(self) -> tuple[dict[int, int], dict[int, int]]:
+        return (
+            {price: lots for price, lots in self._bids},
+            {price: lots for price, lots in self._asks},
+        )
+
     def _quote(self, now: int) -> Iterator[MarketEvent]:
         touch = (*self._bids[0], *self._asks[0])
         if touch == self._last_touch:
@@ -183,6 +226,7 @@ class _Market:
         )
 
     def _snapshot(self, now: int) -> Iterator[MarketEvent]:
+        self._shown, self._shown_id = self._book(), self._update_id
         yield MarketEvent.of(
             BookUpdate(
                 symbol=self._params.instrument.symbol,
@@ -208,3 +252,9 @@ class _Market:
         """A lognormal size with this median, in whole lots (at least one)."""
         size = self._rng.lognormvariate(math.log(float(median)), sigma)
         return max(1, round(size / float(self._lot)))
+
+
+def _changed(shown: dict[int, int], current: dict[int, int]) -> dict[int, int]:
+    """Each level whose size moved: its new size, 0 where it left the book."""
+    gone = {price: 0 for price in shown.keys() - current.keys()}
+    return gone | {price: lots for price, lots in current.items() if shown.get(price) != lots}

@@ -15,6 +15,10 @@ A trade at price p proves that no bid above p and no ask below p is left (the ag
 have taken them first), so `clear_through` removes such levels from the view. Recorded streams
 do not arrive in step: in a fast market the trade stream runs ahead of the book stream, and
 without this a stop triggered by a trade at 61,650 would sell into a stale bid at 61,686.
+The other way round, a trade stamped before the book the view holds (`as_of`, the time of the
+last book update or quote applied) is already in that book and clears nothing: live, the
+trades and the book come on topics of their own, and a trade taken after the newer book that
+followed it would otherwise empty a side the data had re-centred elsewhere.
 
 Sides are named by who rests there: `Side.BUY` is the bids, `Side.SELL` the asks. An order of
 side `s` takes from the opposite side.
@@ -55,10 +59,11 @@ def total(matches: Iterable[Match]) -> Decimal:
 class BookView:
     """One symbol's levels as the venue sees them (see the module docstring)."""
 
-    __slots__ = ("_prices", "_sizes", "_taken", "has_depth")
+    __slots__ = ("_prices", "_sizes", "_taken", "as_of", "has_depth")
     _sizes: dict[Side, dict[Decimal, Decimal]]  # the recorded levels, by side then price
     _taken: dict[Side, dict[Decimal, Decimal]]  # what we took from them
     has_depth: bool
+    as_of: int  # the time of the data the levels are from, µs
 
     def __init__(self) -> None:
         self._sizes: dict[Side, dict[Decimal, Decimal]] = {Side.BUY: {}, Side.SELL: {}}
@@ -67,6 +72,7 @@ class BookView:
         # was restated, until sorted again.
         self._prices: dict[Side, list[Decimal] | None] = {Side.BUY: [], Side.SELL: []}
         self.has_depth = False
+        self.as_of = 0
 
     def restored(self) -> None:
         """After a restore set the levels: sort them again on first use."""
@@ -74,6 +80,7 @@ class BookView:
 
     def apply(self, update: BookUpdate) -> None:
         self.has_depth = True
+        self.as_of = max(self.as_of, update.timestamp)
         if update.kind is BookUpdateKind.SNAPSHOT:
             self._restate(Side.BUY, _sizes(update.bids))
             self._restate(Side.SELL, _sizes(update.asks))
@@ -85,11 +92,15 @@ class BookView:
     def apply_quote(self, quote: Quote) -> None:
         if self.has_depth:
             return
+        self.as_of = max(self.as_of, quote.timestamp)
         self._restate(Side.BUY, _top(quote.bid_price, quote.bid_size))
         self._restate(Side.SELL, _top(quote.ask_price, quote.ask_size))
 
-    def clear_through(self, price: Decimal) -> None:
-        """After a trade at `price`: drop bids above it and asks below it (see the docstring)."""
+    def clear_through(self, price: Decimal, at: int) -> None:
+        """After a trade at `price` stamped `at`: drop bids above it and asks below it, unless
+        the view's book is newer (see the docstring)."""
+        if at < self.as_of:
+            return
         for side in (Side.BUY, Side.SELL):
             for level in self._crossed(side, price):
                 self._set(side, level, _ZERO)

@@ -84,7 +84,7 @@ class Listing:
     venue's next save writes it.
     """
 
-    durable = ("book._sizes", "book._taken", "book.has_depth", "_joined")
+    durable = ("book._sizes", "book._taken", "book.has_depth", "book.as_of", "_joined")
     book: BookView
     _joined: int
 
@@ -218,7 +218,7 @@ class Listing:
                 volume = self._trade_against(order, volume, through, at, reports)
                 if volume == 0:
                     break
-        self.book.clear_through(trade.price)
+        self.book.clear_through(trade.price, trade.timestamp)
         for order in [stop for stop in self._stops.values() if stop.triggers_at(trade.price)]:
             del self._stops[order.slice_id]
             order.triggered = True

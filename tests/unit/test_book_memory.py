@@ -85,7 +85,7 @@ def round_trip(view: BookView) -> BookView:
     return fresh.book
 
 
-def test_a_book_comes_back_with_its_levels_what_we_took_and_its_depth_flag():
+def test_a_book_comes_back_with_its_levels_what_we_took_its_depth_flag_and_time():
     copy = round_trip(hand_built())
     assert copy.has_depth
     # Exactly the recorded decimals, exponents and all.
@@ -98,6 +98,8 @@ def test_a_book_comes_back_with_its_levels_what_we_took_and_its_depth_flag():
         (D(99), D(1)),
     ]
     assert copy.size_at(Side.SELL, D(101)) == 3
+    copy.clear_through(D("103.5"), T - 1)  # the book's time came back: an older print clears none
+    assert copy.touch(Side.BUY) == D("101.50")
     assert (copy.known_size(Side.BUY, D(100)), copy.known_size(Side.BUY, D(98))) == (0, None)
     copy.apply_quote(quote("50", "51"))  # ignored: the view has depth
     assert copy.best(Side.BUY) == D("100.50")
@@ -110,7 +112,7 @@ def test_a_restored_book_moves_as_the_original_does():
         # Re-stated unchanged, 101 stays taken; 101.50 changes size, so what we took is back.
         view.apply(update("diff", bids=[("100.5", "0"), ("99.75", "2")], asks=[("101", "3")]))
         view.apply(update("diff", asks=[("101.50", "4")]))
-        view.clear_through(D("99.5"))
+        view.clear_through(D("99.5"), T)
     assert copy.match(Side.BUY, D(100), None) == original.match(Side.BUY, D(100), None)
     assert copy.match(Side.BUY, D(100), None) == [(D("101.50"), D(4)), (D(103), D(10))]
     assert copy.match(Side.SELL, D(100), None) == [(D("99.5"), D(20)), (D(99), D(1))]

@@ -13,7 +13,7 @@ import pytest
 from fillstream.connectors.feeds import MarketEvent
 from fillstream.connectors.feeds.synthetic import BTC_USDT, SyntheticParams, synthetic_events
 from fillstream.connectors.instruments import Instrument
-from fillstream.schemas.models import BookUpdate, Quote, Side, Trade
+from fillstream.schemas.models import BookUpdate, BookUpdateKind, Quote, Side, Trade
 
 MINUTE = SyntheticParams()  # the defaults: one minute of BTC/USDT
 
@@ -43,7 +43,7 @@ def test_prices_on_tick_sizes_on_lots_and_never_a_crossed_book(minute):
             assert instrument.is_whole_lots(record.bid_size) and record.bid_size > 0
             assert instrument.is_whole_lots(record.ask_size) and record.ask_size > 0
             assert record.bid_price < record.ask_price
-        else:
+        elif record.kind is BookUpdateKind.SNAPSHOT:
             bids = [level.price for level in record.bids]
             asks = [level.price for level in record.asks]
             assert len(bids) == len(asks) == MINUTE.levels
@@ -59,8 +59,62 @@ def test_time_runs_forward_within_the_window(minute):
     stamps = [event.timestamp for event in minute]
     assert stamps == sorted(stamps)
     assert MINUTE.start == stamps[0] and stamps[-1] < MINUTE.start + MINUTE.duration_us
-    snapshots = [e for e in minute if isinstance(e.record, BookUpdate)]
+    snapshots = [
+        e
+        for e in minute
+        if isinstance(e.record, BookUpdate) and e.record.kind is BookUpdateKind.SNAPSHOT
+    ]
     assert len(snapshots) == MINUTE.duration_us // MINUTE.snapshot_interval_us
+
+
+def _apply(book: dict[str, dict[Decimal, Decimal]], update: BookUpdate) -> None:
+    """A depth stream's rule: a snapshot replaces the book, a diff sets each level (0 removes)."""
+    if update.kind is BookUpdateKind.SNAPSHOT:
+        book["bids"] = {level.price: level.quantity for level in update.bids}
+        book["asks"] = {level.price: level.quantity for level in update.asks}
+        return
+    for side, levels in (("bids", update.bids), ("asks", update.asks)):
+        for level in levels:
+            if level.quantity == 0:
+                book[side].pop(level.price, None)
+            else:
+                book[side][level.price] = level.quantity
+
+
+def test_the_diffs_keep_a_book_built_from_them_equal_to_every_snapshot(minute):
+    book: dict[str, dict[Decimal, Decimal]] = {}
+    ids: list[tuple[int | None, int | None]] = []
+    compared = 0
+    for event in minute:
+        record = event.record
+        if not isinstance(record, BookUpdate):
+            continue
+        if record.kind is BookUpdateKind.SNAPSHOT and book:
+            assert book == {
+                "bids": {level.price: level.quantity for level in record.bids},
+                "asks": {level.price: level.quantity for level in record.asks},
+            }
+            compared += 1
+        if record.kind is BookUpdateKind.DIFF:  # ids follow on: no gap, no overlap
+            assert record.first_update_id == ids[-1][1] + 1
+            assert record.last_update_id >= record.first_update_id
+        ids.append((record.first_update_id, record.last_update_id))
+        _apply(book, record)
+    assert compared == MINUTE.duration_us // MINUTE.snapshot_interval_us - 1
+
+
+def test_every_trade_prints_at_the_touch_of_the_book_the_diffs_show(minute):
+    # A venue simulated on this market clears the levels a trade printed through: a trade
+    # away from the published book would empty a side of its view.
+    book: dict[str, dict[Decimal, Decimal]] = {}
+    for event in minute:
+        record = event.record
+        if isinstance(record, BookUpdate):
+            _apply(book, record)
+        elif isinstance(record, Trade):
+            side = "asks" if record.aggressor_side is Side.BUY else "bids"
+            best = min(book[side]) if side == "asks" else max(book[side])
+            assert (record.price, record.quantity <= book[side][best]) == (best, True)
 
 
 def test_trades_hit_the_quoted_touch_and_take_at_most_what_it_shows(minute):

@@ -91,15 +91,27 @@ def test_known_size_reaches_as_deep_as_the_data(view):
 
 def test_a_trade_clears_the_levels_it_must_have_gone_through(view):
     # A print at 99 means the bid at 100 was taken first; the asks are untouched by it.
-    view.clear_through(D(99))
+    view.clear_through(D(99), T)
     assert view.best(Side.BUY) == D(99)
     assert view.match(Side.BUY, D(1), None) == [(101, 1)]
     # A print at 102.5 means the asks at 101 and 102 are gone too.
-    view.clear_through(D("102.5"))
+    view.clear_through(D("102.5"), T)
     assert view.match(Side.BUY, D(5), None) == [(103, 1)]
     # ... and the next recorded update restates the book as the data has it.
     view.apply(update("diff", {}, {"101": "2"}))
     assert view.match(Side.BUY, D(1), None) == [(101, 1)]
+
+
+def test_a_trade_older_than_the_book_clears_nothing(view):
+    # The book at T is newer than a print at T - 1 µs: that trade is in it already (it came
+    # late, on a topic of its own), so the levels it would have gone through stay.
+    view.clear_through(D("102.5"), T - 1)
+    view.clear_through(D(99), T - 1)
+    assert view.match(Side.BUY, D(4), None) == [(101, 3), (102, 1)]
+    assert view.match(Side.SELL, D(6), None) == [(100, 5), (99, 1)]
+    # A print at the book's own time, or after it, clears as before.
+    view.clear_through(D("101.5"), T)
+    assert view.match(Side.BUY, D(1), None) == [(102, 1)]
 
 
 def test_levels_stay_best_first_as_diffs_add_and_remove_them_one_by_one(view):
@@ -108,6 +120,6 @@ def test_levels_stay_best_first_as_diffs_add_and_remove_them_one_by_one(view):
     view.apply(update("diff", {"100": "0", "100.25": "3", "97": "1"}, {"103": "0", "101": "0"}))
     assert [p for p, _ in view.levels(Side.BUY)] == [D("100.25"), D("99.5"), 99, 98, 97]
     assert [p for p, _ in view.levels(Side.SELL)] == [D("100.5"), 102, D("102.5")]
-    view.clear_through(D("99.25"))  # the bids above the print go, best first
+    view.clear_through(D("99.25"), T)  # the bids above the print go, best first
     assert [p for p, _ in view.levels(Side.BUY)] == [99, 98, 97]
     assert [p for p, _ in view.levels(Side.SELL)] == [D("100.5"), 102, D("102.5")]
