@@ -19,6 +19,7 @@ from fillstream.schemas.models import (
 from fillstream.schemas.serde import SingleObjectCodec
 from fillstream.streams.memory import Memory
 from fillstream.streams.schedules import LATE_AFTER_US, Scheduled, advance, cancel, due_at
+from fillstream.streams.stages import scheduler as scheduler_stage
 from fillstream.streams.stages.scheduler import SchedulerStage
 
 S = 1_000_000  # µs
@@ -224,3 +225,23 @@ def test_a_restored_stage_publishes_what_the_original_would_have():
         "dca:4",
         "dca:5",
     ]
+
+
+def test_a_tick_looks_only_at_the_schedules_due_by_it(monkeypatch):
+    # 200 one-offs done at T0, one daily schedule: a tick a second later has one schedule due
+    # (the daily one's second occurrence is a day away, so none), the next day's tick one.
+    stage = SchedulerStage()
+    run(stage, *[("schedules", schedule(f"once-{n:03d}")) for n in range(200)])
+    run(stage, ("schedules", schedule("daily", interval_us=86_400 * S)), ("clock", tick(T0)))
+    looked: list[str] = []
+    real = scheduler_stage.schedules.advance
+
+    def counting(scheduled: Scheduled, now_us: int) -> tuple[Scheduled, list]:
+        looked.append(scheduled.schedule.schedule_id)
+        return real(scheduled, now_us)
+
+    monkeypatch.setattr(scheduler_stage.schedules, "advance", counting)
+    assert run(stage, ("clock", tick(T0 + S))) == []
+    emits = run(stage, ("clock", tick(T0 + 86_400 * S)))
+    assert looked == ["daily"]
+    assert [e.record.signal_id for e in emits if e.topic == "signals"] == ["daily:2"]
