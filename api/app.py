@@ -37,7 +37,6 @@ from fillstream.api.resources import processor_usage, workers
 from fillstream.api.security import ApiKey, KeyRing, Scope, identify
 from fillstream.api.status import adapters, health
 from fillstream.api.tasks import add_task_routes
-from fillstream.api.trade_window import WINDOW_MINUTES
 from fillstream.api.view import EngineView
 from fillstream.config import EngineConfig
 from fillstream.connectors.gateway.ratelimit import TokenBucket
@@ -257,8 +256,7 @@ def create_app(services: Services) -> FastAPI:
         with services.lock:
             services.submitted.remember(order_id, signal.symbol)
             window = services.view.trades.get(signal.symbol)
-            volume = window.volume(services.view.market_time(signal.symbol)) if window else None
-        pace = volume / (WINDOW_MINUTES * 60) if volume else None
+            pace = window.pace(services.view.market_time(signal.symbol)) if window else None
         data = {
             "order_id": order_id,
             "signal_id": signal.signal_id,

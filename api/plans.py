@@ -4,8 +4,9 @@ and when the last is due (pure).
 It is the algorithm's pre-trade preview (`fillstream algos preview`,
 streams/execution/algorithms/preview.py) for the signal as submitted, from its creation time:
 TWAP, VWAP and implementation shortfall plan exactly what the executor will; POV's preview
-assumes the market keeps trading at its last 24 hours' pace; an iceberg's parts go out as each
-fills, so it has a slice count and no completion time. Where a preview cannot be made (POV
+assumes the market keeps trading at its pace over the last 24 hours (or over the minutes of
+them the API has followed); an iceberg's parts go out as each fills, so it has a slice count
+and no completion time. Where a preview cannot be made (POV
 without trades to pace it, adaptive, which picks from the market at arrival) the answer says
 why instead of guessing.
 """

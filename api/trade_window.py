@@ -74,6 +74,18 @@ class TradeWindow:
         """The quantity traded in the 24 h ending at `now_us`."""
         return sum((b.volume for b in self._buckets(now_us)), Decimal(0))
 
+    def pace(self, now_us: int) -> Decimal | None:
+        """The quantity traded per second in the window ending at `now_us`, over the minutes it
+        has seen: from its earliest minute with a trade to the one `now_us` falls in. A window
+        followed for minutes is paced by those minutes, not spread over a day; None without
+        trades."""
+        end = now_us // MINUTE_US
+        minutes = [m for m in self.minutes if end - WINDOW_MINUTES < m <= end]
+        if not minutes:
+            return None
+        seconds = (end - min(minutes) + 1) * 60
+        return self.volume(now_us) / seconds
+
     def stats(self, now_us: int) -> dict[str, Any]:
         """The last trade and the 24 h ending at `now_us`: volume (the quantity traded),
         high, low and the number of trades; None for a window without trades."""

@@ -163,7 +163,7 @@ def test_an_order_is_answered_with_its_twap_plan():
     )
 
 
-def test_a_pov_order_is_paced_by_the_last_24_hours_of_trades():
+def test_a_pov_order_is_paced_by_the_trades_of_the_minutes_the_api_has_seen():
     view = EngineView()
     client = _client(Sent(), view)
     pov = {
@@ -175,9 +175,10 @@ def test_a_pov_order_is_paced_by_the_last_24_hours_of_trades():
     }
     unpaced = client.post("/api/v1/orders", json=pov, headers=key(TRADE)).json()["data"]
     assert unpaced["planned_slices"] is None and "volume rate" in unpaced["plan_note"]
-    # 8,640 traded in 24 h is 0.1 a second; at 50% participation we trade 0.1 a second too,
-    # so four slices of 0.25 go out 2.5 s apart: the last at 7.5 s.
-    apply(view, "market.trades", trade("t", T0, "60000", "8640").model_dump())
+    # 6 traded in the one minute seen is 0.1 a second (not 6 over a whole day); at 50%
+    # participation we trade 0.1 a second too, so four slices of 0.25 go out 2.5 s apart: the
+    # last at 7.5 s.
+    apply(view, "market.trades", trade("t", T0, "60000", "6").model_dump())
     paced = client.post("/api/v1/orders", json=pov, headers=key(TRADE)).json()["data"]
     assert paced["planned_slices"] == 4
     assert paced["estimated_completion_at"] == T0 + 7_500_000

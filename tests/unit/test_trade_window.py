@@ -78,3 +78,15 @@ def test_the_view_keeps_a_window_per_symbol_and_its_market_time():
     assert view.trades["BTC/USDT"].last.trade_id == "a"
     assert view.market_time("BTC/USDT") == T0
     assert view.market_time("ETH/USDT") == 0
+
+
+def test_the_pace_is_the_volume_over_the_minutes_the_window_has_seen():
+    window = TradeWindow()
+    assert window.pace(T0) is None
+    window.add(trade("a", T0 + 5_000_000, "100", "1.5"))
+    window.add(trade("b", T0 + 2 * MINUTE + 1, "100", "4.5"))
+    # Minutes T0, T0+1, T0+2 seen: 6 over 180 s, not over a day's 86,400 s.
+    assert window.pace(T0 + 2 * MINUTE + 30_000_000) == Decimal(6) / 180
+    # A full day on: the window holds only b's minute and the minutes up to now.
+    later = T0 + 2 * MINUTE + 24 * HOUR - MINUTE
+    assert window.pace(later) == Decimal("4.5") / (24 * 60 * 60)
