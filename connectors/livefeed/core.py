@@ -92,6 +92,25 @@ def quote_of(venue: str, ticker: Mapping[str, Any], received_us: int) -> Quote |
     )
 
 
+def touch_of(venue: str, book: BookState) -> Quote | None:
+    """The best bid and ask of a book as received, as a quote; None for an empty book."""
+    (bid, bid_size), (ask, ask_size) = (
+        side[0] if side else (None, None) for side in (book.bids, book.asks)
+    )
+    if bid is None and ask is None:
+        return None
+    return Quote(
+        symbol=book.symbol,
+        venue=venue,
+        bid_price=bid,
+        bid_size=bid_size,
+        ask_price=ask,
+        ask_size=ask_size,
+        timestamp=book.timestamp,
+        received_at=book.received_at,
+    )
+
+
 def trade_of(
     venue: str, trade: Mapping[str, Any], received_us: int, trade_id: str | None = None
 ) -> Trade:

@@ -1,10 +1,12 @@
 """The live feed processor (`fillstream run feed`): venues' market data onto the market topics.
 
-For each `[feed.venues.<name>]` venue and symbol, three loops on one asyncio loop: the book,
-the trades and the touch. Where ccxt.pro has the venue's streams (`watch_order_book`,
+For each `[feed.venues.<name>]` venue and symbol, loops on one asyncio loop: the book, the
+trades and the touch. Where ccxt.pro has the venue's streams (`watch_order_book`,
 `watch_trades`, `watch_bids_asks` or `watch_ticker`) and the transport allows, they are
-followed; otherwise the REST equivalents are polled every `poll_interval_seconds`, under
-ccxt's own throttle at the venue's documented rate limit. What they receive goes through the
+followed; otherwise the book and the trades are polled over REST every
+`poll_interval_seconds`, under ccxt's own throttle at the venue's documented rate limit, and
+the touch is the polled book's best levels (a ticker poll would spend a request of the
+venue's limit on what the book already holds). What they receive goes through the
 pure core (`core.py`) and is published with a plain producer on `market.book`,
 `market.trades` and `market.quotes`, each quote and trade followed by its reference price on
 `market.reference` (broadcast, as the recorded feeds' publisher does), so risk, the desk and
@@ -52,6 +54,7 @@ from fillstream.connectors.livefeed.core import (
     TradeTape,
     book_state,
     quote_of,
+    touch_of,
     trades_of,
 )
 from fillstream.infra.topics import ensure_topics
@@ -158,6 +161,8 @@ class _Symbol:
             state = book_state(book, self.venue.depth, received)
             if (update := self.book.on_book(state)) is not None:
                 self.topics.publish(update)
+            if not self.streaming and (quote := touch_of(self.venue.name, state)) is not None:
+                self.topics.publish(quote)
 
     async def _book(self) -> Any:
         if self.streaming:
@@ -192,9 +197,6 @@ class _Symbol:
                 self.topics.publish(quote)
 
     async def _touch(self) -> Mapping[str, Any]:
-        if not self.streaming:
-            await asyncio.sleep(self.venue.poll_interval_seconds)
-            return await self.client.fetch_ticker(self.symbol)
         if self.client.has.get("watchBidsAsks"):
             return (await self.client.watch_bids_asks([self.symbol]))[self.symbol]
         return await self.client.watch_ticker(self.symbol)
@@ -284,8 +286,9 @@ async def _main(venues: Mapping[str, FeedVenue]) -> None:
             tasks += [
                 asyncio.create_task(feed.forever("book", feed.follow_book, feed.lost_book)),
                 asyncio.create_task(feed.forever("trades", feed.follow_trades, feed.lost_trades)),
-                asyncio.create_task(feed.forever("touch", feed.follow_touch)),
             ]
+            if streaming:  # else the polled book gives the touch
+                tasks.append(asyncio.create_task(feed.forever("touch", feed.follow_touch)))
     stopping = asyncio.create_task(stop.wait())
     try:
         # A loop ends only by an error that is not the venue's to retry (a symbol it does not

@@ -30,6 +30,7 @@ from fillstream.connectors.livefeed.core import (
     book_state,
     exact,
     quote_of,
+    touch_of,
     trade_of,
     trades_of,
 )
@@ -228,6 +229,21 @@ def test_only_the_published_depth_is_diffed():
         (D("100.5"), D(1)),
         (D(99), D(0)),
     ]
+
+
+def test_a_polled_book_gives_the_touch_and_an_empty_side_quotes_nothing():
+    quote = touch_of("binance", _state(7, {"100": "1.5", "99": "2"}, {"101": "0.25"}))
+    assert quote is not None
+    assert (quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size) == (
+        D(100),
+        D("1.5"),
+        D(101),
+        D("0.25"),
+    )
+    assert quote.timestamp == quote.received_at == RECEIVED  # the book came without a time
+    one_sided = touch_of("binance", _state(8, {}, {"101": "1"}))
+    assert one_sided is not None and (one_sided.bid_price, one_sided.bid_size) == (None, None)
+    assert touch_of("binance", _state(9, {}, {})) is None
 
 
 def test_polled_books_without_update_ids_are_diffed_without_ids():
