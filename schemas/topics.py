@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from fillstream import settings
 
-__all__ = ["CATALOG", "TopicSpec", "broadcast", "changelog", "find", "key_of"]
+__all__ = ["CATALOG", "TopicSpec", "broadcast", "changelog", "find", "key_of", "partition_of"]
 
 DAY_MS = 24 * 60 * 60 * 1000
 FOREVER = -1
@@ -244,3 +244,33 @@ def key_of(spec: TopicSpec, record: Any) -> bytes | None:
             return value
         return str(value).encode()
     return None
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition a keyed record goes to: Kafka's default partitioner, the murmur2 hash of
+    the key made positive, modulo the partition count (what `murmur2_random` in our producers
+    and the Java clients compute). A stage that reads a broadcast record can tell with it
+    whether the record's key is one of its partition's."""
+    return (_murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _murmur2(data: bytes) -> int:
+    """MurmurHash2, 32 bits, seed 0x9747B28C, as Kafka's `Utils.murmur2` (unsigned here)."""
+    m, mask = 0x5BD1E995, 0xFFFFFFFF
+    length = len(data)
+    h = (0x9747B28C ^ length) & mask
+    whole = length - length % 4
+    for i in range(0, whole, 4):
+        k = int.from_bytes(data[i : i + 4], "little")
+        k = (k * m) & mask
+        k ^= k >> 24
+        k = (k * m) & mask
+        h = ((h * m) & mask) ^ k
+    rest = data[whole:]
+    if rest:
+        h ^= int.from_bytes(rest, "little")
+        h = (h * m) & mask
+    h ^= h >> 13
+    h = (h * m) & mask
+    h ^= h >> 15
+    return h

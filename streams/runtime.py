@@ -592,6 +592,14 @@ class Processor:
 
     # -- rebalancing -----------------------------------------------------------------------
 
+    def _stage(self, number: int) -> Stage:
+        """A fresh stage for partition `number`, told its place where it asks (`placed`)."""
+        stage = self.build()
+        placed = getattr(stage, "placed", None)
+        if placed is not None:
+            placed(number, settings.partitions())
+        return stage
+
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = sorted({tp.partition for tp in partitions})
         started = time.monotonic()
@@ -600,7 +608,7 @@ class Processor:
             if number not in self.shards:
                 shard = self._kept(number)
                 if shard is None:
-                    shard = Shard(self.build(), self._recover(number))
+                    shard = Shard(self._stage(number), self._recover(number))
                 else:
                     kept.append(number)
                 self.shards[number] = shard

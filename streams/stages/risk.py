@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +14,7 @@ from fillstream.schemas.models import (
     ParentOrder,
     ReferencePrice,
 )
+from fillstream.schemas.topics import partition_of
 from fillstream.streams.execution.ids import RecentIds, order_id_for
 from fillstream.streams.risk import (
     MarketView,
@@ -73,6 +74,14 @@ class RiskStage:
         self.published = PublishedRules()
         self.fills = RecentIds()
         self.books = {}
+        self._owns: Callable[[str], bool] = lambda account_id: True  # replay: one stage, all
+
+    def placed(self, partition: int, partitions: int) -> None:
+        """Live, this stage holds the accounts keyed to `partition` of `partitions`. An account
+        command comes to every partition (the desk's are by symbol); only the account's own
+        answers it on `accounts.state`: the others hold none of its positions and orders, and
+        their empty states would contradict the owner's."""
+        self._owns = lambda account_id: partition_of(account_id.encode(), partitions) == partition
 
     def _config(self) -> RiskConfig:
         """The configuration with the instrument rules the venues published."""
@@ -110,8 +119,8 @@ class RiskStage:
         elif topic == "commands":
             command: Command = record
             apply_command(self.state, command, self.config.paused_at_start)
-            changed = self.config.tracked if command.account_id is None else (command.account_id,)
-            return self._standing(changed, now_us)
+            changed = self.config.tracked if command.account_id is None else {command.account_id}
+            return self._standing(filter(self._owns, changed), now_us)
         elif topic == "market.reference":
             reference: ReferencePrice = record
             self.market.update(reference)

@@ -12,7 +12,7 @@ from fillstream.demo import SAMPLE_SIGNALS
 from fillstream.infra.topics import describe, ensure_topics
 from fillstream.schemas import jsonl
 from fillstream.schemas.serde import UndecodableRecord
-from fillstream.schemas.topics import CATALOG, broadcast, find, key_of
+from fillstream.schemas.topics import CATALOG, broadcast, find, key_of, partition_of
 from fillstream.topic_io import consume, end_offsets, make_producer, publish
 from tests.examples import example_records
 
@@ -134,3 +134,19 @@ def test_a_processor_started_on_a_bare_cluster_creates_its_topics_once_each(clus
     finally:
         processor.consumer.close()
         processor.restorer.close()
+
+
+def test_a_keyed_record_lands_on_the_partition_partition_of_names(cluster):
+    # The stages that tell their own keys from others' compute the producers' partitioner.
+    spec = find("signals")
+    ensure_topics([spec])
+    signals = [
+        record | {"account_id": f"acct-{n}", "signal_id": f"s-{n}"}
+        for n, record in enumerate(example_records(spec)[:1] * 24)
+    ]
+    assert publish(spec, signals, make_producer()) == len(signals)
+    received = list(consume(spec, from_beginning=True, max_records=len(signals), idle_timeout=20))
+    assert len(received) == len(signals) and spec.partitions > 1
+    assert len({item.partition for item in received}) > 1  # 24 keys spread over partitions
+    for item in received:
+        assert item.partition == partition_of(item.key, spec.partitions)

@@ -19,6 +19,7 @@ from fillstream.schemas.models import (
     Side,
     Signal,
 )
+from fillstream.schemas.topics import partition_of
 from fillstream.streams.memory import Memory
 from fillstream.streams.risk import RiskConfig
 from fillstream.streams.risk.state import DAY_US
@@ -127,6 +128,20 @@ def test_status_follows_pause_resume_and_kill_switch_and_a_paused_start():
         ("fund-a", AccountStatus.HALTED),
         ("fund-p", AccountStatus.HALTED),
     ]
+
+
+def test_an_account_command_copied_to_every_partition_is_answered_by_the_accounts_own():
+    # Live, risk runs a stage per partition of 6 and the command reaches all of them; only
+    # the partition fund-a's key hashes to holds its book and answers for it.
+    stages = [RiskStage(CONFIG) for _ in range(6)]
+    for number, stage in enumerate(stages):
+        stage.placed(number, 6)
+    pause = Command(command_id="c-1", kind=CommandKind.PAUSE, account_id="fund-a", created_at=T)
+    answers = {n: stage.handle("commands", pause, T) for n, stage in enumerate(stages)}
+    assert {n for n, emits in answers.items() if emits} == {partition_of(b"fund-a", 6)}
+    kill = Command(command_id="c-2", kind=CommandKind.KILL_SWITCH, created_at=T + 1)
+    halted = [e.record.account_id for stage in stages for e in stage.handle("commands", kill, T)]
+    assert sorted(halted) == ["fund-a", "fund-p"]  # each configured account once
 
 
 def test_the_book_survives_a_restore():

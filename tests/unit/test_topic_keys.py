@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fillstream.schemas.topics import broadcast, find, key_of
+from fillstream.schemas.topics import broadcast, find, key_of, partition_of
 
 
 def test_order_commands_go_by_symbol_and_account_commands_everywhere():
@@ -29,3 +29,20 @@ def test_executions_for_risk_are_keyed_by_account_and_rejections_by_symbol_when_
     rejected = find("orders.rejected")
     assert key_of(rejected, {"symbol": "S", "account_id": "a-1"}) == b"S"
     assert key_of(rejected, {"symbol": None, "account_id": "a-1"}) == b"a-1"
+
+
+def test_the_partition_of_a_key_is_kafkas_default_partitioners():
+    # Kafka's Java `Utils.murmur2` of these keys (as published with kafkajs's Java-compatible
+    # partitioner tests), made positive by `& 0x7fffffff`; modulo 2^31 leaves that number.
+    java = {
+        "0": 971027396,
+        "1": -1993445489,
+        "128": -326012175,
+        "2187": -1508407203,
+        "16384": -325739742,
+        "78125": -1654490814,
+    }
+    for key, murmur2 in java.items():
+        assert partition_of(key.encode(), 2**31) == murmur2 & 0x7FFFFFFF
+    # 971027396 % 6 = 2 (6 × 161837899 = 971027394); 1993445489 → positive 154038159 % 6 = 3
+    assert (partition_of(b"0", 6), partition_of(b"1", 6)) == (2, 3)
