@@ -25,7 +25,7 @@ from fillstream.streams.risk.market import MarketView, order_price
 from fillstream.streams.risk.reasons import Rejection, RejectReason
 from fillstream.streams.risk.state import DAY_US, RATE_WINDOW_US, AccountRisk, RiskState
 
-__all__ = ["CHECKS", "Candidate", "Usage", "risk_score"]
+__all__ = ["CHECKS", "Candidate", "Usage", "risk_score", "worst_size"]
 
 _BPS = Decimal("0.0001")
 _ZERO = Decimal(0)
@@ -362,7 +362,9 @@ class Exposure:
     sector_after: Decimal
 
 
-def _worst(position: Decimal, buys: Decimal, sells: Decimal) -> Decimal:
+def worst_size(position: Decimal, buys: Decimal, sells: Decimal) -> Decimal:
+    """A symbol's largest possible position, long or short: every working buy filled and no
+    sell, or the reverse (docs/RISK.md, the exposure limits)."""
     return max(abs(position + buys), abs(position - sells))
 
 
@@ -378,7 +380,7 @@ def _exposure(order: Candidate) -> Exposure | Rejection:
     gross = in_sector = symbol_before = _ZERO
     for symbol in sorted(positions.keys() | order.working.keys() | {signal.symbol}):
         buys, sells = order.working.get(symbol, (_ZERO, _ZERO))
-        size = _worst(positions.get(symbol, _ZERO), buys, sells)
+        size = worst_size(positions.get(symbol, _ZERO), buys, sells)
         if symbol == signal.symbol:
             mark = order.market.reference_price(symbol) or order.price
         elif size == 0:
@@ -399,7 +401,7 @@ def _exposure(order: Candidate) -> Exposure | Rejection:
         buys += signal.quantity
     else:
         sells += signal.quantity
-    symbol_after = _worst(order.position, buys, sells) * symbol_mark
+    symbol_after = worst_size(order.position, buys, sells) * symbol_mark
     raised = symbol_after - symbol_before
     order.exposure = Exposure(
         symbol_before, symbol_after, gross, gross + raised, in_sector, in_sector + raised

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from fillstream.schemas.models import AccountState, AccountStatus, Side
+from fillstream.streams.risk.checks import worst_size
 from fillstream.streams.risk.limits import RiskConfig, TradingState
 from fillstream.streams.risk.market import MarketView
 from fillstream.streams.risk.state import DAY_US, AccountRisk, RiskState
@@ -78,10 +79,12 @@ def stand(
 
     positions = {symbol: quantity for symbol, quantity in account.positions.items() if quantity}
     pnl = book.cash + sum((q * mark(s) for s, q in positions.items()), _ZERO)
-    exposure = sum((abs(q) * mark(s) for s, q in positions.items()), _ZERO) + sum(
+    working = account.working_quantities()
+    exposure = sum(  # the gross the exposure limits measure: each symbol at its worst case
         (
-            order.remaining * (order.price if order.price is not None else mark(order.symbol))
-            for order in account.working.values()
+            worst_size(positions.get(symbol, _ZERO), *working.get(symbol, (_ZERO, _ZERO)))
+            * mark(symbol)
+            for symbol in positions.keys() | working.keys()
         ),
         _ZERO,
     )

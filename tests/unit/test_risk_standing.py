@@ -92,15 +92,16 @@ def test_fills_move_pnl_daily_pnl_and_drawdown():
     (up,) = stage.handle("fills.accounts", fill("fund-a", Side.SELL, "1", "61000", 2, T + 1), T + 1)
     assert (up.record.pnl, up.record.daily_pnl, up.record.drawdown) == (2000, 2000, 0)
     # next day, at 58,000: PnL -59,000 + 58,000 = -1,000; the day opened at 2,000: -3,000;
-    # the peak was 2,000: drawdown 3,000. A limit buy of 1 at 59,000 works: exposure
-    # 1 x 58,000 + 1 x 59,000 = 117,000
+    # the peak was 2,000: drawdown 3,000. A limit buy of 1 at 59,000 works: exposure as the
+    # exposure limits measure it, max(|1 + 1|, |1 - 0|) = 2 BTC at the reference 58,000 =
+    # 116,000
     tomorrow = T + DAY_US
     stage.handle("market.reference", price("58000", tomorrow), tomorrow)
     emits = stage.handle("signals", signal("fund-a", "s-3", tomorrow).model_dump(), tomorrow)
     assert [emit.topic for emit in emits] == ["orders.approved", "accounts.state"]
     down = emits[1].record
     assert (down.pnl, down.daily_pnl, down.drawdown) == (-1000, -3000, 3000)
-    assert (down.exposure, down.working_orders) == (117000, 1)
+    assert (down.exposure, down.working_orders) == (116000, 1)
 
 
 def test_only_configured_accounts_are_published():
