@@ -555,7 +555,10 @@ def bench(
     Fresh topics, deleted after; starts the local broker unless KAFKA_BOOTSTRAP_SERVERS is set.
     """
 
-    from fillstream.bench import BenchPlan, Guarantee, render, run_bench, to_json
+    from fillstream.bench.harness import run_bench
+    from fillstream.bench.plan import BenchPlan, Guarantee
+    from fillstream.bench.render import render
+    from fillstream.bench.report import to_json
 
     if guarantee not in {g.value for g in Guarantee}:
         errors.print(
