@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from fillstream.bench import percentile
+from fillstream.bench.stats import percentile
 from fillstream.schemas.models import ExecType, ExecutionReport, OrderState, OrderStatus
 from fillstream.streams.orders import TERMINAL
 

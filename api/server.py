@@ -16,10 +16,11 @@ import uvicorn
 
 from fillstream import control, settings
 from fillstream.acls import PUBLISHED
-from fillstream.api.app import Services, create_app
+from fillstream.api.app import create_app
 from fillstream.api.cluster import Cluster
 from fillstream.api.follower import Follower
 from fillstream.api.security import KeyRing, parse_keys
+from fillstream.api.services import Services
 from fillstream.api.view import FOLLOWED, EngineView
 from fillstream.config import EngineConfig, load_config
 from fillstream.infra.topics import ensure_topics

@@ -20,7 +20,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from fillstream.bench import _book_events, cpu_model
+from fillstream.bench.cores import book_events
+from fillstream.bench.machine import cpu_model
 from fillstream.config import load_config
 from fillstream.schemas.models import (
     ExecType,
@@ -95,7 +96,7 @@ def _fill(child: Slice, price: Decimal, at: int) -> ExecutionReport:
 
 def cost_per_event(algorithm: str | None, parents: int, repeats: int) -> list[float]:
     config = load_config()
-    events = [e for e in _book_events() if isinstance(e, Quote | Trade)]
+    events = [e for e in book_events() if isinstance(e, Quote | Trade)]
     start = events[0].timestamp
 
     def run() -> float:

@@ -21,7 +21,7 @@ from importlib import metadata
 from confluent_kafka import KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from fillstream.bench import cpu_model
+from fillstream.bench.machine import cpu_model
 
 RECORD_BYTES = 200
 """Every benchmark record's value: an 8-byte big-endian sequence number, then filler."""

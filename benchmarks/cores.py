@@ -4,7 +4,7 @@ Run: `python benchmarks/cores.py [--repeats R]`. Each row times one core call on
 realistic state (the engine's shipped configuration; the first minute of the BTCUSDT capture
 for the venue's book when ../shared/data is present, else the synthetic market) and reports the
 median and range of R repeats, never only the best. The measurements live in
-`fillstream/bench.py`, which `fillstream bench` reports too; this prints them as markdown.
+`fillstream/bench/cores.py`, which `fillstream bench` reports too; this prints them as markdown.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import platform
 
-from fillstream.bench import CORES
+from fillstream.bench.cores import CORES
 
 
 def main() -> None:

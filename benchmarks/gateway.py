@@ -25,7 +25,8 @@ from decimal import Decimal
 
 import ccxt.async_support
 
-from fillstream.bench import cpu_model, percentile
+from fillstream.bench.machine import cpu_model
+from fillstream.bench.stats import percentile
 from fillstream.config import load_config
 from fillstream.connectors.emulator import Account, Exchange, ccxt_settings, serve
 from fillstream.connectors.feeds import load

@@ -30,7 +30,8 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from fillstream import bench, settings
+from fillstream import settings
+from fillstream.bench import workload
 from fillstream.config import EngineConfig, load_config
 from fillstream.infra.topics import admin_client, ensure_topics
 from fillstream.schemas.models import ClockTick
@@ -60,11 +61,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "engine.toml"
-        path.write_text(bench.engine_toml())
+        path.write_text(workload.engine_toml())
         config = load_config(path)
     risk, desk = build_stage("risk", config), build_stage("desk", config)
     wiring = Wiring([risk, desk])
-    for entry in timeline(bench._market(T0), []):
+    for entry in timeline(workload.market(T0), []):
         wiring.deliver(entry.topic, entry.record, T0)
 
     started = time.perf_counter()
@@ -147,7 +148,7 @@ def from_kafka(config: EngineConfig, image: dict[bytes, bytes]) -> None:
 
 def build(wiring: Wiring, orders: int) -> int:
     """`orders` resting limits through risk and the desk, then a tick so that all arrive."""
-    templates = [t for t in bench._templates() if t["account_id"] in bench.ACCOUNTS]
+    templates = [t for t in workload.signal_templates() if t["account_id"] in workload.ACCOUNTS]
     now, next_tick, sequence = T0, T0 + BUILD_TICK_US, 0
     for n in range(orders):
         now = T0 + n * 10  # 100,000 a second of event time
@@ -155,7 +156,7 @@ def build(wiring: Wiring, orders: int) -> int:
             tick(wiring, sequence, next_tick)
             sequence, next_tick = sequence + 1, next_tick + BUILD_TICK_US
         template = templates[n % len(templates)]
-        mid = bench.MIDS[template["symbol"]]
+        mid = workload.MIDS[template["symbol"]]
         away = Decimal(300 + n % 500) / 10_000  # 3 to 8%, each order at one of 500 prices
         price = mid * (1 - away if template["side"] == "buy" else 1 + away)
         signal = template | {
@@ -174,7 +175,7 @@ def load(
 ) -> tuple[list[float], list[int], list[int], list[int], list[float]]:
     """The bench's load for `commits` commits; per commit, the save's time, entries, bytes
     and removals, and the stages' own time."""
-    templates = bench._templates()
+    templates = workload.signal_templates()
     saves, puts, sizes, removals, handled = [], [], [], [], []
     sequence, n, now = 10**6, 0, start
     for commit in range(commits):

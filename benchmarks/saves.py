@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fillstream import bench
+from fillstream.bench import workload
 from fillstream.config import load_config
 from fillstream.schemas.models import ClockTick
 from fillstream.streams.memory import Memory
@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "engine.toml"
-        path.write_text(bench.engine_toml())
+        path.write_text(workload.engine_toml())
         config = load_config(path)
     stages = {name: build_stage(name, config) for name in ("risk", "desk")}
     wiring = Wiring(list(stages.values()))
@@ -47,9 +47,9 @@ def main() -> None:
     memories = {name: Memory(stage) for name, stage in stages.items()}
     written = {name: 0 for name in stages}
     t0 = 1_700_000_000_000_000
-    for entry in timeline(bench._market(t0), []):
+    for entry in timeline(workload.market(t0), []):
         wiring.deliver(entry.topic, entry.record, t0)
-    templates = bench._templates()
+    templates = workload.signal_templates()
     count = int(args.rate * args.seconds)
     handled = changes = whole = 0.0
     whole_bytes = whole_entries = 0

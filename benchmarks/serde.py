@@ -26,7 +26,7 @@ from importlib import metadata
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from fillstream.bench import per_call_us
+from fillstream.bench.cores import per_call_us
 from fillstream.schemas import examples_dir, jsonl
 from fillstream.schemas.contracts import contract
 from fillstream.schemas.models import MODELS

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from fillstream.analytics.aggregate import DIMENSIONS, order_costs, summarise
-from fillstream.bench import cpu_model
+from fillstream.bench.machine import cpu_model
 
 _DAY_US = 86_400_000_000
 _START_US = 1_722_470_400_000_000  # 2024-08-01 00:00 UTC

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fillstream import bench
+from fillstream.bench import workload
 from fillstream.cli import app
 from fillstream.infra.broker import LocalBroker, ensure_jars, free_port
 from fillstream.schemas.topics import find, key_of
@@ -66,7 +66,7 @@ def _crash_and_restart(broker: LocalBroker, down: float) -> None:
 @pytest.fixture(scope="module")
 def crashed(broker, tmp_path_factory):
     config = tmp_path_factory.mktemp("broker-crash") / "engine.toml"
-    config.write_text(bench.engine_toml())
+    config.write_text(workload.engine_toml())
     with running_pipeline(
         broker.bootstrap_servers, tmp_path_factory, "brokercrash", config=config, hold_ms=0
     ) as (pipeline, watcher):

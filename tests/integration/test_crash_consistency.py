@@ -21,7 +21,7 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from fillstream import bench
+from fillstream.bench import workload
 from fillstream.cli import app
 from fillstream.pipeline import Pipeline, Watcher, tick, wire_signal
 from fillstream.schemas.models import Quote, Trade
@@ -55,9 +55,9 @@ def _field(record: dict, path: str) -> object:
 
 
 def _signal(n: int, now_us: int) -> dict:
-    account = bench.ACCOUNTS[n % len(bench.ACCOUNTS)]
-    symbol = list(bench.MIDS)[n // len(bench.ACCOUNTS) % len(bench.MIDS)]
-    mid, side = bench.MIDS[symbol], ("buy", "sell")[n // 24 % 2]
+    account = workload.ACCOUNTS[n % len(workload.ACCOUNTS)]
+    symbol = list(workload.MIDS)[n // len(workload.ACCOUNTS) % len(workload.MIDS)]
+    mid, side = workload.MIDS[symbol], ("buy", "sell")[n // 24 % 2]
     far, touch = (-1, 1) if side == "buy" else (1, -1)
     kind = n % 10
     raw: dict = {
@@ -66,16 +66,16 @@ def _signal(n: int, now_us: int) -> dict:
         "account_id": account,
         "symbol": symbol,
         "side": side,
-        "quantity": bench.QUANTITY,
+        "quantity": workload.QUANTITY,
         "order_type": "limit",
         "created_at": now_us,
     }
     if kind < 4:  # IOC at the far touch: fills at once
-        raw |= {"price": mid + touch * bench.SPREAD, "time_in_force": "IOC"}
+        raw |= {"price": mid + touch * workload.SPREAD, "time_in_force": "IOC"}
     elif kind < 6:
         raw |= {"order_type": "market"}
     elif kind < 8:  # resting away from the market until it expires
-        raw |= {"price": mid + far * 100 * bench.SPREAD, "time_in_force": "GTD"}
+        raw |= {"price": mid + far * 100 * workload.SPREAD, "time_in_force": "GTD"}
         raw["expire_at"] = now_us + 3_000_000
     elif kind == 8:
         raw |= {"order_type": "market", "algorithm": "twap", "quantity": Decimal("0.004")}
@@ -89,22 +89,22 @@ def _signal(n: int, now_us: int) -> dict:
 def _market_events(now_us: int, sequence: int) -> list[Quote | Trade]:
     """A quote one tick either side of each symbol's mid, with ample size, and a trade."""
     events: list[Quote | Trade] = []
-    for symbol, mid in bench.MIDS.items():
+    for symbol, mid in workload.MIDS.items():
         events.append(
             Quote(
                 symbol=symbol,
-                venue=bench.VENUE,
-                bid_price=mid - bench.SPREAD,
-                bid_size=bench.AMPLE,
-                ask_price=mid + bench.SPREAD,
-                ask_size=bench.AMPLE,
+                venue=workload.VENUE,
+                bid_price=mid - workload.SPREAD,
+                bid_size=workload.AMPLE,
+                ask_price=mid + workload.SPREAD,
+                ask_size=workload.AMPLE,
                 timestamp=now_us,
             )
         )
         events.append(
             Trade(
                 symbol=symbol,
-                venue=bench.VENUE,
+                venue=workload.VENUE,
                 trade_id=f"{symbol}-{sequence}",
                 price=mid,
                 quantity=Decimal("0.1"),
@@ -153,7 +153,7 @@ def _killer(pipeline: Pipeline, stop: threading.Event, killed: list[str]) -> Non
 @pytest.fixture(scope="module")
 def crashed(kafka_bootstrap, tmp_path_factory):
     config = tmp_path_factory.mktemp("crash") / "engine.toml"
-    config.write_text(bench.engine_toml())
+    config.write_text(workload.engine_toml())
     with running_pipeline(kafka_bootstrap, tmp_path_factory, "crash", config=config, hold_ms=0) as (
         pipeline,
         watcher,

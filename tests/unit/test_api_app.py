@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from fillstream.api.app import Services, create_app
+from fillstream.api.app import create_app
 from fillstream.api.cluster import GroupLag
 from fillstream.api.security import parse_keys
+from fillstream.api.services import Services
 from fillstream.api.view import EngineView, apply
 from fillstream.config import load_config
 from fillstream.schemas.models import CommandKind

@@ -6,7 +6,7 @@ import pytest
 
 from fillstream import control
 from fillstream.api.measures import execution_metrics
-from fillstream.api.optimize import measures
+from fillstream.api.routes.optimize import measures
 from fillstream.api.view import apply
 from fillstream.schemas.models import BatchingProfile, OptimizationTarget
 from fillstream.streams.profiles import Batching, batching, configured, of_record

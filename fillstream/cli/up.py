@@ -1,8 +1,7 @@
 """`fillstream up | down | status | scale`: the whole system in the background, supervised.
 
 The supervisor and its record are in fillstream/supervisor.py and supervisor_record.py; what
-`status` reports comes from fillstream/process_status.py. `register` adds the commands to the
-main app.
+`status` reports comes from fillstream/process_status.py.
 """
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ import typer
 from rich.table import Table
 
 from fillstream import settings
-from fillstream.cli_ops import main_cli
+from fillstream.cli.cluster import require_cluster
+from fillstream.cli.console import console, errors, log_to_stderr
 from fillstream.supervisor_record import (
     SupervisorRecord,
     is_fillstream_process,
@@ -24,16 +24,9 @@ from fillstream.supervisor_record import (
     remove_record,
 )
 
-__all__ = ["register"]
+__all__ = ["down", "scale", "status", "up"]
 
 _NOT_RUNNING = 3  # `status`'s exit code when nothing runs, as an init script's
-
-
-def register(app: typer.Typer) -> None:
-    app.command("up")(up)
-    app.command("down")(down)
-    app.command("status")(status)
-    app.command("scale")(scale)
 
 
 def _leftovers(record: SupervisorRecord) -> list[str]:
@@ -48,7 +41,7 @@ def _live_record() -> SupervisorRecord | None:
     if record is None or is_fillstream_process(record.pid):
         return record
     left = _leftovers(record)
-    main_cli().errors.print(
+    errors.print(
         f"The supervisor recorded in {settings.supervisor_record()} (pid {record.pid}) is not"
         " running"
         + (f"; its processes {', '.join(left)} still are" if left else "")
@@ -94,13 +87,12 @@ def up(
     from fillstream.infra.broker import BrokerSetupError
     from fillstream.supervisor import SupervisorOptions, launch, run_supervisor
 
-    cli = main_cli()
     record = _live_record()
     stale = read_record() if record is None else None
     if stale is not None and _leftovers(stale):
         raise typer.Exit(1)  # two of a processor would share its partitions: `down` first
     if record is not None:
-        cli.errors.print(
+        errors.print(
             f"[bold red]error:[/] fillstream is already up (supervisor pid {record.pid}):"
             " `fillstream status` shows it, `fillstream down` stops it.",
             highlight=False,
@@ -114,28 +106,28 @@ def up(
             api_settings(config)
     except (ConfigError, ValueError) as error:
         hint = " (or pass --no-api)" if "FILLSTREAM_API_KEYS" in str(error) else ""
-        cli.errors.print(f"[bold red]error:[/] {error}{hint}", highlight=False)
+        errors.print(f"[bold red]error:[/] {error}{hint}", highlight=False)
         raise typer.Exit(2) from None
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        cli._require_cluster()
+        require_cluster()
     options = SupervisorOptions(config, (api_host, api_port) if api else None)
     if foreground:
-        cli._log_to_stderr()
+        log_to_stderr()
         logging.getLogger("fillstream.supervisor").setLevel(logging.INFO)
         try:
             run_supervisor(options)
         except BrokerSetupError as error:
-            cli.errors.print(f"[bold red]error:[/] {error}", highlight=False)
+            errors.print(f"[bold red]error:[/] {error}", highlight=False)
             raise typer.Exit(1) from None
         return
-    with cli.console.status("Starting the broker, topics, processors and API…"):
+    with console.status("Starting the broker, topics, processors and API…"):
         try:
             record = launch(options, timeout)
         except RuntimeError as error:
-            cli.errors.print(f"[bold red]error:[/] {error}", highlight=False)
+            errors.print(f"[bold red]error:[/] {error}", highlight=False)
             raise typer.Exit(1) from None
     started = ", ".join(f"{c.name} (pid {c.pid})" for c in record.children)
-    cli.console.print(
+    console.print(
         f"fillstream is up: supervisor pid {record.pid}, Kafka at {record.bootstrap_servers}"
         f"{' (local broker, started now)' if record.broker_started else ''}\n"
         f"Processes: {started}\n"
@@ -158,17 +150,16 @@ def down(
     running: they are stopped too."""
     from fillstream.supervisor import stop_supervisor
 
-    cli = main_cli()
     record = read_record()
     if record is None:
         remove_record()  # an unreadable one is no use either
-        cli.console.print("fillstream is not up: nothing to stop.")
+        console.print("fillstream is not up: nothing to stop.")
         return
-    with cli.console.status(f"Stopping the supervisor (pid {record.pid}) and its processes…"):
+    with console.status(f"Stopping the supervisor (pid {record.pid}) and its processes…"):
         killed = stop_supervisor(record, timeout)
     if killed:
-        cli.console.print(f"Killed (SIGKILL) what did not stop: {', '.join(killed)}")
-    cli.console.print("fillstream is down.")
+        console.print(f"Killed (SIGKILL) what did not stop: {', '.join(killed)}")
+    console.print("fillstream is down.")
 
 
 def _seconds(value: float | None) -> str:
@@ -194,10 +185,9 @@ def status() -> None:
     from fillstream.process_status import system_status
     from fillstream.scaling import worker_counts
 
-    cli = main_cli()
     record = _live_record()
     if record is None:
-        cli.console.print("fillstream is not up (`fillstream up` starts it).")
+        console.print("fillstream is not up (`fillstream up` starts it).")
         raise typer.Exit(_NOT_RUNNING)
     report = system_status(record)
     table = Table(
@@ -220,9 +210,9 @@ def status() -> None:
             "-" if process.lag is None else str(process.lag),
             "[green]ok[/]" if process.problem is None else f"[red]{process.problem}[/]",
         )
-    cli.console.print(table)
+    console.print(table)
     counts = worker_counts(child.name for child in record.children if child.name != "api")
-    cli.console.print(
+    console.print(
         "Workers: " + ", ".join(f"{name} {count}" for name, count in sorted(counts.items())),
         highlight=False,
     )
@@ -246,15 +236,14 @@ def scale(
 
     from fillstream.scaling import want, worker_counts
 
-    cli = main_cli()
     record = _live_record()
     if record is None:
-        cli.errors.print("[bold red]error:[/] fillstream is not up (`fillstream up`).")
+        errors.print("[bold red]error:[/] fillstream is not up (`fillstream up`).")
         raise typer.Exit(_NOT_RUNNING)
     try:
         want(processor, workers)
     except ValueError as error:
-        cli.errors.print(f"[bold red]error:[/] {error}", highlight=False)
+        errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
     deadline = time.monotonic() + timeout
     while True:
@@ -263,7 +252,7 @@ def scale(
         if running.get(processor) == workers:
             break
         if time.monotonic() > deadline:
-            cli.errors.print(
+            errors.print(
                 f"[bold red]error:[/] {processor} runs {running.get(processor, 0)} workers after"
                 f" {timeout:.0f} s; the supervisor keeps at it (its log: {settings.state_dir()}"
                 "/logs/supervisor.log)",
@@ -274,4 +263,4 @@ def scale(
     pids = [
         f"{c.name} (pid {c.pid})" for c in record.children if c.name.partition("#")[0] == processor
     ]
-    cli.console.print(f"{processor}: {workers} workers: {', '.join(pids)}", highlight=False)
+    console.print(f"{processor}: {workers} workers: {', '.join(pids)}", highlight=False)

@@ -11,23 +11,23 @@ profile in force.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from fillstream import control, settings
+from fillstream.api.access import Scoped, area
 from fillstream.api.envelope import ApiError, Envelope, ErrorCode, respond
 from fillstream.api.measures import execution_metrics
+from fillstream.api.routes.publishing import ISSUER, publish
+from fillstream.api.security import Scope
+from fillstream.api.services import Services
 from fillstream.schemas.models import BatchingProfile, Identifier, OptimizationTarget
 
-if TYPE_CHECKING:
-    from fillstream.api.app import Services
-
-__all__ = ["OptimizeRequest", "add_optimize_routes", "measures"]
+__all__ = ["OptimizeRequest", "measures", "router"]
 
 KEEP = 100  # switches whose measures the API still answers for, the latest
 
@@ -63,15 +63,10 @@ class _Switch:
         return self.profile.created_at + self.window_s * 1_000_000
 
 
-def add_optimize_routes(
-    read: APIRouter,
-    admin: APIRouter,
-    services: Services,
-    publish: Callable[[Callable[[list[Any]], int], list[Any]], None],
-    issuer: str,
-) -> None:
-    """The routes on the API's `read` and `admin` routers; `publish` sends records, answering
-    503 when the broker does not take them."""
+def router(services: Services, scoped: Scoped) -> APIRouter:
+    """Batching profile switches: ask for one, then read its measures."""
+    read = scoped(Scope.READ)
+    admin = scoped(Scope.ADMIN)
     switches: dict[str, _Switch] = {}  # by profile id, oldest first, the latest KEEP
 
     def measured(until_us: int, window_s: int) -> dict[str, Any]:
@@ -115,7 +110,7 @@ def add_optimize_routes(
             raise ApiError(409, ErrorCode.CONFLICT, "this API does not publish profiles")
         try:
             profile = control.batching_profile(
-                body.optimization_target, control.stamp(), issuer, body.constraints
+                body.optimization_target, control.stamp(), ISSUER, body.constraints
             )
         except ValueError as error:
             raise ApiError(
@@ -142,3 +137,5 @@ def add_optimize_routes(
         if switch is None:
             raise ApiError(404, ErrorCode.NOT_FOUND, f"no profile switch {profile_id!r} here")
         return respond(request, answer(switch))
+
+    return area(read, admin)

@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from fillstream.analytics.audit_report import AuditReport
+from fillstream.cli.cluster import require_cluster
+from fillstream.cli.console import console, errors
 
 __all__ = ["audit"]
 
@@ -49,10 +51,9 @@ def audit(
     fills, unique client order ids, every fill traced back to a signal (see docs/AUDIT.md)."""
     from fillstream.analytics.audit import audit as check
     from fillstream.analytics.audit_log import read_log
-    from fillstream.cli import _require_cluster, console, errors
 
     from_us, to_us = _moment(from_time, "--from"), _moment(to_time, "--to")
-    _require_cluster()
+    require_cluster()
     try:
         records, window = read_log(console, from_us=from_us, to_us=to_us)
     except ValueError as error:

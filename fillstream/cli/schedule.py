@@ -2,7 +2,7 @@
 
 The records are built by `fillstream.control`, as the API builds them, and validated there
 (pydantic) before anything is sent; `list` reads where the scheduler says each schedule
-stands, on `schedules.state`. `register` adds the group to the main `fillstream` app.
+stands, on `schedules.state`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from fillstream import control
-from fillstream.cli_ops import ISSUER, _fail, _spinner, main_cli
+from fillstream.cli.cluster import require_cluster
+from fillstream.cli.commands import ISSUER
+from fillstream.cli.console import console, fail, spinner
 from fillstream.schemas import jsonl
 from fillstream.schemas.models import (
     MissedPolicy,
@@ -27,17 +29,13 @@ from fillstream.schemas.models import (
     TimeInForce,
 )
 
-__all__ = ["register"]
+__all__ = ["app"]
 
-schedule_app = typer.Typer(
+app = typer.Typer(
     help="Scheduled and recurring executions: a signal published once at a time, or every N"
     " seconds between a start and an end, at most K times.",
     no_args_is_help=True,
 )
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(schedule_app, name="schedule")
 
 
 def _time_us(text: str | None, option: str) -> int | None:
@@ -49,7 +47,7 @@ def _time_us(text: str | None, option: str) -> int | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(
+        raise fail(
             f"{option} {text!r}: give an ISO-8601 time (2026-12-07T09:30:00Z) or µs since the epoch"
         ) from None
     if moment.tzinfo is None:
@@ -68,12 +66,12 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise _fail(f"--param {pair!r}: give NAME=VALUE, e.g. duration_seconds=300")
+            raise fail(f"--param {pair!r}: give NAME=VALUE, e.g. duration_seconds=300")
         parameters[name] = value
     return parameters
 
 
-@schedule_app.command("add")
+@app.command("add")
 def schedule_add(
     account: Annotated[str, typer.Option(help="The trading account of every occurrence.")],
     strategy: Annotated[str, typer.Option(help="The strategy the signals come from.")],
@@ -148,10 +146,10 @@ def schedule_add(
         draft = control.ScheduleDraft.model_validate(fields)
         schedule = control.schedule_from(draft, control.stamp(), ISSUER)
     except ValidationError as error:
-        raise _fail(f"not a schedule: {jsonl.explain_invalid(error)}") from None
-    main_cli()._require_cluster()
+        raise fail(f"not a schedule: {jsonl.explain_invalid(error)}") from None
+    require_cluster()
     control.publish_schedules([schedule])
-    main_cli().console.print(
+    console.print(
         f"schedule {schedule.schedule_id} → schedules; first due {_iso(schedule.start_at)}"
         f" (signal {schedule.schedule_id}:1)"
     )
@@ -160,13 +158,13 @@ def schedule_add(
 def _states() -> dict[str, ScheduleState]:
     from fillstream.api.follower import snapshot
 
-    main_cli()._require_cluster()
-    with _spinner("reading schedules.state") as progress:
+    require_cluster()
+    with spinner("reading schedules.state") as progress:
         progress.add_task("schedules")
         return snapshot(["schedules.state"]).schedules
 
 
-@schedule_app.command("list")
+@app.command("list")
 def schedule_list(
     status: Annotated[
         list[ScheduleStatus] | None, typer.Option(help="Only these statuses (repeat).")
@@ -193,10 +191,10 @@ def schedule_list(
             str(state.published),
             str(state.skipped),
         )
-    main_cli().console.print(table)
+    console.print(table)
 
 
-@schedule_app.command("cancel")
+@app.command("cancel")
 def schedule_cancel(
     schedule_id: Annotated[str, typer.Argument(help="The schedule id.")],
     reason: Annotated[str | None, typer.Option(help="Why, for the audit log.")] = None,
@@ -204,9 +202,9 @@ def schedule_cancel(
     """Cancel a schedule: no further occurrence is published (those published stay)."""
     state = _states().get(schedule_id)
     if state is None:
-        raise _fail(f"no schedule {schedule_id!r} on schedules.state (yet)", 1)
+        raise fail(f"no schedule {schedule_id!r} on schedules.state (yet)", 1)
     if state.status is not ScheduleStatus.ACTIVE:
-        raise _fail(f"schedule {schedule_id} is already {state.status.value}", 1)
+        raise fail(f"schedule {schedule_id} is already {state.status.value}", 1)
     cancel = control.schedule_cancel(schedule_id, control.stamp(), ISSUER, reason)
     control.publish_schedules([cancel])
-    main_cli().console.print(f"cancel → schedules ({schedule_id})")
+    console.print(f"cancel → schedules ({schedule_id})")

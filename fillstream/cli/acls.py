@@ -15,6 +15,8 @@ from rich.table import Table
 
 from fillstream import settings
 from fillstream.acls import Acl, pipeline_acls, topic_access
+from fillstream.cli.cluster import no_cluster
+from fillstream.cli.console import console, errors
 from fillstream.config import ConfigError, load_config
 from fillstream.infra.acls import AclsUnavailable, apply_acls, read_acls
 from fillstream.kafka_client import KafkaSettingsError, client_config
@@ -51,8 +53,6 @@ def apply(
     Each principal gets its topics under FILLSTREAM_TOPIC_PREFIX, its consumer groups and,
     under exactly-once, its transactional ids; nothing is removed. Acts as the super user
     `admin`; the cluster must have an authorizer (`fillstream kafka start --secure`)."""
-    from fillstream.cli import console, errors
-
     prefix = settings.topic_prefix()
     try:
         chosen = guarantee or settings.processing_guarantee()
@@ -81,8 +81,6 @@ def show(
 
     Each catalog topic and changelog under FILLSTREAM_TOPIC_PREFIX, then the consumer groups
     and transactional ids. Acts as the super user `admin`."""
-    from fillstream.cli import errors
-
     acls = _call(read_acls)
     if not acls and not as_json:
         errors.print(
@@ -97,8 +95,6 @@ def show(
 
 
 def _tables(acls: list[Acl], prefix: str) -> None:
-    from fillstream.cli import console
-
     by_topic = Table(
         "topic",
         "who writes",
@@ -125,8 +121,6 @@ def _tables(acls: list[Acl], prefix: str) -> None:
 
 def _call(action: Callable[[AdminClient], T]) -> T:
     """`action` on an admin client acting as the super user; what goes wrong, said plainly."""
-    from fillstream.cli import _no_cluster, errors
-
     try:
         admin = AdminClient(client_config(role_name="admin"))
         admin.list_topics(timeout=5)
@@ -134,7 +128,7 @@ def _call(action: Callable[[AdminClient], T]) -> T:
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
     except KafkaException as error:
-        errors.print(f"{_no_cluster()} ({error})")
+        errors.print(f"{no_cluster()} ({error})")
         raise typer.Exit(2) from None
     try:
         return action(admin)

@@ -14,15 +14,13 @@ import typer
 from rich.table import Table
 
 from fillstream import control, settings
-from fillstream.cli_ops import ISSUER, _fail, main_cli
+from fillstream.cli.cluster import await_cluster
+from fillstream.cli.commands import ISSUER
+from fillstream.cli.console import console, fail
 from fillstream.schemas.models import OptimizationTarget
 from fillstream.streams.profiles import CONSTRAINTS, SETTINGS
 
-__all__ = ["register"]
-
-
-def register(app: typer.Typer) -> None:
-    app.command("optimize")(optimize)
+__all__ = ["optimize"]
 
 
 def optimize(
@@ -46,20 +44,20 @@ def optimize(
     for item in constraint or []:
         name, _, value = item.partition("=")
         if not value.strip().isdigit():
-            raise _fail(f"--constraint {item!r}: write NAME=N, e.g. max_linger_ms=5")
+            raise fail(f"--constraint {item!r}: write NAME=N, e.g. max_linger_ms=5")
         caps[name.strip()] = int(value)
     try:
         profile = control.batching_profile(target, control.stamp(), ISSUER, caps)
     except ValueError as error:
-        raise _fail(str(error)) from None
-    main_cli()._await_cluster()
+        raise fail(str(error)) from None
+    await_cluster()
     control.publish_profiles([profile])
     table = Table(title=f"batching profile {target.value} ({settings.processing_guarantee()})")
     table.add_column("setting")
     table.add_column("value", justify="right")
     for name in SETTINGS:
         table.add_row(name, str(getattr(profile, name)))
-    main_cli().console.print(table)
-    main_cli().console.print(
+    console.print(table)
+    console.print(
         f"Published as {profile.profile_id}: each processor applies it at its next batch boundary."
     )

@@ -9,35 +9,30 @@ yet is listed as `submitted`, and may be cancelled already.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from fillstream import control
+from fillstream.api.access import Scoped, area
 from fillstream.api.envelope import ApiError, Envelope, ErrorCode, respond
+from fillstream.api.routes.publishing import ISSUER, publish
+from fillstream.api.security import Scope
+from fillstream.api.services import Services
 from fillstream.schemas.models import Schedule, ScheduleId, ScheduleState, ScheduleStatus
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY
 
-if TYPE_CHECKING:
-    from fillstream.api.app import Services
-
-__all__ = ["add_task_routes"]
+__all__ = ["router"]
 
 SUBMITTED = "submitted"  # created here, not reported by the scheduler yet
 
 
-def add_task_routes(
-    read: APIRouter,
-    trade: APIRouter,
-    services: Services,
-    publish: Callable[[Callable[[list[Any]], int], list[Any]], None],
-    issuer: str,
-) -> None:
-    """The routes on the API's `read` and `trade` routers; `publish` sends records, answering
-    503 when the broker does not take them."""
+def router(services: Services, scoped: Scoped) -> APIRouter:
+    """Scheduled executions: create, list and cancel schedules."""
+    read = scoped(Scope.READ)
+    trade = scoped(Scope.TRADE)
     # Schedules created here, oldest first, the latest REDELIVERY_MEMORY of them.
     submitted: dict[str, Schedule] = {}
 
@@ -55,7 +50,7 @@ def add_task_routes(
         if draft.schedule_id is not None and known(draft.schedule_id) != (None, None):
             raise ApiError(409, ErrorCode.CONFLICT, f"schedule {draft.schedule_id!r} exists")
         try:
-            schedule = control.schedule_from(draft, control.stamp(), issuer)
+            schedule = control.schedule_from(draft, control.stamp(), ISSUER)
         except ValidationError as error:
             raise ApiError(
                 422,
@@ -134,6 +129,8 @@ def add_task_routes(
             raise ApiError(
                 409, ErrorCode.CONFLICT, f"schedule {schedule_id!r} is already {state.status}"
             )
-        cancel = control.schedule_cancel(schedule_id, control.stamp(), issuer, reason)
+        cancel = control.schedule_cancel(schedule_id, control.stamp(), ISSUER, reason)
         publish(services.publish_schedules, [cancel])
         return respond(request, {"schedule": cancel.model_dump(mode="json")}, 202)
+
+    return area(read, trade)
