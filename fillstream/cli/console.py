@@ -26,7 +26,10 @@ def spinner(text: str) -> Progress:
 
 
 def log_to_stderr() -> None:
+    """A processor's log: fillstream's own records from `FILLSTREAM_LOG_LEVEL` (INFO by
+    default: partitions taken and restored, batching profiles, venues ready, alerts resolved;
+    nothing per record), other libraries' from WARNING."""
     logging.basicConfig(
-        level=os.environ.get("FILLSTREAM_LOG_LEVEL", "WARNING"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("fillstream").setLevel(os.environ.get("FILLSTREAM_LOG_LEVEL", "INFO"))

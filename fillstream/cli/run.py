@@ -73,8 +73,7 @@ def run(
         errors.print(f"[bold red]error:[/] {error}", highlight=False)
         raise typer.Exit(2) from None
     await_cluster()
-    if processor == "monitor":
-        log_to_stderr()  # its alerts go to its log too
+    log_to_stderr()
     try:
         run_processor(processor, build)
     except KafkaAccessRefused as refusal:

@@ -6,7 +6,6 @@ The supervisor and its record are in fillstream/supervisor.py and supervisor_rec
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -113,7 +112,6 @@ def up(
     options = SupervisorOptions(config, (api_host, api_port) if api else None)
     if foreground:
         log_to_stderr()
-        logging.getLogger("fillstream.supervisor").setLevel(logging.INFO)
         try:
             run_supervisor(options)
         except BrokerSetupError as error:

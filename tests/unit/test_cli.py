@@ -64,3 +64,23 @@ def test_the_demo_refuses_an_unreadable_signals_file_before_touching_kafka(no_br
     assert result.exit_code == 1
     assert "line 2 is not JSON" in result.output
     assert "No Kafka broker" not in result.output
+
+
+def test_a_processors_log_keeps_its_own_info_and_other_libraries_warnings():
+    script = (
+        "import logging; from fillstream.cli.console import log_to_stderr; log_to_stderr();"
+        " logging.getLogger('fillstream.runtime').info('ours');"
+        " logging.getLogger('ccxt.base').info('theirs');"
+        " logging.getLogger('ccxt.base').warning('their warning')"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FILLSTREAM_LOG_LEVEL"}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert "INFO fillstream.runtime: ours" in run.stderr
+    assert "theirs" not in run.stderr and "WARNING ccxt.base: their warning" in run.stderr
+    quiet = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env | {"FILLSTREAM_LOG_LEVEL": "WARNING"},
+    )
+    assert "ours" not in quiet.stderr
