@@ -310,17 +310,11 @@ def work_legs(
     until a print (`trade`) reaches it and then sent as a market order at its collar."""
     if not execution.legs:
         return []
+    sent = _stale_legs(execution, now_us)
     open_ = legs.open_position(execution.filled_quantity, execution.legs)
     stopping = execution.cancel_requested
     venue = max(execution.routed.venue_plan, key=lambda a: a.quantity).venue
-    sent: list[Slice] = []
     for leg, order in zip(execution.legs, leg_orders(execution.routed.order), strict=True):
-        if leg.stale(open_, stopping):
-            leg.cancelling = True
-            working = leg.working
-            assert working is not None
-            sent.append(working.model_copy(update={"action": _CANCEL, "created_at": now_us}))
-            continue
         if not leg.due(open_, stopping):
             continue
         kind = order.signal.order_type
@@ -334,6 +328,19 @@ def work_legs(
         child = _direct_child(order, sequence, venue, open_, now_us, instrument, reference, kind)
         sent.append(leg.send(child))
     return sent
+
+
+def _stale_legs(execution: ParentExecution, now_us: int) -> list[Slice]:
+    """Cancels of the legs' slices that no longer fit the open position (or must stop)."""
+    open_ = legs.open_position(execution.filled_quantity, execution.legs)
+    cancels: list[Slice] = []
+    for leg in execution.legs:
+        if leg.stale(open_, execution.cancel_requested):
+            leg.cancelling = True
+            working = leg.working
+            assert working is not None
+            cancels.append(working.model_copy(update={"action": _CANCEL, "created_at": now_us}))
+    return cancels
 
 
 def legs_over(execution: ParentExecution) -> bool:
@@ -431,24 +438,23 @@ def over(execution: ParentExecution, now_us: int) -> bool:
     return execution.gave_up is not None or execution.expired(now_us)
 
 
-def cancel(state: ExecutorState, order_id: str, now_us: int, rules: Rules) -> list[Slice]:
+def cancel(state: ExecutorState, order_id: str, now_us: int) -> list[Slice]:
     """Cancel requests for every slice of the order still working (none if already asked):
     a bracket's legs' too; a leg's cancel stops that leg alone."""
     execution = execution_of(state, order_id)
     if execution is None or execution.cancel_requested:
         return []
-    market = state.market(execution.routed.order.signal.symbol)
     state.parents.touch(execution.routed.order.order_id)
     if order_id != execution.routed.order.order_id:
         for leg in execution.legs:
             if leg.order_id == order_id and leg.ended is None:
                 leg.ended = "cancelled"
-        return work_legs(execution, market, now_us, rules)
+        return _stale_legs(execution, now_us)
     execution.cancel_requested = True
     return [
-        child.model_copy(update={"action": SliceAction.CANCEL, "created_at": now_us})
+        child.model_copy(update={"action": _CANCEL, "created_at": now_us})
         for child in execution.working()
-    ] + work_legs(execution, market, now_us, rules)
+    ] + _stale_legs(execution, now_us)
 
 
 def modify(state: ExecutorState, command: Command, now_us: int) -> list[Slice]:

@@ -86,7 +86,7 @@ class ExecutorStage:
             if command.kind is CommandKind.CANCEL and command.order_id is not None:
                 if command.slices_sent is not None:
                     return []  # an order's end, as the executor announced it: not a request
-                cancels = parents.cancel(self.state, command.order_id, now_us, self.rules)
+                cancels = parents.cancel(self.state, command.order_id, now_us)
                 return _slices(cancels) + self._ended(
                     parents.execution_of(self.state, command.order_id), now_us
                 )
