@@ -205,3 +205,26 @@ def test_cancelling_the_bracket_cancels_its_resting_legs():
             == []
         )
     assert legs_over(state.parents["o-br"])
+
+
+def test_a_restored_bracket_sends_the_same_slices_for_a_report_processed_again():
+    """The legs live in the parent's execution, a durable entry: after a crash the report
+    that resized them, processed again from the restored entry, gives the same slices."""
+    from fillstream.streams.execution.parents import ParentExecution
+    from fillstream.streams.memory import decode_value, encode_value
+
+    state = ExecutorState()
+    (entry,) = start(state, routed("binance"), T, RULES)
+    legs = on_report(state, report(entry, "partially_filled", "0.4", T, "0.4"), T, RULES)
+    (take_profit, _stop_loss) = legs
+    saved = encode_value(ParentExecution, state.parents["o-br"])
+    at = T + SECOND
+    again = report(take_profit, "partially_filled", "0.1", at, "0.1")
+    first = on_report(state, again, at, RULES)
+
+    back = ExecutorState()
+    back.parents["o-br"] = decode_value(ParentExecution, saved)
+    assert back.parents["o-br"].legs[0].working == take_profit
+    assert on_report(back, again, at, RULES) == first
+    # the stop-loss, 0.4 of an open position now 0.3, is cancelled to be sent again
+    assert [(c.slice_id, c.action) for c in first] == [("sl-br-1", SliceAction.CANCEL)]
