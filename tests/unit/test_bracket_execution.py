@@ -20,7 +20,6 @@ from fillstream.schemas.models import (
     Slice,
     SliceAction,
     TimeInForce,
-    Trade,
     VenueAllocation,
 )
 from fillstream.streams.execution.parents import (
@@ -33,6 +32,7 @@ from fillstream.streams.execution.parents import (
     start,
     trigger,
 )
+from tests.unit.test_emulated_order_types import trade
 
 T = 1723161300000000
 SECOND = 1_000_000
@@ -151,21 +151,11 @@ def test_on_a_venue_without_stops_the_stop_loss_is_held_until_a_print_reaches_it
     (take_profit,) = on_report(state, report(entry, "filled", "1", T, "1"), T, RULES)
     assert terms(take_profit)[:5] == ("tp-br-1", "new", "sell", OrderType.LIMIT, D(1))
 
-    def print_at(price: str, at: int) -> Trade:
-        return Trade(
-            symbol="BTC/USDT",
-            venue="kraken",
-            trade_id=f"t{at}",
-            price=D(price),
-            quantity=D("0.1"),
-            timestamp=at,
-        )
-
-    assert trigger(state, print_at("59000.01", T + SECOND), T + SECOND, RULES) == []
+    assert trigger(state, trade("59000.01", T + SECOND), T + SECOND, RULES) == []
     # A print at the stop: the stop-loss goes as a market sell at its collar from the stop
     # price, 59,000 × 0.995 = 58,705, immediate-or-cancel; once it fills, the take-profit is
     # cancelled.
-    (stop_loss,) = trigger(state, print_at("59000", T + 2 * SECOND), T + 2 * SECOND, RULES)
+    (stop_loss,) = trigger(state, trade("59000", T + 2 * SECOND), T + 2 * SECOND, RULES)
     assert terms(stop_loss) == (
         "sl-br-1",
         "new",

@@ -9,44 +9,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
-from fillstream.connectors.feeds.samples import sample_file
 from fillstream.schemas.models import Command, Side
 from fillstream.streams.replay import run_replay
 from fillstream.streams.stages.risk import RiskStage
-
-T0 = 1723161300_000000  # 23:55:00 UTC
-SECOND = 1_000_000
-
-
-def capture() -> Path:
-    path = sample_file("btcusdt_20240808.gz")
-    if path is None:
-        pytest.skip("the shared sample data (btcusdt_20240808.gz) is not present")
-    return path
-
-
-def signal(signal_id: str, at: int, **fields) -> dict:
-    base = {
-        "signal_id": signal_id,
-        "strategy_id": "replay-test",
-        "account_id": "acct-1",
-        "symbol": "BTC/USDT",
-        "side": "buy",
-        "quantity": "0.05",
-        "order_type": "market",
-        "created_at": T0 + at * SECOND,
-    }
-    return base | fields
-
+from tests.unit.test_replay_btcusdt import SECOND, T0, capture, signal
 
 SIGNALS = [
-    signal("stopped", 0, stop_loss="61650", take_profit="62500"),
+    signal("stopped", 0, quantity="0.05", stop_loss="61650", take_profit="62500"),
     signal(
         "profit",
         150,
@@ -68,7 +42,7 @@ SIGNALS = [
         stop_loss="61500",
         take_profit="61900",
     ),
-    signal("inverted", 30, stop_loss="61900", take_profit="61800"),
+    signal("inverted", 30, quantity="0.05", stop_loss="61900", take_profit="61800"),
 ]
 COMMANDS = [
     Command(
