@@ -11,6 +11,8 @@
   redelivery, counted once, as the OMS counts it);
 - a client order id (slice id) used for two different child orders;
 - a fill, slice or order that does not trace back to a signal on the log;
+- a bracket whose legs filled more than its entry (`streams/orders/bracket.py`: the legs are
+  orders of their own, opened with the entry's first slice, as the OMS opens them);
 - an order whose latest `orders.state` disagrees with its rebuilt state, and an account's net
   position per symbol that differs between `fills`, the rebuilt orders, `orders.state` and
   `fills.accounts` (risk's copy).
@@ -63,6 +65,7 @@ from fillstream.streams.orders import (
     open_order,
     transition,
 )
+from fillstream.streams.orders.bracket import LegKind, leg_id, leg_orders
 from fillstream.streams.stages import event_time
 
 __all__ = [
@@ -112,6 +115,7 @@ class _Order:
     routed: bool = False
     events: dict[str, list[_Entry]] = field(default_factory=lambda: defaultdict(list))
     published: _Entry | None = None  # its latest orders.state
+    filled: Decimal = _ZERO  # as rebuilt
 
 
 def audit(records: Iterable[LogRecord], window: Window | None = None) -> AuditReport:
@@ -150,6 +154,7 @@ class _Audit:
         for order_id, order in self.orders.items():
             self._rebuild(order_id, order)
         self._check_groups()
+        self._check_brackets()
         self._compare_positions()
         return self.report
 
@@ -226,6 +231,24 @@ class _Audit:
                     )
                     break
 
+    def _check_brackets(self) -> None:
+        """A bracket's legs together never close more than its entry filled. Flagged at the
+        last fill of its legs."""
+        for order_id, order in self.orders.items():
+            if order.parent is None:
+                continue
+            legs = [self.orders.get(leg.order_id) for leg in leg_orders(order.parent.record)]
+            fills = [e for leg in legs if leg is not None for e in leg.events["fills"]]
+            closed = sum((leg.filled for leg in legs if leg is not None), _ZERO)
+            if closed > order.filled:
+                self._flag(
+                    Rule.BRACKET_EXCEEDS_ENTRY,
+                    max(fills, key=lambda e: e.time).where,
+                    {"order_id": order_id},
+                    closed=_plain(closed),
+                    filled=_plain(order.filled),
+                )
+
     def _signals(self, entry: _Entry) -> None:
         self._child(entry)
         order_id = order_id_for(entry.record["signal_id"])
@@ -233,8 +256,17 @@ class _Audit:
             return  # re-sent: risk refuses it as a duplicate, the first one stands
         if self.window.holds(entry.where):
             self.orders[order_id] = _Order(entry.record["signal_id"])
-        else:
-            self.outside.add(order_id)
+        else:  # with the legs it may have
+            self.outside.update([order_id, *(leg_id(order_id, kind) for kind in LegKind)])
+
+    def _open_legs(self, order: _Order, first_slice: _Entry) -> None:
+        """A bracket's legs become orders with its first slice, as at the OMS."""
+        if order.parent is None:
+            return
+        for leg in leg_orders(order.parent.record):
+            if leg.order_id not in self.orders:
+                opened = _Entry(first_slice.time, first_slice.where, leg)
+                self.orders[leg.order_id] = _Order(order.signal_id, opened, routed=True)
 
     def _orders_approved(self, entry: _Entry) -> None:
         parent: ParentOrder = entry.record
@@ -287,6 +319,7 @@ class _Audit:
         else:
             self.slices[child.slice_id] = entry
             order.events["slices"].append(entry)
+            self._open_legs(order, entry)
 
     def _fills(self, entry: _Entry) -> None:
         """An execution report: once per report id, traced to its slice, into positions."""
@@ -367,6 +400,7 @@ class _Audit:
             state = self._apply(state, entry)
         if state.status not in TERMINAL:
             self.report.working += 1
+        order.filled = state.filled
         parent: ParentOrder = order.parent.record
         key = (parent.signal.account_id, parent.signal.symbol)
         self.positions["orders"][key] += _SIGN[parent.signal.side] * state.filled

@@ -49,6 +49,10 @@ class Rule(ReasonCode):
         "ALLOCATION_EXCEEDS_PARENT",
         "group signal {signal_id} of {quantity}: its children sum to {allocated}",
     )
+    BRACKET_EXCEEDS_ENTRY = (
+        "BRACKET_EXCEEDS_ENTRY",
+        "bracket {order_id}: its legs closed {closed}, beyond the {filled} its entry filled",
+    )
     POSITION_MISMATCH = (
         "POSITION_MISMATCH",
         "{account_id} {symbol} net quantity: fills {fills}, rebuilt orders {orders},"

@@ -63,8 +63,8 @@ WATCHED = [spec.name for spec in CATALOG if spec.name != "metrics"]
 
 
 def demo_signals(start_us: int, price: Decimal) -> list[dict[str, Any]]:
-    """Every order type and two execution algorithms on the synthetic market, plus signals
-    risk must refuse."""
+    """Every order type, a bracket and two execution algorithms on the synthetic market, plus
+    signals risk must refuse."""
 
     def signal(n: int, at: int, **fields: Any) -> dict[str, Any]:
         base = {
@@ -98,6 +98,8 @@ def demo_signals(start_us: int, price: Decimal) -> list[dict[str, Any]]:
             price=f"{price:.2f}",
             display_quantity="0.05",
         ),
+        # a bracket: as the buy fills, a take-profit 2 bps above and a stop-loss 2 bps below
+        signal(15, 5, take_profit=f"{above:.2f}", stop_loss=f"{below:.2f}"),
         signal(9, 30, order_type="limit"),  # no price: INVALID_SIGNAL
         signal(10, 30, quantity="50"),  # over the 10 BTC per order limit
         signal(11, 30, symbol="DOGE/USDT"),  # no venue lists it

@@ -215,6 +215,8 @@ class Signal(Record):
     decision_price: Positive | None = None
     created_at: EventTime
     allocation_group: Identifier | None = None
+    stop_loss: Positive | None = None
+    take_profit: Positive | None = None
 
     @field_validator("algorithm_parameters", mode="before")
     @classmethod

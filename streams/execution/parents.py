@@ -58,13 +58,15 @@ from fillstream.schemas.models import (
     TimeInForce,
     Trade,
 )
-from fillstream.streams.execution import algorithms, children, collar
+from fillstream.streams.execution import algorithms, children, collar, legs
 from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Plan, Print, Venue
 from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT, parse
 from fillstream.streams.execution.ids import RecentIds, slice_id_for
+from fillstream.streams.execution.legs import Leg
 from fillstream.streams.execution.volume_profile import VolumeProfile
 from fillstream.streams.ledger import Ledger
 from fillstream.streams.orders import amend
+from fillstream.streams.orders.bracket import bracket_of, leg_orders
 
 __all__ = [
     "ExecutorState",
@@ -72,7 +74,9 @@ __all__ = [
     "Rules",
     "advance",
     "cancel",
+    "execution_of",
     "finish",
+    "legs_over",
     "modify",
     "on_report",
     "over",
@@ -91,6 +95,7 @@ _KEPT_TIME_IN_FORCE = {
     OrderType.STOP: frozenset({TimeInForce.FOK, TimeInForce.DAY, TimeInForce.GTD}),
 }
 _IOC = TimeInForce.IOC
+_CANCEL = SliceAction.CANCEL
 _STOPS = frozenset({OrderType.STOP, OrderType.STOP_LIMIT})
 # What a held stop goes as once the market reaches it.
 _TRIGGERED = {OrderType.STOP: OrderType.MARKET, OrderType.STOP_LIMIT: OrderType.LIMIT}
@@ -142,6 +147,8 @@ class ParentExecution:
     gave_up: str | None = None  # why a planned parent stopped sending (a rejected child)
     amended: Signal | None = None  # the terms modifies gave the parent, if any
     held: bool = False  # a stop its venue cannot hold, waiting for a print to reach it
+    legs: list[Leg] = field(default_factory=list)  # a bracket's take-profit and stop-loss
+    entry_ended: bool = False  # the entry's execution is over (a bracket's legs may still work)
 
     @property
     def signal(self) -> Signal:
@@ -214,7 +221,12 @@ class ExecutorState:
 
 
 def _waits(execution: ParentExecution) -> bool:
-    return execution.plan is not None or execution.held
+    return execution.plan is not None or execution.held or bool(execution.legs)
+
+
+def execution_of(state: ExecutorState, order_id: str) -> ParentExecution | None:
+    """The execution an order id belongs to: its own, or, for a bracket's leg, the bracket's."""
+    return state.parents.get(bracket_of(order_id) or order_id)
 
 
 def start(state: ExecutorState, routed: RoutedOrder, now_us: int, rules: Rules) -> list[Slice]:
@@ -223,7 +235,7 @@ def start(state: ExecutorState, routed: RoutedOrder, now_us: int, rules: Rules) 
     order = routed.order
     if order.order_id in state.parents or order.order_id in state.finished:
         return []
-    execution = ParentExecution(routed)
+    execution = ParentExecution(routed, legs=[Leg(leg.order_id) for leg in leg_orders(order)])
     state.parents[order.order_id] = execution
     signal = order.signal
     name = signal.algorithm or DIRECT
@@ -265,18 +277,76 @@ def trigger(state: ExecutorState, trade: Trade, now_us: int, rules: Rules) -> li
     sent: list[Slice] = []
     for execution in state.waiting(trade.symbol):
         signal = execution.signal
+        sent += work_legs(execution, state.market(signal.symbol), now_us, rules, trade)
         if not execution.held or execution.cancel_requested or execution.expired(now_us):
             continue
-        stop = signal.stop_price
-        if stop is None or not (
-            trade.price >= stop if signal.side is Side.BUY else trade.price <= stop
-        ):
+        if not _reached(signal, trade):
             continue
         execution.held = False
         state.parents.touch(execution.routed.order.order_id)
         kind = _TRIGGERED[signal.order_type]
         sent += _send_direct(execution, state.market(signal.symbol), now_us, rules, kind)
     return sent
+
+
+def _reached(signal: Signal, trade: Trade) -> bool:
+    """Whether a print reaches a stop: a buy's at or above its stop price, a sell's at or below."""
+    stop = signal.stop_price
+    return stop is not None and (
+        trade.price >= stop if signal.side is Side.BUY else trade.price <= stop
+    )
+
+
+def work_legs(
+    execution: ParentExecution,
+    market: Market,
+    now_us: int,
+    rules: Rules,
+    trade: Trade | None = None,
+) -> list[Slice]:
+    """A bracket's leg slices for its open position (`legs.py`): a stale one cancelled, a
+    missing one sent. The take-profit goes as a GTC limit; the stop-loss as a stop does
+    direct (a stop-limit at its collar), or, where the venue cannot hold stops, is held here
+    until a print (`trade`) reaches it and then sent as a market order at its collar."""
+    if not execution.legs:
+        return []
+    sent = _stale_legs(execution, now_us)
+    open_ = legs.open_position(execution.filled_quantity, execution.legs)
+    stopping = execution.cancel_requested
+    venue = max(execution.routed.venue_plan, key=lambda a: a.quantity).venue
+    for leg, order in zip(execution.legs, leg_orders(execution.routed.order), strict=True):
+        if not leg.due(open_, stopping):
+            continue
+        kind = order.signal.order_type
+        if kind in _STOPS and not rules.native(venue, kind):
+            if trade is None or not _reached(order.signal, trade):
+                continue  # held until a print reaches the stop
+            kind = _TRIGGERED[kind]
+        instrument = rules.instrument(venue, order.signal.symbol)
+        reference = _direct_reference(order, market, kind)
+        sequence = leg.sent + 1
+        child = _direct_child(order, sequence, venue, open_, now_us, instrument, reference, kind)
+        sent.append(leg.send(child))
+    return sent
+
+
+def _stale_legs(execution: ParentExecution, now_us: int) -> list[Slice]:
+    """Cancels of the legs' slices that no longer fit the open position (or must stop)."""
+    open_ = legs.open_position(execution.filled_quantity, execution.legs)
+    cancels: list[Slice] = []
+    for leg in execution.legs:
+        if leg.stale(open_, execution.cancel_requested):
+            leg.cancelling = True
+            working = leg.working
+            assert working is not None
+            cancels.append(working.model_copy(update={"action": _CANCEL, "created_at": now_us}))
+    return cancels
+
+
+def legs_over(execution: ParentExecution) -> bool:
+    """Whether a bracket's legs are done (an order without legs: at once)."""
+    open_ = legs.open_position(execution.filled_quantity, execution.legs)
+    return legs.over(execution.legs, open_, execution.cancel_requested)
 
 
 def advance(execution: ParentExecution, market: Market, now_us: int, rules: Rules) -> list[Slice]:
@@ -327,24 +397,34 @@ def on_report(
 ) -> list[Slice]:
     """Follow a slice's status; a planned parent may send its next child. On a tape that
     carries our fills, a new fill (of any parent) is taken out of the market's volume first."""
-    execution = state.parents.get(report.order_id)
-    if execution is None or report.slice_id not in execution.slices:
+    execution = execution_of(state, report.order_id)
+    if execution is None:
+        return []
+    order_id = execution.routed.order.order_id
+    if report.order_id != order_id:  # a leg's report
+        for leg in execution.legs:
+            if leg.order_id == report.order_id:
+                leg.follow(report)
+        state.parents.touch(order_id)
+        return work_legs(execution, state.market(report.symbol), now_us, rules)
+    if report.slice_id not in execution.slices:
         return []
     new = execution.follow(report)
-    state.parents.touch(report.order_id)
+    state.parents.touch(order_id)
     if rules.trades_include_fills and new > 0 and report.last_price is not None:
         fill = Print(
             report.venue, trade_id_of(report.report_id), report.timestamp, report.last_price, new
         )
         state.market(report.symbol).on_own_fill(fill)
+    sent = work_legs(execution, state.market(report.symbol), now_us, rules)
     if execution.plan is None:
-        return []
+        return sent
     if report.status is OrderStatus.REJECTED:
         execution.gave_up = f"child {report.slice_id} rejected" + (
             f": {report.reason}" if report.reason else ""
         )
-        return []
-    return advance(execution, state.market(report.symbol), now_us, rules)
+        return sent
+    return sent + advance(execution, state.market(report.symbol), now_us, rules)
 
 
 def over(execution: ParentExecution, now_us: int) -> bool:
@@ -359,16 +439,22 @@ def over(execution: ParentExecution, now_us: int) -> bool:
 
 
 def cancel(state: ExecutorState, order_id: str, now_us: int) -> list[Slice]:
-    """Cancel requests for every slice of the order still working (none if already asked)."""
-    execution = state.parents.get(order_id)
+    """Cancel requests for every slice of the order still working (none if already asked):
+    a bracket's legs' too; a leg's cancel stops that leg alone."""
+    execution = execution_of(state, order_id)
     if execution is None or execution.cancel_requested:
         return []
+    state.parents.touch(execution.routed.order.order_id)
+    if order_id != execution.routed.order.order_id:
+        for leg in execution.legs:
+            if leg.order_id == order_id and leg.ended is None:
+                leg.ended = "cancelled"
+        return _stale_legs(execution, now_us)
     execution.cancel_requested = True
-    state.parents.touch(order_id)
     return [
-        child.model_copy(update={"action": SliceAction.CANCEL, "created_at": now_us})
+        child.model_copy(update={"action": _CANCEL, "created_at": now_us})
         for child in execution.working()
-    ]
+    ] + _stale_legs(execution, now_us)
 
 
 def modify(state: ExecutorState, command: Command, now_us: int) -> list[Slice]:
@@ -442,7 +528,7 @@ def _send_direct(
         _record(
             execution,
             _direct_child(
-                routed,
+                routed.order,
                 execution.sent + 1,
                 allocation.venue,
                 allocation.quantity,
@@ -470,7 +556,7 @@ def _direct_reference(order: ParentOrder, market: Market, kind: OrderType) -> De
 
 
 def _direct_child(
-    routed: RoutedOrder,
+    order: ParentOrder,
     sequence: int,
     venue: str,
     quantity: Decimal,
@@ -482,7 +568,6 @@ def _direct_child(
     """The signal's own terms as order type `kind`; given a reference, a market order as a
     limit and a stop as a stop-limit at the collar, IOC (FOK kept, and a stop's DAY or GTD:
     it waits until then)."""
-    order = routed.order
     signal = order.signal
     terms: dict[str, object] = {
         "order_type": kind,
@@ -501,7 +586,7 @@ def _direct_child(
             "collar_reference": reference,
             "time_in_force": signal.time_in_force if signal.time_in_force in kept else _IOC,
         }
-    return _child(routed, sequence, venue, quantity, now_us, **terms)
+    return _child(order, sequence, venue, quantity, now_us, **terms)
 
 
 def _planned_child(
@@ -519,7 +604,7 @@ def _planned_child(
     if resting:
         time_in_force, expire_at = signal.time_in_force, signal.expire_at
     return _child(
-        execution.routed,
+        execution.routed.order,
         execution.sent + 1,
         venue,
         quantity,
@@ -533,9 +618,8 @@ def _planned_child(
 
 
 def _child(
-    routed: RoutedOrder, sequence: int, venue: str, quantity: Decimal, now_us: int, **terms: object
+    order: ParentOrder, sequence: int, venue: str, quantity: Decimal, now_us: int, **terms: object
 ) -> Slice:
-    order = routed.order
     signal = order.signal
     return Slice(
         slice_id=slice_id_for(order.order_id, sequence),

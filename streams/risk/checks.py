@@ -20,6 +20,7 @@ from decimal import Decimal
 from fillstream.connectors.instruments import Instrument
 from fillstream.schemas.models import OrderType, Side, Signal
 from fillstream.streams.execution.algorithms import catalog
+from fillstream.streams.orders.bracket import bracket_problem
 from fillstream.streams.risk.limits import Limits, RiskConfig, TradingState
 from fillstream.streams.risk.market import MarketView, order_price
 from fillstream.streams.risk.reasons import Rejection, RejectReason
@@ -137,6 +138,15 @@ def algorithm(order: Candidate) -> Rejection | None:
     return None if problem is None else RejectReason.INVALID_ALGORITHM.reject(problem=problem)
 
 
+def bracket(order: Candidate) -> Rejection | None:
+    """A bracket's legs close what the entry opens: for a buy, the take-profit sells above the
+    stop-loss, and both lie either side of the entry's own price (its limit, else its stop)
+    where it has one; for a sell, the reverse. The legs pass no check of their own: they only
+    reduce the position the entry filled (docs/RISK.md, "Brackets")."""
+    problem = bracket_problem(order.signal)
+    return None if problem is None else RejectReason.INVALID_BRACKET.reject(problem=problem)
+
+
 def instrument_rules(order: Candidate) -> Rejection | None:
     """The venue's tick, lot and minimums. Without a named venue, the order passes if some venue
     listing the symbol accepts it; else it is refused with the first venue's (by name) reason."""
@@ -155,7 +165,12 @@ def instrument_rules(order: Candidate) -> Rejection | None:
 
 def _venue_rules(order: Candidate, instrument: Instrument) -> Rejection | None:
     signal, venue = order.signal, instrument.venue
-    for name, price in (("price", signal.price), ("stop_price", signal.stop_price)):
+    for name, price in (
+        ("price", signal.price),
+        ("stop_price", signal.stop_price),
+        ("stop_loss", signal.stop_loss),
+        ("take_profit", signal.take_profit),
+    ):
         if price is not None and not instrument.is_on_tick(price):
             return RejectReason.PRICE_OFF_TICK.reject(
                 field=name, price=price, tick_size=instrument.tick_size, venue=venue
@@ -514,6 +529,7 @@ CHECKS: tuple[Callable[[Candidate], Rejection | None], ...] = (
     kill_switch,
     account_halted,
     algorithm,
+    bracket,
     instrument_rules,
     order_quantity_limit,
     order_notional_limit,

@@ -26,6 +26,7 @@ class RejectReason(ReasonCode):
         "INVALID_ALGORITHM",
         "{problem} (`fillstream algos list` shows every algorithm and its parameters)",
     )
+    INVALID_BRACKET = "INVALID_BRACKET", "invalid bracket: {problem}"
     UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT", "{symbol} is not listed on {venue}"
     PRICE_OFF_TICK = (
         "PRICE_OFF_TICK",

@@ -15,6 +15,7 @@ cancel: a `cancel` command per order, which the OMS records and the executor the
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from fillstream.connectors.instruments import Instrument, InstrumentBook, PublishedRules
@@ -72,7 +73,9 @@ class ExecutorStage:
         if topic == "fills":
             report: ExecutionReport = record
             sent = _slices(parents.on_report(self.state, report, now_us, self.rules))
-            return sent + self._ended(self.state.parents.get(report.order_id), now_us, report)
+            return sent + self._ended(
+                parents.execution_of(self.state, report.order_id), now_us, report
+            )
         if topic in ("market.quotes", "market.trades"):
             return self._market(record, now_us)
         if topic == "clock":
@@ -81,9 +84,11 @@ class ExecutorStage:
         if topic == "commands":
             command: Command = record
             if command.kind is CommandKind.CANCEL and command.order_id is not None:
+                if command.slices_sent is not None:
+                    return []  # an order's end, as the executor announced it: not a request
                 cancels = parents.cancel(self.state, command.order_id, now_us)
                 return _slices(cancels) + self._ended(
-                    self.state.parents.get(command.order_id), now_us
+                    parents.execution_of(self.state, command.order_id), now_us
                 )
             if command.kind is CommandKind.MODIFY:
                 return _slices(parents.modify(self.state, command, now_us))
@@ -147,14 +152,32 @@ class ExecutorStage:
         now_us: int,
         report: ExecutionReport | None = None,
     ) -> list[Emit]:
-        """The parent leaves when its execution is over; unless filled or cancelled, with a
-        `cancel` command that says why it ended. A modified parent ends with one even when
-        filled: only the executor knows that what it filled is all that will come."""
-        if execution is None or not parents.over(execution, now_us):
+        """The parent's end once its execution is over, and, once a bracket's legs are done
+        too, theirs; then the parent leaves."""
+        if execution is None:
             return []
+        order_id = execution.routed.order.order_id
+        ended: list[Emit] = []
+        if not execution.entry_ended:
+            if not parents.over(execution, now_us):
+                return []
+            execution.entry_ended = True
+            self.state.parents.touch(order_id)
+            own = report if report is not None and report.order_id == order_id else None
+            ended = self._entry_ended(execution, now_us, own)
+        if not parents.legs_over(execution):
+            return ended
+        parents.finish(self.state, order_id)
+        return ended + _legs_ended(execution, now_us)
+
+    def _entry_ended(
+        self, execution: ParentExecution, now_us: int, report: ExecutionReport | None
+    ) -> list[Emit]:
+        """Unless filled or cancelled, a `cancel` command that says why the parent's execution
+        ended. A modified parent ends with one even when filled: only the executor knows that
+        what it filled is all that will come."""
         signal = execution.routed.order.signal
         order_id = execution.routed.order.order_id
-        parents.finish(self.state, order_id)
         if execution.cancel_requested or (execution.fully_filled and execution.amended is None):
             return []
         if execution.fully_filled:
@@ -181,6 +204,54 @@ class ExecutorStage:
             created_at=max(now_us, report.timestamp) if report is not None else now_us,
         )
         return [Emit("commands", done)]
+
+
+def _legs_ended(execution: ParentExecution, now_us: int) -> list[Emit]:
+    """Each leg's end for the OMS: a leg that filled is first lowered to what it filled (a
+    modify), so that it ends filled; then the `cancel` that ends it, with its slice count."""
+    signal = execution.routed.order.signal
+    closed = sum((leg.filled for leg in execution.legs), Decimal(0))
+    ended: list[Emit] = []
+    for leg in execution.legs:
+        if execution.cancel_requested:
+            why = "the bracket was cancelled"
+        elif leg.ended is not None:
+            why = leg.ended
+        elif leg.filled:
+            why = f"it closed {leg.filled} of the position"
+        elif closed:
+            why = "the other leg closed the position"
+        else:
+            why = "the entry filled nothing to close"
+        terms = {
+            "order_id": leg.order_id,
+            "symbol": signal.symbol,
+            "account_id": signal.account_id,
+            "issued_by": ISSUER,
+            "created_at": now_us,
+        }
+        if leg.filled:
+            ended.append(
+                Emit(
+                    "commands",
+                    Command(
+                        command_id=f"{leg.order_id}:closed",
+                        kind=CommandKind.MODIFY,
+                        quantity=leg.filled,
+                        reason=f"closed {leg.filled} of the bracket's position",
+                        **terms,
+                    ),
+                )
+            )
+        done = Command(
+            command_id=f"{leg.order_id}:ended",
+            kind=CommandKind.CANCEL,
+            reason=f"execution ended: {why}",
+            slices_sent=leg.sent,
+            **terms,
+        )
+        ended.append(Emit("commands", done))
+    return ended
 
 
 def _slices(children: list[Slice]) -> list[Emit]:

@@ -4,6 +4,10 @@ as working (risk is partitioned by account, `orders.state` by order id); and, fo
 group signal that ended with part unfilled, on `allocations.ended`, keyed by its allocation
 group, from which the allocator fails the rest over to another account.
 
+A bracket's legs are orders of their own (`streams/orders/bracket.py`), opened with the
+bracket's first slice: from then on the executor may send them, and it ends each one, which
+risk never approved and so never hears of on `orders.ended`.
+
 An order that reaches a final status leaves `orders`, so the state stays bounded; its id joins
 `finished`, a bounded memory of the latest final order ids, so that a re-delivered
 `orders.approved` or `orders.rejected` does not open it again. Reports and commands for it are
@@ -34,6 +38,7 @@ from fillstream.streams.orders import (
     open_order,
     to_record,
 )
+from fillstream.streams.orders.bracket import bracket_of, leg_orders
 from fillstream.streams.orders.parent import ParentOrderState
 from fillstream.streams.stages import Emit
 
@@ -62,9 +67,10 @@ class OmsStage:
         if topic == "slices":
             child: Slice = record
             state = self.orders.get(child.order_id)
-            if state is not None:
-                self.orders[child.order_id] = apply_slice(state, child)
-            return []
+            if state is None:
+                return []
+            self.orders[child.order_id] = apply_slice(state, child)
+            return self._open_legs(state.order)
         if topic == "fills":
             report: ExecutionReport = record
             return self._update(report.order_id, lambda s: apply_report(s, report))
@@ -83,6 +89,15 @@ class OmsStage:
             return []
         return self._emit(updated)
 
+    def _open_legs(self, bracket: ParentOrder) -> list[Emit]:
+        """A bracket's legs not opened yet (none for any other order)."""
+        return [
+            emit
+            for leg in leg_orders(bracket)
+            if leg.order_id not in self.orders and leg.order_id not in self.finished
+            for emit in self._emit(open_order(leg))
+        ]
+
     def _emit(self, state: ParentOrderState) -> list[Emit]:
         """Publish `state`; hold the order while it works, else let it go and remember its id."""
         order_id = state.order.order_id
@@ -93,7 +108,8 @@ class OmsStage:
         self.finished.remember(order_id)
         record = to_record(state)
         # against what risk approved: a modify may have lowered the quantity since
-        return _final(record, unfilled=state.filled < state.order.signal.quantity)
+        approved = bracket_of(order_id) is None  # a leg is the executor's, not risk's
+        return _final(record, unfilled=approved and state.filled < state.order.signal.quantity)
 
     def _rejected(self, rejection: Rejection) -> list[Emit]:
         """A refused signal's order ends rejected: one approved and then refused (by the

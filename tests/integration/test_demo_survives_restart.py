@@ -45,7 +45,7 @@ def test_the_demo_runs_the_pipeline_and_a_restart_keeps_its_records(tmp_path, mo
         monkeypatch.setenv("FILLSTREAM_TOPIC_PREFIX", first)
         signals = list(consume(find("signals"), from_beginning=True, idle_timeout=5))
         states = list(consume(find("orders.state"), from_beginning=True, idle_timeout=5))
-        assert len(signals) == 16  # 13 to one account, 3 children of the one to the group
+        assert len(signals) == 17  # 14 to one account, 3 children of the one to the group
         groups = list(consume(find("signals.group"), from_beginning=True, idle_timeout=5))
         allocations = list(consume(find("allocations"), from_beginning=True, idle_timeout=5))
         assert [item.record["allocated"] for item in allocations] == [Decimal("0.1")]

@@ -7,9 +7,10 @@ from collections import defaultdict
 from decimal import Decimal as D
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
-from fillstream.analytics.audit import audit
+from fillstream.analytics.audit import AUDITED_TOPICS, audit
 from fillstream.analytics.audit_report import AuditReport, LogRecord, Violation, Where, Window
 from fillstream.cli import app
 
@@ -456,3 +457,55 @@ def test_a_failed_childs_failover_counts_only_what_the_failed_child_left():
     assert violation.message == "group signal g of 2: its children sum to 3"
     log.add("orders.state", state(first, "rejected", "0", 1))
     assert audit(log.records).passed
+
+
+def _replayed_bracket() -> tuple[Log, dict[str, Any]]:
+    """The BTCUSDT capture's market buy of 0.05 at 23:55 with a stop-loss at 61,650 (which the
+    sell-off triggers) and a take-profit at 62,500 (cancelled), as the replay logged it."""
+    from fillstream.config import load_config
+    from fillstream.connectors.feeds import load
+    from fillstream.connectors.feeds.samples import sample_file
+    from fillstream.streams.replay import run_replay
+
+    capture = sample_file("btcusdt_20240808.gz")
+    if capture is None:
+        pytest.skip("the shared sample data (btcusdt_20240808.gz) is not present")
+    bracket = signal(0, stop_loss=D("61650"), take_profit=D("62500"), quantity=D("0.05"))
+    replay = run_replay(load_config(), load(capture), [bracket])
+    log = Log()
+    log.add("signals", bracket)
+    for topic in AUDITED_TOPICS:
+        for record in replay.records.get(topic, ()):
+            log.add(topic, record.model_dump())
+    return log, bracket
+
+
+def test_a_brackets_legs_are_audited_as_orders_of_their_own_and_never_close_beyond_the_entry():
+    log, _bracket = _replayed_bracket()
+    clean = audit(log.records)
+    assert clean.passed, clean.violations
+    assert clean.orders == 3  # the entry and its two legs
+    # Had the take-profit filled 0.05 at 62,500 instead of being cancelled, the legs would
+    # have closed 0.05 + 0.05 = 0.1 of a 0.05 entry.
+    records, fill = [], None
+    for item in log.records:
+        value = item.value
+        if (
+            item.where.topic == "fills"
+            and value["order_id"] == "tp-s0"
+            and value["status"] == "cancelled"
+        ):
+            value = value | {
+                "exec_type": "fill",
+                "status": "filled",
+                "last_quantity": D("0.05"),
+                "last_price": D("62500"),
+                "filled_quantity": D("0.05"),
+                "leaves_quantity": D(0),
+            }
+            fill = item.where
+        records.append(LogRecord(item.where, value))
+    violations = audit(records).violations
+    [exceeds] = [v for v in violations if v.rule == "BRACKET_EXCEEDS_ENTRY"]
+    assert exceeds.where == fill
+    assert exceeds.message == "bracket o-s0: its legs closed 0.1, beyond the 0.05 its entry filled"

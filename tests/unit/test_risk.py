@@ -200,6 +200,8 @@ TRIGGERS: dict[RejectReason, Callable[[Desk], Signal]] = {
     RejectReason.INVALID_ALGORITHM: _changed(
         algorithm="twap", algorithm_parameters={"duration_seconds": "0"}
     ),
+    # a buy at 100.00 whose stop-loss 101.00 lies above its entry
+    RejectReason.INVALID_BRACKET: _changed(stop_loss="101.00", take_profit="102.00"),
     RejectReason.UNKNOWN_INSTRUMENT: _changed(exchange="omega"),
     RejectReason.PRICE_OFF_TICK: _changed(price="100.005"),
     RejectReason.QUANTITY_OFF_LOT: _changed(quantity="1.0005"),
@@ -263,6 +265,56 @@ def test_messages_say_what_was_wrong():
     assert desk.check(signal(price="100.51")).message == (
         "price 100.51 is more than 50 bps above the reference price 100.00"
     )
+
+
+# -- brackets ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        # a buy at 100.00: stop-loss below it, take-profit above
+        ({"stop_loss": "99.00", "take_profit": "101.00"}, None),
+        ({"take_profit": "101.00"}, None),  # one leg alone
+        ({"stop_loss": "99.00"}, None),
+        (
+            {"stop_loss": "101.00", "take_profit": "99.00"},
+            "a buy's stop_loss 101.00 must be below its entry price 100.00",
+        ),
+        (
+            {"take_profit": "100.00"},
+            "a buy's entry price 100.00 must be below its take_profit 100.00",
+        ),
+        # a market buy has no price of its own: only the legs are ordered
+        (
+            {"order_type": "market", "price": None, "stop_loss": "99.00", "take_profit": "98.00"},
+            "a buy's stop_loss 99.00 must be below its take_profit 98.00",
+        ),
+        # a sell at 100.00: the reverse
+        ({"side": "sell", "stop_loss": "101.00", "take_profit": "99.00"}, None),
+        (
+            {"side": "sell", "stop_loss": "99.00"},
+            "a sell's entry price 100.00 must be below its stop_loss 99.00",
+        ),
+        # a stop entry is ordered against its stop price
+        (
+            {"order_type": "stop", "price": None, "stop_price": "100.00", "stop_loss": "100.00"},
+            "a buy's stop_loss 100.00 must be below its entry price 100.00",
+        ),
+    ],
+)
+def test_a_brackets_legs_must_close_what_its_entry_opens(changes, problem):
+    refused = Desk().check(signal(**changes))
+    if problem is None:
+        assert refused is None
+    else:
+        assert refused.reason is RejectReason.INVALID_BRACKET
+        assert refused.message == f"invalid bracket: {problem}"
+
+
+def test_a_legs_price_off_the_tick_is_refused():
+    refused = Desk().check(signal(take_profit="101.005"))
+    assert refused.message == "take_profit 101.005 is not a multiple of the tick size 0.01 on alpha"
 
 
 # -- price collar --------------------------------------------------------------------------------

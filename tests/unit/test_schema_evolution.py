@@ -59,7 +59,7 @@ def test_records_written_with_the_previous_version_decode_after_a_compatible_cha
     scratch_contracts,
 ):
     signal = example_records(find("signals"))[4]  # the TWAP signal
-    written_by_v2 = SingleObjectCodec("Signal").encode(signal)
+    written_by_v3 = SingleObjectCodec("Signal").encode(signal)
 
     def evolve(schema):
         schema["fields"].append(
@@ -71,15 +71,15 @@ def test_records_written_with_the_previous_version_decode_after_a_compatible_cha
     _edit(scratch_contracts, "OrderType", lambda s: s["symbols"].append("pegged"))
     _clear_caches()
     assert freeze("Signal") == (
-        f"fillstream.Signal v3 ({scratch_contracts}/history/fillstream.Signal/v3.avsc)"
+        f"fillstream.Signal v4 ({scratch_contracts}/history/fillstream.Signal/v4.avsc)"
     )
-    v3 = SingleObjectCodec("Signal")
-    assert v3.contract.version == 3
+    v4 = SingleObjectCodec("Signal")
+    assert v4.contract.version == 4
 
-    decoded = v3.decode(written_by_v2)
+    decoded = v4.decode(written_by_v3)
     expected = {k: v for k, v in signal.items() if k != "confidence"} | {"parent_signal_id": None}
     assert decoded == expected
-    assert v3.decode(v3.encode(decoded)) == decoded
+    assert v4.decode(v4.encode(decoded)) == decoded
 
 
 @pytest.mark.parametrize(
@@ -131,3 +131,14 @@ def test_a_signal_written_before_allocation_groups_decodes_as_one_accounts_signa
     old = {k: v for k, v in signal.items() if k != "allocation_group"}
     written_by_v1 = SINGLE_OBJECT_MAGIC + v1.fingerprint + _fastavro_body(v1, old)
     assert SingleObjectCodec("Signal").decode(written_by_v1) == old | {"allocation_group": None}
+
+
+def test_a_signal_written_before_brackets_decodes_without_legs():
+    """Signal v3 added `stop_loss` and `take_profit` (default null): a v2 record reads as a
+    signal without a bracket."""
+    v2 = known_versions("Signal")[1]
+    signal = example_records(find("signals"))[0]
+    old = {k: v for k, v in signal.items() if k not in ("stop_loss", "take_profit")}
+    written_by_v2 = SINGLE_OBJECT_MAGIC + v2.fingerprint + _fastavro_body(v2, old)
+    decoded = SingleObjectCodec("Signal").decode(written_by_v2)
+    assert decoded == old | {"stop_loss": None, "take_profit": None}
