@@ -251,3 +251,45 @@ def test_a_child_refused_by_an_open_circuit_breaker_fails_over(config):
     # fund-b's 0.3 to fund-c, the heaviest account left
     assert (child.signal_id, child.quantity) == ("grp-1:fund-c:f1", Decimal("0.3"))
     assert why in rationale.notes[0]
+
+
+NUMBERED = """
+[[allocation_groups]]
+name = "numbered"
+
+[[accounts]]
+id = "f1"
+venue = "binance"
+balance = "30000"
+risk_budget = "5000"
+groups = ["numbered"]
+
+[[accounts]]
+id = "f2"
+venue = "binance"
+balance = "50000"
+risk_budget = "2500"
+groups = ["numbered"]
+"""
+
+
+def test_accounts_named_like_a_failover_number_fail_over_from_the_right_parent(tmp_path):
+    # f1 30,000 : f2 50,000 of 0.8 gives f1 0.3 and f2 0.5; parents `p` and `p:f1` both held
+    stage = AllocatorStage(accounts_config(tmp_path, NUMBERED))
+    for parent_id in ("p", "p:f1"):
+        stage.handle(
+            "signals.group",
+            group_signal("0.8", signal_id=parent_id, allocation_group="numbered"),
+            T0,
+        )
+    # `p:f1` is p's child of account f1 (its id ends like a failover's)
+    [child, rationale] = stage.handle(
+        "allocations.ended", ended("p:f1", "f1", "0.3", "rejected"), T1
+    )
+    assert (child.record.signal_id, child.record.quantity) == ("p:f2:f1", Decimal("0.3"))
+    assert rationale.record.signal_id == "p"
+    # `p:f1:f1` is the child of `p:f1` of account f1, not a failover child of p
+    [child, rationale] = stage.handle(
+        "allocations.ended", ended("p:f1:f1", "f1", "0.3", "rejected"), T1
+    )
+    assert (child.record.signal_id, rationale.record.signal_id) == ("p:f1:f2:f1", "p:f1")
