@@ -74,6 +74,9 @@ WriteAhead = Callable[[JournalEntry], Awaitable[None]]
 _ZERO = Decimal(0)
 # Binance's default recvWindow (10 s) plus a margin for clock skew and the journal-to-sign gap.
 _RECV_WINDOW_US = 15_000_000
+# Why a cancel may still succeed later: the error policy's transient failures, retried until
+# exhausted, and the breaker, which lets a probe through after its open timeout.
+_TRIED_AGAIN = frozenset({GatewayReason.RETRIES_EXHAUSTED, GatewayReason.CIRCUIT_OPEN})
 
 
 class GatewayStartError(RuntimeError):
@@ -149,6 +152,7 @@ class VenueAdapter:
         self._entries: dict[str, JournalEntry] = {}  # each live slice's last journal entry
         self._trackers: dict[str, OrderTracker] = {}  # acknowledged, not yet final
         self._unsettled: set[str] = set()  # sent, fate unknown: looked up again by `poll`
+        self._cancelling: dict[str, Slice] = {}  # cancels that failed: tried again by `poll`
         self._reservations: dict[str, Reservation] = {}  # sent, not yet acknowledged
         self._published: dict[str, list[ExecutionReport]] = {}  # reports before a restart
         self._last_cancel_us: int | None = None
@@ -330,11 +334,24 @@ class VenueAdapter:
     async def cancel(self, slice_: Slice) -> Outcome:
         """Cancel by client order id; an order already final is no error, just reported.
 
-        A refusal other than "not found" is raised as `VenueCallError`.
+        A cancel that failed while the venue may still take it (its retries exhausted, the
+        breaker open) is kept and tried again by each `poll`, with the policy's retries each
+        time, until it succeeds or the order has ended; another refusal is raised as
+        `VenueCallError`.
         """
         out = Outcome.empty()
-        await self._cancel(out, slice_)
+        await self._cancel_or_keep(out, slice_)
         return out
+
+    async def _cancel_or_keep(self, out: Outcome, slice_: Slice) -> None:
+        self._cancelling.pop(slice_.slice_id, None)
+        try:
+            await self._cancel(out, slice_)
+        except VenueCallError as failed:
+            if failed.code not in _TRIED_AGAIN or slice_.slice_id not in self._entries:
+                raise
+            self._cancelling[slice_.slice_id] = slice_
+            self.log.warning("cancel of %s failed, tried again: %s", slice_.slice_id, failed.reason)
 
     async def _cancel(self, out: Outcome, slice_: Slice) -> None:
         try:
@@ -372,6 +389,14 @@ class VenueAdapter:
         self._polled_us = now_us
         for slice_id in sorted(self._unsettled):
             await self._settle(out, self._entries[slice_id])
+        for slice_ in list(self._cancelling.values()):
+            if slice_.slice_id not in self._entries:  # it ended meanwhile
+                del self._cancelling[slice_.slice_id]
+                continue
+            try:
+                await self._cancel_or_keep(out, slice_)
+            except VenueCallError as failed:
+                self.log.error("cancel of %s given up: %s", slice_.slice_id, failed.reason)
         await self._expire_due(out)
         for tracker in list(self._trackers.values()):
             await self._follow(out, tracker)

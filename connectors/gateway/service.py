@@ -21,7 +21,9 @@ and it is thin: the adapter decides, this hands on.
   acts on it: after a crash the journal says where every slice stood. The journal is the
   gateway's durable memory; its checkpoints in the loop's changelog hold only where its inputs
   stand.
-- **Slices.** New ones go through the three-phase commit, cancels are carried out. A slice
+- **Slices.** New ones go through the three-phase commit, cancels are carried out; a cancel
+  the venue did not take for a transient reason (retries exhausted, breaker open) is tried
+  again on time, with the venue's retries each time, until the order ends. A slice
   taken again after a crash (at least once) is dropped when the adapter holds it or the
   journal has finished it, and report ids are deterministic, so the OMS and the executor count
   a re-published report once.

@@ -236,6 +236,22 @@ def test_market_limit_ioc_and_post_only_slices():
     run(scenario)
 
 
+def test_a_cancel_the_venue_did_not_take_is_tried_again_at_the_next_poll():
+    async def scenario(running, adapter):
+        resting = new_slice("s-rest", Side.BUY, "0.01", price="60000")
+        await rests(running, adapter, resting)
+        # 4 calls: the first and the policy's 3 retries
+        running.faults.fail_next("503", 4, method="DELETE", path=BINANCE.order_path)
+        assert await adapter.cancel(resting) == Outcome([], [])
+        assert running.exchange.open_orders(KEY, {"symbol": MARKET_ID})  # still resting
+        cancelled = await adapter.poll()
+        assert [r.exec_type for r in cancelled.reports] == [ExecType.CANCEL]
+        assert steps(cancelled) == [Step.DONE]
+        assert (await adapter.poll()) == Outcome([], [])  # tried once more only
+
+    run(scenario)
+
+
 def test_nobitex_market_and_limit_slices_and_what_it_cannot_express():
     async def scenario(running, adapter):
         ask = await best_ask(running)
