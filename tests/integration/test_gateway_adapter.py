@@ -576,6 +576,23 @@ def test_each_request_takes_its_endpoints_cost_and_orders_do_not_ask_the_balance
     run(scenario, dialect, bucket=bucket, clock_us=lambda: T0)
 
 
+def test_an_order_sent_since_the_balance_was_fetched_stays_reserved_until_one_counts_it():
+    # 100,000 USDT free at the first fetch; a resting buy of 1 at 60,000 holds 60,000 of it
+    now = [T0]
+
+    async def scenario(running, adapter):
+        first = await adapter.submit(new_slice("s-1", Side.BUY, "1", price="60000"))
+        assert steps(first)[-1] is Step.ACKNOWLEDGED
+        # the balance in hand is older than the order: 100,000 - 60,000 left for this one
+        second = await adapter.submit(new_slice("s-2", Side.BUY, "1", price="60000"))
+        assert second.reports[0].reason.startswith("INSUFFICIENT_BALANCE")
+        now[0] += 30 * SECOND  # the balance is due again: the venue's 40,000 free counts s-1
+        third = await adapter.submit(new_slice("s-3", Side.BUY, "0.5", price="60000"))
+        assert steps(third)[-1] is Step.ACKNOWLEDGED
+
+    run(scenario, clock_us=lambda: now[0])
+
+
 def test_poll_follows_the_orders_once_per_order_update_interval(dialect):
     async def scenario(running, adapter):
         await adapter.submit(new_slice("s-rest", Side.BUY, "0.01", price="60000"))
