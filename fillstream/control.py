@@ -40,6 +40,8 @@ from fillstream.schemas.models import (
     pair_id,
 )
 from fillstream.schemas.topics import find
+from fillstream.streams.accounts import AccountsConfig
+from fillstream.streams.allocation import child_signal_id
 from fillstream.streams.execution.algorithms.catalog import DIRECT
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.profiles import batching, configured
@@ -150,6 +152,25 @@ def direct(draft: SignalDraft) -> SignalDraft:
 def order_id_of(signal: Signal) -> str:
     """The parent order id the pipeline will give this signal (risk derives it the same way)."""
     return order_id_for(signal.signal_id)
+
+
+def group_submission(signal: Signal, accounts: AccountsConfig, prefix: str) -> dict[str, Any]:
+    """What a client can follow of a signal to an allocation group, which is no order itself:
+    the child each member account may get (`<signal id>:<account id>`, with the order id it
+    would have; an account the allocation skips gets none, and a failover's child adds
+    `:f<n>`), and where the allocation shows, each account's history under `prefix`."""
+    members = [account.id for account in accounts.members(signal.allocation_group or "")]
+    children = [child_signal_id(signal.signal_id, account) for account in members]
+    return {
+        "order_id": None,
+        "signal_id": signal.signal_id,
+        "allocation_group": signal.allocation_group,
+        "children": [
+            {"account_id": account, "signal_id": child, "order_id": order_id_for(child)}
+            for account, child in zip(members, children, strict=True)
+        ],
+        "allocation": [f"{prefix}/accounts/{account}/history" for account in members],
+    }
 
 
 def cancel_command(

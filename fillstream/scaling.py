@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from fillstream import settings
@@ -43,17 +43,33 @@ __all__ = [
 # The processors that share their partitions out in a consumer group; the monitor sees every
 # partition (a second one would only repeat its alerts) and the gateway holds venue sessions.
 SCALABLE = tuple(PROCESSORS)
+# Why the supervisor may run no worker of a processor that scales (fillstream/pipeline.py).
+_NOT_RUN = {
+    "allocator": (
+        "it runs where the configuration declares allocation groups, and this one declares"
+        " none; declare `[[allocation_groups]]` and their accounts (docs/ARCHITECTURE.md,"
+        ' "Allocation across accounts"), then `fillstream down` and `fillstream up --config'
+        " <file>`"
+    ),
+}
 
 
 def wanted_path() -> Path:
     return settings.state_dir() / "workers.json"
 
 
-def check_workers(processor: str, workers: int) -> str | None:
+def check_workers(
+    processor: str, workers: int, running: Collection[str] | None = None
+) -> str | None:
     """Why `workers` of `processor` cannot be asked for; None when they can. More workers
-    than partitions would leave the extra ones idle, holding nothing."""
+    than partitions would leave the extra ones idle, holding nothing. `running` are the
+    processors the supervisor runs (None: not known here): one it does not run has nothing to
+    scale, and the supervisor would wait for it in vain."""
     if processor not in SCALABLE:
         return f"{processor!r} does not scale out; these do: {', '.join(SCALABLE)}"
+    if running is not None and processor not in running:
+        why = _NOT_RUN.get(processor, "the supervisor was started without it")
+        return f"no {processor} runs here to scale: {why}"
     most = settings.partitions()
     if not 1 <= workers <= most:
         return f"workers must be from 1 to {most} (the partitions of its inputs), not {workers}"
@@ -70,8 +86,11 @@ def read_wanted(path: Path | None = None) -> dict[str, int]:
 
 
 def want(processor: str, workers: int, path: Path | None = None) -> dict[str, int]:
-    """Ask for `workers` of `processor` (ValueError if that cannot be); all counts wanted now."""
-    why = check_workers(processor, workers)
+    """Ask for `workers` of `processor` (ValueError if that cannot be, the running supervisor's
+    processors considered); all counts wanted now."""
+    record = read_record()
+    running = None if record is None else worker_counts(c.name for c in record.children)
+    why = check_workers(processor, workers, running)
     if why is not None:
         raise ValueError(why)
     path = path or wanted_path()

@@ -22,6 +22,7 @@ already handled (the same child's end, delivered again) gives the same child and
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -37,9 +38,17 @@ from fillstream.schemas.models import (
 from fillstream.streams.accounts import AccountConfig
 from fillstream.streams.allocation import Lot, child_signal_id, children_of, figure
 
-__all__ = ["Failover", "Failovers", "fail_over", "failover_signal_id", "parent_signal_id"]
+__all__ = [
+    "Failover",
+    "Failovers",
+    "fail_over",
+    "failover_signal_id",
+    "parent_signal_id",
+    "parent_signal_ids",
+]
 
 _ZERO = Decimal(0)
+_FAILOVER_NUMBER = re.compile(r"f[1-9][0-9]*")  # as `failover_signal_id` writes it
 
 
 @dataclass(frozen=True)
@@ -61,19 +70,41 @@ class Failovers:
     def handled(self, child: str) -> Failover | None:
         return next((done for done in self.history if done.child_signal_id == child), None)
 
+    def names(self, child: str, account_id: str) -> bool:
+        """Whether `child` (of `account_id`) is this parent's: its allocation's or a
+        failover's."""
+        return child == child_signal_id(self.parent.signal_id, account_id) or any(
+            line.child_signal_id == child
+            for done in self.history
+            for line in done.rationale.accounts
+        )
+
 
 def failover_signal_id(parent_signal_id: str, account_id: str, number: int) -> str:
     return f"{child_signal_id(parent_signal_id, account_id)}:f{number}"
 
 
-def parent_signal_id(child: str, account_id: str) -> str | None:
-    """The group signal a child's id names (`<parent>:<account>`, `<parent>:<account>:f<n>`);
-    None if it names none. A parent id may hold colons itself (a schedule's occurrence)."""
+def parent_signal_ids(child: str, account_id: str) -> tuple[str, ...]:
+    """The group signals a child's id of `account_id` may name: `<parent>:<account>:f<n>`
+    read first, then `<parent>:<account>`; none if it names none. A parent id may hold colons
+    itself (a schedule's occurrence), and an account id may look like a failover's number
+    (`f1`), so `p:f1:f1` of account `f1` reads both ways: `p`'s failover child or `p:f1`'s
+    child. Which one is, only the parents' memory can say (`Failovers.names`)."""
     head, _, tail = child.rpartition(":")
-    if tail.startswith("f") and tail[1:].isdigit():
-        child = head
+    readings = [_before(head, account_id)] if _FAILOVER_NUMBER.fullmatch(tail) else []
+    readings.append(_before(child, account_id))
+    return tuple(parent for parent in readings if parent)
+
+
+def parent_signal_id(child: str, account_id: str) -> str | None:
+    """The first of `parent_signal_ids`, or None."""
+    return next(iter(parent_signal_ids(child, account_id)), None)
+
+
+def _before(child: str, account_id: str) -> str | None:
+    """`<parent>` of `<parent>:<account>`."""
     parent, _, account = child.rpartition(":")
-    return parent if parent and account == account_id else None
+    return parent if account == account_id else None
 
 
 def _why(ended: OrderState) -> str:

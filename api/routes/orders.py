@@ -48,6 +48,9 @@ def router(services: Services, scoped: Scoped) -> APIRouter:
     def submit(request: Request, draft: control.SignalDraft) -> JSONResponse:
         signal = control.signal_from(draft, control.stamp())
         publish(services.publish_signals, [signal])
+        if signal.allocation_group is not None:  # the allocator's children are the orders
+            accounts = services.engine.accounts
+            return respond(request, control.group_submission(signal, accounts, trade.prefix), 202)
         order_id = control.order_id_of(signal)
         with services.lock:
             services.submitted.remember(order_id, signal.symbol)

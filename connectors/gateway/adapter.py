@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, NamedTuple, TypeVar
 
 from fillstream.connectors.gateway.capabilities import (
@@ -65,7 +66,7 @@ from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.reports import report_of
 from fillstream.schemas.models import ExecType, ExecutionReport, OrderStatus, Side, Slice
 
-__all__ = ["GatewayStartError", "Outcome", "VenueAdapter", "VenueCallError"]
+__all__ = ["Balance", "GatewayStartError", "Outcome", "VenueAdapter", "VenueCallError"]
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
@@ -74,6 +75,9 @@ WriteAhead = Callable[[JournalEntry], Awaitable[None]]
 _ZERO = Decimal(0)
 # Binance's default recvWindow (10 s) plus a margin for clock skew and the journal-to-sign gap.
 _RECV_WINDOW_US = 15_000_000
+# Why a cancel may still succeed later: the error policy's transient failures, retried until
+# exhausted, and the breaker, which lets a probe through after its open timeout.
+_TRIED_AGAIN = frozenset({GatewayReason.RETRIES_EXHAUSTED, GatewayReason.CIRCUIT_OPEN})
 
 
 class GatewayStartError(RuntimeError):
@@ -88,6 +92,24 @@ class VenueCallError(Exception):
         self.code = code
         self.reason = reason
         self.disposition = disposition
+
+
+class Balance(NamedTuple):
+    """The venue's balance by asset as last fetched: free (not held by orders) and total, at
+    `at_us`."""
+
+    free: dict[str, Decimal]
+    total: dict[str, Decimal]
+    at_us: int
+
+
+def _amounts(balance: Mapping[str, Any], kind: str) -> dict[str, Decimal]:
+    """One kind of ccxt's unified balance (`free`, `used`, `total`) by asset, exactly."""
+    return {
+        asset: Decimal(str(amount))
+        for asset, amount in (balance.get(kind) or {}).items()
+        if amount is not None
+    }
 
 
 class Outcome(NamedTuple):
@@ -132,7 +154,9 @@ class VenueAdapter:
         self._filter = RedactingFilter(self.redactor)
         for logger in (self.log, self._ccxt_log):
             logger.addFilter(self._filter)
-        self.client = build_client(venue, credentials, logger=self._ccxt_log)
+        self.client = build_client(
+            venue, credentials, logger=self._ccxt_log, throttle=self._throttle
+        )
         self.instruments: dict[str, Instrument] = {}
         self.capabilities = capabilities_of(venue.exchange)
         self._write_ahead = write_ahead
@@ -149,7 +173,10 @@ class VenueAdapter:
         self._entries: dict[str, JournalEntry] = {}  # each live slice's last journal entry
         self._trackers: dict[str, OrderTracker] = {}  # acknowledged, not yet final
         self._unsettled: set[str] = set()  # sent, fate unknown: looked up again by `poll`
-        self._reservations: dict[str, Reservation] = {}  # sent, not yet acknowledged
+        self._cancelling: dict[str, Slice] = {}  # cancels that failed: tried again by `poll`
+        self._reservations: dict[str, Reservation] = {}  # sent, not yet in the balance
+        self._acknowledged_us: dict[str, int] = {}  # when each reserved order was acknowledged
+        self.balance: Balance | None = None  # the venue's latest, fetched when due
         self._published: dict[str, list[ExecutionReport]] = {}  # reports before a restart
         self._last_cancel_us: int | None = None
         self._polled_us: int | None = None  # when `poll` last followed the orders
@@ -204,7 +231,7 @@ class VenueAdapter:
         if slice_.slice_id in self._entries:
             return out
         try:
-            free = await self._free_balance()
+            free = (await self._balance_now()).free
             if slice_.price is None and reference_price is None:
                 reference_price = await self._touch(slice_)
         except VenueCallError as failed:
@@ -305,7 +332,8 @@ class VenueAdapter:
         self, out: Outcome, entry: JournalEntry, order: Mapping[str, Any]
     ) -> None:
         slice_id = entry.slice_id
-        self._reservations.pop(slice_id, None)
+        if slice_id in self._reservations:  # held until a balance fetched after this counts it
+            self._acknowledged_us[slice_id] = self._clock()
         self._entries[slice_id] = await self._journal(
             out,
             advance(entry, Step.ACKNOWLEDGED, self._clock(), venue_order_id=str(order["id"])),
@@ -322,6 +350,7 @@ class VenueAdapter:
         step = Step.REFUSED if entry.step is Step.VALIDATED else Step.REJECTED
         entry = await self._journal(out, advance(entry, step, self._clock(), reason=reason))
         self._reservations.pop(entry.slice_id, None)
+        self._acknowledged_us.pop(entry.slice_id, None)
         self._entries.pop(entry.slice_id, None)
         out.reports.append(_rejection(entry, self.venue.name))
 
@@ -330,11 +359,24 @@ class VenueAdapter:
     async def cancel(self, slice_: Slice) -> Outcome:
         """Cancel by client order id; an order already final is no error, just reported.
 
-        A refusal other than "not found" is raised as `VenueCallError`.
+        A cancel that failed while the venue may still take it (its retries exhausted, the
+        breaker open) is kept and tried again by each `poll`, with the policy's retries each
+        time, until it succeeds or the order has ended; another refusal is raised as
+        `VenueCallError`.
         """
         out = Outcome.empty()
-        await self._cancel(out, slice_)
+        await self._cancel_or_keep(out, slice_)
         return out
+
+    async def _cancel_or_keep(self, out: Outcome, slice_: Slice) -> None:
+        self._cancelling.pop(slice_.slice_id, None)
+        try:
+            await self._cancel(out, slice_)
+        except VenueCallError as failed:
+            if failed.code not in _TRIED_AGAIN or slice_.slice_id not in self._entries:
+                raise
+            self._cancelling[slice_.slice_id] = slice_
+            self.log.warning("cancel of %s failed, tried again: %s", slice_.slice_id, failed.reason)
 
     async def _cancel(self, out: Outcome, slice_: Slice) -> None:
         try:
@@ -359,7 +401,8 @@ class VenueAdapter:
             await self._follow(out, tracker, fetch_order=False)
 
     async def poll(self) -> Outcome:
-        """Every tracked order's news, each fill once; sends of unknown fate looked up again.
+        """Every tracked order's news, each fill once; sends of unknown fate looked up again;
+        the balance fetched again when due.
 
         At most once per the venue's `order_update_interval`: a call sooner does nothing, so
         the shell may call every venue's `poll` as often as the most eager venue wants.
@@ -370,8 +413,20 @@ class VenueAdapter:
         if since is not None and 0 <= since < self.venue.policy.order_update_interval_us:
             return out
         self._polled_us = now_us
+        try:
+            await self._balance_now()
+        except VenueCallError as failed:  # the one in hand stands; asked again next time
+            self.log.warning("balance of %s not refreshed: %s", self.venue.name, failed.reason)
         for slice_id in sorted(self._unsettled):
             await self._settle(out, self._entries[slice_id])
+        for slice_ in list(self._cancelling.values()):
+            if slice_.slice_id not in self._entries:  # it ended meanwhile
+                del self._cancelling[slice_.slice_id]
+                continue
+            try:
+                await self._cancel_or_keep(out, slice_)
+            except VenueCallError as failed:
+                self.log.error("cancel of %s given up: %s", slice_.slice_id, failed.reason)
         await self._expire_due(out)
         for tracker in list(self._trackers.values()):
             await self._follow(out, tracker)
@@ -553,13 +608,27 @@ class VenueAdapter:
         out.journal.append(entry)
         return entry
 
-    async def _free_balance(self) -> dict[str, Decimal]:
-        balance = await self._retrying(Operation.QUERY, self.client.fetch_balance)
-        return {
-            asset: Decimal(str(free))
-            for asset, free in (balance.get("free") or {}).items()
-            if free is not None
-        }
+    async def _balance_now(self) -> Balance:
+        """The venue's balance, fetched again once `balance_update_interval` old (or never
+        fetched). An order it counts leaves the reservations: one acknowledged before the
+        request was sent."""
+        now_us = self._clock()
+        if self.balance is not None and now_us - self.balance.at_us < (
+            self.venue.policy.balance_update_interval_us
+        ):
+            return self.balance
+        fetched = await self._retrying(Operation.QUERY, self.client.fetch_balance)
+        self.balance = Balance(_amounts(fetched, "free"), _amounts(fetched, "total"), now_us)
+        for slice_id, acknowledged_us in list(self._acknowledged_us.items()):
+            if acknowledged_us <= now_us:
+                del self._acknowledged_us[slice_id], self._reservations[slice_id]
+        return self.balance
+
+    async def _throttle(self, cost: float | None = None) -> None:
+        """ccxt's hook before each request: the request's endpoint cost from the bucket."""
+        units = Fraction(str(cost or 1))  # ccxt's float, as written: 0.2 is a fifth
+        while (wait_us := self._bucket.try_take(self._clock(), units)) > 0:
+            await self._sleep(wait_us / 1_000_000)
 
     async def _touch(self, slice_: Slice) -> Decimal | None:
         """The price a market slice would take at: the ask for a buy, the bid for a sell."""
@@ -597,8 +666,6 @@ class VenueAdapter:
         if not self._breaker.allow(self._clock()):
             reason = GatewayReason.CIRCUIT_OPEN.text(venue=self.venue.name)
             raise VenueCallError(GatewayReason.CIRCUIT_OPEN, reason, Disposition.GIVE_UP)
-        while (wait_us := self._bucket.try_take(self._clock())) > 0:
-            await self._sleep(wait_us / 1_000_000)
         if before is not None:
             await before()
         self._calls += 1

@@ -2,13 +2,16 @@
 
 With an `api_url` (the local emulator, a proxy) every API URL ccxt knows for the exchange keeps
 its path but moves to that host, so a call the gateway did not plan meets a 404 there instead
-of reaching the real venue. ccxt's own throttle is off: the gateway's `TokenBucket` decides,
-and its waits are visible.
+of reaching the real venue. ccxt's own throttle is replaced: each request waits on the
+gateway's `TokenBucket` for its endpoint's cost, which ccxt computes from the exchange's API
+table (Binance's weights; the Nobitex class's documented limits), so one limiter decides, and
+its waits are visible.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,9 +41,12 @@ def build_client(
     credentials: Credentials,
     *,
     logger: logging.Logger,
+    throttle: Callable[[float], Awaitable[None]],
 ) -> ccxt.async_support.Exchange:
     """The venue's client; ccxt logs its requests to `logger`, which must redact them. Its
-    requests give up after the venue's `timeout` setting."""
+    requests give up after the venue's `timeout` setting, and each waits on `throttle` with
+    its endpoint's cost as ccxt (or the exchange class) declares it, in place of ccxt's own
+    throttle."""
     settings: dict[str, Any] = {
         "apiKey": credentials.api_key.reveal(),
         "secret": credentials.secret.reveal(),
@@ -50,7 +56,8 @@ def build_client(
     }
     if credentials.password is not None:
         settings["password"] = credentials.password.reveal()
-    client = async_exchange(venue.exchange)(settings)
+    client = async_exchange(venue.exchange)(settings | {"enableRateLimit": True})
+    client.throttle = throttle
     if venue.sandbox and venue.api_url is None:
         client.set_sandbox_mode(True)
     return client

@@ -114,8 +114,9 @@ class VenuePolicy(BaseModel):
     """How the gateway treats one venue's failures and orders; every duration in seconds.
 
     Each setting governs one piece: `retry()` the backoff of transient failures, `breaker()`
-    the circuit breaker, `timeout_ms` ccxt's request timeout, and `order_update_interval`
-    how often the adapter follows the venue's open orders. The defaults are the gateway's
+    the circuit breaker, `timeout_ms` ccxt's request timeout, `order_update_interval`
+    how often the adapter follows the venue's open orders, and `balance_update_interval` how
+    old the venue's balance may grow before it is fetched again. The defaults are the gateway's
     behaviour before the settings existed.
     """
 
@@ -127,6 +128,7 @@ class VenuePolicy(BaseModel):
     circuit_open_timeout: float = Field(default=30.0, gt=0)
     circuit_breaker_enabled: bool = True
     order_update_interval: float = Field(default=0.5, gt=0)
+    balance_update_interval: float = Field(default=30.0, gt=0)
     timeout: float = Field(default=10.0, ge=0.001)
 
     def retry(self) -> RetryPolicy:
@@ -154,6 +156,10 @@ class VenuePolicy(BaseModel):
     @property
     def order_update_interval_us(self) -> int:
         return round(self.order_update_interval * 1_000_000)
+
+    @property
+    def balance_update_interval_us(self) -> int:
+        return round(self.balance_update_interval * 1_000_000)
 
 
 _FIELDS = _ENTRY_FIELDS | set(VenuePolicy.model_fields)

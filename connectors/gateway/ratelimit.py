@@ -2,8 +2,10 @@
 
 ccxt states a venue's budget as `rateLimit`, milliseconds per unit of cost (Binance: 50 ms, so
 20 units a second), and each endpoint's cost in units. The bucket refills at that pace, holds
-at most `capacity` units (the burst it tolerates), and a call takes its cost. Arithmetic is
-exact (fractions), so a wait is never a microsecond short.
+at most `capacity` units (the burst it tolerates), and a call takes its cost. A call that
+costs more than the bucket holds (Nobitex's wallet list: 30 units) waits for a full bucket and
+leaves it in debt, which the next calls wait out: over time the calls still cost what they
+should. Arithmetic is exact (fractions), so a wait is never a microsecond short.
 """
 
 from __future__ import annotations
@@ -49,16 +51,18 @@ class TokenBucket:
         self._refill(now_us)
         return self._tokens
 
-    def try_take(self, now_us: int, cost: float = 1) -> int:
-        """Take `cost` units and return 0, or take nothing and return the µs to wait first."""
+    def try_take(self, now_us: int, cost: Fraction | float = 1) -> int:
+        """Take `cost` units and return 0, or take nothing and return the µs to wait first.
+        A cost beyond the capacity is taken from a full bucket."""
         need = Fraction(cost)
-        if not 0 < need <= self.capacity:
-            raise ValueError(f"cost must be in (0, {self.capacity}], not {cost}")
+        if need <= 0:
+            raise ValueError(f"cost must be positive, not {cost}")
         self._refill(now_us)
-        if self._tokens >= need:
+        wanted = min(need, self.capacity)
+        if self._tokens >= wanted:
             self._tokens -= need
             return 0
-        return math.ceil((need - self._tokens) * _US_PER_S / self.refill_per_second)
+        return math.ceil((wanted - self._tokens) * _US_PER_S / self.refill_per_second)
 
     def _refill(self, now_us: int) -> None:
         if now_us <= self._at_us:

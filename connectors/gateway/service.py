@@ -21,7 +21,9 @@ and it is thin: the adapter decides, this hands on.
   acts on it: after a crash the journal says where every slice stood. The journal is the
   gateway's durable memory; its checkpoints in the loop's changelog hold only where its inputs
   stand.
-- **Slices.** New ones go through the three-phase commit, cancels are carried out. A slice
+- **Slices.** New ones go through the three-phase commit, cancels are carried out; a cancel
+  the venue did not take for a transient reason (retries exhausted, breaker open) is tried
+  again on time, with the venue's retries each time, until the order ends. A slice
   taken again after a crash (at least once) is dropped when the adapter holds it or the
   journal has finished it, and report ids are deterministic, so the OMS and the executor count
   a re-published report once.
@@ -58,7 +60,8 @@ from confluent_kafka import Producer
 from fillstream.config import EngineConfig
 from fillstream.connectors.gateway.adapter import Outcome, VenueAdapter
 from fillstream.connectors.gateway.config import read_credentials
-from fillstream.connectors.gateway.journal import JournalEntry, latest
+from fillstream.connectors.gateway.finished import FinishedSlices
+from fillstream.connectors.gateway.journal import JournalEntry
 from fillstream.connectors.gateway.reconcile import Reconciliation
 from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.gateway.wire import from_record, to_record
@@ -86,7 +89,6 @@ T = TypeVar("T")
 METRICS_INTERVAL = 5.0  # seconds between two publications of each venue's figures
 WATCHDOG_INTERVAL = 1.0  # seconds between two decisions of the dead man's switch
 HEARTBEAT_FROM = b"desk"  # the processor (its executor) whose heartbeat is the engine's
-KEEP_FINISHED = 1000  # finished slices per venue that periodic reconciliation still checks
 
 
 class GatewayStage:
@@ -147,8 +149,7 @@ class Gateway:
             )
             for name, entry in config.gateway.items()
         }
-        self.finished: dict[str, JournalEntry] = {}  # oldest first; the last KEEP_FINISHED
-        self.finished_ids: set[str] = set()  # every slice the journal has finished
+        self.finished = FinishedSlices()
         self.published: set[tuple[str, str]] = set()  # (slice id, trade id) on `fills`
         self.kills: set[str] = set()  # a global command comes once per partition
         self.pending: list[Emit] = []  # reports of the start's recovery, for the first turn
@@ -166,12 +167,7 @@ class Gateway:
 
     async def _write_ahead(self, entry: JournalEntry) -> None:
         await self.journal.write(entry)
-        if entry.step.final:
-            self.finished[entry.slice_id] = entry
-            self.finished_ids.add(entry.slice_id)
-            if len(self.finished) > KEEP_FINISHED * 4:  # trimmed now and then, not per entry
-                for slice_id in list(self.finished)[: -KEEP_FINISHED * 2]:
-                    del self.finished[slice_id]
+        self.finished.add(entry)
 
     # -- start -----------------------------------------------------------------------------
 
@@ -179,17 +175,15 @@ class Gateway:
         """Prove each venue, publish its rules, carry out what the journal leaves to do and
         reconcile, before any new slice is taken."""
         journal = _read_journal()
-        for entry in latest(journal).values():
-            if entry.step.final:
-                self.finished[entry.slice_id] = entry
-                self.finished_ids.add(entry.slice_id)
+        for entry in journal:
+            self.finished.add(entry)
         self.published |= _published_trades(self.adapters)
         for name, adapter in self.adapters.items():
             self._run(adapter.start())
             self.journal.instruments(adapter)
             mine = [entry for entry in journal if entry.slice.venue == name]
             self.pending += self._reported(self._run(adapter.recover(mine)))
-            _report(name, self._run(adapter.reconcile_held(self.done(name), self.published)))
+            _report(name, self._run(adapter.reconcile_held(self.finished.of(name), self.published)))
         self.heartbeats = _Heartbeats()
 
     def close(self) -> None:
@@ -218,7 +212,7 @@ class Gateway:
                 child.venue,
             )
             return []
-        if child.slice_id in self.finished_ids:
+        if child.slice_id in self.finished:
             return []  # taken again after a crash: the journal says it is done
         return self._reported(self._run(adapter.submit(child)))
 
@@ -254,7 +248,7 @@ class Gateway:
             self.next_watchdog = time.monotonic() + WATCHDOG_INTERVAL
         for name, adapter in self.adapters.items():
             if now >= self.next_reconcile[name]:
-                found = self._run(adapter.reconcile_held(self.done(name), self.published))
+                found = self._run(adapter.reconcile_held(self.finished.of(name), self.published))
                 if not found.clean:
                     _report(name, found)
                 self.next_reconcile[name] = (
@@ -264,11 +258,6 @@ class Gateway:
             emits += self._metrics()
             self.next_metrics = time.monotonic() + METRICS_INTERVAL
         return emits
-
-    def done(self, venue: str) -> list[JournalEntry]:
-        """The venue's most recently finished slices: their trades may still be missed."""
-        mine = [entry for entry in self.finished.values() if entry.slice.venue == venue]
-        return mine[-KEEP_FINISHED:]
 
     def _reported(self, outcome: Outcome) -> list[Emit]:
         emits = []

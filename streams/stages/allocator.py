@@ -36,7 +36,7 @@ from fillstream.schemas.models import (
 )
 from fillstream.streams.allocation import Lot, allocate, children_of
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY
-from fillstream.streams.failover import Failovers, fail_over, parent_signal_id
+from fillstream.streams.failover import Failovers, fail_over, parent_signal_ids
 from fillstream.streams.ledger import Ledger
 from fillstream.streams.stages import Emit
 
@@ -100,10 +100,10 @@ class AllocatorStage:
     def _fail_over(self, ended: OrderState) -> list[Emit]:
         """A child's unfilled end: its rest to another account. One whose parent this shard
         does not remember (forgotten, or not a child) moves nothing."""
-        parent_id = parent_signal_id(ended.signal_id, ended.account_id)
-        book = None if parent_id is None else self.failovers.get(parent_id)
-        if parent_id is None or book is None:
+        book = self._parent_of(ended)
+        if book is None:
             return []
+        parent_id = book.parent.signal_id
         accounts = self.config.accounts
         book, children, rationale = fail_over(
             book,
@@ -117,6 +117,14 @@ class AllocatorStage:
         if rationale is None:
             return []
         return [*(Emit("signals", child) for child in children), Emit("allocations", rationale)]
+
+    def _parent_of(self, ended: OrderState) -> Failovers | None:
+        """The remembered parent that names the child, of those its id may name."""
+        for parent_id in parent_signal_ids(ended.signal_id, ended.account_id):
+            book = self.failovers.get(parent_id)
+            if book is not None and book.names(ended.signal_id, ended.account_id):
+                return book
+        return None
 
     def _lot(self, parent: Signal) -> Lot:
         """The coarsest lot and the largest minimum among the venues the children may trade

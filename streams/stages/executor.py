@@ -10,6 +10,9 @@ executor's state.
 A kill switch (for one account, or for every account when it names none) cancels every
 parent of that account the executor is working, through the same path as an operator's
 cancel: a `cancel` command per order, which the OMS records and the executor then carries out.
+A pause stops an account's new orders at risk and leaves its own orders working, but cancels
+its group signals' children the same way: ended with part unfilled, a child's rest fails over
+to another account of its group (streams/failover.py), which a paused account cannot fill.
 """
 
 from __future__ import annotations
@@ -93,7 +96,9 @@ class ExecutorStage:
             if command.kind is CommandKind.MODIFY:
                 return _slices(parents.modify(self.state, command, now_us))
             if command.kind is CommandKind.KILL_SWITCH:
-                return self._kill(command, now_us)
+                return self._cancel_working(command, "kill switch", now_us)
+            if command.kind is CommandKind.PAUSE:
+                return self._cancel_working(command, "account paused", now_us, children=True)
         return []
 
     def _current_rules(self) -> None:
@@ -126,24 +131,29 @@ class ExecutorStage:
             emits += self._ended(execution, now_us)
         return emits
 
-    def _kill(self, kill: Command, now_us: int) -> list[Emit]:
+    def _cancel_working(
+        self, command: Command, why: str, now_us: int, *, children: bool = False
+    ) -> list[Emit]:
+        """A `cancel` per parent of the command's account (of every account when it names
+        none) not yet being cancelled; with `children`, only a group signal's children."""
         return [
             Emit(
                 "commands",
                 Command(
-                    command_id=f"{order_id}:{kill.command_id}",
+                    command_id=f"{order_id}:{command.command_id}",
                     kind=CommandKind.CANCEL,
                     order_id=order_id,
                     symbol=signal.symbol,
                     account_id=signal.account_id,
-                    reason=f"kill switch: {kill.reason}" if kill.reason else "kill switch",
+                    reason=f"{why}: {command.reason}" if command.reason else why,
                     issued_by=ISSUER,
                     created_at=now_us,
                 ),
             )
             for order_id, execution in self.state.parents.items()
             if not execution.cancel_requested
-            and kill.account_id in (None, (signal := execution.routed.order.signal).account_id)
+            and command.account_id in (None, (signal := execution.routed.order.signal).account_id)
+            and (not children or signal.allocation_group is not None)
         ]
 
     def _ended(

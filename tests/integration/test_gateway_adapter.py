@@ -19,6 +19,7 @@ import tomllib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal as D
+from fractions import Fraction
 from typing import Any
 
 import aiohttp
@@ -38,6 +39,7 @@ from fillstream.connectors.gateway.config import (
 )
 from fillstream.connectors.gateway.exchanges import async_exchange
 from fillstream.connectors.gateway.journal import JournalEntry, Step
+from fillstream.connectors.gateway.ratelimit import TokenBucket
 from fillstream.connectors.gateway.reconcile import EngineOrder
 from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.gateway.watchdog import SwitchAction
@@ -113,7 +115,9 @@ def adapter_for(
         api_url=running.url,
         policy=policy or fast(),
     )
-    settings: dict[str, Any] = {"draw": lambda: 0.5} | options
+    # a budget no test meets, unless it brings its own bucket
+    unlimited = TokenBucket.for_rate_limit(0.001, capacity=1000, start_us=0)
+    settings: dict[str, Any] = {"draw": lambda: 0.5, "bucket": unlimited} | options
     return VenueAdapter(venue, Credentials(Secret(key), Secret(secret)), **settings)
 
 
@@ -232,6 +236,22 @@ def test_market_limit_ioc_and_post_only_slices():
         assert steps(refused) == [Step.REFUSED]
         assert refused.reports[0].reason.startswith("INSUFFICIENT_BALANCE")
         assert adapter.metrics()["tracked_orders"] == 0
+
+    run(scenario)
+
+
+def test_a_cancel_the_venue_did_not_take_is_tried_again_at_the_next_poll():
+    async def scenario(running, adapter):
+        resting = new_slice("s-rest", Side.BUY, "0.01", price="60000")
+        await rests(running, adapter, resting)
+        # 4 calls: the first and the policy's 3 retries
+        running.faults.fail_next("503", 4, method="DELETE", path=BINANCE.order_path)
+        assert await adapter.cancel(resting) == Outcome([], [])
+        assert running.exchange.open_orders(KEY, {"symbol": MARKET_ID})  # still resting
+        cancelled = await adapter.poll()
+        assert [r.exec_type for r in cancelled.reports] == [ExecType.CANCEL]
+        assert steps(cancelled) == [Step.DONE]
+        assert (await adapter.poll()) == Outcome([], [])  # tried once more only
 
     run(scenario)
 
@@ -539,6 +559,38 @@ def test_a_disabled_breaker_lets_every_retry_go(enabled, ending, opened, failure
         assert metrics["errors_total"] == {"VENUE_UNAVAILABLE": failures}
 
     run(scenario, dialect, policy=policy_from_table(settings))
+
+
+def test_each_request_takes_its_endpoints_cost_and_orders_do_not_ask_the_balance(dialect):
+    # ccxt's costs: Binance's balance 4, an order 0.2; the Nobitex class's 30 and 10
+    cost = {BINANCE: Fraction("4.4"), NOBITEX: Fraction(50)}[dialect]
+    bucket = TokenBucket.for_rate_limit(1_000_000, capacity=100, start_us=0)
+
+    async def scenario(running, adapter):
+        full = bucket.tokens(T0)
+        await adapter.submit(new_slice("s-1", Side.BUY, "0.01", price="60000"))
+        await adapter.submit(new_slice("s-2", Side.BUY, "0.01", price="60000"))
+        assert full - bucket.tokens(T0) == cost  # the balance once, then two orders
+        assert len(running.exchange.open_orders(KEY, {"symbol": MARKET_ID})) == 2
+
+    run(scenario, dialect, bucket=bucket, clock_us=lambda: T0)
+
+
+def test_an_order_sent_since_the_balance_was_fetched_stays_reserved_until_one_counts_it():
+    # 100,000 USDT free at the first fetch; a resting buy of 1 at 60,000 holds 60,000 of it
+    now = [T0]
+
+    async def scenario(running, adapter):
+        first = await adapter.submit(new_slice("s-1", Side.BUY, "1", price="60000"))
+        assert steps(first)[-1] is Step.ACKNOWLEDGED
+        # the balance in hand is older than the order: 100,000 - 60,000 left for this one
+        second = await adapter.submit(new_slice("s-2", Side.BUY, "1", price="60000"))
+        assert second.reports[0].reason.startswith("INSUFFICIENT_BALANCE")
+        now[0] += 30 * SECOND  # the balance is due again: the venue's 40,000 free counts s-1
+        third = await adapter.submit(new_slice("s-3", Side.BUY, "0.5", price="60000"))
+        assert steps(third)[-1] is Step.ACKNOWLEDGED
+
+    run(scenario, clock_us=lambda: now[0])
 
 
 def test_poll_follows_the_orders_once_per_order_update_interval(dialect):

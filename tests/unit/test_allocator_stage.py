@@ -7,19 +7,30 @@ has moved them; BTC/USDT trades in lots of 0.00001 on binance.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+from fillstream.connectors.reports import report_of
 from fillstream.schemas.models import (
     AccountCorrelation,
     AccountState,
     AccountStatus,
+    Command,
+    ExecutionReport,
+    ParentOrder,
     Rejection,
+    RoutedOrder,
+    Signal,
+    Slice,
+    VenueAllocation,
     pair_id,
 )
 from fillstream.schemas.topics import find, key_of
+from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.memory import Memory
 from fillstream.streams.stages.allocator import AllocatorStage
+from fillstream.streams.stages.executor import ExecutorStage
 from fillstream.streams.stages.oms import OmsStage
 from tests.accounts import accounts_config
 from tests.unit.test_allocation import signal as group_signal
@@ -165,3 +176,120 @@ def test_the_oms_hands_a_refused_childs_end_to_the_allocator_keyed_by_its_group(
         0,
     )
     assert key_of(find("allocations.ended"), end) == b"funded"
+
+
+def desk_with(child: Signal) -> tuple[ExecutorStage, OmsStage, Slice]:
+    """An executor and an OMS working `child` (approved, routed to binance): its one slice."""
+    executor, oms = ExecutorStage(), OmsStage()
+    order = ParentOrder(order_id=order_id_for(child.signal_id), signal=child, approved_at=T0)
+    oms.handle("orders.approved", order, T0)
+    plan = [VenueAllocation(venue="binance", quantity=child.quantity)]
+    routed = RoutedOrder(order=order, venue_plan=plan, routed_at=T0)
+    [sent] = executor.handle("orders.routed", routed, T0)
+    oms.handle("slices", sent.record, T0)
+    return executor, oms, sent.record
+
+
+def venue_end(child: Slice, status: str, at: int, reason: str | None = None) -> ExecutionReport:
+    return report_of(
+        child,
+        report_id=f"{child.slice_id}#end",
+        venue="binance",
+        exec_type="reject" if status == "rejected" else "cancel",
+        status=status,
+        last_quantity=Decimal(0),
+        filled_quantity=Decimal(0),
+        leaves_quantity=Decimal(0),
+        commission=Decimal(0),
+        reason=reason,
+        timestamp=at,
+    )
+
+
+def through(stages: tuple[ExecutorStage, OmsStage], topic: str, record: Any, at: int) -> list:
+    """`record` to the executor and the OMS, and what they emit back to them in turn: what
+    the OMS hands the allocator on `allocations.ended`."""
+    ended, queue = [], [(topic, record)]
+    while queue:
+        topic, record = queue.pop(0)
+        for stage in stages:
+            for emit in stage.handle(topic, record, at):
+                if emit.topic == "allocations.ended":
+                    ended.append(emit.record)
+                elif emit.topic in ("commands", "slices"):
+                    queue.append((emit.topic, emit.record))
+    return ended
+
+
+@pytest.mark.parametrize(
+    ("kind", "why"), [("pause", "account paused: ops"), ("kill_switch", "kill switch: ops")]
+)
+def test_a_child_working_when_its_account_is_paused_or_halted_is_cancelled_and_fails_over(
+    config, kind, why
+):
+    # limit children rest; fund-a's 0.2 is cancelled and fund-c (50,000) takes it
+    allocator = AllocatorStage(config)
+    emits = allocator.handle("signals.group", group_signal(order_type="limit", price="60000"), T0)
+    executor, oms, working = desk_with(emits[0].record)
+    stop = Command(command_id="c-1", kind=kind, account_id="fund-a", reason="ops", created_at=T1)
+    assert through((executor, oms), "commands", stop, T1) == []  # cancel sent, none ended yet
+    [end] = through((executor, oms), "fills", venue_end(working, "cancelled", T1 + 1), T1 + 1)
+    assert (end.signal_id, end.status.value, end.reason) == ("grp-1:fund-a", "cancelled", why)
+    child, rationale = (emit.record for emit in allocator.handle("allocations.ended", end, T1))
+    assert (child.signal_id, child.quantity) == ("grp-1:fund-c:f1", Decimal("0.2"))
+    assert rationale.notes[0] == f"failover of grp-1:fund-a: cancelled ({why})"
+
+
+def test_a_child_refused_by_an_open_circuit_breaker_fails_over(config):
+    allocator = AllocatorStage(config)
+    emits = allocator.handle("signals.group", group_signal(order_type="limit", price="60000"), T0)
+    executor, oms, refused = desk_with(emits[1].record)
+    why = "CIRCUIT_OPEN: the circuit breaker of binance is open"
+    [end] = through((executor, oms), "fills", venue_end(refused, "rejected", T1, why), T1)
+    assert (end.signal_id, end.status.value) == ("grp-1:fund-b", "rejected")
+    child, rationale = (emit.record for emit in allocator.handle("allocations.ended", end, T1))
+    # fund-b's 0.3 to fund-c, the heaviest account left
+    assert (child.signal_id, child.quantity) == ("grp-1:fund-c:f1", Decimal("0.3"))
+    assert why in rationale.notes[0]
+
+
+NUMBERED = """
+[[allocation_groups]]
+name = "numbered"
+
+[[accounts]]
+id = "f1"
+venue = "binance"
+balance = "30000"
+risk_budget = "5000"
+groups = ["numbered"]
+
+[[accounts]]
+id = "f2"
+venue = "binance"
+balance = "50000"
+risk_budget = "2500"
+groups = ["numbered"]
+"""
+
+
+def test_accounts_named_like_a_failover_number_fail_over_from_the_right_parent(tmp_path):
+    # f1 30,000 : f2 50,000 of 0.8 gives f1 0.3 and f2 0.5; parents `p` and `p:f1` both held
+    stage = AllocatorStage(accounts_config(tmp_path, NUMBERED))
+    for parent_id in ("p", "p:f1"):
+        stage.handle(
+            "signals.group",
+            group_signal("0.8", signal_id=parent_id, allocation_group="numbered"),
+            T0,
+        )
+    # `p:f1` is p's child of account f1 (its id ends like a failover's)
+    [child, rationale] = stage.handle(
+        "allocations.ended", ended("p:f1", "f1", "0.3", "rejected"), T1
+    )
+    assert (child.record.signal_id, child.record.quantity) == ("p:f2:f1", Decimal("0.3"))
+    assert rationale.record.signal_id == "p"
+    # `p:f1:f1` is the child of `p:f1` of account f1, not a failover child of p
+    [child, rationale] = stage.handle(
+        "allocations.ended", ended("p:f1:f1", "f1", "0.3", "rejected"), T1
+    )
+    assert (child.record.signal_id, rationale.record.signal_id) == ("p:f1:f2:f1", "p:f1")

@@ -108,3 +108,23 @@ def test_a_group_signal_is_accepted_like_any_other(engine):
     )
     assert answer.status_code == 202, answer.text
     assert sent.signals[0].allocation_group == "funded"
+
+
+def test_a_group_signal_is_answered_with_its_children_and_allocation_not_an_order(engine):
+    client = _client(Sent(), EngineView(), engine=engine)
+    signal = MARKET | {"allocation_group": "funded", "signal_id": "grp-7"}
+    data = client.post("/api/v1/orders", json=signal, headers=key(TRADE)).json()["data"]
+    assert (data["order_id"], data["signal_id"], data["allocation_group"]) == (
+        None,
+        "grp-7",
+        "funded",
+    )
+    assert data["children"] == [
+        {"account_id": account, "signal_id": f"grp-7:{account}", "order_id": f"o-grp-7:{account}"}
+        for account in ("fund-a", "fund-b", "fund-c")
+    ]
+    assert data["allocation"] == [
+        f"/api/v1/accounts/{account}/history" for account in ("fund-a", "fund-b", "fund-c")
+    ]
+    for link in data["allocation"]:  # each one answers
+        assert client.get(link, headers=key(READ)).status_code == 200

@@ -1,4 +1,5 @@
-"""A kill switch makes the executor cancel what it works for the account (or for all)."""
+"""A kill switch makes the executor cancel what it works for the account (or for all); a pause
+cancels the account's group children only, whose rest fails over to another account."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from fillstream.streams.stages.executor import ExecutorStage
 T = 1723161300000000
 
 
-def routed(signal_id: str, account_id: str) -> RoutedOrder:
+def routed(signal_id: str, account_id: str, group: str | None = None) -> RoutedOrder:
     signal = Signal(
         signal_id=signal_id,
         strategy_id="st",
@@ -28,6 +29,7 @@ def routed(signal_id: str, account_id: str) -> RoutedOrder:
         order_type="limit",
         price=D("61000"),
         created_at=T,
+        allocation_group=group,
     )
     order = ParentOrder(order_id=f"o-{signal_id}", signal=signal, approved_at=T)
     plan = [VenueAllocation(venue="binance", quantity=D("0.1"))]
@@ -70,3 +72,16 @@ def test_a_kill_switch_for_every_account_cancels_everything_once():
     for emit in first:
         stage.handle("commands", emit.record, T + 11)
     assert stage.handle("commands", kill(None), T + 12) == []  # already being cancelled
+
+
+def test_a_pause_cancels_the_accounts_group_children_and_leaves_its_own_orders_working():
+    stage = working_desk()
+    stage.handle("orders.routed", routed("grp-1:a-1", "a-1", group="funded"), T)
+    stage.handle("orders.routed", routed("grp-1:a-2", "a-2", group="funded"), T)
+    pause = Command(command_id="p-1", kind="pause", account_id="a-1", reason="ops", created_at=T)
+    emits = stage.handle("commands", pause, T + 10)
+    assert [(e.record.command_id, e.record.kind.value, e.record.reason) for e in emits] == [
+        ("o-grp-1:a-1:p-1", "cancel", "account paused: ops")
+    ]
+    stage.handle("commands", emits[0].record, T + 11)
+    assert stage.handle("commands", pause, T + 12) == []  # a copy on another partition

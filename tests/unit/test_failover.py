@@ -12,8 +12,14 @@ from decimal import Decimal
 import pytest
 
 from fillstream.schemas.models import OrderState
-from fillstream.streams.allocation import Lot, allocate
-from fillstream.streams.failover import Failovers, fail_over, parent_signal_id
+from fillstream.streams.allocation import Lot, allocate, child_signal_id
+from fillstream.streams.failover import (
+    Failovers,
+    fail_over,
+    failover_signal_id,
+    parent_signal_id,
+    parent_signal_ids,
+)
 from tests.unit.test_allocation import GROUP, STANDING, A, B, C, lines, signal, standing
 
 D = Decimal
@@ -172,7 +178,17 @@ def test_a_child_that_left_nothing_unfilled_moves_nothing(allocation):
         ("dca:7:a", "a", "dca:7"),  # a schedule's occurrence as the parent
         ("grp-1:a", "b", None),
         ("solo", "a", None),
+        ("p:f1", "f1", "p"),  # an account id shaped like a failover's number
+        ("p:f1:f2", "f1", "p"),
+        ("p:a:f1", "f1", "p:a"),
+        ("p:f1:f01", "f1", None),  # not a number failover_signal_id writes
     ],
 )
 def test_a_childs_id_names_its_parent(child, account, parent):
     assert parent_signal_id(child, account) == parent
+
+
+def test_an_id_that_reads_both_ways_gives_both_parents_the_failover_first():
+    # `p`'s first failover child to account f1, or the child of group signal `p:f1`
+    assert parent_signal_ids("p:f1:f1", "f1") == ("p", "p:f1")
+    assert failover_signal_id("p", "f1", 1) == child_signal_id("p:f1", "f1") == "p:f1:f1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fillstream.scaling import check_workers, plan, read_wanted, want, worker_counts
+from fillstream.supervisor_record import Child, SupervisorRecord, write_record
 
 
 def test_scaling_up_starts_workers_with_the_lowest_free_numbers():
@@ -42,3 +43,18 @@ def test_the_counts_asked_for_are_kept_in_one_file(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="does not scale out"):
         want("gateway", 2)
     assert read_wanted(tmp_path / "workers.json") == {"desk": 2, "risk": 3}
+
+
+def test_a_processor_the_supervisor_does_not_run_is_refused_with_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("FILLSTREAM_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("FILLSTREAM_PARTITIONS", "3")
+    children = tuple(Child(name, 100 + n, 0.0, 0) for n, name in enumerate(["risk", "desk"]))
+    write_record(SupervisorRecord(1, 0.0, "127.0.0.1:9092", "", False, "", None, True, children))
+    with pytest.raises(
+        ValueError, match="declares none; declare `\\[\\[allocation_groups"
+    ) as refused:
+        want("allocator", 2)
+    assert str(refused.value).startswith("no allocator runs here to scale: it runs where")
+    assert read_wanted() == {}
+    assert want("desk", 2) == {"desk": 2}
+    assert check_workers("allocator", 2, running={"allocator": 1}) is None
