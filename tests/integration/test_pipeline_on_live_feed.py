@@ -74,7 +74,7 @@ depth = 20
     return path
 
 
-def wait_for_market(watcher: Watcher, timeout: float = 30) -> None:
+def wait_for_market(watcher: Watcher, timeout: float = 60) -> None:
     """Until the feed has published quotes, prints and a book (and so reference prices)."""
     deadline = time.monotonic() + timeout
     while not all(watcher.records[topic] for topic in (*MARKET_TOPICS, "market.reference")):
@@ -85,7 +85,7 @@ def wait_for_market(watcher: Watcher, timeout: float = 30) -> None:
         watcher.drain()
 
 
-def measured(watcher: Watcher, timeout: float = 30) -> dict:
+def measured(watcher: Watcher, timeout: float = 90) -> dict:
     """The order's TCA result, once published."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
