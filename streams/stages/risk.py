@@ -14,6 +14,7 @@ from fillstream.schemas.models import (
     ParentOrder,
     ReferencePrice,
 )
+from fillstream.schemas.trusted import trusted
 from fillstream.streams.execution.ids import RecentIds, order_id_for
 from fillstream.streams.risk import (
     MarketView,
@@ -129,7 +130,8 @@ class RiskStage:
             record_rejection(self.state, signal)
             return [Emit("orders.rejected", to_record(outcome, signal, rejected_at=now_us))]
         approve(self.state, signal, order_price(signal, self.market), now_us)
-        parent = ParentOrder(
+        parent = trusted(  # of the signal just validated, the market's and the config's values
+            ParentOrder,
             order_id=order_id_for(signal.signal_id),
             signal=signal,
             arrival_price=self.market.reference_price(signal.symbol),
