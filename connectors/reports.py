@@ -7,16 +7,19 @@ each reader finds the order without the slice; it is copied here, once, for all 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fillstream.schemas.models import ExecutionReport, Slice
+from fillstream.schemas.trusted import trusted
 
 __all__ = ["report_of"]
 
 
-def report_of(child: Slice, **execution: Any) -> ExecutionReport:
-    """The report of `execution` (report id, venue, status, quantities, ...) of `child`."""
-    return ExecutionReport(
+def report_of(child: Slice, *, validate: bool = True, **execution: Any) -> ExecutionReport:
+    """The report of `execution` (report id, venue, status, quantities, ...) of `child`;
+    built unvalidated where `validate` is false: a venue of our own, whose values are valid."""
+    return (ExecutionReport if validate else partial(trusted, ExecutionReport))(
         order_id=child.order_id,
         signal_id=child.signal_id,
         slice_id=child.slice_id,

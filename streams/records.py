@@ -6,10 +6,17 @@ fields, for the risk stage answers an invalid one with a rejection."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from fillstream.schemas.models import Record
-from fillstream.schemas.serde import Codec, RecordCodec, codec_for, record_codec_for
+from fillstream.schemas.serde import (
+    Codec,
+    RecordCodec,
+    SingleObjectRecordCodec,
+    codec_for,
+    record_codec_for,
+)
 from fillstream.schemas.topics import TopicSpec, find, key_of
 
 __all__ = ["TopicRecords", "topic_records"]
@@ -29,6 +36,14 @@ class TopicRecords:
 
     def encode(self, record: Record) -> bytes:
         return self.typed.encode(record)
+
+    @cached_property
+    def encoding(self) -> str:
+        """What a record's bytes depend on besides the record: its contract alone in
+        single-object encoding; with a registry, the topic too (its subject's schema id)."""
+        if isinstance(self.typed, SingleObjectRecordCodec):
+            return self.spec.record
+        return self.spec.full_name
 
     def key(self, record: Record) -> bytes | None:
         return key_of(self.spec, record)

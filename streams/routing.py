@@ -24,6 +24,7 @@ from decimal import Decimal
 from fillstream.connectors.instruments import InstrumentBook
 from fillstream.connectors.venues import VenueConfig
 from fillstream.schemas.models import Quote, Side, Signal, VenueAllocation
+from fillstream.schemas.trusted import trusted
 
 __all__ = ["NoVenue", "plan_route"]
 
@@ -104,7 +105,8 @@ def plan_route(
 
     price_of = {offer.venue.name: offer.price for offer in offers}
     return [
-        VenueAllocation(
+        trusted(  # of the validated order, venues and quotes
+            VenueAllocation,
             venue=name,
             quantity=quantity,
             expected_price=price_of.get(name),

@@ -52,7 +52,7 @@ from fillstream import settings
 from fillstream.infra.topics import ensure_topics
 from fillstream.kafka_access import AUTHORIZATION, KafkaAccessRefused, explain
 from fillstream.kafka_client import client_config
-from fillstream.schemas.models import BatchingProfile, DeadLetter, Metric, MetricKind
+from fillstream.schemas.models import BatchingProfile, DeadLetter, Metric, MetricKind, Record
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import TopicSpec, changelog, find
 from fillstream.streams.changelog import Recovered, checkpoint_records, fold, journal_record
@@ -89,19 +89,40 @@ class Shard:
         self.waiting_since: int | None = None  # ms: since records wait for a lagging input
 
 
-class _Batch:
+Output = tuple[TopicSpec, bytes | None, Record, int]
+
+
+class Batch:
     """What one batch of records causes: the outputs to publish, and what to count."""
 
-    __slots__ = ("outputs", "published", "reasons", "taken")
+    __slots__ = ("outputs", "reasons", "taken")
 
     def __init__(self) -> None:
-        # (topic, key, value, Kafka timestamp): an output carries its input's timestamp
-        self.outputs: list[tuple[TopicSpec, bytes | None, bytes, int]] = []
+        # (topic, key, record, Kafka timestamp): an output carries its input's timestamp, and
+        # is encoded when it is published
+        self.outputs: list[Output] = []
         self.taken: list[tuple[str, int]] = []  # (input topic, Kafka timestamp µs)
-        self.published: list[str] = []
         self.reasons: list[str] = []
 
-    def count(self, telemetry: Telemetry) -> None:
+    def publishable(self) -> list[Output]:
+        """The outputs, less those a later output of the batch supersedes: on a compacted
+        topic only a key's latest value counts, so an order's several `orders.state` updates in
+        one batch go out as its last (each version's content is the same whichever batch it
+        falls in, so a batch processed again after a crash contradicts nothing)."""
+        latest = {
+            (spec.name, key): index
+            for index, (spec, key, _, _) in enumerate(self.outputs)
+            if spec.cleanup_policy == "compact"
+        }
+        if len(latest) == sum(spec.cleanup_policy == "compact" for spec, *_ in self.outputs):
+            return self.outputs
+        return [
+            output
+            for index, output in enumerate(self.outputs)
+            if output[0].cleanup_policy != "compact" or latest[output[0].name, output[1]] == index
+        ]
+
+    def count(self, telemetry: Telemetry, published: list[str]) -> None:
         """The batch's figures, once its outputs are handed to the producer: an input's hop
         latency runs from its Kafka timestamp to then."""
         now = time.time()
@@ -109,7 +130,7 @@ class _Batch:
             telemetry.hop_latency.labels(topic).observe(max(now - stamp_us / 1e6, 0.0))
         for topic, count in Counter(topic for topic, _ in self.taken).items():
             telemetry.records_in.labels(topic).inc(count)
-        for topic, count in Counter(self.published).items():
+        for topic, count in Counter(published).items():
             telemetry.records_out.labels(topic).inc(count)
         for reason, count in Counter(self.reasons).items():
             telemetry.rejections.labels(reason).inc(count)
@@ -292,7 +313,7 @@ class Processor:
                 shard.sequencer.add(source, message.offset(), message.timestamp()[1], message)
         now_ms = time.time_ns() // 1_000_000
         horizon = now_ms - self.hold_ms if self.hold_ms else NEVER
-        batch = _Batch()
+        batch = Batch()
         journaled: list[list[bool]] = []
         for partition, shard in self.shards.items():
             if not shard.sequencer.held:
@@ -332,15 +353,24 @@ class Processor:
         among the records, so only a stage whose memory is its own (the gateway's journal) may
         act on time."""
         now_us = time.time_ns() // 1000
-        batch = _Batch()
+        batch = Batch()
         self._emitted(timer.on_time(now_us), now_us // 1000, batch)  # type: ignore[attr-defined]
         self._timed_outputs |= bool(batch.outputs)
         self._publish(batch)
 
-    def _publish(self, batch: _Batch) -> None:
-        for spec, key, value, stamp in batch.outputs:
+    def _publish(self, batch: Batch) -> None:
+        published: list[str] = []
+        # A record on two topics of one contract (a fill on `fills` and `fills.accounts`, an
+        # order's final state on `orders.state` and `orders.ended`) is encoded once.
+        encoded: dict[tuple[int, str], bytes] = {}
+        for spec, key, record, stamp in batch.publishable():
+            codec = self.codecs[spec.name]
+            value = encoded.get((id(record), codec.encoding))
+            if value is None:
+                value = encoded[id(record), codec.encoding] = codec.encode(record)
             send(self.producer, spec, value, key, timestamp=stamp, on_delivery=self._on_delivery)
-        batch.count(self.telemetry)
+            published.append(spec.name)
+        batch.count(self.telemetry, published)
 
     def _waiting(self) -> bool:
         return any(shard.waiting_since is not None for shard in self.shards.values())
@@ -387,7 +417,7 @@ class Processor:
         topic, _, number = source.rpartition("@") if self.sees_all else (source, "", partition)
         return TopicPartition(find(topic).full_name, int(number), offset)
 
-    def _process(self, shard: Shard, message: Message, batch: _Batch) -> None:
+    def _process(self, shard: Shard, message: Message, batch: Batch) -> None:
         topic = self.topic_of[message.topic()]
         shard.position[self._source(topic, message.partition())] = message.offset() + 1
         stamp_ms = message.timestamp()[1]
@@ -406,20 +436,15 @@ class Processor:
             return
         self._emitted(emits, stamp_ms, batch)
 
-    def _emitted(self, emits: list[Emit], stamp_ms: int, batch: _Batch) -> None:
+    def _emitted(self, emits: list[Emit], stamp_ms: int, batch: Batch) -> None:
         for emit in emits:
-            codec = self.codecs[emit.topic]
             record = emit.record
-            batch.outputs.append(
-                (self.specs[emit.topic], codec.key(record), codec.encode(record), stamp_ms)
-            )
-            batch.published.append(emit.topic)
+            key = self.codecs[emit.topic].key(record)
+            batch.outputs.append((self.specs[emit.topic], key, record, stamp_ms))  # type: ignore[arg-type]
             if emit.topic == "orders.rejected":
                 batch.reasons.append(record.reason_code)  # type: ignore[attr-defined]
 
-    def _dead_letter(
-        self, message: Message, stamp_us: int, error: Exception
-    ) -> tuple[TopicSpec, bytes | None, bytes, int]:
+    def _dead_letter(self, message: Message, stamp_us: int, error: Exception) -> Output:
         """The record, kept with the reason; stamped with the record's own time, so that one
         processed again is dead-lettered again in the very same terms."""
         self.telemetry.deadletters.labels(self.topic_of[message.topic()]).inc()
@@ -434,8 +459,8 @@ class Processor:
             error=str(error)[:2000],
             timestamp=stamp_us,
         )
-        codec = self.codecs["deadletter"]
-        return self.specs["deadletter"], codec.key(record), codec.encode(record), stamp_us // 1000
+        key = self.codecs["deadletter"].key(record)
+        return self.specs["deadletter"], key, record, stamp_us // 1000
 
     def _on_journaled(self, acked: list[bool]) -> Callable[[KafkaError | None, Message], None]:
         def delivered(error: KafkaError | None, message: Message) -> None:

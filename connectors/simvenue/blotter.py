@@ -101,9 +101,10 @@ class Blotter:
         slice_ = order.slice
         order.reports += 1
         last_quantity, last_price, liquidity = last or (_ZERO, None, None)
-        # Validated: with pydantic 2, cheaper than model_construct (~7 µs against ~9 µs).
+        # Not validated: the venue's own orders, from slices and quotes that were.
         return report_of(
             slice_,
+            validate=False,
             report_id=f"{slice_.slice_id}:{order.reports}",
             venue=self._venue.name,
             venue_order_id=order.venue_order_id,

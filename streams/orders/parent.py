@@ -39,6 +39,7 @@ from fillstream.schemas.models import (
     Slice,
     SliceAction,
 )
+from fillstream.schemas.trusted import trusted
 from fillstream.streams.orders import amend
 from fillstream.streams.orders.lifecycle import TERMINAL, IllegalTransition, OrderEvent, transition
 
@@ -276,7 +277,8 @@ def to_record(state: ParentOrderState) -> OrderState:
     """The `orders.state` record, with the order's current terms: leaves is zero once the order
     has ended."""
     signal = state.terms
-    return OrderState(
+    return trusted(  # the order's own validated records and arithmetic on them
+        OrderState,
         order_id=state.order.order_id,
         signal_id=signal.signal_id,
         strategy_id=signal.strategy_id,

@@ -15,6 +15,7 @@ from fillstream.schemas.models import (
     ReferencePrice,
 )
 from fillstream.schemas.topics import partition_of
+from fillstream.schemas.trusted import trusted
 from fillstream.streams.execution.ids import RecentIds, order_id_for
 from fillstream.streams.risk import (
     MarketView,
@@ -138,7 +139,8 @@ class RiskStage:
             record_rejection(self.state, signal)
             return [Emit("orders.rejected", to_record(outcome, signal, rejected_at=now_us))]
         approve(self.state, signal, order_price(signal, self.market), now_us)
-        parent = ParentOrder(
+        parent = trusted(  # of the signal just validated, the market's and the config's values
+            ParentOrder,
             order_id=order_id_for(signal.signal_id),
             signal=signal,
             arrival_price=self.market.reference_price(signal.symbol),

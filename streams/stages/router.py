@@ -8,6 +8,7 @@ from typing import Any
 from fillstream.config import EngineConfig
 from fillstream.connectors.instruments import Instrument, PublishedRules
 from fillstream.schemas.models import ParentOrder, Quote, Rejection, RoutedOrder
+from fillstream.schemas.trusted import trusted
 from fillstream.streams.execution.ids import RecentIds
 from fillstream.streams.routing import NoVenue, plan_route
 from fillstream.streams.stages import Emit
@@ -70,4 +71,6 @@ class RouterStage:
                 rejected_at=now_us,
             )
             return Emit("orders.rejected", rejection)
-        return Emit("orders.routed", RoutedOrder(order=parent, venue_plan=plan, routed_at=now_us))
+        # from validated records: the approved order and the plan built from it
+        routed = trusted(RoutedOrder, order=parent, venue_plan=plan, routed_at=now_us)
+        return Emit("orders.routed", routed)
