@@ -44,6 +44,7 @@ from fillstream.connectors.gateway.ratelimit import TokenBucket
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.schemas.decimals import format_decimal
 from fillstream.schemas.models import (
+    TERMINAL,
     AccountCorrelation,
     BatchingProfile,
     Command,
@@ -57,7 +58,7 @@ from fillstream.schemas.models import (
 )
 from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT
 from fillstream.streams.execution.ids import RecentIds
-from fillstream.streams.orders import TERMINAL, amend
+from fillstream.streams.orders import amend
 from fillstream.streams.routing import NoVenue, plan_route
 
 __all__ = ["PREFIX", "Cluster", "Services", "create_app"]

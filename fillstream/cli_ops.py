@@ -19,8 +19,8 @@ from rich.table import Table
 
 from fillstream import control
 from fillstream.schemas import jsonl
-from fillstream.schemas.models import Command, CommandKind, OrderState, OrderStatus
-from fillstream.streams.orders import TERMINAL, amend
+from fillstream.schemas.models import TERMINAL, Command, CommandKind, OrderState, OrderStatus
+from fillstream.streams.orders import amend
 
 __all__ = ["register"]
 

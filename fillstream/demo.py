@@ -40,7 +40,7 @@ from fillstream.infra.acls import grant_on_local_broker
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, tick
 from fillstream.restarts import RestartPolicy, RestartReport
 from fillstream.schemas import examples_dir
-from fillstream.schemas.models import Command, CommandKind
+from fillstream.schemas.models import TERMINAL, Command, CommandKind
 from fillstream.schemas.topics import CATALOG
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.processors import running
@@ -57,7 +57,6 @@ __all__ = [
 
 SAMPLE_SIGNALS = examples_dir() / "signals.jsonl"
 DEMO_ACCOUNTS = Path(__file__).with_name("demo_accounts.toml")
-FINAL = {"filled", "cancelled", "rejected", "expired", "replaced"}
 SECOND = 1_000_000
 WATCHED = [spec.name for spec in CATALOG if spec.name != "metrics"]
 
@@ -158,7 +157,7 @@ def _closing_cancels(watcher: Watcher, end_us: int) -> list[Command]:
             created_at=end_us,
         )
         for order_id, state in latest.items()
-        if state["status"] not in FINAL
+        if state["status"] not in TERMINAL
     ]
 
 
@@ -315,7 +314,7 @@ def _summary(
     reasons = Counter(r["reason_code"] for r in records["orders.rejected"])
     for reason, count in sorted(reasons.items()):
         console.print(f"  rejected: {count} × {reason}")
-    unfinished = [s for s in states.values() if s["status"] not in FINAL]
+    unfinished = [s for s in states.values() if s["status"] not in TERMINAL]
     approved = {p["order_id"] for p in records["orders.approved"]}
     dead = records["deadletter"]
     console.print(

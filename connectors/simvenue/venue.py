@@ -65,6 +65,7 @@ from fillstream.connectors.simvenue.rules import check_order
 from fillstream.connectors.simvenue.session import SessionRule
 from fillstream.connectors.venues import VenueConfig
 from fillstream.schemas.models import (
+    TERMINAL,
     ExecutionReport,
     OrderStatus,
     Slice,
@@ -80,9 +81,6 @@ __all__ = ["SimulatedVenue"]
 # What happens first at one instant.
 _EXPIRY, _MARKET, _ARRIVAL = 0, 1, 2
 _AMENDABLE = ("price", "stop_price", "display_quantity")
-_FINAL = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
-)
 
 
 class _Due(NamedTuple):
@@ -227,7 +225,7 @@ class SimulatedVenue:
     def _settle(self, reports: list[ExecutionReport]) -> list[ExecutionReport]:
         """Let the orders that `reports` finished leave memory, each leaving a note behind."""
         for report in reports:
-            if report.status in _FINAL:
+            if report.status in TERMINAL:
                 order = self._orders.pop(report.slice_id, None)
                 if order is not None:
                     self._finished.remember(order.slice_id, order.note())
