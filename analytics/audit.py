@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from fillstream.analytics.audit_report import AuditReport, LogRecord, Rule, Violation, Where, Window
 from fillstream.schemas.models import (
     MODELS,
+    TERMINAL,
     Command,
     CommandKind,
     ExecutionReport,
@@ -54,7 +55,6 @@ from fillstream.schemas.topics import CATALOG
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.failover import parent_signal_id
 from fillstream.streams.orders import (
-    TERMINAL,
     IllegalTransition,
     OrderEvent,
     ParentOrderState,

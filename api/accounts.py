@@ -8,10 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from fillstream.schemas.decimals import format_decimal
-from fillstream.schemas.models import AccountState, OrderState
+from fillstream.schemas.models import TERMINAL, AccountState, OrderState
 from fillstream.streams.accounts import AccountConfig
 from fillstream.streams.allocation import available_margin, remaining_budget
-from fillstream.streams.orders import TERMINAL
 
 __all__ = ["account_status"]
 

@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaExcepti
 from confluent_kafka.admin import AdminClient
 
 from fillstream.kafka_client import client_config
-from fillstream.topic_io import reader_group
+from fillstream.topic_io import consumer_lag, reader_group
 
 __all__ = [
     "Cluster",
@@ -41,7 +41,7 @@ def lag(committed: Mapping[Partition, int], ends: Mapping[Partition, int]) -> Gr
     """How far a group's committed offsets are behind the partitions' ends."""
     by_topic: dict[str, int] = {}
     for where, offset in committed.items():
-        behind = max(0, ends.get(where, offset) - offset)
+        behind = consumer_lag(offset, ends.get(where, offset))
         by_topic[where[0]] = by_topic.get(where[0], 0) + behind
     return GroupLag(sum(by_topic.values()), dict(sorted(by_topic.items())), len(committed))
 

@@ -14,8 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fillstream.bench.stats import percentile
-from fillstream.schemas.models import ExecType, ExecutionReport, OrderState, OrderStatus
-from fillstream.streams.orders import TERMINAL
+from fillstream.schemas.models import TERMINAL, ExecType, ExecutionReport, OrderState, OrderStatus
 
 __all__ = ["execution_metrics", "latency_summary"]
 

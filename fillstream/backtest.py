@@ -1,10 +1,20 @@
-"""`fillstream backtest`: the replay harness over files, with progress and a summary."""
+"""`fillstream backtest`: the replay harness over files, with progress and a summary.
+
+A signal naming an instrument the configuration does not list would be refused
+(`UNKNOWN_INSTRUMENT`), every order of a recording from an unconfigured market with it. So
+before replaying, the backtest reads the start of the recording (`PEEK_EVENTS`, replayed after)
+and says which `[[venues]]` and `[[instruments]]` tables would list what those signals name,
+with the tick and lot sizes the recorded prices and quantities imply
+(`connectors.feeds.listings`).
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +22,18 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fillstream.config import load_config
+from fillstream.config import EngineConfig, load_config
 from fillstream.connectors.feeds import MarketEvent, load
+from fillstream.connectors.feeds.listings import ObservedListing, observe_listings
 from fillstream.schemas import jsonl
 from fillstream.schemas.models import Command
 from fillstream.streams.replay import run_replay
 
-__all__ = ["read_signals", "run_backtest"]
+__all__ = ["PEEK_EVENTS", "listing_hint", "read_signals", "run_backtest", "unlisted"]
+
+PEEK_EVENTS = 20_000
+# An instrument as a signal names it: (exchange, or None for any venue; symbol).
+NamedInstrument = tuple[str | None, str]
 
 
 def read_signals(path: Path) -> list[dict[str, Any]]:
@@ -60,10 +75,17 @@ def run_backtest(
         commands, problems = jsonl.parse_records(Command, commands_path.read_text())
         if problems:
             raise ValueError(f"{commands_path}: " + "; ".join(problems))
+    recorded: Iterable[MarketEvent] = load(market_data)
+    refused = unlisted(config, signals)
+    if refused:
+        ahead = list(itertools.islice(recorded, PEEK_EVENTS))
+        hint = listing_hint(config, refused, observe_listings(ahead))
+        console.print(hint, markup=False, highlight=False)
+        recorded = itertools.chain(ahead, recorded)
     columns = (SpinnerColumn(), TextColumn("{task.description} {task.completed:,} events"))
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task("replaying", total=None)
-        events = _counted(load(market_data), progress, task)
+        events = _counted(iter(recorded), progress, task)
         replay = run_replay(config, events, signals, commands)
     results = replay.results()
     out.write_text(json.dumps(json.loads(jsonl.dumps(results)), indent=2) + "\n")
@@ -85,3 +107,77 @@ def _summarise(results: list[dict[str, Any]], console: Console) -> None:
     console.print(table)
     for reason, count in sorted(reasons.items()):
         console.print(f"  rejected {count} × {reason}")
+
+
+def unlisted(
+    config: EngineConfig, signals: Iterable[Mapping[str, Any]]
+) -> Counter[NamedInstrument]:
+    """What signals name that no configured venue lists, as (exchange or None, symbol), with
+    how many signals name each: what risk would refuse as `UNKNOWN_INSTRUMENT`."""
+    refused: Counter[NamedInstrument] = Counter()
+    for signal in signals:
+        exchange, symbol = signal.get("exchange"), signal.get("symbol")
+        if not isinstance(symbol, str) or not isinstance(exchange, str | None):
+            continue  # not a signal: the risk stage says so
+        if not config.risk.listings(exchange, symbol):
+            refused[exchange, symbol] += 1
+    return refused
+
+
+def listing_hint(
+    config: EngineConfig,
+    refused: Mapping[NamedInstrument, int],
+    observed: Mapping[tuple[str, str], ObservedListing],
+) -> str:
+    """What to add to the configuration so that the `refused` instruments are listed: the
+    tables of the recorded venues and symbols they name (by symbol, or by venue where a signal
+    names one), with the steps the recording shows; and which of them it does not trade."""
+    lines = [
+        "Signals name instruments the configuration does not list: risk will refuse their"
+        " orders (UNKNOWN_INSTRUMENT)."
+    ]
+    named_venues = {exchange for exchange, _ in refused if exchange is not None}
+    named_symbols = {symbol for _, symbol in refused}
+    for exchange, symbol in sorted(refused, key=lambda named: (named[1], named[0] or "")):
+        count, where = refused[exchange, symbol], exchange or "any venue"
+        traded = any(listed == symbol for _, listed in observed)
+        absent = "" if traded else "; the market data does not trade it"
+        lines.append(f"  {count} signal{'s' * (count > 1)}: {symbol} on {where}{absent}")
+    wanted = [
+        listing
+        for (venue, symbol), listing in sorted(observed.items())
+        if (venue in named_venues or symbol in named_symbols)
+        and config.instruments.get(venue, symbol) is None
+    ]
+    if not wanted:
+        carried = ", ".join(f"{symbol} on {venue}" for venue, symbol in sorted(observed))
+        lines.append(f"The market data trades {carried or 'nothing'}.")
+        return "\n".join(lines)
+    lines.append(
+        "Add these tables to the configuration (--config FILE; the shipped one is"
+        " fillstream/engine.toml), with values read from the market data:"
+    )
+    for venue in sorted({listing.venue for listing in wanted} - set(config.venues)):
+        lines += [
+            "",
+            "[[venues]]",
+            f'name = "{venue}"  # fees, latency: not in the data (0 unless set)',
+        ]
+    for listing in wanted:
+        lines += ["", "[[instruments]]", f'venue = "{listing.venue}"']
+        lines.append(f'symbol = "{listing.symbol}"')
+        lines.append(_size("tick_size", listing.tick_size, len(listing.prices), "prices"))
+        lines.append(_size("lot_size", listing.lot_size, len(listing.quantities), "quantities"))
+    lines += [
+        "",
+        "A venue's tick and lot divide the prices and quantities it trades, so each size above"
+        " (the largest step that the values read share, but for one in a thousand at most) is"
+        " the venue's, or a coarser one: check it against the venue's rules.",
+    ]
+    return "\n".join(lines)
+
+
+def _size(name: str, step: Decimal | None, seen: int, values: str) -> str:
+    if step is None:
+        return f'# {name} = "?"  # no {values} in the data read'
+    return f'{name} = "{step:f}"  # the step of the {seen:,} {values} read'

@@ -35,12 +35,13 @@ from fillstream.backtest import read_signals
 from fillstream.config import DEFAULT_CONFIG, load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
+from fillstream.connectors.instruments import InstrumentBook
 from fillstream.infra import broker, topics
 from fillstream.infra.acls import grant_on_local_broker
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, tick
 from fillstream.restarts import RestartPolicy, RestartReport
 from fillstream.schemas import examples_dir
-from fillstream.schemas.models import Command, CommandKind
+from fillstream.schemas.models import TERMINAL, Command, CommandKind
 from fillstream.schemas.topics import CATALOG
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.processors import running
@@ -48,16 +49,17 @@ from fillstream.streams.processors import running
 __all__ = [
     "DEMO_ACCOUNTS",
     "SAMPLE_SIGNALS",
+    "allocation_summary",
     "demo_signals",
     "earlier_runs",
     "ensure_broker",
+    "orders_summary",
     "run",
     "with_accounts",
 ]
 
 SAMPLE_SIGNALS = examples_dir() / "signals.jsonl"
 DEMO_ACCOUNTS = Path(__file__).with_name("demo_accounts.toml")
-FINAL = {"filled", "cancelled", "rejected", "expired", "replaced"}
 SECOND = 1_000_000
 WATCHED = [spec.name for spec in CATALOG if spec.name != "metrics"]
 
@@ -160,7 +162,7 @@ def _closing_cancels(watcher: Watcher, end_us: int) -> list[Command]:
             created_at=end_us,
         )
         for order_id, state in latest.items()
-        if state["status"] not in FINAL
+        if state["status"] not in TERMINAL
     ]
 
 
@@ -194,8 +196,8 @@ def run(
     with settings.environment({"FILLSTREAM_TOPIC_PREFIX": prefix}):
         _forget_earlier_runs(base, prefix, console)
         records = _run_pipeline(market, signals, described, end_us, console, log_dir, config)
-    ok = _summary(records, signals, console)
-    _allocations(records, console)
+    ok = orders_summary(records, signals, load_config(config).instruments, console)
+    allocation_summary(records, console)
     console.print(
         f"Its records stay on the broker under the topic prefix {prefix} (the next demo deletes "
         "them), e.g.: "
@@ -275,41 +277,46 @@ def _run_pipeline(
     return watcher.records
 
 
-def _summary(
+def orders_summary(
     records: Mapping[str, list[dict[str, Any]]],
     signals: list[dict[str, Any]],
+    instruments: InstrumentBook,
     console: Console,
 ) -> bool:
+    """Each signal's order: what it was, how it ended, its average price (to the tick of the
+    finest venue listing it) and its TCA (bps to one decimal); then the rejections and totals.
+    True when every order ended and was measured, and nothing was dead-lettered. Text columns
+    wrap before a number is cut, so the table reads whole at 80 columns."""
     states: dict[str, dict[str, Any]] = {}
     for state in records["orders.state"]:
         states[state["order_id"]] = state
     tca = {result["order_id"]: result for result in records["tca"]}
     fills = Counter(r["order_id"] for r in records["fills"] if r["last_quantity"] > 0)
-    table = Table(
-        title="Orders",
-        caption="TCA in bps, positive = cost: slip = average price against the arrival mid,"
+    table = _table(
+        "Orders",
+        "TCA in bps, positive = cost: slip = average price against the arrival mid,"
         " IS = implementation shortfall against the decision price",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
     )
-    columns = ("signal", "type", "side", "qty", "status", "filled", "fills", "avg", "slip", "IS")
-    for column in columns:
-        table.add_column(column, no_wrap=True)
+    for column in ("signal", "type", "side"):
+        table.add_column(column, overflow="fold")
+    table.add_column("qty", justify="right", no_wrap=True)
+    table.add_column("status", overflow="fold")
+    for column in ("filled", "fills", "avg", "slip", "IS"):
+        table.add_column(column, justify="right", no_wrap=True)
     for signal in signals:
         state = states.get(order_id_for(str(signal.get("signal_id", ""))))
         if state is None:
             continue
-        average, result = state["average_price"], tca.get(state["order_id"], {})
+        result = tca.get(state["order_id"], {})
         table.add_row(
             str(signal.get("signal_id")),
             state["algorithm"] or state["order_type"],
             state["side"],
-            str(state["quantity"]),
-            state["status"],
-            str(state["filled_quantity"]),
+            _quantity(state["quantity"]),
+            state["status"].replace("_", " "),
+            _quantity(state["filled_quantity"]),
             str(fills.get(state["order_id"], 0)),
-            "-" if average is None else f"{average:.2f}",
+            _price(state["average_price"], _tick(instruments, state["symbol"])),
             _bps(result.get("arrival_slippage_bps")),
             _bps(result.get("total_cost_bps")),
         )
@@ -317,7 +324,7 @@ def _summary(
     reasons = Counter(r["reason_code"] for r in records["orders.rejected"])
     for reason, count in sorted(reasons.items()):
         console.print(f"  rejected: {count} × {reason}")
-    unfinished = [s for s in states.values() if s["status"] not in FINAL]
+    unfinished = [s for s in states.values() if s["status"] not in TERMINAL]
     approved = {p["order_id"] for p in records["orders.approved"]}
     dead = records["deadletter"]
     console.print(
@@ -328,42 +335,82 @@ def _summary(
     return not unfinished and not dead and approved <= tca.keys()
 
 
-def _allocations(records: Mapping[str, list[dict[str, Any]]], console: Console) -> None:
-    """Each group signal's allocation, and each failover's: every account's size, what became
-    of its child, and the adjustments that made the size."""
+def allocation_summary(records: Mapping[str, list[dict[str, Any]]], console: Console) -> None:
+    """Each group signal's allocation, and each failover's: every account's size and what
+    became of its child, then, under the table, the adjustments that made each size."""
     states = {state["signal_id"]: state for state in records["orders.state"]}
     for rationale in records["allocations"]:
         what = (
             f"failover of {rationale['failover_of']}"
             if rationale.get("failover_of")
-            else f"{rationale['side']} {rationale['quantity']} {rationale['symbol']}"
+            else f"{rationale['side']} {_quantity(rationale['quantity'])} {rationale['symbol']}"
         )
-        table = Table(
-            title=f"Allocation of {rationale['signal_id']} ({what}) over group"
-            f" {rationale['allocation_group']}: {rationale['allocated']} allocated",
-            caption="; ".join(rationale["notes"]) or None,
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            collapse_padding=True,
+        table = _table(
+            f"Allocation of {rationale['signal_id']} ({what}) over group"
+            f" {rationale['allocation_group']}: {_quantity(rationale['allocated'])} allocated",
+            "; ".join(rationale["notes"]) or None,
         )
-        for column in ("account", "state", "capacity", "weight", "qty", "child", "filled"):
-            table.add_column(column, no_wrap=True)
-        table.add_column("adjustments")
+        for column in ("account", "state"):
+            table.add_column(column, overflow="fold")
+        for column in ("capacity", "weight", "qty"):
+            table.add_column(column, justify="right", no_wrap=True)
+        table.add_column("child", overflow="fold")
+        table.add_column("filled", justify="right", no_wrap=True)
+        table.add_column("status", overflow="fold")
+        adjustments = Table.grid(padding=(0, 1))
+        adjustments.add_column(no_wrap=True)
+        adjustments.add_column()
         for line in rationale["accounts"]:
             child = line["child_signal_id"]
             state = states.get(child or "")
             table.add_row(
                 line["account_id"],
                 line["status"],
-                str(line["capacity"]),
-                str(line["weight"]),
-                str(line["quantity"]),
+                _quantity(line["capacity"]),
+                _quantity(line["weight"]),
+                _quantity(line["quantity"]),
                 child or "-",
-                "-" if state is None else f"{state['filled_quantity']} ({state['status']})",
-                "; ".join(line["notes"]),
+                "-" if state is None else _quantity(state["filled_quantity"]),
+                "-" if state is None else state["status"].replace("_", " "),
             )
+            if line["notes"]:
+                adjustments.add_row(f"  {line['account_id']}:", "; ".join(line["notes"]))
+        console.print()
         console.print(table)
+        if adjustments.row_count:
+            console.print(adjustments)
+
+
+def _table(title: str, caption: str | None) -> Table:
+    return Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+
+
+def _tick(instruments: InstrumentBook, symbol: str) -> Decimal | None:
+    """The finest tick of the venues listing `symbol` (None where none does)."""
+    listed = instruments.instruments.items()
+    return min((rules.tick_size for (_, name), rules in listed if name == symbol), default=None)
+
+
+def _price(value: Decimal | None, tick: Decimal | None) -> str:
+    """To the nearest tick: an average price lies between ticks, and its last digits are noise."""
+    if value is None:
+        return "-"
+    if tick is None:
+        return str(value)
+    return str((value / tick).to_integral_value() * tick)
+
+
+def _quantity(value: Decimal) -> str:
+    """Without trailing zeros (`0.20000` is `0.2`), never in exponent form."""
+    return f"{value.normalize():f}"
 
 
 def _bps(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    return "-" if value is None else f"{value:.1f}"

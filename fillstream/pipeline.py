@@ -50,6 +50,7 @@ from fillstream.streams.processors import PIPELINE, PROCESSORS, build_stage, run
 from fillstream.streams.replay import MARKET, timeline
 from fillstream.topic_io import (
     codec,
+    consumer_lag,
     high_watermark,
     make_producer,
     partitions_of,
@@ -345,10 +346,8 @@ class Watcher:
                 raise
             committed = {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions}
             for tp in wanted:
-                if (
-                    committed.get((tp.topic, tp.partition), -1)
-                    <= self._last[self._names[tp.topic], tp.partition]
-                ):
+                after = self._last[self._names[tp.topic], tp.partition] + 1  # the last one seen
+                if consumer_lag(committed.get((tp.topic, tp.partition), -1), after):
                     return False
         return True
 

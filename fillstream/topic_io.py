@@ -30,6 +30,7 @@ __all__ = [
     "at_ends",
     "codec",
     "consume",
+    "consumer_lag",
     "end_offsets",
     "high_watermark",
     "make_producer",
@@ -179,6 +180,12 @@ def high_watermark(consumer: Consumer, partition: TopicPartition, timeout: float
             if not settling or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def consumer_lag(committed: int, end: int) -> int:
+    """How many records before offset `end` a consumer group's `committed` offset leaves
+    unread: all of them while the group has committed nothing there (a negative offset)."""
+    return max(0, end - max(committed, 0))
 
 
 def end_offsets(spec: TopicSpec) -> dict[int, int]:

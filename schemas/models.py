@@ -78,6 +78,19 @@ class OrderStatus(_CaseInsensitive):
     REPLACED = "replaced"
 
 
+# The statuses an order never leaves, for every reader of orders and reports. Replaced is one:
+# a modification is a cancel-replace, and the replacement carries on under an id of its own.
+TERMINAL: frozenset[OrderStatus] = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REJECTED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REPLACED,
+    }
+)
+
+
 class ExecType(_CaseInsensitive):
     ACK = "ack"
     PARTIAL_FILL = "partial_fill"

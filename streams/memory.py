@@ -179,6 +179,9 @@ class Codec(NamedTuple):
 
 _PLAIN = frozenset({bool, int, float, str, bytes, Decimal, type(None)})
 _CODECS: dict[Any, Codec] = {}
+# A `RecentIds` note is text. Risk saved its signal ids with no note (nil) before they were a
+# `RecentIds`; those read as the empty note.
+_NOTE = Codec(str | None, None, lambda note: note or "", True)
 
 
 def codec_of(tp: Any) -> Codec:
@@ -897,7 +900,7 @@ def _part(name: str, slot: _Slot, hint: Any) -> _Part:
     if origin is Ledger:
         return _LedgerPart(name, slot.get, _key_of(args[0]), codec_of(args[1]))
     if hint is RecentIds:
-        return _LedgerPart(name, lambda: slot.get().ledger, _key_of(str), codec_of(str))
+        return _LedgerPart(name, lambda: slot.get().ledger, _key_of(str), _NOTE)
     if origin is dict:
         if isinstance(args[1], type) and hasattr(args[1], "durable"):
             return _NestedPart(name, slot, _key_of(args[0]), args[1])

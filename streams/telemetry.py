@@ -38,7 +38,7 @@ from fillstream.cpu import ProcessTimes, cpu_percent, read_times, resident_bytes
 from fillstream.kafka_client import client_config, worker_id
 from fillstream.schemas.models import Metric, MetricKind
 from fillstream.schemas.topics import find, key_of
-from fillstream.topic_io import codec, make_producer, send
+from fillstream.topic_io import codec, consumer_lag, make_producer, send
 
 __all__ = [
     "Publisher",
@@ -185,13 +185,12 @@ def lag_records(
         end = ends.get((topic, partition))
         if end is None:
             continue
-        lag = end - offset if offset >= 0 else end
         records.append(
             Metric(
                 processor=processor,
                 name="consumer_lag",
                 kind=MetricKind.GAUGE,
-                value=float(max(lag, 0)),
+                value=float(consumer_lag(offset, end)),
                 labels={"topic": topic, "partition": str(partition), "worker": worker},
                 timestamp=now_us,
             )

@@ -21,8 +21,8 @@ from fillstream.api.routes.publishing import ISSUER, publish, publish_command
 from fillstream.api.security import Scope
 from fillstream.api.services import Services
 from fillstream.schemas.decimals import format_decimal
-from fillstream.schemas.models import OrderStatus, Positive, Side
-from fillstream.streams.orders import TERMINAL, amend
+from fillstream.schemas.models import TERMINAL, OrderStatus, Positive, Side
+from fillstream.streams.orders import amend
 
 __all__ = ["ExecuteRequest", "ModifyRequest", "router"]
 

@@ -63,8 +63,8 @@ from fillstream.connectors.gateway.redact import RedactingFilter, Redactor
 from fillstream.connectors.gateway.tracking import OrderTracker
 from fillstream.connectors.gateway.watchdog import SwitchAction, SwitchDecision, dead_man_switch
 from fillstream.connectors.instruments import Instrument
-from fillstream.connectors.reports import report_of
-from fillstream.schemas.models import ExecType, ExecutionReport, OrderStatus, Side, Slice
+from fillstream.connectors.reports import rejected
+from fillstream.schemas.models import ExecutionReport, Side, Slice
 
 __all__ = ["Balance", "GatewayStartError", "Outcome", "VenueAdapter", "VenueCallError"]
 
@@ -72,7 +72,6 @@ T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 WriteAhead = Callable[[JournalEntry], Awaitable[None]]
 
-_ZERO = Decimal(0)
 # Binance's default recvWindow (10 s) plus a margin for clock skew and the journal-to-sign gap.
 _RECV_WINDOW_US = 15_000_000
 # Why a cancel may still succeed later: the error policy's transient failures, retried until
@@ -694,16 +693,10 @@ def _exhausted(attempts: int, failed: VenueCallError) -> VenueCallError:
 
 def _rejection(entry: JournalEntry, venue: str) -> ExecutionReport:
     """The report of a slice refused or rejected before the venue held it."""
-    return report_of(
+    return rejected(
         entry.slice,
         report_id=f"{entry.slice_id}#end",
         venue=venue,
-        exec_type=ExecType.REJECT,
-        status=OrderStatus.REJECTED,
-        last_quantity=_ZERO,
-        filled_quantity=_ZERO,
-        leaves_quantity=_ZERO,
-        commission=_ZERO,
         reason=entry.reason,
         timestamp=entry.timestamp,
     )

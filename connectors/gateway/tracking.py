@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from fillstream.connectors.gateway.reasons import GatewayReason
-from fillstream.connectors.reports import report_of
+from fillstream.connectors.reports import rejected, report_of
 from fillstream.connectors.simvenue.reasons import VenueReason
 from fillstream.schemas.models import ExecType, ExecutionReport, Liquidity, OrderStatus, Slice
 
@@ -117,7 +117,16 @@ class OrderTracker:
         if status == "rejected" and not self.acknowledged:
             self.final = True
             reason = GatewayReason.VENUE_REJECTED.text(status=status)
-            return [self._report(ExecType.REJECT, OrderStatus.REJECTED, "#end", at, reason=reason)]
+            return [
+                rejected(
+                    self.slice,
+                    report_id=self.slice.slice_id + "#end",
+                    venue=self.venue,
+                    reason=reason,
+                    timestamp=at,
+                    venue_order_id=self.venue_order_id,
+                )
+            ]
         reports = self._acknowledge(_us(order.get("timestamp"), now_us))
         # a trade inside a snapshot without its own time (Binance's create answer) happened by
         # the order's last update: the venue's time, not ours, which may be far from it

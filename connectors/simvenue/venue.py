@@ -35,10 +35,11 @@ it take liquidity, as a new order would).
 
 The venue holds its live orders; a finished one (filled, cancelled, rejected, expired) leaves
 memory, so the state stays bounded however long the venue runs. What stays is bounded too: the
-identities of the latest `memory` actions received (100,000 by default: 20 s of orders at 5,000 a
-second, well beyond a broker retry or a processor's restart, when a message comes twice), and a
-one-line note of each of the latest `memory` finished orders (status, totals, report count), so
-a late cancel or replace of one is refused with its own status and totals, as before it left.
+identities of the latest `memory` actions received (`REDELIVERY_MEMORY` by default, 10,000: two
+seconds of orders at 5,000 a second, four commit intervals, beyond a broker retry or a restart
+from the last commit, when a message comes twice), and a one-line note of each of the latest
+`memory` finished orders (status, totals, report count), so a late cancel or replace of one is
+refused with its own status and totals, as before it left.
 Past that, a re-delivered `new` would be taken as a new order, and a cancel or replace of the
 order is refused as one the venue does not know (`UNKNOWN_ORDER`, status rejected, its report
 count starting again from 1) instead of `ORDER_DONE`.
@@ -65,6 +66,7 @@ from fillstream.connectors.simvenue.rules import check_order
 from fillstream.connectors.simvenue.session import SessionRule
 from fillstream.connectors.venues import VenueConfig
 from fillstream.schemas.models import (
+    TERMINAL,
     ExecutionReport,
     OrderStatus,
     Slice,
@@ -80,9 +82,6 @@ __all__ = ["SimulatedVenue"]
 # What happens first at one instant.
 _EXPIRY, _MARKET, _ARRIVAL = 0, 1, 2
 _AMENDABLE = ("price", "stop_price", "display_quantity")
-_FINAL = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
-)
 
 
 class _Due(NamedTuple):
@@ -227,7 +226,7 @@ class SimulatedVenue:
     def _settle(self, reports: list[ExecutionReport]) -> list[ExecutionReport]:
         """Let the orders that `reports` finished leave memory, each leaving a note behind."""
         for report in reports:
-            if report.status in _FINAL:
+            if report.status in TERMINAL:
                 order = self._orders.pop(report.slice_id, None)
                 if order is not None:
                     self._finished.remember(order.slice_id, order.note())

@@ -16,8 +16,8 @@ from fillstream.cli.cluster import require_cluster
 from fillstream.cli.commands import ISSUER, publish_command
 from fillstream.cli.console import console, fail, spinner
 from fillstream.schemas import jsonl
-from fillstream.schemas.models import OrderState, OrderStatus
-from fillstream.streams.orders import TERMINAL, amend
+from fillstream.schemas.models import TERMINAL, OrderState, OrderStatus
+from fillstream.streams.orders import amend
 
 __all__ = ["app"]
 

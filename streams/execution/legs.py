@@ -18,14 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from fillstream.schemas.models import ExecutionReport, OrderStatus, Slice
+from fillstream.schemas.models import TERMINAL, ExecutionReport, Slice
 
 __all__ = ["Leg", "open_position", "over"]
 
 _ZERO = Decimal(0)
-_FINAL = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
-)
 
 
 @dataclass
@@ -49,7 +46,7 @@ class Leg:
         filled = max(self.working_filled, report.filled_quantity)
         self.filled += filled - self.working_filled
         self.working_filled = filled
-        if report.status not in _FINAL:
+        if report.status not in TERMINAL:
             return
         if not self.cancelling and filled < working.quantity:
             self.ended = f"slice {working.slice_id} {report.status.value}" + (

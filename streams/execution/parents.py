@@ -45,6 +45,7 @@ from fillstream.connectors.gateway.capabilities import Capabilities
 from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.schemas.models import (
+    TERMINAL,
     Command,
     ExecutionReport,
     OrderStatus,
@@ -84,9 +85,6 @@ __all__ = [
     "trigger",
 ]
 
-FINAL = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
-)
 _ZERO = Decimal(0)
 # What a direct order that would take at any price goes as, priced at its collar.
 _COLLARED = {OrderType.MARKET: OrderType.LIMIT, OrderType.STOP: OrderType.STOP_LIMIT}
@@ -174,7 +172,7 @@ class ParentExecution:
         new = filled - self.filled[report.slice_id]
         self.filled_quantity += new
         self.filled[report.slice_id] = filled
-        if report.status in FINAL:
+        if report.status in TERMINAL:
             self.used[child.venue] -= child.quantity - filled
             del self.slices[report.slice_id], self.filled[report.slice_id]
         return new

@@ -1,7 +1,6 @@
 """Order lifecycle: the order state machine and parent-order state from execution reports."""
 
 from fillstream.streams.orders.lifecycle import (
-    TERMINAL,
     TRANSITIONS,
     IllegalTransition,
     OrderEvent,
@@ -21,7 +20,6 @@ from fillstream.streams.orders.parent import (
 )
 
 __all__ = [
-    "TERMINAL",
     "TRANSITIONS",
     "IllegalTransition",
     "OrderEvent",

@@ -1,7 +1,8 @@
 """The order state machine: which event may move an order from which status, to which status.
 
 One table holds every legal move; anything else is refused and leaves the order as it was.
-Filled, cancelled, rejected, expired and replaced are terminal. Replaced is terminal because a
+Filled, cancelled, rejected, expired and replaced are terminal (`TERMINAL`, beside `OrderStatus`
+in the contracts). Replaced is terminal because a
 modification is a cancel-replace: the replacement carries on under an id of its own (as a venue
 order does under a new client order id), while the replaced order ends.
 
@@ -18,7 +19,7 @@ from types import MappingProxyType
 
 from fillstream.schemas.models import OrderStatus
 
-__all__ = ["TERMINAL", "TRANSITIONS", "IllegalTransition", "OrderEvent", "transition"]
+__all__ = ["TRANSITIONS", "IllegalTransition", "OrderEvent", "transition"]
 
 
 class OrderEvent(StrEnum):
@@ -76,10 +77,6 @@ TRANSITIONS: Mapping[tuple[OrderStatus, OrderEvent], OrderStatus] = MappingProxy
         }.items()
         for event, target in moves.items()
     }
-)
-
-TERMINAL: frozenset[OrderStatus] = frozenset(
-    {_S.FILLED, _S.CANCELLED, _S.REJECTED, _S.EXPIRED, _S.REPLACED}
 )
 
 

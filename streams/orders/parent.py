@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from fillstream.schemas.models import (
+    TERMINAL,
     Command,
     CommandKind,
     ExecType,
@@ -41,7 +42,7 @@ from fillstream.schemas.models import (
 )
 from fillstream.schemas.trusted import trusted
 from fillstream.streams.orders import amend
-from fillstream.streams.orders.lifecycle import TERMINAL, IllegalTransition, OrderEvent, transition
+from fillstream.streams.orders.lifecycle import IllegalTransition, OrderEvent, transition
 
 __all__ = [
     "ParentOrderState",

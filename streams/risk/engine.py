@@ -59,12 +59,12 @@ def approve(state: RiskState, signal: Signal, price: Decimal | None, now_us: int
         order_id_for(signal.signal_id),
         WorkingOrder(signal.symbol, signal.side, signal.quantity, price, now_us // DAY_US),
     )
-    account.remember(signal.signal_id, state.signal_id_memory)
+    account.signal_ids.remember(signal.signal_id)
     return state
 
 
 def record_rejection(state: RiskState, signal: Signal) -> RiskState:
     """Remember a rejected signal's id too: a re-delivery must not pass once the rule that
     refused it no longer holds (a kill switch released, a new day)."""
-    state.account(signal.account_id).remember(signal.signal_id, state.signal_id_memory)
+    state.account(signal.account_id).signal_ids.remember(signal.signal_id)
     return state

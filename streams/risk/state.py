@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from fillstream.schemas.models import Command, CommandKind, Side
-from fillstream.streams.ledger import Ledger
+from fillstream.streams.execution.ids import RecentIds
 from fillstream.streams.risk.limits import TradingState
 
 __all__ = [
@@ -49,9 +49,11 @@ class WorkingOrder:
 class AccountRisk:
     """One account. The daily counters belong to `day` (days since the epoch, UTC) and read as
     zero on any other day; `recent_orders` holds the approval times of the second up to the
-    latest approval, oldest first; `signal_ids` the latest signal ids, oldest first; `working`
-    the approved orders not ended yet, by order id, each saved as an entry of its own. Each field
-    is saved on its own (`streams.memory`): an account's ids are many, and change one by one."""
+    latest approval, oldest first; `signal_ids` the latest signal ids, approved or rejected,
+    which catch a re-delivered signal long after any broker retry or restart while the state
+    stays bounded; `working` the approved orders not ended yet, by order id, each saved as an
+    entry of its own. Each field is saved on its own (`streams.memory`): an account's ids are
+    many, and change one by one."""
 
     durable = (
         "positions",
@@ -70,7 +72,7 @@ class AccountRisk:
     orders_today: int = 0
     notional_today: Decimal = _ZERO
     recent_orders: deque[int] = field(default_factory=deque)
-    signal_ids: Ledger[str, None] = field(default_factory=Ledger)
+    signal_ids: RecentIds = field(default_factory=RecentIds)
     trading_state: TradingState | None = None  # set by a pause; None: as the config says
     kill_switch: bool = False
     # (buys, sells) working per symbol: every check reads them, and an account may hold
@@ -151,26 +153,13 @@ class AccountRisk:
         else:
             totals.pop(order.symbol, None)
 
-    def remember(self, signal_id: str, memory: int) -> None:
-        """Keep `signal_id` among the latest `memory` ids, forgetting the oldest."""
-        ids = self.signal_ids
-        ids[signal_id] = None
-        while len(ids) > memory:
-            ids.popitem()
-
 
 @dataclass(slots=True, eq=False)
 class RiskState:
-    """Every account's risk state and the global kill switch.
-
-    `signal_id_memory` bounds duplicate detection: each account remembers its latest ids (10,000
-    by default, hours of signals at any sane rate), so a re-delivered signal is caught long after
-    any broker retry or restart, while the state stays bounded.
-    """
+    """Every account's risk state and the global kill switch."""
 
     accounts: dict[str, AccountRisk] = field(default_factory=dict)
     kill_switch: bool = False
-    signal_id_memory: int = 10_000
 
     def account(self, account_id: str) -> AccountRisk:
         """The account's state, created empty on first use."""

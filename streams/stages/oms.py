@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from fillstream.schemas.models import (
+    TERMINAL,
     Command,
     ExecutionReport,
     OrderState,
@@ -31,7 +32,6 @@ from fillstream.schemas.models import (
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds, order_id_for
 from fillstream.streams.ledger import Ledger
 from fillstream.streams.orders import (
-    TERMINAL,
     apply_command,
     apply_report,
     apply_slice,

@@ -34,6 +34,7 @@ from fillstream.analytics.tca import (
     analyze,
 )
 from fillstream.schemas.models import (
+    TERMINAL,
     Command,
     ExecutionFeedback,
     ExecutionReport,
@@ -49,7 +50,6 @@ from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
 from fillstream.streams.ledger import Ledger
 from fillstream.streams.memory import Series
 from fillstream.streams.orders import (
-    TERMINAL,
     apply_command,
     apply_report,
     apply_slice,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from fillstream.config import EngineConfig
-from fillstream.connectors.reports import report_of
+from fillstream.connectors.reports import rejected
 from fillstream.connectors.simvenue.venue import SimulatedVenue
-from fillstream.schemas.models import ClockTick, ExecutionReport, OrderStatus, Slice
+from fillstream.schemas.models import ClockTick, ExecutionReport, Slice
 from fillstream.streams.stages import Emit
 
 __all__ = ["VenueStage"]
@@ -62,16 +62,10 @@ class VenueStage:
 
 
 def _unknown_venue(child: Slice) -> ExecutionReport:
-    return report_of(
+    return rejected(
         child,
         report_id=f"{child.slice_id}:1",
         venue=child.venue,
-        exec_type="reject",
-        status=OrderStatus.REJECTED,
-        last_quantity=0,
-        filled_quantity=0,
-        leaves_quantity=0,
-        commission=0,
         reason=f"no venue {child.venue!r} is configured",
         timestamp=child.created_at,
     )

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from fillstream.bench import workload
 from fillstream.cli import app
 from fillstream.pipeline import Pipeline, Watcher, tick, wire_signal
-from fillstream.schemas.models import Quote, Trade
+from fillstream.schemas.models import TERMINAL, Quote, Trade
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.risk.market import reference_of
 from fillstream.topic_io import codec, make_producer, send
@@ -33,7 +33,6 @@ from tests.integration.live import running_pipeline
 pytestmark = pytest.mark.integration
 
 RATE, SECONDS, KILLS = 500, 16, 12
-TERMINAL = {"filled", "cancelled", "rejected", "expired"}
 IDS = {  # what identifies a record on each topic: one id, one content
     "orders.approved": ("order_id",),
     "orders.rejected": ("signal_id", "stage"),

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from fillstream import control
 from fillstream.cli import app
 from fillstream.pipeline import Pipeline, Watcher
-from fillstream.schemas.models import Schedule, SignalTemplate
+from fillstream.schemas.models import TERMINAL, Schedule, SignalTemplate
 from fillstream.streams.execution.ids import order_id_for
 from fillstream.ticker import NAME as TICKER
 from tests.integration.live import running_pipeline
@@ -29,7 +29,6 @@ from tests.integration.live import running_pipeline
 pytestmark = pytest.mark.integration
 
 SECOND = 1_000_000
-TERMINAL = {"filled", "cancelled", "rejected", "expired"}
 OCCURRENCES = 5
 
 

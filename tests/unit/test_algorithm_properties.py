@@ -53,6 +53,7 @@ from hypothesis import strategies as st
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.connectors.reports import report_of
 from fillstream.schemas.models import (
+    TERMINAL,
     ClockTick,
     Command,
     CommandKind,
@@ -584,7 +585,7 @@ class Run:
         filled = self.venue_filled[child.slice_id] + last
         self.venue_filled[child.slice_id] = filled
         number = self.answers[child.slice_id] = self.answers.get(child.slice_id, 0) + 1
-        final = status in parents.FINAL
+        final = status in TERMINAL
         echo = None
         report_id = f"{child.slice_id}:{number}"
         if self.carries_fills and last:

@@ -17,6 +17,7 @@ import msgspec
 import pytest
 
 from fillstream.analytics.tca import Fill
+from fillstream.config import load_config
 from fillstream.connectors.simvenue.orders import VenueOrder
 from fillstream.schemas.models import (
     ParentOrder,
@@ -34,6 +35,7 @@ from fillstream.streams.execution.parents import ParentExecution
 from fillstream.streams.ledger import Changes, Ledger
 from fillstream.streams.memory import Memory, Series, decode_value, encode_value
 from fillstream.streams.orders import open_order
+from fillstream.streams.stages.risk import RiskStage
 
 T = 1_723_161_300_000_000
 
@@ -245,6 +247,24 @@ def test_keys_a_restore_does_not_know_are_left_alone():
     changelog[b"added.later/x"] = b"\x01"
     changelog[b"count.old"] = b"\x02"
     assert restored(changelog).count == 3
+
+
+def test_risks_signal_ids_saved_without_notes_come_back_remembered():
+    """Risk kept its signal ids in a ledger of no values before they were a `RecentIds`: what
+    an earlier version saved (`[place, nil]`) restores as ids with no note."""
+    stage = RiskStage(load_config().risk)
+    memory, encode = Memory(stage), msgspec.msgpack.encode
+    memory.restore(
+        {
+            b"state.accounts/acct-1/signal_ids/s-2": encode((1, None)),
+            b"state.accounts/acct-1/signal_ids/s-1": encode((0, None)),
+        }
+    )
+    ids = stage.state.accounts["acct-1"].signal_ids
+    assert list(ids) == ["s-1", "s-2"] and ids.note("s-1") == ""
+    ids.remember("s-3")
+    puts, _ = memory.changes()
+    assert puts[b"state.accounts/acct-1/signal_ids/s-3"] == encode((2, ""))
 
 
 # -- values --------------------------------------------------------------------------------------

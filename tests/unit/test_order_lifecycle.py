@@ -6,9 +6,8 @@ import itertools
 
 import pytest
 
-from fillstream.schemas.models import OrderStatus
+from fillstream.schemas.models import TERMINAL, OrderStatus
 from fillstream.streams.orders import (
-    TERMINAL,
     TRANSITIONS,
     IllegalTransition,
     OrderEvent,

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from fillstream.schemas import examples_dir, jsonl
 from fillstream.schemas.models import (
+    TERMINAL,
     ExecType,
     ExecutionReport,
     OrderState,
@@ -24,7 +25,6 @@ from fillstream.schemas.models import (
 )
 from fillstream.streams.memory import decode_value, encode_value
 from fillstream.streams.orders import (
-    TERMINAL,
     TRANSITIONS,
     ParentOrderState,
     Problem,

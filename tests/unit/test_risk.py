@@ -16,7 +16,9 @@ import pytest
 
 from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.schemas.models import Command, Quote, Side, Signal, Trade
+from fillstream.streams.execution.ids import RecentIds
 from fillstream.streams.risk import (
+    AccountRisk,
     MarketView,
     Rejection,
     RejectReason,
@@ -578,7 +580,7 @@ def test_a_redelivered_approved_signal_is_a_duplicate_whatever_else_changed():
 
 
 def test_duplicate_memory_keeps_the_latest_ids_per_account():
-    desk = Desk(state=RiskState(signal_id_memory=2))
+    desk = Desk(state=RiskState(accounts={"acct-1": AccountRisk(signal_ids=RecentIds(2))}))
     desk.risk["defaults"] = {}
     for name in ("s1", "s2", "s3"):
         desk.approve(signal(signal_id=name))
