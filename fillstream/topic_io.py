@@ -169,17 +169,25 @@ LEADER_MOVES = {
 }
 
 
-def high_watermark(consumer: Consumer, partition: TopicPartition, timeout: float = 15) -> int:
-    """A partition's high watermark, waiting out leader moves (a new topic settles in ~1 s)."""
+def watermarks(
+    consumer: Consumer, partition: TopicPartition, timeout: float = 15
+) -> tuple[int, int]:
+    """A partition's low and high watermarks, waiting out leader moves (a new topic settles in
+    about a second, and a processor started beside its creation asks meanwhile)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return int(consumer.get_watermark_offsets(partition, timeout=10)[1])
+            low, high = consumer.get_watermark_offsets(partition, timeout=10, cached=False)
+            return int(low), int(high)
         except KafkaException as error:
             settling = error.args[0].retriable() or error.args[0].code() in LEADER_MOVES
             if not settling or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def high_watermark(consumer: Consumer, partition: TopicPartition, timeout: float = 15) -> int:
+    return watermarks(consumer, partition, timeout)[1]
 
 
 def consumer_lag(committed: int, end: int) -> int:

@@ -62,7 +62,7 @@ from fillstream.streams.records import TopicRecords, topic_records
 from fillstream.streams.sequencer import NEVER, Sequencer, runs_of
 from fillstream.streams.stages import Emit, Stage, event_time
 from fillstream.streams.telemetry import Publisher, Telemetry, worker_id
-from fillstream.topic_io import LEADER_MOVES, high_watermark, send
+from fillstream.topic_io import LEADER_MOVES, high_watermark, send, watermarks
 
 __all__ = ["Processor", "changelog_reader", "read_changelog", "run_processor"]
 
@@ -779,7 +779,7 @@ def read_to_end(
 ) -> list[tuple[bytes | None, bytes | None]]:
     """(key, value) of every record of partition `tp` from its offset to its end as it is now;
     the partition stays assigned to `reader` after, where `keep_assigned` asks it to."""
-    low, high = reader.get_watermark_offsets(tp, timeout=30, cached=False)
+    low, high = watermarks(reader, tp, timeout=30)
     if high <= low:
         if keep_assigned:
             reader.assign([tp])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+from fillstream import topic_io
 from fillstream.kafka_access import KafkaAccessRefused
 from fillstream.streams import runtime
 
@@ -48,3 +49,37 @@ def test_a_missing_acl_is_raised_at_once_with_what_to_do(monkeypatch):
     with pytest.raises(KafkaAccessRefused, match=r"user 'viewer'.*fillstream acls apply"):
         runtime._waiting_out_the_broker("risk", action)
     assert len(tries) == 1
+
+
+class _Partitions:
+    """A reader whose watermark answers raise `errors` one by one, then `ends`."""
+
+    def __init__(self, *errors: KafkaException, ends: tuple[int, int] = (0, 5)) -> None:
+        self.errors = list(errors)
+        self.ends = ends
+        self.asked = 0
+
+    def get_watermark_offsets(self, *_args: object, **_kwargs: object) -> tuple[int, int]:
+        self.asked += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.ends
+
+
+CHANGELOG = TopicPartition("changelog.desk", 0)
+
+
+def test_a_partition_whose_leader_is_still_settling_is_asked_again(monkeypatch):
+    # A processor restoring from a changelog created a moment before (the pipeline's first
+    # start) meets its partitions' leaders still being elected.
+    monkeypatch.setattr(topic_io.time, "sleep", lambda _: None)
+    moved = KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))
+    reader = _Partitions(moved, moved)
+    assert topic_io.watermarks(reader, CHANGELOG) == (0, 5)  # type: ignore[arg-type]
+    assert reader.asked == 3
+    # The restore of an empty changelog partition reads nothing, once its leader answers.
+    empty = _Partitions(moved, ends=(3, 3))
+    assert runtime.read_to_end(empty, CHANGELOG, "restore") == []  # type: ignore[arg-type]
+    refused = KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED))
+    with pytest.raises(KafkaException):
+        topic_io.watermarks(_Partitions(refused), CHANGELOG)  # type: ignore[arg-type]
