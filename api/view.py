@@ -34,7 +34,9 @@ from fillstream.schemas.models import (
     ScheduleState,
     TcaResult,
     Trade,
+    VenueBalance,
 )
+from fillstream.streams.accounts import keep_latest
 from fillstream.streams.execution.ids import order_id_for
 
 __all__ = ["FOLLOWED", "EngineView", "SeriesKey", "apply", "series_key"]
@@ -51,6 +53,7 @@ FOLLOWED = (
     "metrics",
     "schedules.state",
     "accounts.state",
+    "venue.balances",
     "allocations",
 )
 # The rationales kept per account: its latest allocations, oldest first.
@@ -82,6 +85,7 @@ class EngineView:
     series: dict[SeriesKey, Metric] = field(default_factory=dict)
     schedules: dict[str, ScheduleState] = field(default_factory=dict)
     accounts: dict[str, AccountState] = field(default_factory=dict)  # risk's latest, by account
+    balances: dict[str, VenueBalance] = field(default_factory=dict)  # the gateway's, by venue
     # Each account's allocations (the rationales naming it), by account id.
     allocations: dict[str, deque[Allocation]] = field(default_factory=dict)
 
@@ -151,6 +155,8 @@ def apply(view: EngineView, topic: str, record: Mapping[str, Any] | BaseModel) -
         known = view.accounts.get(account.account_id)  # a copy on every partition
         if known is None or known.updated_at <= account.updated_at:
             view.accounts[account.account_id] = account
+    elif topic == "venue.balances":
+        keep_latest(view.balances, _typed(VenueBalance, record))
     elif topic == "allocations":
         allocation = _typed(Allocation, record)
         for line in allocation.accounts:

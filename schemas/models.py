@@ -668,6 +668,13 @@ class AccountState(Record):
     updated_at: Timestamp
 
 
+class VenueBalance(Record):
+    venue: Identifier
+    free: dict[str, NonNegative] = Field(default_factory=dict)
+    total: dict[str, NonNegative] = Field(default_factory=dict)
+    fetched_at: Timestamp
+
+
 class AccountCorrelation(Record):
     pair_id: str
     account_a: Identifier
@@ -750,6 +757,7 @@ MODELS: dict[str, type[Record]] = {
         ScheduleState,
         BatchingProfile,
         AccountState,
+        VenueBalance,
         AccountCorrelation,
         AllocationLine,
         Allocation,

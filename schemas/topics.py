@@ -111,6 +111,14 @@ CATALOG: tuple[TopicSpec, ...] = (
         broadcast="all",
     ),
     TopicSpec(
+        "venue.balances",
+        "VenueBalance",
+        ("venue",),
+        "each ccxt venue's balance by asset, as the gateway last fetched it (a global table)",
+        cleanup_policy="compact",
+        broadcast="all",
+    ),
+    TopicSpec(
         "clock",
         "ClockTick",
         ("partition",),

@@ -12,14 +12,22 @@ are validated here by pydantic, and every error names the table, its number and 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fillstream.schemas.models import AccountStatus, Identifier
+from fillstream.schemas.models import AccountStatus, Identifier, VenueBalance
 
-__all__ = ["AccountConfig", "AccountsConfig", "GroupConfig", "parse_accounts"]
+__all__ = [
+    "AccountConfig",
+    "AccountsConfig",
+    "GroupConfig",
+    "VenueFunds",
+    "keep_latest",
+    "parse_accounts",
+]
 
 _Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 _Positive = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
@@ -30,12 +38,13 @@ class _Table(BaseModel):
 
 
 class AccountConfig(_Table):
-    """One `[[accounts]]` table. Amounts are in the venue's quote currency; `max_position` in
-    units of any symbol. `state`: `active`, `paused` (until a resume command) or `halted`
-    (risk refuses its orders; a resume does not lift it)."""
+    """One `[[accounts]]` table. Amounts are in the venue's quote currency, `currency` when
+    named; `max_position` in units of any symbol. `state`: `active`, `paused` (until a resume
+    command) or `halted` (risk refuses its orders; a resume does not lift it)."""
 
     id: Identifier
     venue: Identifier
+    currency: Identifier | None = None
     balance: _Money
     leverage: _Positive = Decimal(1)
     risk_budget: _Money
@@ -69,6 +78,41 @@ class AccountsConfig(BaseModel):
             (account for account in self.accounts.values() if group in account.groups),
             key=lambda account: account.id,
         )
+
+    def venue_funds(self, balances: Mapping[str, VenueBalance]) -> dict[str, VenueFunds]:
+        """By account id, what its venue says it has free: for an account that names its
+        `currency` and is the only account on a venue whose balance the gateway publishes. A
+        venue key several accounts share cannot say whose money is whose: theirs stays the
+        configured balance plus risk's PnL."""
+        on_venue: dict[str, list[AccountConfig]] = {}
+        for account in self.accounts.values():
+            on_venue.setdefault(account.venue, []).append(account)
+        funds = {}
+        for venue, (account, *others) in on_venue.items():
+            balance = balances.get(venue)
+            if others or balance is None or account.currency is None:
+                continue
+            free = balance.free.get(account.currency, Decimal(0))
+            funds[account.id] = VenueFunds(venue, account.currency, free, balance.fetched_at)
+        return funds
+
+
+@dataclass(frozen=True)
+class VenueFunds:
+    """An account's free money as its venue last stated it (`venue.balances`)."""
+
+    venue: str
+    currency: str
+    free: Decimal
+    fetched_at: int
+
+
+def keep_latest(balances: dict[str, VenueBalance], balance: VenueBalance) -> None:
+    """Put `balance` in `balances` unless they hold a later fetch of its venue: a copy arrives
+    on every partition, so a shard holding several may take an older copy after a newer one."""
+    known = balances.get(balance.venue)
+    if known is None or known.fetched_at <= balance.fetched_at:
+        balances[balance.venue] = balance
 
 
 def _table(model: type[_Table], entry: Any, where: str) -> Any:

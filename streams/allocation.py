@@ -1,12 +1,16 @@
 """Allocation: one group signal split across its group's accounts, with the reasons why.
 
-`allocate(signal, group, members, standing, correlations, lot)` is pure: no Kafka, no clock.
+`allocate(signal, group, members, standing, correlations, lot, funds)` is pure: no Kafka, no
+clock.
 
 1. **Each account's capacity**, a notional. Its equity is its balance plus its PnL; the margin
    in use is its exposure over its leverage; the available margin is what equity leaves of it
-   (at least 0), which at its leverage carries `available margin x leverage`. Its remaining
-   risk budget is today's budget less today's loss (at least 0), which carries
-   `remaining budget / adverse move` (the group's share of a notional a day may cost).
+   (at least 0), or, for the one account on a ccxt venue that names its `currency`, the
+   venue's free balance of that currency as the gateway last fetched it (the venue's word
+   over the engine's estimate); at its leverage it carries `available margin x leverage`.
+   Its remaining risk budget is today's budget less today's loss (at least 0), which
+   carries `remaining budget / adverse move` (the group's share of a notional a day may
+   cost).
    Capacity is the smaller of the two.
 2. **Skipped**: an account not `active` (paused, halted, reducing), one whose daily loss
    reached its `max_daily_loss`, one with no capacity, one at its drawdown limit, and one whose
@@ -36,8 +40,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
+from types import MappingProxyType
 
 from fillstream.schemas.decimals import format_decimal
 from fillstream.schemas.models import (
@@ -49,7 +55,7 @@ from fillstream.schemas.models import (
     Signal,
     pair_id,
 )
-from fillstream.streams.accounts import AccountConfig, GroupConfig
+from fillstream.streams.accounts import AccountConfig, GroupConfig, VenueFunds
 
 __all__ = [
     "Lot",
@@ -59,6 +65,7 @@ __all__ = [
     "child_signal_id",
     "children_of",
     "figure",
+    "funds_text",
     "measure",
     "remaining_budget",
 ]
@@ -99,13 +106,24 @@ def child_signal_id(parent_signal_id: str, account_id: str) -> str:
     return f"{parent_signal_id}:{account_id}"
 
 
+def funds_text(funds: VenueFunds) -> str:
+    """Where an account's venue-stated margin comes from, as the rationale writes it."""
+    fetched = datetime.fromtimestamp(funds.fetched_at / 1e6, UTC).isoformat(timespec="seconds")
+    return f"{funds.venue}'s free {funds.currency} balance, fetched {fetched}"
+
+
 def figure(value: Decimal) -> str:
     """An amount as the rationale's notes write it: plain digits, no trailing zeros."""
     return format_decimal(value.normalize() if value else _ZERO)
 
 
-def available_margin(account: AccountConfig, standing: AccountState | None) -> Decimal:
-    """Equity (balance plus PnL) less the margin in use (exposure over leverage), >= 0."""
+def available_margin(
+    account: AccountConfig, standing: AccountState | None, funds: VenueFunds | None = None
+) -> Decimal:
+    """Equity (balance plus PnL) less the margin in use (exposure over leverage), >= 0; or
+    what the account's venue says is free, where it speaks for the account (`funds`)."""
+    if funds is not None:
+        return funds.free
     if standing is None:
         return account.balance
     used = standing.exposure / account.leverage
@@ -119,20 +137,27 @@ def remaining_budget(account: AccountConfig, standing: AccountState | None) -> D
 
 
 def measure(
-    account: AccountConfig, standing: AccountState | None, group: GroupConfig, signal: Signal
+    account: AccountConfig,
+    standing: AccountState | None,
+    group: GroupConfig,
+    signal: Signal,
+    funds: VenueFunds | None = None,
 ) -> Measured:
     """Steps 1 to 3 for one account; `standing` is risk's latest state of it (None: risk has
-    not published it yet, so it stands as configured, flat)."""
+    not published it yet, so it stands as configured, flat), `funds` its venue's word on its
+    free money, where the venue speaks for it."""
     status = account.state if standing is None else standing.status
     daily_loss = _ZERO if standing is None else max(_ZERO, -standing.daily_pnl)
     drawdown = _ZERO if standing is None else standing.drawdown
     position = _ZERO if standing is None else standing.positions.get(signal.symbol, _ZERO)
 
-    available, remaining = available_margin(account, standing), remaining_budget(account, standing)
+    available = available_margin(account, standing, funds)
+    remaining = remaining_budget(account, standing)
     by_margin = available * account.leverage
     by_budget = remaining / group.adverse_move
     capacity = min(by_margin, by_budget)
-    notes = [
+    notes = [] if funds is None else [f"margin {figure(available)}: {funds_text(funds)}"]
+    notes += [
         f"capacity {figure(capacity)}: the smaller of margin {figure(available)} x leverage"
         f" {figure(account.leverage)} = {figure(by_margin)} and budget {figure(remaining)} /"
         f" adverse move {figure(group.adverse_move)} = {figure(by_budget)}"
@@ -204,11 +229,13 @@ def allocate(
     standing: Mapping[str, AccountState],
     correlations: Mapping[str, float],
     lot: Lot,
+    funds: Mapping[str, VenueFunds] = MappingProxyType({}),
 ) -> tuple[list[Signal], Allocation]:
     """The children of `signal` (a signal to `group`) and the rationale; `standing` is risk's
-    state by account, `correlations` by `pair_id`."""
+    state by account, `correlations` by `pair_id`, `funds` the venues' word on the free money
+    of the accounts they speak for (AccountsConfig.venue_funds)."""
     measured = {
-        account.id: measure(account, standing.get(account.id), group, signal)
+        account.id: measure(account, standing.get(account.id), group, signal, funds.get(account.id))
         for account in sorted(members, key=lambda account: account.id)
     }
     notes = {account_id: list(m.notes) for account_id, m in measured.items()}

@@ -62,7 +62,8 @@ def router(services: Services, scoped: Scoped) -> APIRouter:
         with services.lock:
             standing = services.view.accounts.get(account_id)
             orders = list(services.view.orders.values())
-        return respond(request, account_status(account, standing, orders))
+            funds = services.engine.accounts.venue_funds(services.view.balances)
+        return respond(request, account_status(account, standing, orders, funds.get(account_id)))
 
     @read.get("/accounts/{account_id}/history", response_model=Envelope[dict[str, Any]])
     def account_history(

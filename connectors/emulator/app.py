@@ -24,11 +24,11 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from fillstream.connectors.emulator.errors import BinanceError
+from fillstream.connectors.emulator.errors import BinanceError, insufficient_balance
 from fillstream.connectors.emulator.exchange import Exchange
 from fillstream.connectors.emulator.faults import DEFAULT_HOLD_S, Failure, Faults
+from fillstream.connectors.emulator.nobitex import refused, too_many_requests
 from fillstream.connectors.emulator.nobitex import routes as nobitex_routes
-from fillstream.connectors.emulator.nobitex import too_many_requests
 from fillstream.connectors.emulator.signing import check_timestamp, signed_payload, verify
 from fillstream.connectors.emulator.streams import install_streams
 
@@ -150,6 +150,11 @@ async def _inject_faults(request: web.Request, handler: _Handler) -> web.StreamR
             )
         case Failure.UNAVAILABLE:
             return web.Response(status=503, text=_UNAVAILABLE_PAGE, content_type="text/html")
+        case Failure.INSUFFICIENT_BALANCE if request.app[_DIALECT] == "nobitex":
+            return refused(insufficient_balance())
+        case Failure.INSUFFICIENT_BALANCE:
+            refusal = insufficient_balance()
+            return web.json_response(refusal.body(), status=refusal.status)
         case _:  # 502, 504: what a load balancer sends, no body
             return web.Response(status=int(planned.failure))
 

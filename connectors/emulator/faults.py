@@ -7,7 +7,10 @@ ones a client meets from Binance and the proxies in front of it:
 - `502`, `504`: empty bodies, as a load balancer sends them; `503`: an HTML page;
 - `timeout`: no answer until `hold_s` has passed (past any sensible client timeout);
 - `timeout_after`: the request is carried out (an order is placed), then the answer is held: the
-  client times out not knowing that its order exists.
+  client times out not knowing that its order exists;
+- `insufficient_balance`: the venue refuses the request for want of money (Binance's -2010,
+  Nobitex's OverValueOrder), as it does when another client of the same key spent the balance
+  the gateway last read.
 The faults on orders themselves (partial fills, a lost order) live with the exchange.
 """
 
@@ -29,6 +32,7 @@ class Failure(StrEnum):
     GATEWAY_TIMEOUT = "504"
     TIMEOUT = "timeout"
     TIMEOUT_AFTER = "timeout_after"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
 
 
 @dataclass

@@ -41,7 +41,7 @@ from fillstream.connectors.emulator.exchange import Exchange
 from fillstream.connectors.gateway.nobitex import tomans_to_rials
 from fillstream.schemas.decimals import format_decimal
 
-__all__ = ["routes", "too_many_requests"]
+__all__ = ["refused", "routes", "too_many_requests"]
 
 _IRT, _RIAL = "IRT", "rls"
 _OPEN = frozenset({"NEW", "PARTIALLY_FILLED"})
@@ -134,11 +134,16 @@ async def _answer(
     except NobitexRefusal as refusal:
         return refusal.response()
     except BinanceError as error:
-        return _refusal(error).response()
+        return refused(error)
 
 
 def _unauthorized(detail: str) -> web.Response:
     return web.json_response({"detail": detail}, status=401)
+
+
+def refused(error: BinanceError) -> web.Response:
+    """The core's Binance refusal as Nobitex answers it."""
+    return _refusal(error).response()
 
 
 def _refusal(error: BinanceError) -> NobitexRefusal:

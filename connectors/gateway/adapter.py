@@ -64,7 +64,7 @@ from fillstream.connectors.gateway.tracking import OrderTracker
 from fillstream.connectors.gateway.watchdog import SwitchAction, SwitchDecision, dead_man_switch
 from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.reports import rejected
-from fillstream.schemas.models import ExecutionReport, Side, Slice
+from fillstream.schemas.models import ExecutionReport, Side, Slice, VenueBalance
 
 __all__ = ["Balance", "GatewayStartError", "Outcome", "VenueAdapter", "VenueCallError"]
 
@@ -100,6 +100,17 @@ class Balance(NamedTuple):
     free: dict[str, Decimal]
     total: dict[str, Decimal]
     at_us: int
+
+    def to_record(self, venue: str) -> VenueBalance:
+        """As a record of `venue.balances`: the assets the venue holds any of (a free amount
+        below zero, an overdraft some venues report, as none free)."""
+        held = {asset: amount for asset, amount in self.total.items() if amount > 0}
+        return VenueBalance(
+            venue=venue,
+            free={asset: max(self.free.get(asset, Decimal(0)), Decimal(0)) for asset in held},
+            total=held,
+            fetched_at=self.at_us,
+        )
 
 
 def _amounts(balance: Mapping[str, Any], kind: str) -> dict[str, Decimal]:

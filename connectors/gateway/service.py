@@ -30,6 +30,10 @@ and it is thin: the adapter decides, this hands on.
 - **Tracking.** Every venue's `order_update_interval` seconds (its error policy) its adapter
   follows its open orders; each new fill is published on `fills` and (re-keyed by account,
   for risk) `fills.accounts`.
+- **Balances.** Each time an adapter fetches its venue's balance (every
+  `balance_update_interval` seconds), the balance goes to `venue.balances`, compacted and
+  copied to every partition: the allocator and the account status take an account's available
+  margin from it where the account is the venue's only one (streams/accounts.py).
 - **Kill switch.** A global kill switch on `commands` cancels every open order at every venue.
 - **Dead man's switch.** The engine's heartbeat is the desks' `heartbeat` records on
   `metrics` (streams/telemetry.py): their executors own the orders the gateway sends, and while
@@ -96,7 +100,7 @@ class GatewayStage:
     partitions the shard holds. Its memory is the journal, not the loop's changelog."""
 
     inputs = ("slices", "commands")
-    outputs = ("fills", "fills.accounts", "metrics")
+    outputs = ("fills", "fills.accounts", "venue.balances", "metrics")
     durable = ()
 
     def __init__(self, gateway: Gateway) -> None:
@@ -153,6 +157,7 @@ class Gateway:
         self.published: set[tuple[str, str]] = set()  # (slice id, trade id) on `fills`
         self.kills: set[str] = set()  # a global command comes once per partition
         self.pending: list[Emit] = []  # reports of the start's recovery, for the first turn
+        self.balances_sent: dict[str, int] = {}  # by venue, when the one published was fetched
         self.worker = worker_id()
         self.heartbeats: _Heartbeats | None = None
         now = time.monotonic()
@@ -243,6 +248,7 @@ class Gateway:
         now = time.monotonic()
         for adapter in self.adapters.values():  # each at its venue's order_update_interval
             emits += self._reported(self._run(adapter.poll()))
+        emits += self._balances()
         if now >= self.next_watchdog and self.heartbeats is not None:
             self._run(_watch(self.adapters, self.heartbeats.latest_us()))
             self.next_watchdog = time.monotonic() + WATCHDOG_INTERVAL
@@ -268,6 +274,17 @@ class Gateway:
                 self.published.add((report.slice_id, trade_id))
             if report.last_quantity > 0:
                 emits.append(Emit("fills.accounts", report))
+        return emits
+
+    def _balances(self) -> list[Emit]:
+        """Each venue's balance once per fetch, for the accounts it funds (the allocator's
+        and the account status's available margin)."""
+        emits = []
+        for name, adapter in self.adapters.items():
+            balance = adapter.balance
+            if balance is not None and self.balances_sent.get(name) != balance.at_us:
+                emits.append(Emit("venue.balances", balance.to_record(name)))
+                self.balances_sent[name] = balance.at_us
         return emits
 
     def _metrics(self) -> list[Emit]:

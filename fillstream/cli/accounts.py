@@ -59,16 +59,18 @@ def accounts_status(
     from fillstream.config import ConfigError, load_config
 
     try:
-        configured = load_config(config).accounts.accounts.get(account)
+        accounts = load_config(config).accounts
     except ConfigError as error:
         raise fail(str(error)) from None
+    configured = accounts.accounts.get(account)
     if configured is None:
         raise fail(f"no account {account!r} among the configuration's accounts", 1)
     require_cluster()
-    with spinner("reading accounts.state and orders.state") as progress:
+    with spinner("reading accounts.state, venue.balances and orders.state") as progress:
         progress.add_task("accounts")
-        view = snapshot(["accounts.state", "orders.state"])
-    status = account_status(configured, view.accounts.get(account), view.orders.values())
+        view = snapshot(["accounts.state", "venue.balances", "orders.state"])
+    funds = accounts.venue_funds(view.balances).get(account)
+    status = account_status(configured, view.accounts.get(account), view.orders.values(), funds)
     print(jsonl.dumps(status, indent=2))
 
 

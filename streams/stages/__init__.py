@@ -89,6 +89,7 @@ _EVENT_TIME = {
     "market.book": "timestamp",
     "market.reference": "timestamp",
     "venue.instruments": "published_at",
+    "venue.balances": "fetched_at",
     "clock": "timestamp",
     "commands": "created_at",
     "tca": "completed_at",

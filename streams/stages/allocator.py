@@ -1,12 +1,14 @@
 """The allocator processor's core: group signals in, one child signal per account out.
 
 Partitioned by allocation group (`signals.group` is keyed by it). What it needs of accounts
-lives on other partitions: risk's state of each account (`accounts.state`) and the operators'
-correlations (`accounts.correlations`). Both are compacted and **broadcast** (their writers copy
-every record to every partition), so each allocator shard reads the whole table on its own
-partition, in an order the runtime journals: a group signal processed again after a crash meets
-the same accounts as the first time and publishes the same children. A side consumer reading
-those topics outside the loop would not give that (docs/ARCHITECTURE.md, "Allocation").
+lives on other partitions: risk's state of each account (`accounts.state`), the operators'
+correlations (`accounts.correlations`) and the ccxt venues' balances (`venue.balances`, the
+free money of an account alone on its venue). All are compacted and **broadcast** (their
+writers copy every record to every partition), so each allocator shard reads the whole table
+on its own partition, in an order the runtime journals: a group signal processed again after a
+crash meets the same accounts as the first time and publishes the same children. A side
+consumer reading those topics outside the loop would not give that (docs/ARCHITECTURE.md,
+"Allocation").
 
 A parent is allocated once: the rationale is remembered by parent id (the latest 10,000), and a
 repeated parent publishes the same children and rationale again, however the accounts have
@@ -33,7 +35,9 @@ from fillstream.schemas.models import (
     Allocation,
     OrderState,
     Signal,
+    VenueBalance,
 )
+from fillstream.streams.accounts import keep_latest
 from fillstream.streams.allocation import Lot, allocate, children_of
 from fillstream.streams.execution.ids import REDELIVERY_MEMORY
 from fillstream.streams.failover import Failovers, fail_over, parent_signal_ids
@@ -44,10 +48,17 @@ __all__ = ["AllocatorStage"]
 
 
 class AllocatorStage:
-    inputs = ("signals.group", "accounts.state", "accounts.correlations", "allocations.ended")
+    inputs = (
+        "signals.group",
+        "accounts.state",
+        "accounts.correlations",
+        "venue.balances",
+        "allocations.ended",
+    )
     outputs = ("signals", "allocations")
-    durable = ("standing", "correlations", "allocated", "failovers")
+    durable = ("standing", "correlations", "balances", "allocated", "failovers")
     standing: dict[str, AccountState]  # risk's latest, by account
+    balances: dict[str, VenueBalance]  # the gateway's latest, by venue
     correlations: dict[str, float]  # by pair id
     allocated: Ledger[str, Allocation]  # the latest rationales, by parent signal id
     failovers: Ledger[str, Failovers]  # the same parents with their failovers so far
@@ -56,6 +67,7 @@ class AllocatorStage:
         self.config = config
         self.standing = {}
         self.correlations = {}
+        self.balances = {}
         self.allocated = Ledger()
         self.failovers = Ledger()
 
@@ -69,6 +81,9 @@ class AllocatorStage:
         if topic == "accounts.correlations":
             correlation: AccountCorrelation = record
             self.correlations[correlation.pair_id] = correlation.correlation
+            return []
+        if topic == "venue.balances":
+            keep_latest(self.balances, record)
             return []
         if topic == "allocations.ended":
             return self._fail_over(record)
@@ -86,7 +101,13 @@ class AllocatorStage:
         rationale = self.allocated.get(parent.signal_id)
         if rationale is None:
             children, rationale = allocate(
-                parent, group, members, self.standing, self.correlations, self._lot(parent)
+                parent,
+                group,
+                members,
+                self.standing,
+                self.correlations,
+                self._lot(parent),
+                accounts.venue_funds(self.balances),
             )
             self.allocated[parent.signal_id] = rationale
             self.failovers[parent.signal_id] = Failovers(parent)

@@ -217,6 +217,7 @@ def test_venue_refusals_raise_what_binance_refusals_raise():
         ("502", ccxt.ExchangeNotAvailable),
         ("504", ccxt.RequestTimeout),
         ("timeout", ccxt.RequestTimeout),
+        ("insufficient_balance", ccxt.InsufficientFunds),
     ],
 )
 def test_each_injected_fault_raises_its_ccxt_exception(failure, raised):

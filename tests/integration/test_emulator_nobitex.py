@@ -152,5 +152,8 @@ def test_a_wrong_token_is_an_authentication_error_and_429_a_rate_limit():
             url = f"{running.url}/users/wallets/list"
             async with session.get(url, headers={"Authorization": f"Token {TOKEN}"}) as answer:
                 assert (answer.status, (await answer.json())["status"]) == (200, "ok")
+        running.faults.fail_next("insufficient_balance", path="/users/wallets/list")
+        with pytest.raises(ccxt.InsufficientFunds):
+            await client.fetch_balance()
 
     run(limited)

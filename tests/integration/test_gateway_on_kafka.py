@@ -243,6 +243,21 @@ def test_the_venues_figures_are_on_metrics(gateway):
     assert max(calls) >= 3  # at least the balance, the markets, an order
 
 
+def test_the_venues_balance_is_published_to_every_partition(gateway):
+    # The emulator's account starts with 1,000,000 USDT and 10 BTC; the orders above move it.
+    balances = [
+        item
+        for item in consume(find("venue.balances"), from_beginning=True, idle_timeout=2)
+        if item.record and item.record["venue"] == "binance"
+    ]
+    assert {item.partition for item in balances} == set(range(find("venue.balances").partitions))
+    latest = max((item.record for item in balances), key=lambda record: record["fetched_at"])
+    assert {"USDT", "BTC"} <= latest["total"].keys()
+    assert D("990000") < latest["total"]["USDT"] < D("1010000")
+    assert D("9.9") < latest["total"]["BTC"] < D("10.1")
+    assert all(latest["free"][asset] <= latest["total"][asset] for asset in latest["total"])
+
+
 def test_when_the_engines_heartbeat_stops_what_rests_at_the_venue_is_cancelled(gateway):
     resting = child(4, order_type="limit", price="50000.00")
     publish(find("slices"), [resting.model_dump()])

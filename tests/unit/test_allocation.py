@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from fillstream.schemas.models import AccountState, AccountStatus, Signal
-from fillstream.streams.accounts import AccountConfig, GroupConfig, parse_accounts
+from fillstream.schemas.models import AccountState, AccountStatus, Signal, VenueBalance
+from fillstream.streams.accounts import AccountConfig, AccountsConfig, GroupConfig, parse_accounts
 from fillstream.streams.allocation import Lot, allocate
 
 GROUP = GroupConfig(name="funded")
@@ -96,6 +96,54 @@ def test_three_accounts_share_by_the_smaller_of_margin_and_budget():
         "capacity 20000: the smaller of margin 100000 x leverage 1 = 100000 and budget 1000 /"
         " adverse move 0.05 = 20000"
     ]
+
+
+def test_the_one_account_on_a_venue_takes_its_margin_from_the_venues_free_balance():
+    # d is kraken's only account and names USDT: kraken says 5,000 USDT free, so its margin is
+    # 5,000, not its configured 100,000: capacity min(5,000, 20 x 5,000) = 5,000. b names
+    # USDT too but shares binance with a, so binance's balance speaks for neither: a 20,000
+    # and b 30,000 as above. e is okx's only account but names no currency: 10,000 as
+    # configured, budget 500 -> min(10,000, 10,000) = 10,000.
+    # weights 20,000 : 30,000 : 5,000 : 10,000 of 65,000; 130 lots of 1 -> 40, 60, 10, 20
+    b = B.model_copy(update={"currency": "USDT"})
+    d = account("d", "100000", "5000", venue="kraken", currency="USDT")
+    e = account("e", "10000", "500", venue="okx")
+    balances = {
+        venue: VenueBalance(
+            venue=venue,
+            free={"USDT": Decimal(free), "BTC": Decimal(2)},
+            total={"USDT": Decimal(free) + 1000, "BTC": Decimal(2)},
+            fetched_at=T0,
+        )
+        for venue, free in (("kraken", "5000"), ("binance", "7"), ("okx", "3"))
+    }
+    funds = AccountsConfig(accounts={x.id: x for x in (A, b, d, e)}).venue_funds(balances)
+    assert list(funds) == ["d"]
+    assert (funds["d"].free, funds["d"].currency, funds["d"].venue) == (5000, "USDT", "kraken")
+
+    children, rationale = allocate(
+        signal("130"), GROUP, [A, b, d, e], STANDING, {}, Lot(Decimal(1)), funds
+    )
+    assert sizes(children) == {"a": 40, "b": 60, "d": 10, "e": 20}
+    by_id = lines(rationale)
+    assert (by_id["d"].available_margin, by_id["d"].capacity) == (5000, 5000)
+    assert (by_id["b"].available_margin, by_id["e"].available_margin) == (30000, 10000)
+    assert by_id["d"].notes[0] == (
+        "margin 5000: kraken's free USDT balance, fetched 2024-08-08T23:55:00+00:00"
+    )
+    assert not any("free USDT" in note for note in by_id["b"].notes + by_id["e"].notes)
+
+
+def test_a_venue_without_the_accounts_currency_leaves_it_no_margin():
+    # kraken holds BTC only: d's free USDT is 0, so d has no capacity and is skipped.
+    d = account("d", "100000", "5000", venue="kraken", currency="USDT")
+    held = {"BTC": Decimal(1)}
+    balance = VenueBalance(venue="kraken", free=held, total=held, fetched_at=T0)
+    funds = AccountsConfig(accounts={"d": d}).venue_funds({"kraken": balance})
+    _, rationale = allocate(signal("10"), GROUP, [A, d], {}, {}, Lot(Decimal(1)), funds)
+    assert lines(rationale)["d"].quantity == 0
+    assert lines(rationale)["d"].notes[-1] == "skipped: no capacity"
+    assert lines(rationale)["a"].quantity == 10
 
 
 def test_an_account_in_drawdown_is_sized_down_linearly():

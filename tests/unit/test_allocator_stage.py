@@ -24,6 +24,7 @@ from fillstream.schemas.models import (
     Signal,
     Slice,
     VenueAllocation,
+    VenueBalance,
     pair_id,
 )
 from fillstream.schemas.topics import find, key_of
@@ -120,6 +121,57 @@ def test_correlations_and_older_states_are_taken_as_the_table_says(config):
         "fund-b": Decimal("0.15"),
         "fund-c": Decimal("0.5"),
     }
+
+
+# fund-d, kraken's only account, in USDT; kraken's lot 0.0001 is the group's coarsest.
+KRAKEN = """
+[[venues]]
+name = "kraken"
+maker_fee = "0.0016"
+taker_fee = "0.0026"
+latency_us = 2000
+
+[[instruments]]
+venue = "kraken"
+symbol = "BTC/USDT"
+tick_size = "0.1"
+lot_size = "0.0001"
+min_quantity = "0.0001"
+min_notional = "5"
+
+[[accounts]]
+id = "fund-d"
+venue = "kraken"
+currency = "USDT"
+balance = "100000"
+risk_budget = "5000"
+groups = ["funded"]
+"""
+
+
+def kraken_balance(free_usdt: str, fetched_at: int) -> VenueBalance:
+    free = {"USDT": Decimal(free_usdt)}
+    return VenueBalance(venue="kraken", free=free, total=free, fetched_at=fetched_at)
+
+
+def test_the_venues_latest_balance_sizes_its_only_account_and_survives_a_restore(tmp_path):
+    stage = AllocatorStage(accounts_config(tmp_path, KRAKEN))
+    stage.handle("venue.balances", kraken_balance("10000", T0), T0)
+    stage.handle("venue.balances", kraken_balance("100000", T0 - 1), T0)  # an older copy
+    restored = AllocatorStage(accounts_config(tmp_path, KRAKEN))
+    Memory(restored).restore(Memory(stage).changes()[0])
+    # fund-d: kraken's 10,000 USDT free, budget 5,000 -> min(10,000, 100,000) = 10,000;
+    # with fund-a 20,000, fund-b 30,000, fund-c 50,000: of 110,000, 1.1 BTC -> 0.2, 0.3, 0.5, 0.1
+    for allocator in (stage, restored):
+        emits = allocator.handle("signals.group", group_signal(quantity="1.1"), T0)
+        children = {e.record.account_id: e.record.quantity for e in emits if e.topic == "signals"}
+        assert children == {
+            "fund-a": Decimal("0.2"),
+            "fund-b": Decimal("0.3"),
+            "fund-c": Decimal("0.5"),
+            "fund-d": Decimal("0.1"),
+        }
+        assert emits[-1].record.lot_size == Decimal("0.0001")
 
 
 def test_an_unknown_group_is_refused_for_the_dead_letters(config):
