@@ -7,8 +7,8 @@ the Kafka shell only writes them. The one exception to "return, then write" is t
 an entry must be durable before the gateway acts on it, so each is first handed to the
 `write_ahead` callable (the shell's journal producer) and only then acted upon.
 
-Every venue call goes the same way: the breaker may refuse it (`CIRCUIT_OPEN`), the bucket may
-make it wait, and its failure is classified (`errors.classify`) and counted, then retried with
+Every venue call goes the same way (connectors/gateway/calls.py): the breaker may refuse it,
+the bucket may make it wait, and its failure is classified and counted, then retried with
 backoff, given up, or, for a create, looked up by client order id; never re-sent blindly.
 
 The venue's entry carries its error policy (`VenuePolicy`): the retries and their delay, the
@@ -23,12 +23,11 @@ import asyncio
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from decimal import Decimal
-from fractions import Fraction
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
+from fillstream.connectors.gateway.calls import Sleep, VenueCallError, VenueCalls
 from fillstream.connectors.gateway.capabilities import (
     cancel_at,
     capabilities_of,
@@ -38,7 +37,8 @@ from fillstream.connectors.gateway.capabilities import (
 )
 from fillstream.connectors.gateway.client import build_client
 from fillstream.connectors.gateway.config import Credentials, VenueEntry
-from fillstream.connectors.gateway.errors import Disposition, Operation, classify
+from fillstream.connectors.gateway.errors import Disposition, Operation
+from fillstream.connectors.gateway.exchanges import describe
 from fillstream.connectors.gateway.journal import (
     JournalEntry,
     LookupOutcome,
@@ -66,10 +66,8 @@ from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.reports import rejected
 from fillstream.schemas.models import ExecutionReport, Side, Slice, VenueBalance
 
-__all__ = ["Balance", "GatewayStartError", "Outcome", "VenueAdapter", "VenueCallError"]
+__all__ = ["Balance", "GatewayStartError", "Outcome", "VenueAdapter"]
 
-T = TypeVar("T")
-Sleep = Callable[[float], Awaitable[None]]
 WriteAhead = Callable[[JournalEntry], Awaitable[None]]
 
 # Binance's default recvWindow (10 s) plus a margin for clock skew and the journal-to-sign gap.
@@ -81,16 +79,6 @@ _TRIED_AGAIN = frozenset({GatewayReason.RETRIES_EXHAUSTED, GatewayReason.CIRCUIT
 
 class GatewayStartError(RuntimeError):
     """The venue cannot be used: refused credentials, unlisted symbols, no answer."""
-
-
-class VenueCallError(Exception):
-    """A venue call that did not succeed; `reason` is a report's `"CODE: message"`, scrubbed."""
-
-    def __init__(self, code: GatewayReason, reason: str, disposition: Disposition) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        self.disposition = disposition
 
 
 class Balance(NamedTuple):
@@ -164,22 +152,27 @@ class VenueAdapter:
         self._filter = RedactingFilter(self.redactor)
         for logger in (self.log, self._ccxt_log):
             logger.addFilter(self._filter)
+        self.calls = VenueCalls(
+            venue,
+            self.redactor,
+            self.log,
+            bucket=bucket
+            or TokenBucket.for_rate_limit(
+                describe(venue.exchange)["rateLimit"], capacity=10, start_us=clock_us()
+            ),
+            clock_us=clock_us,
+            sleep=sleep,
+            draw=draw,
+        )
         self.client = build_client(
-            venue, credentials, logger=self._ccxt_log, throttle=self._throttle
+            venue, credentials, logger=self._ccxt_log, throttle=self.calls.throttle
         )
         self.instruments: dict[str, Instrument] = {}
         self.capabilities = capabilities_of(venue.exchange)
         self._write_ahead = write_ahead
-        self._retry = venue.policy.retry()
-        self._breaker = venue.policy.breaker()
-        self._bucket = bucket or TokenBucket.for_rate_limit(
-            self.client.rateLimit, capacity=10, start_us=clock_us()
-        )
         self._heartbeat_timeout_us = heartbeat_timeout_us
         self._recv_window_us = recv_window_us
         self._clock = clock_us
-        self._sleep = sleep
-        self._draw = draw
         self._entries: dict[str, JournalEntry] = {}  # each live slice's last journal entry
         self._trackers: dict[str, OrderTracker] = {}  # acknowledged, not yet final
         self._unsettled: set[str] = set()  # sent, fate unknown: looked up again by `poll`
@@ -190,9 +183,6 @@ class VenueAdapter:
         self._published: dict[str, list[ExecutionReport]] = {}  # reports before a restart
         self._last_cancel_us: int | None = None
         self._polled_us: int | None = None  # when `poll` last followed the orders
-        self._calls = 0
-        self._retries = 0
-        self._errors: Counter[str] = Counter()
 
     async def __aenter__(self) -> VenueAdapter:
         return self
@@ -210,8 +200,8 @@ class VenueAdapter:
     async def start(self) -> None:
         """Prove the credentials with one signed call, then read the instruments' rules."""
         try:
-            await self._retrying(Operation.QUERY, self.client.fetch_balance)
-            markets = await self._retrying(Operation.QUERY, self.client.load_markets)
+            await self.calls.retrying(Operation.QUERY, self.client.fetch_balance)
+            markets = await self.calls.retrying(Operation.QUERY, self.client.load_markets)
         except VenueCallError as failed:
             raise GatewayStartError(f"venue {self.venue.name!r}: {failed.reason}") from None
         unlisted = [symbol for symbol in self.venue.symbols if symbol not in markets]
@@ -282,7 +272,7 @@ class VenueAdapter:
 
         while True:
             try:
-                order = await self._once(
+                order = await self.calls.once(
                     Operation.CREATE,
                     lambda: self.client.create_order(
                         slice_.symbol, kind, slice_.side.value, amount, price, params
@@ -297,12 +287,10 @@ class VenueAdapter:
                     await self._settle(out, entry)
                     return
                 if failed.disposition is Disposition.RETRY:
-                    delay = self._retry.delay_us(entry.attempt, self._draw())
-                    if delay is not None:
-                        self._retries += 1
-                        await self._sleep(delay / 1_000_000)
+                    given_up = await self.calls.back_off(entry.attempt, failed)
+                    if given_up is None:
                         continue
-                    failed = _exhausted(entry.attempt, failed)
+                    failed = given_up
                 await self._end_unsent(out, entry, failed.reason)
                 return
             await self._acknowledged(out, entry, order)
@@ -314,7 +302,7 @@ class VenueAdapter:
         self._entries[slice_.slice_id] = entry
         self._unsettled.discard(slice_.slice_id)
         try:
-            order = await self._retrying(
+            order = await self.calls.retrying(
                 Operation.QUERY,
                 lambda: self.client.fetch_order(
                     None, slice_.symbol, {"clientOrderId": slice_.slice_id}
@@ -331,7 +319,7 @@ class VenueAdapter:
             await self._acknowledged(out, entry, order)
         elif outcome is LookupOutcome.WAIT:
             self._unsettled.add(slice_.slice_id)
-        elif entry.attempt >= self._retry.max_attempts:
+        elif entry.attempt >= self.calls.max_attempts:
             detail = GatewayReason.ORDER_NOT_FOUND.text(detail=slice_.slice_id)
             reason = GatewayReason.RETRIES_EXHAUSTED.text(attempts=entry.attempt, detail=detail)
             await self._end_unsent(out, entry, reason)
@@ -390,7 +378,7 @@ class VenueAdapter:
 
     async def _cancel(self, out: Outcome, slice_: Slice) -> None:
         try:
-            order = await self._retrying(
+            order = await self.calls.retrying(
                 Operation.CANCEL,
                 lambda: self.client.cancel_order(
                     None, slice_.symbol, {"clientOrderId": slice_.slice_id}
@@ -470,11 +458,11 @@ class VenueAdapter:
         venue_id = tracker.venue_order_id
         try:
             if fetch_order:
-                order = await self._retrying(
+                order = await self.calls.retrying(
                     Operation.QUERY, lambda: self.client.fetch_order(venue_id, slice_.symbol)
                 )
                 out.reports.extend(tracker.on_order(order, self._clock()))
-            trades = await self._retrying(
+            trades = await self.calls.retrying(
                 Operation.QUERY,
                 lambda: self.client.fetch_my_trades(slice_.symbol, params={"orderId": venue_id}),
             )
@@ -562,10 +550,10 @@ class VenueAdapter:
         open_orders: list[Mapping[str, Any]] = []
         trades: list[Mapping[str, Any]] = []
         for symbol in self.venue.symbols:
-            open_orders += await self._retrying(
+            open_orders += await self.calls.retrying(
                 Operation.QUERY, lambda symbol=symbol: self.client.fetch_open_orders(symbol)
             )
-            trades += await self._retrying(
+            trades += await self.calls.retrying(
                 Operation.QUERY, lambda symbol=symbol: self.client.fetch_my_trades(symbol)
             )
         return reconcile(engine_orders, open_orders, trades, published_trades)
@@ -580,7 +568,7 @@ class VenueAdapter:
             last_cancel_us=self._last_cancel_us,
         )
         if decision.action is SwitchAction.ARM_VENUE_TIMER:
-            await self._retrying(
+            await self.calls.retrying(
                 Operation.CANCEL, lambda: self.client.cancel_all_orders_after(decision.timeout_ms)
             )
         elif decision.action is SwitchAction.CANCEL_ALL_NOW:
@@ -593,7 +581,7 @@ class VenueAdapter:
         self.log.warning("%s: cancelling every open order at %s", why, self.venue.name)
         for symbol in self.venue.symbols:
             try:
-                await self._retrying(
+                await self.calls.retrying(
                     Operation.CANCEL, lambda symbol=symbol: self.client.cancel_all_orders(symbol)
                 )
             except VenueCallError as failed:  # "not found": nothing was open there
@@ -603,10 +591,7 @@ class VenueAdapter:
     def metrics(self) -> dict[str, Any]:
         """A snapshot for the metrics exporter: gauges and counters, errors by reason code."""
         return {
-            **self._breaker.metrics(),
-            "calls_total": self._calls,
-            "retries_total": self._retries,
-            "errors_total": dict(self._errors),
+            **self.calls.metrics(),
             "tracked_orders": len(self._trackers),
             "unsettled_orders": len(self._unsettled),
         }
@@ -627,79 +612,20 @@ class VenueAdapter:
             self.venue.policy.balance_update_interval_us
         ):
             return self.balance
-        fetched = await self._retrying(Operation.QUERY, self.client.fetch_balance)
+        fetched = await self.calls.retrying(Operation.QUERY, self.client.fetch_balance)
         self.balance = Balance(_amounts(fetched, "free"), _amounts(fetched, "total"), now_us)
         for slice_id, acknowledged_us in list(self._acknowledged_us.items()):
             if acknowledged_us <= now_us:
                 del self._acknowledged_us[slice_id], self._reservations[slice_id]
         return self.balance
 
-    async def _throttle(self, cost: float | None = None) -> None:
-        """ccxt's hook before each request: the request's endpoint cost from the bucket."""
-        units = Fraction(str(cost or 1))  # ccxt's float, as written: 0.2 is a fifth
-        while (wait_us := self._bucket.try_take(self._clock(), units)) > 0:
-            await self._sleep(wait_us / 1_000_000)
-
     async def _touch(self, slice_: Slice) -> Decimal | None:
         """The price a market slice would take at: the ask for a buy, the bid for a sell."""
-        ticker = await self._retrying(
+        ticker = await self.calls.retrying(
             Operation.QUERY, lambda: self.client.fetch_ticker(slice_.symbol)
         )
         price = ticker.get("ask" if slice_.side is Side.BUY else "bid")
         return None if price is None else Decimal(str(price))
-
-    async def _retrying(self, operation: Operation, call: Callable[[], Awaitable[T]]) -> T:
-        """A query or cancel: retried with backoff while the failure is transient."""
-        failures = 0
-        while True:
-            try:
-                return await self._once(operation, call)
-            except VenueCallError as failed:
-                if failed.disposition is not Disposition.RETRY:
-                    raise
-                failures += 1
-                delay = self._retry.delay_us(failures, self._draw())
-                if delay is None:
-                    raise _exhausted(failures, failed) from None
-                self._retries += 1
-                await self._sleep(delay / 1_000_000)
-
-    async def _once(
-        self,
-        operation: Operation,
-        call: Callable[[], Awaitable[T]],
-        *,
-        before: Callable[[], Awaitable[None]] | None = None,
-    ) -> T:
-        """One call: the breaker, the bucket, `before` (a journal write), the call; the breaker
-        and the counters learn how it went."""
-        if not self._breaker.allow(self._clock()):
-            reason = GatewayReason.CIRCUIT_OPEN.text(venue=self.venue.name)
-            raise VenueCallError(GatewayReason.CIRCUIT_OPEN, reason, Disposition.GIVE_UP)
-        if before is not None:
-            await before()
-        self._calls += 1
-        try:
-            result = await call()
-        except Exception as error:
-            decision = classify(error, operation)
-            self._errors[decision.reason.value] += 1
-            if decision.counts_against_venue:
-                self._breaker.record_failure(self._clock())
-            else:
-                self._breaker.record_success()
-            detail = self.redactor.scrub_error(error)
-            level = logging.WARNING if decision.counts_against_venue else logging.INFO
-            self.log.log(level, "%s call to %s failed: %s", operation, self.venue.name, detail)
-            reason = decision.reason.text(detail=detail)
-            raise VenueCallError(decision.reason, reason, decision.disposition) from None
-        self._breaker.record_success()
-        return result
-
-
-def _exhausted(attempts: int, failed: VenueCallError) -> VenueCallError:
-    reason = GatewayReason.RETRIES_EXHAUSTED.text(attempts=attempts, detail=failed.reason)
-    return VenueCallError(GatewayReason.RETRIES_EXHAUSTED, reason, Disposition.GIVE_UP)
 
 
 def _rejection(entry: JournalEntry, venue: str) -> ExecutionReport:

@@ -15,8 +15,8 @@ and it is thin: the adapter decides, this hands on.
   the venue, and the log says, once, what differs (orders the engine does not know, its orders
   no longer open there, fills it missed, which the tracking publishes).
 - **Instrument rules.** Each venue's rules (tick, lot, minimums), as its markets state them, go
-  to `venue.instruments` at start: risk, the router and the executor use them instead of the
-  configured ones for that venue.
+  to `venue.instruments` at start: risk, the router, the executor and the allocator use them
+  instead of the configured ones for that venue.
 - **Write ahead.** Every journal entry is on `gateway.journal`, flushed, before the adapter
   acts on it: after a crash the journal says where every slice stood. The journal is the
   gateway's durable memory; its checkpoints in the loop's changelog hold only where its inputs

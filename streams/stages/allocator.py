@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from fillstream.config import EngineConfig
+from fillstream.connectors.instruments import Instrument, PublishedRules
 from fillstream.schemas.models import (
     AccountCorrelation,
     AccountState,
@@ -53,12 +54,14 @@ class AllocatorStage:
         "accounts.state",
         "accounts.correlations",
         "venue.balances",
+        "venue.instruments",
         "allocations.ended",
     )
     outputs = ("signals", "allocations")
-    durable = ("standing", "correlations", "balances", "allocated", "failovers")
+    durable = ("standing", "correlations", "balances", "published.rules", "allocated", "failovers")
     standing: dict[str, AccountState]  # risk's latest, by account
     balances: dict[str, VenueBalance]  # the gateway's latest, by venue
+    published: PublishedRules  # the instrument rules the ccxt venues state
     correlations: dict[str, float]  # by pair id
     allocated: Ledger[str, Allocation]  # the latest rationales, by parent signal id
     failovers: Ledger[str, Failovers]  # the same parents with their failovers so far
@@ -68,6 +71,7 @@ class AllocatorStage:
         self.standing = {}
         self.correlations = {}
         self.balances = {}
+        self.published = PublishedRules()
         self.allocated = Ledger()
         self.failovers = Ledger()
 
@@ -84,6 +88,9 @@ class AllocatorStage:
             return []
         if topic == "venue.balances":
             keep_latest(self.balances, record)
+            return []
+        if topic == "venue.instruments":
+            self.published.learn(Instrument.from_rules(record))
             return []
         if topic == "allocations.ended":
             return self._fail_over(record)
@@ -149,16 +156,18 @@ class AllocatorStage:
 
     def _lot(self, parent: Signal) -> Lot:
         """The coarsest lot and the largest minimum among the venues the children may trade
-        on: the parent's, else its group's accounts' venues."""
+        on (the parent's, else its group's accounts' venues), by the rules the venues state
+        where they published them."""
         venues = (
             {parent.exchange}
             if parent.exchange
             else {a.venue for a in self.config.accounts.members(parent.allocation_group or "")}
         )
+        instruments = self.published.over(self.config.instruments)
         listed = [
             instrument
             for venue in sorted(venues)
-            if (instrument := self.config.instruments.get(venue, parent.symbol)) is not None
+            if (instrument := instruments.get(venue, parent.symbol)) is not None
         ]
         if not listed:
             raise ValueError(

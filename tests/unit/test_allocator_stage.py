@@ -18,6 +18,7 @@ from fillstream.schemas.models import (
     AccountStatus,
     Command,
     ExecutionReport,
+    InstrumentRules,
     ParentOrder,
     Rejection,
     RoutedOrder,
@@ -172,6 +173,33 @@ def test_the_venues_latest_balance_sizes_its_only_account_and_survives_a_restore
             "fund-d": Decimal("0.1"),
         }
         assert emits[-1].record.lot_size == Decimal("0.0001")
+
+
+def test_the_lot_a_venue_publishes_rounds_the_children(config):
+    # binance states lots of 0.001 (the configuration says 0.00001). 0.0999 splits 20 : 30 : 50
+    # into 19.98, 29.97 and 49.95 lots: 19, 29 and 49 whole, and the 2 spare lots of the 99 go
+    # to the largest remainders, fund-a (0.98) and fund-b (0.97): 0.02, 0.03, 0.049.
+    stage = AllocatorStage(config)
+    rules = InstrumentRules(
+        instrument_id="binance:BTC/USDT",
+        venue="binance",
+        symbol="BTC/USDT",
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal("0.001"),
+        min_quantity=Decimal("0.001"),
+        min_notional=Decimal(5),
+        source="ccxt:binance",
+        published_at=T0,
+    )
+    stage.handle("venue.instruments", rules, T0)
+    emits = stage.handle("signals.group", group_signal(quantity="0.0999"), T0)
+    children = {e.record.account_id: e.record.quantity for e in emits if e.topic == "signals"}
+    assert children == {
+        "fund-a": Decimal("0.02"),
+        "fund-b": Decimal("0.03"),
+        "fund-c": Decimal("0.049"),
+    }
+    assert emits[-1].record.lot_size == Decimal("0.001")
 
 
 def test_an_unknown_group_is_refused_for_the_dead_letters(config):
