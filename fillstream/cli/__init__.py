@@ -48,9 +48,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    """Answered while the options are read, before a command is looked for."""
+    if asked:
+        console.print(f"fillstream {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
     kafka_config: Annotated[
         Path | None,
         typer.Option(
@@ -63,9 +75,6 @@ def main(
 ) -> None:
     if kafka_config is not None:  # processors this command starts read it too
         os.environ["FILLSTREAM_KAFKA_CONFIG"] = str(kafka_config)
-    if version:
-        console.print(f"fillstream {__version__}")
-        raise typer.Exit()
 
 
 app.command()(records.produce)

@@ -84,3 +84,10 @@ def test_a_processors_log_keeps_its_own_info_and_other_libraries_warnings():
         env=env | {"FILLSTREAM_LOG_LEVEL": "WARNING"},
     )
     assert "ours" not in quiet.stderr
+
+
+def test_version_is_answered_without_a_command():
+    from fillstream import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert (result.exit_code, result.output.strip()) == (0, f"fillstream {__version__}")
