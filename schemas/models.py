@@ -264,6 +264,8 @@ class SignalTemplate(Record):
     urgency: Urgency | None = None
     confidence: Annotated[float, Field(ge=0, le=1)] | None = None
     decision_price: Positive | None = None
+    stop_loss: Positive | None = None
+    take_profit: Positive | None = None
 
     @field_validator("algorithm_parameters", mode="before")
     @classmethod

@@ -81,6 +81,12 @@ def schedule_add(
     order_type: Annotated[OrderType, typer.Option(help="The order type.")] = OrderType.MARKET,
     price: Annotated[str | None, typer.Option(help="Limit price (limit, iceberg).")] = None,
     stop_price: Annotated[str | None, typer.Option(help="Trigger price (stop orders).")] = None,
+    stop_loss: Annotated[
+        str | None, typer.Option(help="A bracket's stop-loss trigger price for what fills.")
+    ] = None,
+    take_profit: Annotated[
+        str | None, typer.Option(help="A bracket's take-profit limit price for what fills.")
+    ] = None,
     time_in_force: Annotated[
         TimeInForce, typer.Option(help="GTC, IOC, FOK or DAY (GTD cannot recur).")
     ] = TimeInForce.GTC,
@@ -132,6 +138,8 @@ def schedule_add(
             "order_type": order_type,
             "price": price,
             "stop_price": stop_price,
+            "stop_loss": stop_loss,
+            "take_profit": take_profit,
             "time_in_force": time_in_force,
             "algorithm": algorithm,
             "algorithm_parameters": _parameters(param or []),

@@ -245,3 +245,12 @@ def test_a_tick_looks_only_at_the_schedules_due_by_it(monkeypatch):
     emits = run(stage, ("clock", tick(T0 + 86_400 * S)))
     assert looked == ["daily"]
     assert [e.record.signal_id for e in emits if e.topic == "signals"] == ["daily:2"]
+
+
+def test_an_occurrence_of_a_bracket_template_is_a_bracket():
+    bracket = TEMPLATE.model_copy(
+        update={"stop_loss": Decimal(60000), "take_profit": Decimal(64000)}
+    )
+    _, [occurrence] = advance(Scheduled(schedule("brk", signal=bracket)), T0)
+    assert (occurrence.signal_id, occurrence.created_at) == ("brk:1", T0)
+    assert (occurrence.stop_loss, occurrence.take_profit) == (60000, 64000)
