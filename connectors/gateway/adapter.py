@@ -367,12 +367,19 @@ class VenueAdapter:
         return out
 
     async def _cancel_or_keep(self, out: Outcome, slice_: Slice) -> None:
+        """Cancel, or keep the cancel for `poll`: journaled, so that a restart keeps it too
+        (the cancel's own record is behind the gateway's inputs by then)."""
         self._cancelling.pop(slice_.slice_id, None)
         try:
             await self._cancel(out, slice_)
         except VenueCallError as failed:
-            if failed.code not in _TRIED_AGAIN or slice_.slice_id not in self._entries:
+            entry = self._entries.get(slice_.slice_id)
+            if failed.code not in _TRIED_AGAIN or entry is None:
                 raise
+            if entry.step is not Step.CANCELLING:
+                self._entries[slice_.slice_id] = await self._journal(
+                    out, advance(entry, Step.CANCELLING, self._clock(), reason=failed.reason)
+                )
             self._cancelling[slice_.slice_id] = slice_
             self.log.warning("cancel of %s failed, tried again: %s", slice_.slice_id, failed.reason)
 
@@ -503,6 +510,8 @@ class VenueAdapter:
                 tracker = self._track(entry)
                 tracker.venue_order_id = entry.venue_order_id
                 tracked.append(tracker)
+                if action.action is Recovery.CANCEL:  # tried again at the next poll
+                    self._cancelling[entry.slice_id] = entry.slice
         # Expiries first: an order cancelled at its expiry before the crash ends as expired.
         await self._expire_due(out)
         for tracker in tracked:

@@ -3,6 +3,7 @@
     pre-commit    VALIDATED ──────────────┐        REFUSED (never sent)
     commit        SENDING (client order id = slice id, attempt n)
     post-commit   ACKNOWLEDGED (venue order id) | REJECTED | UNKNOWN (the create's fate unknown)
+                  CANCELLING (a cancel the venue did not take yet, tried again until it ends)
     done          DONE (the order ended at the venue)
 
 Legal steps:
@@ -12,7 +13,8 @@ Legal steps:
     SENDING      → ACKNOWLEDGED | REJECTED | UNKNOWN | SENDING (the venue refused it outright,
                                                                 e.g. rate limited: sent again)
     UNKNOWN      → ACKNOWLEDGED | REJECTED | SENDING (looked up, not there, sent again)
-    ACKNOWLEDGED → DONE
+    ACKNOWLEDGED → DONE | CANCELLING
+    CANCELLING   → DONE | CANCELLING
 
 The gateway writes each entry before it acts on the step (SENDING before the HTTP call), so a
 crash can lose an action, never a record of one. Each entry carries its slice, so the journal
@@ -58,6 +60,7 @@ class Step(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     REJECTED = "rejected"
     UNKNOWN = "unknown"
+    CANCELLING = "cancelling"
     DONE = "done"
 
     @property
@@ -76,6 +79,7 @@ _PHASES = {
     Step.ACKNOWLEDGED: Phase.POST_COMMIT,
     Step.REJECTED: Phase.POST_COMMIT,
     Step.UNKNOWN: Phase.POST_COMMIT,
+    Step.CANCELLING: Phase.POST_COMMIT,
     Step.DONE: Phase.DONE,
 }
 _NEXT: dict[Step, frozenset[Step]] = {
@@ -83,7 +87,8 @@ _NEXT: dict[Step, frozenset[Step]] = {
     Step.REFUSED: frozenset(),
     Step.SENDING: frozenset({Step.ACKNOWLEDGED, Step.REJECTED, Step.UNKNOWN, Step.SENDING}),
     Step.UNKNOWN: frozenset({Step.ACKNOWLEDGED, Step.REJECTED, Step.SENDING}),
-    Step.ACKNOWLEDGED: frozenset({Step.DONE}),
+    Step.ACKNOWLEDGED: frozenset({Step.DONE, Step.CANCELLING}),
+    Step.CANCELLING: frozenset({Step.DONE, Step.CANCELLING}),
     Step.REJECTED: frozenset(),
     Step.DONE: frozenset(),
 }
@@ -169,6 +174,7 @@ class Recovery(StrEnum):
     SEND = "send"  # validated, never sent: send it
     LOOK_UP = "look_up"  # may have been sent: fetch by client order id before any resend
     TRACK = "track"  # acknowledged: follow it by its venue order id
+    CANCEL = "cancel"  # acknowledged, a cancel not yet taken: follow it and cancel it again
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,7 @@ _RECOVERY = {
     Step.SENDING: Recovery.LOOK_UP,
     Step.UNKNOWN: Recovery.LOOK_UP,
     Step.ACKNOWLEDGED: Recovery.TRACK,
+    Step.CANCELLING: Recovery.CANCEL,
 }
 
 

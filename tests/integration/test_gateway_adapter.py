@@ -246,7 +246,8 @@ def test_a_cancel_the_venue_did_not_take_is_tried_again_at_the_next_poll():
         await rests(running, adapter, resting)
         # 4 calls: the first and the policy's 3 retries
         running.faults.fail_next("503", 4, method="DELETE", path=BINANCE.order_path)
-        assert await adapter.cancel(resting) == Outcome([], [])
+        kept = await adapter.cancel(resting)
+        assert (steps(kept), kept.reports) == ([Step.CANCELLING], [])  # journaled, kept
         assert running.exchange.open_orders(KEY, {"symbol": MARKET_ID})  # still resting
         cancelled = await adapter.poll()
         assert [r.exec_type for r in cancelled.reports] == [ExecType.CANCEL]
@@ -254,6 +255,36 @@ def test_a_cancel_the_venue_did_not_take_is_tried_again_at_the_next_poll():
         assert (await adapter.poll()) == Outcome([], [])  # tried once more only
 
     run(scenario)
+
+
+def test_a_kept_cancel_survives_a_restart_through_the_journal():
+    async def main() -> None:
+        journal: list[JournalEntry] = []
+
+        async def write_ahead(entry: JournalEntry) -> None:
+            journal.append(entry)
+
+        async with serve(exchange()) as running:
+            resting = new_slice("s-kept", Side.BUY, "0.01", price="60000")
+            async with adapter_for(running, write_ahead=write_ahead) as first:
+                await first.start()
+                await rests(running, first, resting)
+                running.faults.fail_next("503", 4, method="DELETE", path=BINANCE.order_path)
+                await first.cancel(resting)  # then the gateway dies: the cancel was only kept
+            assert journal[-1].step is Step.CANCELLING
+
+            async with adapter_for(running, write_ahead=write_ahead) as second:
+                await second.start()
+                recovered = await second.recover(list(journal))
+                # the ack again, under its same id: this test gives it no `fills` to read
+                assert [r.exec_type for r in recovered.reports] == [ExecType.ACK]
+                assert running.exchange.open_orders(KEY, {"symbol": MARKET_ID})
+                cancelled = await second.poll()
+                assert [r.exec_type for r in cancelled.reports] == [ExecType.CANCEL]
+                assert steps(cancelled) == [Step.DONE]
+                assert running.exchange.open_orders(KEY, {"symbol": MARKET_ID}) == []
+
+    asyncio.run(main())
 
 
 def test_nobitex_market_and_limit_slices_and_what_it_cannot_express():

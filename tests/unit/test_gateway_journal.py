@@ -113,6 +113,21 @@ def test_recovery_survives_redelivery_and_compaction() -> None:
     assert recover(compacted) == recover(journal)
 
 
+def test_a_kept_cancel_is_recovered_as_a_cancel_and_ends_done() -> None:
+    acked = advance(
+        advance(begin(_slice(6), OK, T), Step.SENDING, T + 1),
+        Step.ACKNOWLEDGED,
+        T + 2,
+        venue_order_id="9",
+    )
+    kept = advance(acked, Step.CANCELLING, T + 3, reason="RETRIES_EXHAUSTED: ...")
+    assert recover([*_journal(), acked, kept])[-1] == RecoveryAction(Recovery.CANCEL, kept)
+    assert kept.venue_order_id == "9"
+    assert advance(kept, Step.DONE, T + 4).step is Step.DONE
+    with pytest.raises(JournalError, match="sending cannot follow cancelling"):
+        advance(kept, Step.SENDING, T + 4)
+
+
 def test_a_journal_out_of_order_is_an_error() -> None:
     journal = _journal()
     with pytest.raises(JournalError, match="o-sig-1-4: journal has validated after done"):

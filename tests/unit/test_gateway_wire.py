@@ -79,8 +79,8 @@ def test_the_examples_are_one_slice_acknowledged_and_tracked_after_a_restart() -
 
 
 def test_an_unknown_step_is_refused_by_name() -> None:
-    record = to_record(_entry(Step.SENDING)).model_dump() | {"step": "CANCELLING"}
-    with pytest.raises(ValueError, match="o-sig-1-0: unknown journal step 'CANCELLING'"):
+    record = to_record(_entry(Step.SENDING)).model_dump() | {"step": "AMENDING"}
+    with pytest.raises(ValueError, match="o-sig-1-0: unknown journal step 'AMENDING'"):
         from_record(record)
 
 
