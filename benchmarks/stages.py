@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fillstream import bench
+from fillstream.bench import workload
 from fillstream.config import load_config
 from fillstream.connectors import reports
 from fillstream.schemas.models import ClockTick
@@ -43,13 +43,13 @@ def main() -> None:
             module.trusted = lambda cls, /, **fields: cls(**fields)  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "engine.toml"
-        path.write_text(bench.engine_toml())
+        path.write_text(workload.engine_toml())
         config = load_config(path)
     wiring = Wiring([build_stage(name, config) for name in ("risk", "desk")])
     t0 = 1_700_000_000_000_000
-    for entry in timeline(bench._market(t0), []):
+    for entry in timeline(workload.market(t0), []):
         wiring.deliver(entry.topic, entry.record, t0)
-    templates = bench._templates()
+    templates = workload.signal_templates()
     next_tick, sequence, emitted = t0, 0, 0
     started = time.process_time()
     for n in range(args.signals):
