@@ -1,17 +1,25 @@
 """CPU the risk and desk stages spend per signal under the bench's load, without Kafka.
 
-Run: `python benchmarks/stages.py [--rate R] [--signals N] [--validated]`. The load of
-`fillstream bench` (IOC limits over 8 accounts and 3 symbols, a clock tick to each of 3
+Run: `python benchmarks/stages.py [--rate R] [--signals N] [--commit S] [--validated]`. The
+load of `fillstream bench` (IOC limits over 8 accounts and 3 symbols, a clock tick to each of 3
 partitions every 5 ms of event time) goes through risk and the desk in one process, as the
 replay harness wires them; the figure is the process's CPU time (not wall time: the machine is
-shared) per signal, ticks included. `--validated` builds the records the stages make from
-already-valid values with their models' validating constructors again, as before
-`schemas/trusted.py`, for comparison in one sitting.
+shared) per signal, ticks included.
+
+Every `--commit` seconds of event time (0.5, the live default under at-least-once; 0: never)
+each stage checkpoints as the live loop does, less the producer: its changed entries
+(`Memory.changes`) made into changelog records (`checkpoint_records`), then the cycle
+collector's young generations collected and the survivors frozen (`_age_state` in
+`streams/runtime.py`). Without that, full collections over the growing state take a tenth of
+the run and vary from run to run more than what is measured. `--validated` builds the records
+the stages make from already-valid values with their models' validating constructors again, as
+before `schemas/trusted.py`, for comparison in one sitting.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import tempfile
@@ -23,6 +31,8 @@ from fillstream.config import load_config
 from fillstream.connectors import reports
 from fillstream.schemas.models import ClockTick
 from fillstream.streams import routing
+from fillstream.streams.changelog import checkpoint_records
+from fillstream.streams.memory import Memory
 from fillstream.streams.orders import parent
 from fillstream.streams.processors import build_stage
 from fillstream.streams.replay import timeline
@@ -36,6 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=1000, help="signals per second of event time")
     parser.add_argument("--signals", type=int, default=10_000)
+    parser.add_argument("--commit", type=float, default=0.5, help="seconds between checkpoints")
     parser.add_argument("--validated", action="store_true", help="validate the stages' records")
     args = parser.parse_args()
     if args.validated:
@@ -45,12 +56,17 @@ def main() -> None:
         path = Path(workdir) / "engine.toml"
         path.write_text(workload.engine_toml())
         config = load_config(path)
-    wiring = Wiring([build_stage(name, config) for name in ("risk", "desk")])
+    stages = [build_stage(name, config) for name in ("risk", "desk")]
+    wiring = Wiring(stages)
     t0 = 1_700_000_000_000_000
     for entry in timeline(workload.market(t0), []):
         wiring.deliver(entry.topic, entry.record, t0)
+    memories = [Memory(stage) for stage in stages]
+    checkpoint = Checkpoints(memories)  # the first: every entry, before the clock starts
     templates = workload.signal_templates()
     next_tick, sequence, emitted = t0, 0, 0
+    commit_us = int(args.commit * 1e6) or None
+    next_commit = t0 + (commit_us or 0)
     started = time.process_time()
     for n in range(args.signals):
         now = t0 + n * 1_000_000 // args.rate
@@ -61,14 +77,39 @@ def main() -> None:
             sequence, next_tick = sequence + 1, next_tick + TICK_US
         signal = templates[n % len(templates)] | {"signal_id": f"s-{n}", "created_at": now}
         emitted += len(wiring.deliver("signals", signal, now))
+        if commit_us is not None and now >= next_commit:
+            checkpoint.take()
+            next_commit += commit_us
     cpu = time.process_time() - started
     print(
         f"python {platform.python_version()}, {os.cpu_count()} cores, load "
         f"{os.getloadavg()[0]:.2f}; {args.signals:,} signals at {args.rate:,}/s of event time, "
         f"records {'validated' if args.validated else 'trusted'}: "
         f"{cpu / args.signals * 1e6:.1f} µs of CPU per signal, "
-        f"{emitted / args.signals:.2f} records emitted per signal"
+        f"{emitted / args.signals:.2f} records emitted per signal; checkpoints every "
+        f"{args.commit} s: {checkpoint.records / args.signals:.2f} changelog records, "
+        f"{checkpoint.bytes / args.signals:.0f} bytes per signal"
     )
+
+
+class Checkpoints:
+    """The stages' checkpoints as the live loop takes them, less the producer."""
+
+    def __init__(self, memories: list[Memory]) -> None:
+        self.memories = memories
+        self.number = self.records = self.bytes = 0
+        self.take()
+        self.records = self.bytes = 0
+
+    def take(self) -> None:
+        self.number += 1
+        for memory in self.memories:
+            puts, removed = memory.changes()
+            for key, value in checkpoint_records(self.number, {}, puts, removed):
+                self.records += 1
+                self.bytes += len(key) + len(value or b"")
+        gc.collect(1)
+        gc.freeze()
 
 
 if __name__ == "__main__":
