@@ -2,7 +2,8 @@
 
 Run: `python benchmarks/checkpoint_produce.py [--signals N] [--rounds R]`. The records are the
 checkpoints of the stages under the load of `fillstream bench` (risk and the desk, a checkpoint
-every half second of event time, as `benchmarks/stages.py` takes them). They are produced in
+every half second of event time, as `benchmarks/stages.py` takes them, which this imports: run
+it from anywhere as `python benchmarks/checkpoint_produce.py`). They are produced in
 alternating rounds, as the live loop produced them before (`send` and a poll per record) and as
 it does now (`streams.runtime.save`), to a producer whose broker does not answer: librdkafka
 queues each record, which is the caller's part of the cost; the broker's is not in it. The
@@ -15,28 +16,16 @@ import argparse
 import os
 import platform
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from confluent_kafka import Producer
+from stages import Checkpoints, Records, offer, wired
 
-from fillstream.bench import workload
-from fillstream.config import load_config
-from fillstream.schemas.models import ClockTick
 from fillstream.schemas.topics import changelog
-from fillstream.streams.changelog import checkpoint_records
 from fillstream.streams.memory import Memory
-from fillstream.streams.processors import build_stage
-from fillstream.streams.replay import timeline
 from fillstream.streams.runtime import save
-from fillstream.streams.stages import Wiring
 from fillstream.topic_io import send
-
-PARTITIONS = 3
-TICK_US = 5_000
-Records = list[tuple[bytes, bytes | None]]
 
 
 def main() -> None:
@@ -90,36 +79,10 @@ def main() -> None:
 
 def _checkpoints(signals: int) -> list[Records]:
     """The checkpoints' records of `signals` signals of the bench's load, every half second."""
-    with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir) / "engine.toml"
-        path.write_text(workload.engine_toml())
-        config = load_config(path)
-    stages = [build_stage(name, config) for name in ("risk", "desk")]
-    wiring = Wiring(stages)
-    t0 = 1_700_000_000_000_000
-    for entry in timeline(workload.market(t0), []):
-        wiring.deliver(entry.topic, entry.record, t0)
-    memories = [Memory(stage) for stage in stages]
-    for memory in memories:
-        memory.changes()
-    templates = workload.signal_templates()
-    checkpoints: list[Records] = []
-    next_tick, sequence, next_commit = t0, 0, t0 + 500_000
-    for n in range(signals):
-        at = t0 + n * 1_000
-        while next_tick <= at:
-            for partition in range(PARTITIONS):
-                tick = ClockTick(partition=partition, sequence=sequence, timestamp=next_tick)
-                wiring.deliver("clock", tick, next_tick)
-            sequence, next_tick = sequence + 1, next_tick + TICK_US
-        signal = templates[n % len(templates)] | {"signal_id": f"s-{n}", "created_at": at}
-        wiring.deliver("signals", signal, at)
-        if at >= next_commit:
-            for memory in memories:
-                puts, removed = memory.changes()
-                checkpoints.append(checkpoint_records(len(checkpoints), {}, puts, removed))
-            next_commit += 500_000
-    return checkpoints
+    stages, wiring, t0 = wired()
+    checkpoints = Checkpoints([Memory(stage) for stage in stages], t0, 0.5, keep=True)
+    offer(wiring, t0, signals, 1_000, checkpoints.due)
+    return checkpoints.taken
 
 
 if __name__ == "__main__":
