@@ -20,12 +20,12 @@ from pathlib import Path
 
 from fillstream import bench
 from fillstream.config import load_config
-from fillstream.connectors import reports
+from fillstream.domain import reports
+from fillstream.processors import build_stage
+from fillstream.replay import timeline
 from fillstream.schemas.models import ClockTick
 from fillstream.streams import routing
 from fillstream.streams.orders import parent
-from fillstream.streams.processors import build_stage
-from fillstream.streams.replay import timeline
 from fillstream.streams.stages import Wiring, risk, router
 
 PARTITIONS = 3
