@@ -2,7 +2,7 @@
 
 The input names the order, its fills and, optionally, the market around it (docs/TCA.md has
 the format); it is validated whole before anything is computed, and every problem is reported
-with its field and what to do about it. The output is `analytics.tca.Analysis` as JSON:
+with its field and what to do about it. The output is `streams.tca.Analysis` as JSON:
 currency amounts and prices as exact decimal strings (as on the wire), bps and ratios as
 numbers.
 """
@@ -16,7 +16,9 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fillstream.analytics.tca import (
+from fillstream.schemas import jsonl
+from fillstream.schemas.models import Amount, EventTime, Positive, Side
+from fillstream.streams.tca import (
     Analysis,
     Execution,
     Fill,
@@ -27,8 +29,6 @@ from fillstream.analytics.tca import (
     TcaConfig,
     analyze,
 )
-from fillstream.schemas import jsonl
-from fillstream.schemas.models import Amount, EventTime, Positive, Side
 
 __all__ = ["InvalidOrder", "OrderToAnalyze", "analyze_text"]
 

@@ -35,6 +35,8 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from fillstream.analytics.audit_report import AuditReport, LogRecord, Rule, Violation, Where, Window
+from fillstream.domain.event_time import event_time
+from fillstream.domain.ids import order_id_for
 from fillstream.schemas.models import (
     MODELS,
     TERMINAL,
@@ -52,7 +54,6 @@ from fillstream.schemas.models import (
     SliceAction,
 )
 from fillstream.schemas.topics import CATALOG
-from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.failover import parent_signal_id
 from fillstream.streams.orders import (
     IllegalTransition,
@@ -66,7 +67,6 @@ from fillstream.streams.orders import (
     transition,
 )
 from fillstream.streams.orders.bracket import LegKind, leg_id, leg_orders
-from fillstream.streams.stages import event_time
 
 __all__ = [
     "AUDITED_TOPICS",

@@ -14,9 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fillstream.analytics.audit import AUDITED_TOPICS
 from fillstream.analytics.audit_report import LogRecord, Where, Window
+from fillstream.infra.topic_io import consume, end_offsets, start_offsets
 from fillstream.infra.topics import admin_client, existing_partitions
 from fillstream.schemas.topics import find
-from fillstream.topic_io import consume, end_offsets, start_offsets
 
 __all__ = ["read_log"]
 

@@ -40,11 +40,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from fillstream.infra.topic_io import consume, end_offsets, start_offsets
 from fillstream.infra.topics import admin_client, existing_partitions
 from fillstream.schemas.contracts import current_schema, full_name
 from fillstream.schemas.decimals import LOGICAL_TYPE
 from fillstream.schemas.topics import TopicSpec
-from fillstream.topic_io import consume, end_offsets, start_offsets
 
 __all__ = [
     "DEFAULT_TOPICS",

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from fillstream.kafka_client import client_config
-from fillstream.topic_io import consumer_lag, reader_group
+from fillstream.infra.topic_io import consumer_lag, reader_group
+from fillstream.settings.kafka_client import client_config
 
 __all__ = [
     "Cluster",

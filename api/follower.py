@@ -15,10 +15,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from pydantic import ValidationError
 
 from fillstream.api.view import FOLLOWED, EngineView, apply
-from fillstream.kafka_client import client_config
+from fillstream.infra.topic_io import consume, end_offsets, reader_group, start_offsets, typed_codec
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import find
-from fillstream.topic_io import consume, end_offsets, reader_group, start_offsets, typed_codec
+from fillstream.settings.kafka_client import client_config
 
 __all__ = ["Follower", "snapshot"]
 

@@ -23,11 +23,11 @@ from fillstream.api.security import KeyRing, parse_keys
 from fillstream.api.services import Services
 from fillstream.api.view import FOLLOWED, EngineView
 from fillstream.config import EngineConfig, load_config
+from fillstream.infra.topic_io import make_producer
 from fillstream.infra.topics import ensure_topics
+from fillstream.processors import running
 from fillstream.scaling import allocate
 from fillstream.schemas.topics import find
-from fillstream.streams.processors import running
-from fillstream.topic_io import make_producer
 
 __all__ = ["ApiSettings", "api_settings", "build", "run"]
 

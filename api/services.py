@@ -14,8 +14,8 @@ from fillstream.api.cluster import GroupLag
 from fillstream.api.security import KeyRing
 from fillstream.api.view import EngineView
 from fillstream.config import EngineConfig
+from fillstream.domain.ids import RecentIds
 from fillstream.schemas.models import AccountCorrelation, BatchingProfile, Command, Schedule, Signal
-from fillstream.streams.execution.ids import RecentIds
 
 __all__ = ["Cluster", "Services"]
 

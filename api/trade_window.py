@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from fillstream.domain.ids import RecentIds
 from fillstream.schemas.decimals import format_decimal
 from fillstream.schemas.models import Trade
-from fillstream.streams.execution.ids import RecentIds
 
 __all__ = ["MINUTE_US", "WINDOW_MINUTES", "TradeWindow"]
 

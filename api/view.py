@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from fillstream.api.trade_window import TradeWindow
 from fillstream.connectors.simvenue.book import BookView
+from fillstream.domain.ids import order_id_for
 from fillstream.schemas.models import (
     AccountState,
     Allocation,
@@ -37,7 +38,6 @@ from fillstream.schemas.models import (
     VenueBalance,
 )
 from fillstream.streams.accounts import keep_latest
-from fillstream.streams.execution.ids import order_id_for
 
 __all__ = ["FOLLOWED", "EngineView", "SeriesKey", "apply", "series_key"]
 

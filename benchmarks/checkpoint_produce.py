@@ -22,10 +22,10 @@ from collections.abc import Callable
 from confluent_kafka import Producer
 from stages import Checkpoints, Records, offer, wired
 
+from fillstream.infra.topic_io import send
 from fillstream.schemas.topics import changelog
 from fillstream.streams.memory import Memory
 from fillstream.streams.runtime import save
-from fillstream.topic_io import send
 
 
 def main() -> None:

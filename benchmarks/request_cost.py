@@ -23,7 +23,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from fillstream.cpu import CLOCK_TICKS
+from fillstream.infra.cpu import CLOCK_TICKS
 
 
 def broker_cpu_s(pid: int) -> float:

@@ -33,16 +33,16 @@ from pathlib import Path
 from fillstream import settings
 from fillstream.bench import workload
 from fillstream.config import EngineConfig, load_config
+from fillstream.infra.topic_io import make_producer, send
 from fillstream.infra.topics import admin_client, ensure_topics
+from fillstream.processors import build_stage
+from fillstream.replay import timeline
 from fillstream.schemas.models import ClockTick
 from fillstream.schemas.topics import changelog
 from fillstream.streams.changelog import checkpoint_records
 from fillstream.streams.memory import Memory
-from fillstream.streams.processors import build_stage
-from fillstream.streams.replay import timeline
 from fillstream.streams.runtime import changelog_reader, read_changelog
 from fillstream.streams.stages import Wiring
-from fillstream.topic_io import make_producer, send
 
 T0 = 1_700_000_000_000_000
 BUILD_TICK_US = 100_000

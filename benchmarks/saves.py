@@ -21,10 +21,10 @@ from pathlib import Path
 
 from fillstream.bench import workload
 from fillstream.config import load_config
+from fillstream.processors import build_stage
+from fillstream.replay import timeline
 from fillstream.schemas.models import ClockTick
 from fillstream.streams.memory import Memory
-from fillstream.streams.processors import build_stage
-from fillstream.streams.replay import timeline
 from fillstream.streams.stages import Wiring
 
 PARTITIONS = 3

@@ -29,14 +29,14 @@ from pathlib import Path
 
 from fillstream.bench import workload
 from fillstream.config import load_config
-from fillstream.connectors import reports
+from fillstream.domain import reports
+from fillstream.processors import build_stage
+from fillstream.replay import timeline
 from fillstream.schemas.models import ClockTick
 from fillstream.streams import routing
 from fillstream.streams.changelog import checkpoint_records
 from fillstream.streams.memory import Memory
 from fillstream.streams.orders import parent
-from fillstream.streams.processors import build_stage
-from fillstream.streams.replay import timeline
 from fillstream.streams.stages import Stage, Wiring, risk, router
 
 PARTITIONS = 3

@@ -4,13 +4,13 @@ Every process acts as one principal (`kafka_client.ROLES`, `User:<role>`); `admi
 super user and needs none. What each may do follows from the code's own declarations, so a new
 stage input or output shows up here by itself:
 
-- a processor (`streams/processors.py`, the monitor and the gateway) reads its stage's
+- a processor (`fillstream/processors.py`, the monitor and the gateway) reads its stage's
   `inputs` and writes its `outputs`, `metrics` (its telemetry) and `deadletter`, all as the
   engine configuration builds it (the desk reads `fills` only where a ccxt gateway trades);
   it reads `profiles` (the batching in force); it reads, writes, creates and describes its
   changelog topic, uses its consumer group, and under exactly-once the transactional ids
   that start with its group's name (streams/runtime.py);
-- the gateway besides reads and writes what `connectors/gateway/service.py` declares, in the
+- the gateway besides reads and writes what `fillstream/gateway_service.py` declares, in the
   throw-away groups of `topic_io.consume` (its journal and fills, read whole at start);
 - the ticker (`clock`, fillstream/ticker.py) writes clock ticks and its heartbeat;
 - the live feed (`feed`, connectors/livefeed/) writes the market topics and its figures;
@@ -25,7 +25,8 @@ stage input or output shows up here by itself:
   no processor writes (market data, clock ticks: the feeds `fillstream produce` and the demo
   publish).
 
-Here the entries are plain values, without Kafka; `infra/acls.py` writes and reads them.
+Here the entries are plain values, without Kafka; `fillstream/cluster_acls.py` writes and reads
+them.
 """
 
 from __future__ import annotations
@@ -34,16 +35,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from fillstream import gateway_service as gateway
 from fillstream import settings
 from fillstream.config import EngineConfig
-from fillstream.connectors.gateway import service as gateway
 from fillstream.connectors.livefeed import NAME as FEED
 from fillstream.connectors.livefeed import TOPICS as FEED_TOPICS
+from fillstream.infra.topic_io import TAIL_GROUP
+from fillstream.processors import PROCESSORS, build_stage
 from fillstream.schemas.topics import CATALOG, changelog
-from fillstream.streams.processors import PROCESSORS, build_stage
 from fillstream.streams.stages import Stage
 from fillstream.streams.stages.monitor import MonitorStage
-from fillstream.topic_io import TAIL_GROUP
 
 __all__ = [
     "Acl",

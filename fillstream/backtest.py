@@ -25,9 +25,9 @@ from rich.table import Table
 from fillstream.config import EngineConfig, load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.listings import ObservedListing, observe_listings
+from fillstream.replay import run_replay
 from fillstream.schemas import jsonl
 from fillstream.schemas.models import Command
-from fillstream.streams.replay import run_replay
 
 __all__ = ["PEEK_EVENTS", "listing_hint", "read_signals", "run_backtest", "unlisted"]
 

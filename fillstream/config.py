@@ -14,17 +14,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fillstream.analytics.tca import TcaConfig
 from fillstream.connectors.gateway.config import VenueEntry, parse_venues
-from fillstream.connectors.instruments import Instrument, InstrumentBook
 from fillstream.connectors.livefeed.config import FeedVenue, parse_feed
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.instruments import Instrument, InstrumentBook
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import AccountStatus
+from fillstream.settings.tables import refuse_unknown
 from fillstream.streams.accounts import AccountsConfig, parse_accounts
 from fillstream.streams.execution.volume_profile import VolumeProfile, profile_from_file
 from fillstream.streams.monitor import MonitorConfig
 from fillstream.streams.risk.limits import RiskConfig, TradingState
-from fillstream.tables import refuse_unknown
+from fillstream.streams.tca import TcaConfig
 
 __all__ = ["DEFAULT_CONFIG", "ConfigError", "EngineConfig", "load_config"]
 

@@ -22,6 +22,8 @@ from confluent_kafka import Producer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fillstream import settings
+from fillstream.domain.ids import order_id_for
+from fillstream.infra.topic_io import make_producer, publish
 from fillstream.schemas import jsonl
 from fillstream.schemas.models import (
     AccountCorrelation,
@@ -43,9 +45,7 @@ from fillstream.schemas.topics import find
 from fillstream.streams.accounts import AccountsConfig
 from fillstream.streams.allocation import child_signal_id
 from fillstream.streams.execution.algorithms.catalog import DIRECT
-from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.profiles import batching, configured
-from fillstream.topic_io import make_producer, publish
 
 __all__ = [
     "ScheduleDraft",

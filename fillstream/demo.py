@@ -32,19 +32,19 @@ from rich.table import Table
 
 from fillstream import settings
 from fillstream.backtest import read_signals
+from fillstream.cluster_acls import grant_on_local_broker
 from fillstream.config import DEFAULT_CONFIG, load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
-from fillstream.connectors.instruments import InstrumentBook
+from fillstream.domain.ids import order_id_for
+from fillstream.domain.instruments import InstrumentBook
 from fillstream.infra import broker, topics
-from fillstream.infra.acls import grant_on_local_broker
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, tick
+from fillstream.processors import running
 from fillstream.restarts import RestartPolicy, RestartReport
 from fillstream.schemas import examples_dir
 from fillstream.schemas.models import TERMINAL, Command, CommandKind
 from fillstream.schemas.topics import CATALOG
-from fillstream.streams.execution.ids import order_id_for
-from fillstream.streams.processors import running
 
 __all__ = [
     "DEMO_ACCOUNTS",

@@ -38,17 +38,10 @@ from confluent_kafka.admin import AdminClient
 from pydantic import ValidationError
 
 from fillstream import settings
+from fillstream.cluster_acls import revoke_under
 from fillstream.config import load_config
 from fillstream.control import signal_topic
-from fillstream.infra.acls import revoke_under
-from fillstream.kafka_client import client_config, local_super_user
-from fillstream.restarts import Restart, RestartPolicy, next_restart
-from fillstream.schemas.models import ClockTick, Signal
-from fillstream.schemas.serde import UndecodableRecord
-from fillstream.schemas.topics import find, key_of
-from fillstream.streams.processors import PIPELINE, PROCESSORS, build_stage, running
-from fillstream.streams.replay import MARKET, timeline
-from fillstream.topic_io import (
+from fillstream.infra.topic_io import (
     codec,
     consumer_lag,
     high_watermark,
@@ -57,6 +50,13 @@ from fillstream.topic_io import (
     reader_group,
     send,
 )
+from fillstream.processors import PIPELINE, PROCESSORS, build_stage, running
+from fillstream.replay import MARKET, timeline
+from fillstream.restarts import Restart, RestartPolicy, next_restart
+from fillstream.schemas.models import ClockTick, Signal
+from fillstream.schemas.serde import UndecodableRecord
+from fillstream.schemas.topics import find, key_of
+from fillstream.settings.kafka_client import client_config, local_super_user
 
 __all__ = ["Pipeline", "Watcher", "feed", "log_tail", "tick", "wire_signal"]
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from fillstream.infra.topic_io import reader_group
 from fillstream.infra.topics import admin_client
-from fillstream.kafka_client import client_config
-from fillstream.topic_io import reader_group
+from fillstream.settings.kafka_client import client_config
 
 __all__ = [
     "Offsets",

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, Producer
 
+from fillstream.infra.topic_io import codec, make_producer, send
 from fillstream.schemas.models import Metric, MetricKind
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.telemetry import worker_id
-from fillstream.topic_io import codec, make_producer, send
 
 __all__ = ["Restart", "RestartPolicy", "RestartReport", "next_restart", "restart_metric"]
 

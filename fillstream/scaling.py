@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from fillstream import settings
-from fillstream.streams.processors import PROCESSORS
+from fillstream.processors import PROCESSORS
 from fillstream.supervisor_record import is_fillstream_process, read_record
 
 __all__ = [

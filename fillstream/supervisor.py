@@ -30,9 +30,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fillstream import settings
+from fillstream.cluster_acls import grant_on_local_broker
 from fillstream.config import load_config
 from fillstream.infra import broker
-from fillstream.infra.acls import grant_on_local_broker
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline, log_tail
 from fillstream.restarts import RestartPolicy, RestartReport

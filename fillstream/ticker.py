@@ -18,11 +18,11 @@ import signal
 import threading
 import time
 
+from fillstream.infra.topic_io import make_producer
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import tick
 from fillstream.schemas.topics import find
 from fillstream.streams.telemetry import Publisher, Telemetry
-from fillstream.topic_io import make_producer
 
 __all__ = ["DEFAULT_INTERVAL_MS", "NAME", "run_ticker"]
 

@@ -1,1 +1,2 @@
-"""The broker: a local Apache Kafka (KRaft) runner and topic provisioning."""
+"""The broker and the Kafka plumbing: a local Apache Kafka (KRaft) runner, topic provisioning,
+typed record I/O on catalog topics, Kafka refusals explained, and the CPU meter."""

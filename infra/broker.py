@@ -40,7 +40,7 @@ from fillstream import settings
 from fillstream.infra import processes
 from fillstream.infra.broker_security import BrokerSecurity
 from fillstream.infra.private_files import write_private
-from fillstream.kafka_client import LocalSecurity
+from fillstream.settings.kafka_client import LocalSecurity
 
 __all__ = [
     "DEFAULT_CONTROLLER_PORT",

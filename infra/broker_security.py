@@ -49,7 +49,7 @@ from confluent_kafka.admin import (
 
 from fillstream.infra import tls
 from fillstream.infra.private_files import write_private
-from fillstream.kafka_client import ROLES, LocalSecurity
+from fillstream.settings.kafka_client import ROLES, LocalSecurity
 
 __all__ = ["MECHANISM", "PROTOCOL", "SUPER_USER", "BrokerSecurity"]
 

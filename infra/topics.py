@@ -10,8 +10,8 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
 
 from fillstream import settings
-from fillstream.kafka_client import client_config
 from fillstream.schemas.topics import TopicSpec
+from fillstream.settings.kafka_client import client_config
 
 __all__ = ["TopicStatus", "admin_client", "describe", "ensure_topics", "existing_partitions"]
 

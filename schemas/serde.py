@@ -30,7 +30,6 @@ from fastavro import schemaless_reader, schemaless_writer
 from pydantic import ValidationError
 
 from fillstream import settings
-from fillstream.kafka_client import registry_config
 from fillstream.schemas.compiled import (
     CompiledCodec,
     CompiledModelCodec,
@@ -40,6 +39,7 @@ from fillstream.schemas.compiled import (
 )
 from fillstream.schemas.contracts import Contract, contract, version_by_fingerprint
 from fillstream.schemas.models import MODELS, Record
+from fillstream.settings.kafka_client import registry_config
 
 __all__ = [
     "SINGLE_OBJECT_MAGIC",

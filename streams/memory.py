@@ -46,10 +46,10 @@ from urllib.parse import unquote
 import msgspec
 from pydantic import BaseModel
 
+from fillstream.domain.ids import RecentIds
+from fillstream.domain.ledger import Ledger
 from fillstream.streams.execution.algorithms import PLANS
 from fillstream.streams.execution.algorithms.base import Plan
-from fillstream.streams.execution.ids import RecentIds
-from fillstream.streams.ledger import Ledger
 from fillstream.streams.stages import Stage
 
 __all__ = ["Codec", "Memory", "Series", "codec_of", "decode_value", "encode_value"]

@@ -39,7 +39,7 @@ from itertools import accumulate, pairwise
 from typing import Any
 
 from fillstream.schemas.models import Metric, MetricKind, TcaResult
-from fillstream.tables import refuse_unknown
+from fillstream.settings.tables import refuse_unknown
 
 __all__ = [
     "Alert",
@@ -63,7 +63,7 @@ SECOND_US = 1_000_000
 NEW_WORKER_AFTER_US = 5 * SECOND_US
 # Series silent this many windows are dropped (a worker that is gone).
 FORGET_AFTER_WINDOWS = 10
-# The live feed's figure (connectors/livefeed/service.py).
+# The live feed's figure (fillstream/livefeed_service.py).
 FEED_STALENESS = "feed_staleness_seconds"
 
 

@@ -4,7 +4,7 @@ Four settings decide it (docs/BENCHMARKS.md measures each): how long a producer 
 batch records, how many records a batch holds, how long and for how many bytes the broker holds
 a fetch, and how often a processor checkpoints (under exactly-once, how often its transaction
 commits, which is each hop's latency floor). `balanced` is the configured defaults
-(fillstream/settings.py); `latency` sends at once and asks the broker for every byte as it
+(settings/__init__.py); `latency` sends at once and asks the broker for every byte as it
 comes; `throughput` lets records gather, so the broker serves fewer, fuller requests, which is
 what its CPU goes by.
 
@@ -58,7 +58,7 @@ CONSTRAINTS = {
 
 
 def configured(guarantee: str) -> Batching:
-    """The configured defaults (fillstream/settings.py): `balanced`."""
+    """The configured defaults (settings/__init__.py): `balanced`."""
     return Batching(
         linger_ms=settings.linger_ms(guarantee),
         batch_messages=BATCH_MESSAGES,

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from fillstream.connectors.instruments import InstrumentBook
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.instruments import InstrumentBook
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import Quote, Side, Signal, VenueAllocation
 from fillstream.schemas.trusted import trusted
 

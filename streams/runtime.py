@@ -49,20 +49,21 @@ from confluent_kafka import (
 )
 
 from fillstream import settings
+from fillstream.domain.event_time import event_time
+from fillstream.infra.kafka_access import AUTHORIZATION, KafkaAccessRefused, explain
+from fillstream.infra.topic_io import LEADER_MOVES, high_watermark, send, watermarks
 from fillstream.infra.topics import ensure_topics
-from fillstream.kafka_access import AUTHORIZATION, KafkaAccessRefused, explain
-from fillstream.kafka_client import client_config
 from fillstream.schemas.models import BatchingProfile, DeadLetter, Metric, MetricKind, Record
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import TopicSpec, changelog, find
+from fillstream.settings.kafka_client import client_config
 from fillstream.streams.changelog import Recovered, checkpoint_records, fold, journal_record
 from fillstream.streams.memory import Memory
 from fillstream.streams.profiles import Batching, configured, of_record
 from fillstream.streams.records import TopicRecords, topic_records
 from fillstream.streams.sequencer import NEVER, Sequencer, runs_of
-from fillstream.streams.stages import Emit, Stage, event_time
+from fillstream.streams.stages import Emit, Stage
 from fillstream.streams.telemetry import Publisher, Telemetry, worker_id
-from fillstream.topic_io import LEADER_MOVES, high_watermark, send, watermarks
 
 __all__ = ["Processor", "changelog_reader", "read_changelog", "run_processor", "save"]
 

@@ -34,11 +34,17 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.metrics_core import Metric as Family
 
 from fillstream import settings
-from fillstream.cpu import ProcessTimes, cpu_percent, read_times, resident_bytes, ticks_between
-from fillstream.kafka_client import client_config, worker_id
+from fillstream.infra.cpu import (
+    ProcessTimes,
+    cpu_percent,
+    read_times,
+    resident_bytes,
+    ticks_between,
+)
+from fillstream.infra.topic_io import codec, consumer_lag, make_producer, send
 from fillstream.schemas.models import Metric, MetricKind
 from fillstream.schemas.topics import find, key_of
-from fillstream.topic_io import codec, consumer_lag, make_producer, send
+from fillstream.settings.kafka_client import client_config, worker_id
 
 __all__ = [
     "Publisher",

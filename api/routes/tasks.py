@@ -21,8 +21,8 @@ from fillstream.api.envelope import ApiError, Envelope, ErrorCode, respond
 from fillstream.api.routes.publishing import ISSUER, publish
 from fillstream.api.security import Scope
 from fillstream.api.services import Services
+from fillstream.domain.ids import REDELIVERY_MEMORY
 from fillstream.schemas.models import Schedule, ScheduleId, ScheduleState, ScheduleStatus
-from fillstream.streams.execution.ids import REDELIVERY_MEMORY
 
 __all__ = ["router"]
 

@@ -51,10 +51,10 @@ from fillstream.connectors.emulator.orders import (
     to_slice,
 )
 from fillstream.connectors.feeds.events import MarketEvent
-from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.simvenue import SimulatedVenue, VenueReason
 from fillstream.connectors.simvenue.exact import exact_arithmetic
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.instruments import Instrument
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.decimals import format_decimal
 from fillstream.schemas.models import (
     ExecType,

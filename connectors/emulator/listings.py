@@ -13,7 +13,7 @@ from typing import Any
 
 from fillstream.connectors.emulator.market import SymbolMarket
 from fillstream.connectors.emulator.orders import ORDER_TYPES
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 from fillstream.schemas.decimals import format_decimal
 
 __all__ = ["Listing"]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from fillstream.connectors.feeds.events import MarketEvent
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 from fillstream.schemas.models import BookUpdate, BookUpdateKind, PriceLevel, Quote, Side, Trade
 
 __all__ = ["BTC_USDT", "SyntheticParams", "synthetic_events"]

@@ -62,8 +62,8 @@ from fillstream.connectors.gateway.reconcile import EngineOrder, Reconciliation,
 from fillstream.connectors.gateway.redact import RedactingFilter, Redactor
 from fillstream.connectors.gateway.tracking import OrderTracker
 from fillstream.connectors.gateway.watchdog import SwitchAction, SwitchDecision, dead_man_switch
-from fillstream.connectors.instruments import Instrument
-from fillstream.connectors.reports import rejected
+from fillstream.domain.instruments import Instrument
+from fillstream.domain.reports import rejected
 from fillstream.schemas.models import ExecutionReport, Side, Slice, VenueBalance
 
 __all__ = ["Balance", "GatewayStartError", "Outcome", "VenueAdapter"]

@@ -44,7 +44,7 @@ from fillstream.connectors.gateway.breaker import CircuitBreaker
 from fillstream.connectors.gateway.exchanges import is_exchange
 from fillstream.connectors.gateway.retry import RetryPolicy
 from fillstream.schemas.jsonl import explain_invalid
-from fillstream.tables import refuse_unknown
+from fillstream.settings.tables import refuse_unknown
 
 __all__ = [
     "Credentials",

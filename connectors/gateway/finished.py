@@ -11,7 +11,7 @@ so a restart remembers the same slices as the run before it.
 from __future__ import annotations
 
 from fillstream.connectors.gateway.journal import JournalEntry
-from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
+from fillstream.domain.ids import REDELIVERY_MEMORY, RecentIds
 
 __all__ = ["KEEP_FINISHED", "FinishedSlices"]
 

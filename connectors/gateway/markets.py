@@ -13,7 +13,7 @@ from typing import Any
 
 import ccxt
 
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 
 __all__ = ["instrument_from_market"]
 

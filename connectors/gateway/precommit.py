@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from fillstream.connectors.gateway.reasons import GatewayReason
-from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.simvenue.reasons import VenueReason
 from fillstream.connectors.simvenue.rules import instrument_rules
+from fillstream.domain.instruments import Instrument
 from fillstream.schemas.models import Side, Slice, SliceAction
 
 __all__ = ["PreCommit", "Reservation", "assets_of", "pre_commit", "reserved"]

@@ -23,8 +23,8 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 from fillstream.connectors.gateway.reasons import GatewayReason
-from fillstream.connectors.reports import rejected, report_of
 from fillstream.connectors.simvenue.reasons import VenueReason
+from fillstream.domain.reports import rejected, report_of
 from fillstream.schemas.models import ExecType, ExecutionReport, Liquidity, OrderStatus, Slice
 
 __all__ = ["OrderTracker", "TrackingError", "trade_id_of"]

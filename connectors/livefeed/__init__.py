@@ -2,7 +2,8 @@
 
 - `config.py`: the `[feed.venues.<name>]` tables;
 - `core.py`: the pure part (records, the book's snapshots and diffs, trade dedupe, staleness);
-- `service.py`: the processor (`fillstream run feed`), ccxt.pro streams or REST polls.
+- the processor (`fillstream run feed`, ccxt.pro streams or REST polls) is an engine
+  process: fillstream/livefeed_service.py.
 docs/ARCHITECTURE.md ("The live feed") tells how it behaves.
 """
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from fillstream.domain.ids import RecentIds
 from fillstream.schemas.decimals import parse_decimal
 from fillstream.schemas.models import (
     BookUpdate,
@@ -38,7 +39,6 @@ from fillstream.schemas.models import (
     Side,
     Trade,
 )
-from fillstream.streams.execution.ids import RecentIds
 
 __all__ = [
     "BookKeeper",

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
-from fillstream.connectors.reports import report_of
 from fillstream.connectors.simvenue.orders import VenueOrder
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.reports import report_of
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import ExecType, ExecutionReport, Liquidity, OrderStatus
 
 __all__ = ["Blotter", "quote_currency"]

@@ -39,11 +39,11 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from operator import attrgetter
 
-from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.simvenue.blotter import Blotter
 from fillstream.connectors.simvenue.book import OPPOSITE, BookView, accepts, total
 from fillstream.connectors.simvenue.orders import VenueOrder
 from fillstream.connectors.simvenue.reasons import VenueReason
+from fillstream.domain.instruments import Instrument
 from fillstream.schemas.models import (
     BookUpdate,
     ExecutionReport,

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.simvenue.book import BookView, accepts
 from fillstream.connectors.simvenue.reasons import VenueReason
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.instruments import Instrument
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import OrderType, Slice, TimeInForce
 
 __all__ = ["check_order", "instrument_rules"]

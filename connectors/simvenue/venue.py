@@ -56,7 +56,6 @@ import heapq
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.simvenue.blotter import Blotter
 from fillstream.connectors.simvenue.exact import exact_arithmetic
 from fillstream.connectors.simvenue.matching import Listing, MarketEvent
@@ -64,7 +63,10 @@ from fillstream.connectors.simvenue.orders import OpenOrder, VenueOrder
 from fillstream.connectors.simvenue.reasons import VenueReason
 from fillstream.connectors.simvenue.rules import check_order
 from fillstream.connectors.simvenue.session import SessionRule
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.ids import REDELIVERY_MEMORY, RecentIds
+from fillstream.domain.instruments import Instrument
+from fillstream.domain.ledger import Ledger
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import (
     TERMINAL,
     ExecutionReport,
@@ -74,8 +76,6 @@ from fillstream.schemas.models import (
     TimeInForce,
     Trade,
 )
-from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
-from fillstream.streams.ledger import Ledger
 
 __all__ = ["SimulatedVenue"]
 

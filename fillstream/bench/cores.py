@@ -18,6 +18,7 @@ from fillstream.connectors.feeds import load
 from fillstream.connectors.feeds.samples import sample_file
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.connectors.simvenue.venue import SimulatedVenue
+from fillstream.replay import run_replay
 from fillstream.schemas.models import (
     BookUpdate,
     ExecutionReport,
@@ -29,7 +30,6 @@ from fillstream.schemas.models import (
     Trade,
 )
 from fillstream.streams.orders import apply_report, open_order
-from fillstream.streams.replay import run_replay
 from fillstream.streams.risk import (
     MarketView,
     Rejection,

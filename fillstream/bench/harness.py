@@ -38,14 +38,14 @@ from fillstream.bench.report import BenchReport, PhaseResult
 from fillstream.bench.stats import Percentiles, kept_pace, rate_over
 from fillstream.bench.workload import engine_toml, market, signal_templates, wall_clock_us
 from fillstream.config import load_config
-from fillstream.cpu import CLOCK_TICKS, CpuMeter, cpu_per_signal
 from fillstream.infra import broker, topics
-from fillstream.kafka_client import client_config
+from fillstream.infra.cpu import CLOCK_TICKS, CpuMeter, cpu_per_signal
+from fillstream.infra.topic_io import codec, make_producer, send
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed
 from fillstream.records_written import RecordsMeter
 from fillstream.schemas.models import ClockTick, OptimizationTarget
 from fillstream.schemas.topics import CATALOG, find, key_of
-from fillstream.topic_io import codec, make_producer, send
+from fillstream.settings.kafka_client import client_config
 
 __all__ = ["run_bench"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fillstream.bench.cores import CoreCost
 from fillstream.bench.stats import Percentiles
-from fillstream.cpu import CpuPerSignal
+from fillstream.infra.cpu import CpuPerSignal
 from fillstream.records_written import RecordsPerSignal
 
 __all__ = ["BenchReport", "PhaseResult", "highest_sustained", "targets", "to_json"]

@@ -17,9 +17,9 @@ from fillstream import settings
 from fillstream.acls import Acl, pipeline_acls, topic_access
 from fillstream.cli.cluster import no_cluster
 from fillstream.cli.console import console, errors
+from fillstream.cluster_acls import AclsUnavailable, apply_acls, read_acls
 from fillstream.config import ConfigError, load_config
-from fillstream.infra.acls import AclsUnavailable, apply_acls, read_acls
-from fillstream.kafka_client import KafkaSettingsError, client_config
+from fillstream.settings.kafka_client import KafkaSettingsError, client_config
 
 __all__ = ["app"]
 

@@ -26,7 +26,7 @@ def serve_api(
     trade or admin.
     """
     from fillstream.api.server import api_settings, run
-    from fillstream.kafka_client import act_as
+    from fillstream.settings.kafka_client import act_as
 
     act_as("api")  # FILLSTREAM_KAFKA_ROLE=viewer serves it read-only
     try:

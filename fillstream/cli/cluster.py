@@ -8,8 +8,8 @@ import typer
 
 from fillstream import settings
 from fillstream.cli.console import errors
-from fillstream.kafka_access import KafkaAccessRefused, cluster_answers
-from fillstream.kafka_client import KafkaSettingsError
+from fillstream.infra.kafka_access import KafkaAccessRefused, cluster_answers
+from fillstream.settings.kafka_client import KafkaSettingsError
 
 __all__ = ["await_cluster", "no_cluster", "require_cluster"]
 

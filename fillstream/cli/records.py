@@ -11,9 +11,9 @@ import typer
 from fillstream.cli.cluster import require_cluster
 from fillstream.cli.console import console, errors
 from fillstream.cli.options import topic_spec
+from fillstream.infra.topic_io import consume, publish
 from fillstream.schemas import jsonl
 from fillstream.schemas.models import MODELS
-from fillstream.topic_io import consume, publish
 
 __all__ = ["produce", "tail"]
 

@@ -12,8 +12,8 @@ from fillstream.cli.cluster import await_cluster
 from fillstream.cli.console import errors, log_to_stderr
 from fillstream.config import EngineConfig
 from fillstream.connectors.livefeed import NAME as FEED
-from fillstream.kafka_access import KafkaAccessRefused
-from fillstream.kafka_client import act_as
+from fillstream.infra.kafka_access import KafkaAccessRefused
+from fillstream.settings.kafka_client import act_as
 from fillstream.ticker import DEFAULT_INTERVAL_MS, run_ticker
 from fillstream.ticker import NAME as TICKER
 
@@ -83,18 +83,16 @@ def run(
 
 def _stage_builder(processor: str, engine: EngineConfig) -> Callable[[], Stage]:
     """What processor `processor` runs: a pipeline processor's stage, or the monitor's."""
+    from fillstream.processors import build_monitor, build_stage
+
     if processor == "monitor":
-        from fillstream.streams.stages.monitor import MonitorStage
-
-        return lambda: MonitorStage(engine.monitor)
-    from fillstream.streams.processors import build_stage
-
+        return lambda: build_monitor(engine)
     return lambda: build_stage(processor, engine)
 
 
 def _run_gateway(engine: EngineConfig) -> None:
     from fillstream.connectors.gateway.adapter import GatewayStartError
-    from fillstream.connectors.gateway.service import run_gateway
+    from fillstream.gateway_service import run_gateway
 
     if not engine.gateway:
         raise ValueError("no [gateway.venues.<name>] in the configuration: nothing to serve")
@@ -113,7 +111,7 @@ def _run_gateway(engine: EngineConfig) -> None:
 
 
 def _run_feed(engine: EngineConfig) -> None:
-    from fillstream.connectors.livefeed.service import run_feed
+    from fillstream.livefeed_service import run_feed
 
     if not engine.feed:
         raise ValueError("no [feed.venues.<name>] in the configuration: nothing to read")

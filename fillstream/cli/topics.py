@@ -12,11 +12,11 @@ from fillstream.cli.cluster import require_cluster
 from fillstream.cli.console import console, fail, spinner
 from fillstream.cli.options import topic_spec
 from fillstream.infra import topics as provisioning
+from fillstream.infra.topic_io import consume
 from fillstream.schemas import jsonl
 from fillstream.schemas.contracts import contract
 from fillstream.schemas.models import MODELS
 from fillstream.schemas.topics import CATALOG, TopicSpec
-from fillstream.topic_io import consume
 
 __all__ = ["app"]
 

@@ -1,7 +1,7 @@
 """`fillstream up | down | status | scale`: the whole system in the background, supervised.
 
 The supervisor and its record are in fillstream/supervisor.py and supervisor_record.py; what
-`status` reports comes from fillstream/process_status.py.
+`status` reports comes from fillstream/cli/system_status.py.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def status() -> None:
     Exit code 0 when everything is healthy (the broker answers, every process runs and its
     heartbeat is fresh, the API answers), 1 when something is not, 3 when fillstream is not
     up."""
-    from fillstream.process_status import system_status
+    from fillstream.cli.system_status import system_status
     from fillstream.scaling import worker_counts
 
     record = _live_record()

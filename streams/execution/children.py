@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
 
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 
 __all__ = ["child_quantity", "smallest_child"]
 

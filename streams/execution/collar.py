@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 from fillstream.schemas.models import ParentOrder, Side
 
 __all__ = ["DEFAULT_MAX_SLIPPAGE_BPS", "PARAMETER", "collar_price", "max_slippage_bps"]

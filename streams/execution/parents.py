@@ -43,7 +43,9 @@ from decimal import Decimal
 
 from fillstream.connectors.gateway.capabilities import Capabilities
 from fillstream.connectors.gateway.tracking import trade_id_of
-from fillstream.connectors.instruments import Instrument, InstrumentBook
+from fillstream.domain.ids import RecentIds, slice_id_for
+from fillstream.domain.instruments import Instrument, InstrumentBook
+from fillstream.domain.ledger import Ledger
 from fillstream.schemas.models import (
     TERMINAL,
     Command,
@@ -62,10 +64,8 @@ from fillstream.schemas.models import (
 from fillstream.streams.execution import algorithms, children, collar, legs
 from fillstream.streams.execution.algorithms.base import Market, ParentFacts, Plan, Print, Venue
 from fillstream.streams.execution.algorithms.catalog import CATALOG, DIRECT, parse
-from fillstream.streams.execution.ids import RecentIds, slice_id_for
 from fillstream.streams.execution.legs import Leg
 from fillstream.streams.execution.volume_profile import VolumeProfile
-from fillstream.streams.ledger import Ledger
 from fillstream.streams.orders import amend
 from fillstream.streams.orders.bracket import bracket_of, leg_orders
 

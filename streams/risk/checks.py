@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 from fillstream.schemas.models import OrderType, Side, Signal
 from fillstream.streams.execution.algorithms import catalog
 from fillstream.streams.orders.bracket import bracket_problem

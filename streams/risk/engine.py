@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from fillstream.domain.ids import order_id_for
 from fillstream.schemas.jsonl import explain_invalid
 from fillstream.schemas.models import Signal
-from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.risk.checks import CHECKS, Candidate, risk_score
 from fillstream.streams.risk.limits import RiskConfig
 from fillstream.streams.risk.market import MarketView

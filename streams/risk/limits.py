@@ -18,8 +18,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, get_args, get_type_hints
 
-from fillstream.connectors.instruments import Instrument, InstrumentBook
-from fillstream.tables import refuse_unknown
+from fillstream.domain.instruments import Instrument, InstrumentBook
+from fillstream.settings.tables import refuse_unknown
 
 __all__ = ["Limits", "RiskConfig", "TradingState"]
 

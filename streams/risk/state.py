@@ -12,8 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from fillstream.domain.ids import RecentIds
 from fillstream.schemas.models import Command, CommandKind, Side
-from fillstream.streams.execution.ids import RecentIds
 from fillstream.streams.risk.limits import TradingState
 
 __all__ = [

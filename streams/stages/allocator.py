@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fillstream.config import EngineConfig
-from fillstream.connectors.instruments import Instrument, PublishedRules
+from fillstream.domain.ids import REDELIVERY_MEMORY
+from fillstream.domain.instruments import Instrument, InstrumentBook, PublishedRules
+from fillstream.domain.ledger import Ledger
 from fillstream.schemas.models import (
     AccountCorrelation,
     AccountState,
@@ -38,11 +39,9 @@ from fillstream.schemas.models import (
     Signal,
     VenueBalance,
 )
-from fillstream.streams.accounts import keep_latest
+from fillstream.streams.accounts import AccountsConfig, keep_latest
 from fillstream.streams.allocation import Lot, allocate, children_of
-from fillstream.streams.execution.ids import REDELIVERY_MEMORY
 from fillstream.streams.failover import Failovers, fail_over, parent_signal_ids
-from fillstream.streams.ledger import Ledger
 from fillstream.streams.stages import Emit
 
 __all__ = ["AllocatorStage"]
@@ -66,8 +65,9 @@ class AllocatorStage:
     allocated: Ledger[str, Allocation]  # the latest rationales, by parent signal id
     failovers: Ledger[str, Failovers]  # the same parents with their failovers so far
 
-    def __init__(self, config: EngineConfig) -> None:
-        self.config = config
+    def __init__(self, accounts: AccountsConfig, instruments: InstrumentBook) -> None:
+        self.accounts = accounts
+        self.instruments = instruments
         self.standing = {}
         self.correlations = {}
         self.balances = {}
@@ -97,7 +97,7 @@ class AllocatorStage:
         return self._allocate(record)
 
     def _allocate(self, parent: Signal) -> list[Emit]:
-        accounts = self.config.accounts
+        accounts = self.accounts
         group = accounts.groups.get(parent.allocation_group or "")
         if group is None:
             raise ValueError(
@@ -132,7 +132,7 @@ class AllocatorStage:
         if book is None:
             return []
         parent_id = book.parent.signal_id
-        accounts = self.config.accounts
+        accounts = self.accounts
         book, children, rationale = fail_over(
             book,
             self.allocated[parent_id],
@@ -161,9 +161,9 @@ class AllocatorStage:
         venues = (
             {parent.exchange}
             if parent.exchange
-            else {a.venue for a in self.config.accounts.members(parent.allocation_group or "")}
+            else {a.venue for a in self.accounts.members(parent.allocation_group or "")}
         )
-        instruments = self.published.over(self.config.instruments)
+        instruments = self.published.over(self.instruments)
         listed = [
             instrument
             for venue in sorted(venues)

@@ -16,36 +16,49 @@ trades, `fills` (the gateway's venues' reports, not its simulated venues').
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from fillstream.config import EngineConfig
 from fillstream.connectors.gateway.capabilities import capabilities_of
+from fillstream.connectors.gateway.config import VenueEntry
+from fillstream.domain.instruments import InstrumentBook
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import Command, ExecutionReport, Rejection
 from fillstream.streams.execution.parents import Rules
+from fillstream.streams.execution.volume_profile import VolumeProfile
 from fillstream.streams.stages import Emit, Stage, Wiring
 from fillstream.streams.stages.executor import ISSUER, ExecutorStage
 from fillstream.streams.stages.oms import OmsStage
 from fillstream.streams.stages.router import STAGE, RouterStage
 from fillstream.streams.stages.tca import TcaStage
 from fillstream.streams.stages.venue import VenueStage
+from fillstream.streams.tca import TcaConfig
 
 __all__ = ["DeskStage"]
 
 
 class DeskStage:
-    def __init__(self, config: EngineConfig) -> None:
-        self.router = RouterStage(config)
+    def __init__(
+        self,
+        venues: Mapping[str, VenueConfig],
+        instruments: InstrumentBook,
+        volume_profiles: Mapping[str, VolumeProfile],
+        tca: TcaConfig,
+        gateway: Mapping[str, VenueEntry],
+    ) -> None:
+        """`gateway`: the venues the ccxt gateway trades on (the others are simulated)."""
+        self.router = RouterStage(venues, instruments)
         self.executor = ExecutorStage(
             Rules(
-                config.instruments,
-                dict(config.volume_profiles),
-                config.tca.trades_include_fills,
-                {name: capabilities_of(venue.exchange) for name, venue in config.gateway.items()},
+                instruments,
+                dict(volume_profiles),
+                tca.trades_include_fills,
+                {name: capabilities_of(venue.exchange) for name, venue in gateway.items()},
             )
         )
-        self.venue = VenueStage(config)
+        self.venue = VenueStage(venues, instruments, gateway)
         self.oms = OmsStage()
-        self.tca = TcaStage(config.tca)
+        self.tca = TcaStage(tca)
         members: dict[str, Stage] = {
             "router": self.router,
             "executor": self.executor,
@@ -56,13 +69,13 @@ class DeskStage:
         self.wiring = Wiring(list(members.values()))
         written = {topic: None for stage in members.values() for topic in stage.outputs}
         read = {topic: None for stage in members.values() for topic in stage.inputs}
-        shared = {"commands", "orders.rejected"} | ({"fills"} if config.gateway else set())
+        shared = {"commands", "orders.rejected"} | ({"fills"} if gateway else set())
         self.inputs = tuple(topic for topic in read if topic not in written or topic in shared)
         self.outputs = tuple(written)
         self.durable = tuple(
             f"{name}.{attribute}" for name, stage in members.items() for attribute in stage.durable
         )
-        self.gateway_venues = frozenset(config.gateway)
+        self.gateway_venues = frozenset(gateway)
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if _own(topic, record, self.gateway_venues):

@@ -21,7 +21,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from fillstream.connectors.instruments import Instrument, InstrumentBook, PublishedRules
+from fillstream.domain.instruments import Instrument, InstrumentBook, PublishedRules
 from fillstream.schemas.models import (
     ClockTick,
     Command,

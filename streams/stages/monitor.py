@@ -18,6 +18,7 @@ stood and judges from there, as a newly started one does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from fillstream.schemas.models import Metric, MetricKind, TcaResult
@@ -32,7 +33,6 @@ from fillstream.streams.monitor import (
     observe_tca,
     transition,
 )
-from fillstream.streams.processors import PROCESSORS
 from fillstream.streams.stages import Emit
 
 __all__ = ["MonitorStage"]
@@ -48,8 +48,9 @@ class MonitorStage:
     durable = ()
     sees_all = True
 
-    def __init__(self, config: MonitorConfig) -> None:
-        known = {*PROCESSORS, "gateway"}
+    def __init__(self, config: MonitorConfig, processors: Collection[str]) -> None:
+        """`processors`: the pipeline's, which `max_latency_ms_by_processor` may name."""
+        known = set(processors)
         for processor in config.max_latency_ms_by_processor:
             if processor not in known:
                 raise ValueError(

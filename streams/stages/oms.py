@@ -19,6 +19,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from fillstream.domain.ids import REDELIVERY_MEMORY, RecentIds, order_id_for
+from fillstream.domain.ledger import Ledger
 from fillstream.schemas.models import (
     TERMINAL,
     Command,
@@ -29,8 +31,6 @@ from fillstream.schemas.models import (
     Rejection,
     Slice,
 )
-from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds, order_id_for
-from fillstream.streams.ledger import Ledger
 from fillstream.streams.orders import (
     apply_command,
     apply_report,

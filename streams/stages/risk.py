@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from fillstream.connectors.instruments import Instrument, PublishedRules
+from fillstream.domain.ids import RecentIds, order_id_for
+from fillstream.domain.instruments import Instrument, PublishedRules
 from fillstream.schemas.models import (
     Command,
     ExecutionReport,
@@ -16,7 +17,6 @@ from fillstream.schemas.models import (
 )
 from fillstream.schemas.topics import partition_of
 from fillstream.schemas.trusted import trusted
-from fillstream.streams.execution.ids import RecentIds, order_id_for
 from fillstream.streams.risk import (
     MarketView,
     RiskConfig,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fillstream.config import EngineConfig
-from fillstream.connectors.instruments import Instrument, PublishedRules
+from fillstream.domain.ids import RecentIds
+from fillstream.domain.instruments import Instrument, InstrumentBook, PublishedRules
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import ParentOrder, Quote, Rejection, RoutedOrder
 from fillstream.schemas.trusted import trusted
-from fillstream.streams.execution.ids import RecentIds
 from fillstream.streams.routing import NoVenue, plan_route
 from fillstream.streams.stages import Emit
 
@@ -30,8 +30,9 @@ class RouterStage:
     # checkpoint) must not be routed again against the quotes of now.
     routed: RecentIds
 
-    def __init__(self, config: EngineConfig) -> None:
-        self.config = config
+    def __init__(self, venues: Mapping[str, VenueConfig], instruments: InstrumentBook) -> None:
+        self.venues = venues
+        self.instruments = instruments
         self.quotes = {}
         self.published = PublishedRules()
         self.routed = RecentIds()
@@ -39,7 +40,7 @@ class RouterStage:
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "market.quotes":
             quote: Quote = record
-            if quote.venue in self.config.venues:
+            if quote.venue in self.venues:
                 self.quotes.setdefault(quote.symbol, {})[quote.venue] = quote
             return []
         if topic == "venue.instruments":
@@ -55,8 +56,8 @@ class RouterStage:
         signal = parent.signal
         quotes: Mapping[str, Quote] = self.quotes.get(signal.symbol, {})
         try:
-            instruments = self.published.over(self.config.instruments)
-            plan = plan_route(signal, self.config.venues, quotes, instruments)
+            instruments = self.published.over(self.instruments)
+            plan = plan_route(signal, self.venues, quotes, instruments)
         except NoVenue as error:
             rejection = Rejection(
                 signal_id=signal.signal_id,

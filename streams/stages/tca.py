@@ -7,7 +7,7 @@ when it ends in `orders.state`. `orders.state` itself is keyed by order id, not 
 it could not meet the market data of the order's partition. From its end, an order waits until
 event time (market data and clock ticks) has passed its completion by the longest horizon
 (`TcaConfig.horizons`): then every markout and the realized spread of every fill is known, and
-its analysis (`analytics.tca.analyze`) is published once, to `tca` and to `tca.feedback`.
+its analysis (`streams.tca.analyze`) is published once, to `tca` and to `tca.feedback`.
 
 Memory stays bounded: each symbol's tape keeps the mids and prints from the arrival of its
 oldest order in flight (and a short grace window, for an order that reaches this processor
@@ -23,16 +23,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fillstream.analytics.tca import (
-    SECOND_US,
-    Analysis,
-    Execution,
-    Fill,
-    Market,
-    Print,
-    TcaConfig,
-    analyze,
-)
+from fillstream.domain.ids import REDELIVERY_MEMORY, RecentIds
+from fillstream.domain.ledger import Ledger
 from fillstream.schemas.models import (
     TERMINAL,
     Command,
@@ -46,8 +38,6 @@ from fillstream.schemas.models import (
     TcaResult,
     Trade,
 )
-from fillstream.streams.execution.ids import REDELIVERY_MEMORY, RecentIds
-from fillstream.streams.ledger import Ledger
 from fillstream.streams.memory import Series
 from fillstream.streams.orders import (
     apply_command,
@@ -58,6 +48,16 @@ from fillstream.streams.orders import (
 from fillstream.streams.orders.parent import ParentOrderState
 from fillstream.streams.risk.market import MarketView
 from fillstream.streams.stages import Emit
+from fillstream.streams.tca import (
+    SECOND_US,
+    Analysis,
+    Execution,
+    Fill,
+    Market,
+    Print,
+    TcaConfig,
+    analyze,
+)
 
 __all__ = ["TcaStage"]
 

@@ -8,11 +8,13 @@ moves every venue's clock, because all venues live on one timeline.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from fillstream.config import EngineConfig
-from fillstream.connectors.reports import rejected
 from fillstream.connectors.simvenue.venue import SimulatedVenue
+from fillstream.domain.instruments import InstrumentBook
+from fillstream.domain.reports import rejected
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import ClockTick, ExecutionReport, Slice
 from fillstream.streams.stages import Emit
 
@@ -25,20 +27,25 @@ class VenueStage:
     durable = ("venues",)
     venues: dict[str, SimulatedVenue]
 
-    def __init__(self, config: EngineConfig) -> None:
+    def __init__(
+        self,
+        venues: Mapping[str, VenueConfig],
+        instruments: InstrumentBook,
+        elsewhere: Collection[str],
+    ) -> None:
         self.venues = {
             name: SimulatedVenue(
                 venue,
                 [
                     instrument
-                    for (listed_on, _), instrument in config.instruments.instruments.items()
+                    for (listed_on, _), instrument in instruments.instruments.items()
                     if listed_on == name
                 ],
             )
-            for name, venue in config.venues.items()
-            if name not in config.gateway
+            for name, venue in venues.items()
+            if name not in elsewhere
         }
-        self.elsewhere = frozenset(config.gateway)
+        self.elsewhere = frozenset(elsewhere)
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         reports: list[ExecutionReport] = []

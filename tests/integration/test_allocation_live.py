@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from fillstream.cli import app
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
+from fillstream.domain.ids import order_id_for
 from fillstream.pipeline import feed
-from fillstream.streams.execution.ids import order_id_for
 from tests.accounts import write_config
 from tests.integration.live import running_pipeline
 

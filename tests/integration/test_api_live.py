@@ -27,10 +27,10 @@ from fillstream.api.app import create_app
 from fillstream.api.server import api_settings, build
 from fillstream.cli import app
 from fillstream.connectors.feeds.events import MarketEvent
+from fillstream.infra.topic_io import consume, end_offsets, start_offsets
 from fillstream.pipeline import feed, tick
 from fillstream.schemas.models import Quote, Trade
 from fillstream.schemas.topics import find
-from fillstream.topic_io import consume, end_offsets, start_offsets
 from tests.integration.live import running_pipeline
 
 pytestmark = pytest.mark.integration

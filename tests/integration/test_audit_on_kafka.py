@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from fillstream.cli import app
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
+from fillstream.infra.topic_io import codec, make_producer, send
 from fillstream.pipeline import feed
 from fillstream.schemas.models import Command
 from fillstream.schemas.topics import find, key_of
-from fillstream.topic_io import codec, make_producer, send
 from tests.integration.live import running_pipeline
 
 pytestmark = pytest.mark.integration

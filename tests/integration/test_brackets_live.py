@@ -12,7 +12,7 @@ import pytest
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
 from fillstream.pipeline import feed
-from fillstream.streams.replay import run_replay
+from fillstream.replay import run_replay
 from tests.integration.live import running_pipeline
 from tests.integration.test_pipeline_live import _fills
 from tests.unit.test_replay_brackets import COMMANDS, SIGNALS

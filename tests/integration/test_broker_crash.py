@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 from fillstream.bench import workload
 from fillstream.cli import app
 from fillstream.infra.broker import LocalBroker, ensure_jars, free_port
+from fillstream.infra.topic_io import codec, make_producer, send
 from fillstream.schemas.models import TERMINAL
 from fillstream.schemas.topics import find, key_of
-from fillstream.topic_io import codec, make_producer, send
 from tests.integration.live import running_pipeline
 from tests.integration.test_crash_consistency import (
     IDS,

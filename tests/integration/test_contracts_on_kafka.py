@@ -9,11 +9,11 @@ from typer.testing import CliRunner
 
 from fillstream.cli import app
 from fillstream.demo import SAMPLE_SIGNALS
+from fillstream.infra.topic_io import consume, end_offsets, make_producer, publish
 from fillstream.infra.topics import describe, ensure_topics
 from fillstream.schemas import jsonl
 from fillstream.schemas.serde import UndecodableRecord
 from fillstream.schemas.topics import CATALOG, broadcast, find, key_of, partition_of
-from fillstream.topic_io import consume, end_offsets, make_producer, publish
 from tests.examples import example_records
 
 pytestmark = pytest.mark.integration
@@ -123,7 +123,7 @@ def test_a_processor_started_on_a_bare_cluster_creates_its_topics_once_each(clus
     twice, the broker refuses the whole request."""
     from fillstream.config import load_config
     from fillstream.infra.topics import admin_client, existing_partitions
-    from fillstream.streams.processors import build_stage
+    from fillstream.processors import build_stage
     from fillstream.streams.runtime import Processor
 
     processor = Processor("desk", lambda: build_stage("desk", load_config()))

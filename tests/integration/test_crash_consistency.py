@@ -23,11 +23,11 @@ from typer.testing import CliRunner
 
 from fillstream.bench import workload
 from fillstream.cli import app
+from fillstream.infra.topic_io import codec, make_producer, send
 from fillstream.pipeline import Pipeline, Watcher, tick, wire_signal
 from fillstream.schemas.models import TERMINAL, Quote, Trade
 from fillstream.schemas.topics import find, key_of
 from fillstream.streams.risk.market import reference_of
-from fillstream.topic_io import codec, make_producer, send
 from tests.integration.live import running_pipeline
 
 pytestmark = pytest.mark.integration

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from fillstream.analytics.daylog import LOG_TOPICS
 from fillstream.cli import app
+from fillstream.infra.topic_io import publish
 from fillstream.infra.topics import ensure_topics
 from fillstream.schemas import jsonl
 from fillstream.schemas.topics import find
-from fillstream.topic_io import publish
 from tests.examples import example_records
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ import pytest
 from fillstream.config import load_config
 from fillstream.connectors.emulator import Account, Exchange, RunningEmulator, ccxt_settings, serve
 from fillstream.connectors.gateway.nobitex import Nobitex
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 from tests.integration.test_gateway_adapter import T0, capture
 
 TOKEN = "nbx-token-5e0a7d21c4"

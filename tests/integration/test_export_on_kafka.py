@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from fillstream.analytics.export import DEFAULT_TOPICS, parquet_path
 from fillstream.cli import app
+from fillstream.infra.topic_io import codec, make_producer, publish, send
 from fillstream.infra.topics import ensure_topics
 from fillstream.schemas.topics import find, key_of
-from fillstream.topic_io import codec, make_producer, publish, send
 from tests.examples import example_records
 
 pytestmark = pytest.mark.integration

@@ -24,8 +24,8 @@ from fillstream.cli import app
 from fillstream.connectors.feeds import load
 from fillstream.connectors.feeds.pacing import pace
 from fillstream.demo import DEMO_ACCOUNTS
+from fillstream.domain.ids import order_id_for
 from fillstream.pipeline import feed
-from fillstream.streams.execution.ids import order_id_for
 from tests.integration.live import running_pipeline
 from tests.integration.test_gateway_on_kafka import credentials, emulator, engine_config
 from tests.integration.test_pipeline_on_emulator import final_states, in_step

@@ -28,11 +28,11 @@ import pytest
 from fillstream.config import DEFAULT_CONFIG
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.simvenue.book import BookView
+from fillstream.infra.topic_io import consume, end_offsets
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline, log_tail
 from fillstream.schemas.models import BookUpdate, Side, Trade
 from fillstream.schemas.topics import CATALOG, find
-from fillstream.topic_io import consume, end_offsets
 from tests.integration.test_gateway_on_kafka import emulator
 from tests.unit.test_replay_btcusdt import capture
 

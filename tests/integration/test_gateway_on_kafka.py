@@ -27,12 +27,12 @@ import pytest
 from fillstream.config import DEFAULT_CONFIG, load_config
 from fillstream.connectors.emulator import Account, Exchange, serve
 from fillstream.connectors.feeds import MarketEvent, load
+from fillstream.infra.topic_io import consume, end_offsets, make_producer, publish
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline
 from fillstream.schemas.models import Command, Slice
 from fillstream.schemas.topics import CATALOG, find
 from fillstream.streams.telemetry import heartbeat
-from fillstream.topic_io import consume, end_offsets, make_producer, publish
 from tests.unit.test_replay_btcusdt import capture
 
 pytestmark = pytest.mark.integration

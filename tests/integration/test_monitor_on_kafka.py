@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from fillstream.infra.topic_io import consume, publish
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline
 from fillstream.schemas.models import Metric, TcaResult
 from fillstream.schemas.topics import find
-from fillstream.topic_io import consume, publish
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
 from fillstream.pipeline import feed
-from fillstream.streams.replay import run_replay
+from fillstream.replay import run_replay
 from tests.integration.live import running_pipeline
 from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0, capture
 

@@ -15,7 +15,7 @@ import pytest
 
 from fillstream.config import load_config
 from fillstream.pipeline import Pipeline, feed
-from fillstream.streams.replay import run_replay
+from fillstream.replay import run_replay
 from tests.integration.live import running_pipeline
 from tests.integration.test_pipeline_live import _fills, window
 from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0

@@ -7,11 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from fillstream.infra.topic_io import make_producer, publish
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline, Watcher, wire_signal
 from fillstream.schemas.serde import SingleObjectCodec
 from fillstream.schemas.topics import CATALOG, find
-from fillstream.topic_io import make_producer, publish
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,10 @@ from collections.abc import Callable
 import pytest
 
 from fillstream import control
+from fillstream.infra.topic_io import consume, end_offsets
 from fillstream.pipeline import Pipeline, Watcher, feed, tick
 from fillstream.schemas.models import OptimizationTarget
 from fillstream.schemas.topics import find
-from fillstream.topic_io import consume, end_offsets
 from tests.integration.live import running_pipeline
 from tests.integration.test_api_live import ORDER, market
 

@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from fillstream import control
 from fillstream.cli import app
+from fillstream.domain.ids import order_id_for
 from fillstream.pipeline import Pipeline, Watcher
 from fillstream.schemas.models import TERMINAL, Schedule, SignalTemplate
-from fillstream.streams.execution.ids import order_id_for
 from fillstream.ticker import NAME as TICKER
 from tests.integration.live import running_pipeline
 

@@ -16,9 +16,9 @@ from confluent_kafka import KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fillstream.acls import pipeline_acls
+from fillstream.cluster_acls import apply_acls
 from fillstream.config import load_config
 from fillstream.infra import tls
-from fillstream.infra.acls import apply_acls
 from fillstream.infra.broker import SecureBroker, free_port
 
 pytestmark = pytest.mark.integration

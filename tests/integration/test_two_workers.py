@@ -18,10 +18,10 @@ from confluent_kafka.admin import AdminClient
 from fillstream import settings
 from fillstream.config import load_config
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 from fillstream.pipeline import Pipeline, feed
-from fillstream.streams.processors import PIPELINE
-from fillstream.streams.replay import run_replay
+from fillstream.processors import PIPELINE
+from fillstream.replay import run_replay
 from tests.integration.live import running_pipeline
 from tests.integration.test_pipeline_live import _fills
 

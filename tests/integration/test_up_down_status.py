@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from fillstream.connectors.feeds.events import MarketEvent
+from fillstream.domain.ids import order_id_for
 from fillstream.infra.broker import free_port
+from fillstream.infra.topic_io import consume, end_offsets, start_offsets
 from fillstream.pipeline import feed, tick
 from fillstream.schemas.models import Quote
 from fillstream.schemas.topics import find
-from fillstream.streams.execution.ids import order_id_for
 from fillstream.supervisor_record import SupervisorRecord, read_record
-from fillstream.topic_io import consume, end_offsets, start_offsets
 from tests.integration.processes import alive
 
 pytestmark = pytest.mark.integration

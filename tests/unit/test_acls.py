@@ -16,13 +16,12 @@ from typer.testing import CliRunner
 from fillstream import settings
 from fillstream.acls import Acl, pipeline_acls, topic_access
 from fillstream.cli import app
+from fillstream.cluster_acls import AclsUnavailable, apply_acls, binding, from_binding
 from fillstream.config import DEFAULT_CONFIG, EngineConfig, load_config
-from fillstream.infra.acls import AclsUnavailable, apply_acls, binding, from_binding
-from fillstream.kafka_client import ROLES
+from fillstream.processors import PROCESSORS, build_stage
 from fillstream.schemas.topics import CATALOG, changelog
-from fillstream.streams.processors import PROCESSORS
+from fillstream.settings.kafka_client import ROLES
 from fillstream.streams.stages.allocator import AllocatorStage
-from fillstream.streams.stages.desk import DeskStage
 from fillstream.streams.stages.monitor import MonitorStage
 from fillstream.streams.stages.risk import RiskStage
 from fillstream.streams.stages.scheduler import SchedulerStage
@@ -106,12 +105,12 @@ def test_who_may_publish_signals_and_commands(acls):
 
 
 def test_every_input_of_the_desk_is_readable_by_the_desk(acls, with_gateway):
-    stage = DeskStage(ENGINE)
+    stage = build_stage("desk", ENGINE)
     assert all(may_topic(acls, "desk", "READ", topic) for topic in stage.inputs)
     assert all(may_topic(acls, "desk", "WRITE", topic) for topic in stage.outputs)
     # Where a gateway trades, the desk reads its venues' fills too.
     gateway_acls = pipeline_acls(PREFIX, "at-least-once", with_gateway)
-    inputs = DeskStage(with_gateway).inputs
+    inputs = build_stage("desk", with_gateway).inputs
     assert "fills" in inputs
     assert all(may_topic(gateway_acls, "desk", "READ", topic) for topic in inputs)
 

@@ -50,8 +50,8 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from fillstream.connectors.instruments import Instrument, InstrumentBook
-from fillstream.connectors.reports import report_of
+from fillstream.domain.instruments import Instrument, InstrumentBook
+from fillstream.domain.reports import report_of
 from fillstream.schemas.models import (
     TERMINAL,
     ClockTick,

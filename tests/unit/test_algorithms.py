@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fillstream.cli import app
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 from fillstream.schemas.models import Quote, Side, Signal, Trade
 from fillstream.streams.execution import children
 from fillstream.streams.execution.algorithms import pov, twap, vwap

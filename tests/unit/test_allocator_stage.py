@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from fillstream.connectors.reports import report_of
+from fillstream.domain.ids import order_id_for
+from fillstream.domain.reports import report_of
+from fillstream.processors import build_stage
 from fillstream.schemas.models import (
     AccountCorrelation,
     AccountState,
@@ -29,9 +31,7 @@ from fillstream.schemas.models import (
     pair_id,
 )
 from fillstream.schemas.topics import find, key_of
-from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.memory import Memory
-from fillstream.streams.stages.allocator import AllocatorStage
 from fillstream.streams.stages.executor import ExecutorStage
 from fillstream.streams.stages.oms import OmsStage
 from tests.accounts import accounts_config
@@ -60,7 +60,7 @@ def paused(account_id: str) -> AccountState:
 
 
 def test_children_have_deterministic_ids_and_a_rationale_follows(config):
-    emits = AllocatorStage(config).handle("signals.group", group_signal(), T0)
+    emits = build_stage("allocator", config).handle("signals.group", group_signal(), T0)
     assert [emit.topic for emit in emits] == ["signals", "signals", "signals", "allocations"]
     children = [emit.record for emit in emits[:3]]
     # 1 BTC at 20 : 30 : 50
@@ -76,18 +76,18 @@ def test_children_have_deterministic_ids_and_a_rationale_follows(config):
 
 
 def test_a_repeated_parent_gives_identical_children_even_after_the_accounts_moved(config):
-    stage = AllocatorStage(config)
+    stage = build_stage("allocator", config)
     first = stage.handle("signals.group", group_signal(), T0)
     stage.handle("accounts.state", paused("fund-b"), T0)
     assert stage.handle("signals.group", group_signal(), T0) == first
     # restored from its memory, a worker gives the same again
-    restored = AllocatorStage(config)
+    restored = build_stage("allocator", config)
     Memory(restored).restore(Memory(stage).changes()[0])
     assert restored.handle("signals.group", group_signal(), T0) == first
 
 
 def test_a_paused_account_is_skipped_and_the_rationale_says_so(config):
-    stage = AllocatorStage(config)
+    stage = build_stage("allocator", config)
     stage.handle("accounts.state", paused("fund-b"), T0)
     emits = stage.handle("signals.group", group_signal(quantity="0.7"), T0)
     # fund-b paused: 20,000 : 50,000 of 70,000 -> 0.2, 0.5
@@ -99,7 +99,7 @@ def test_a_paused_account_is_skipped_and_the_rationale_says_so(config):
 
 
 def test_correlations_and_older_states_are_taken_as_the_table_says(config):
-    stage = AllocatorStage(config)
+    stage = build_stage("allocator", config)
     stage.handle(
         "accounts.correlations",
         AccountCorrelation(
@@ -156,10 +156,10 @@ def kraken_balance(free_usdt: str, fetched_at: int) -> VenueBalance:
 
 
 def test_the_venues_latest_balance_sizes_its_only_account_and_survives_a_restore(tmp_path):
-    stage = AllocatorStage(accounts_config(tmp_path, KRAKEN))
+    stage = build_stage("allocator", accounts_config(tmp_path, KRAKEN))
     stage.handle("venue.balances", kraken_balance("10000", T0), T0)
     stage.handle("venue.balances", kraken_balance("100000", T0 - 1), T0)  # an older copy
-    restored = AllocatorStage(accounts_config(tmp_path, KRAKEN))
+    restored = build_stage("allocator", accounts_config(tmp_path, KRAKEN))
     Memory(restored).restore(Memory(stage).changes()[0])
     # fund-d: kraken's 10,000 USDT free, budget 5,000 -> min(10,000, 100,000) = 10,000;
     # with fund-a 20,000, fund-b 30,000, fund-c 50,000: of 110,000, 1.1 BTC -> 0.2, 0.3, 0.5, 0.1
@@ -179,7 +179,7 @@ def test_the_lot_a_venue_publishes_rounds_the_children(config):
     # binance states lots of 0.001 (the configuration says 0.00001). 0.0999 splits 20 : 30 : 50
     # into 19.98, 29.97 and 49.95 lots: 19, 29 and 49 whole, and the 2 spare lots of the 99 go
     # to the largest remainders, fund-a (0.98) and fund-b (0.97): 0.02, 0.03, 0.049.
-    stage = AllocatorStage(config)
+    stage = build_stage("allocator", config)
     rules = InstrumentRules(
         instrument_id="binance:BTC/USDT",
         venue="binance",
@@ -204,12 +204,14 @@ def test_the_lot_a_venue_publishes_rounds_the_children(config):
 
 def test_an_unknown_group_is_refused_for_the_dead_letters(config):
     with pytest.raises(ValueError, match="no allocation group 'other'"):
-        AllocatorStage(config).handle("signals.group", group_signal(allocation_group="other"), T0)
+        build_stage("allocator", config).handle(
+            "signals.group", group_signal(allocation_group="other"), T0
+        )
 
 
 def test_a_refused_child_fails_over_to_the_heaviest_other_account_once(config):
     # fund-a's 0.2 refused by risk: fund-c (50,000) ranks before fund-b (30,000) and takes it
-    stage = AllocatorStage(config)
+    stage = build_stage("allocator", config)
     stage.handle("signals.group", group_signal(), T0)
     refused = ended("grp-1:fund-a", "fund-a", "0.2", "rejected", reason="ACCOUNT_PAUSED: paused")
     emits = stage.handle("allocations.ended", refused, T1)
@@ -224,20 +226,20 @@ def test_a_refused_child_fails_over_to_the_heaviest_other_account_once(config):
     assert (rationale.failover_of, rationale.allocated) == ("grp-1:fund-a", Decimal("0.2"))
     # delivered again, or to a worker restored from the memory: the same records
     assert stage.handle("allocations.ended", refused, T1) == emits
-    restored = AllocatorStage(config)
+    restored = build_stage("allocator", config)
     Memory(restored).restore(Memory(stage).changes()[0])
     assert restored.handle("allocations.ended", refused, T1) == emits
 
 
 def test_the_end_of_a_child_whose_parent_is_unknown_moves_nothing(config):
-    stage = AllocatorStage(config)
+    stage = build_stage("allocator", config)
     assert (
         stage.handle("allocations.ended", ended("grp-9:fund-a", "fund-a", "1", "expired"), T1) == []
     )
 
 
 def test_the_oms_hands_a_refused_childs_end_to_the_allocator_keyed_by_its_group(config):
-    child = AllocatorStage(config).handle("signals.group", group_signal(), T0)[0].record
+    child = build_stage("allocator", config).handle("signals.group", group_signal(), T0)[0].record
     refusal = Rejection(
         signal_id=child.signal_id,
         account_id=child.account_id,
@@ -308,7 +310,7 @@ def test_a_child_working_when_its_account_is_paused_or_halted_is_cancelled_and_f
     config, kind, why
 ):
     # limit children rest; fund-a's 0.2 is cancelled and fund-c (50,000) takes it
-    allocator = AllocatorStage(config)
+    allocator = build_stage("allocator", config)
     emits = allocator.handle("signals.group", group_signal(order_type="limit", price="60000"), T0)
     executor, oms, working = desk_with(emits[0].record)
     stop = Command(command_id="c-1", kind=kind, account_id="fund-a", reason="ops", created_at=T1)
@@ -321,7 +323,7 @@ def test_a_child_working_when_its_account_is_paused_or_halted_is_cancelled_and_f
 
 
 def test_a_child_refused_by_an_open_circuit_breaker_fails_over(config):
-    allocator = AllocatorStage(config)
+    allocator = build_stage("allocator", config)
     emits = allocator.handle("signals.group", group_signal(order_type="limit", price="60000"), T0)
     executor, oms, refused = desk_with(emits[1].record)
     why = "CIRCUIT_OPEN: the circuit breaker of binance is open"
@@ -355,7 +357,7 @@ groups = ["numbered"]
 
 def test_accounts_named_like_a_failover_number_fail_over_from_the_right_parent(tmp_path):
     # f1 30,000 : f2 50,000 of 0.8 gives f1 0.3 and f2 0.5; parents `p` and `p:f1` both held
-    stage = AllocatorStage(accounts_config(tmp_path, NUMBERED))
+    stage = build_stage("allocator", accounts_config(tmp_path, NUMBERED))
     for parent_id in ("p", "p:f1"):
         stage.handle(
             "signals.group",

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from fillstream.analytics.export import DEFAULT_TOPICS, records_frame
 from fillstream.cli import app
+from fillstream.infra.topic_io import codec
 from fillstream.schemas.contracts import current_schema
 from fillstream.schemas.topics import CATALOG, find
-from fillstream.topic_io import codec
 from tests.examples import example_records
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from fillstream.api.view import EngineView, apply
-from fillstream.streams.stages.allocator import AllocatorStage
+from fillstream.processors import build_stage
 from tests.accounts import accounts_config
 from tests.unit.test_allocator_stage import group_signal, paused
 from tests.unit.test_api_app import ADMIN, MARKET, READ, TRADE, Sent, _client, key
@@ -64,7 +64,7 @@ def test_status_from_risks_state_and_the_working_orders(engine):
 
 
 def test_history_lists_the_allocations_that_considered_the_account_newest_first(engine):
-    view, stage = EngineView(), AllocatorStage(engine)
+    view, stage = EngineView(), build_stage("allocator", engine)
     for n in (1, 2, 3):
         for emit in stage.handle("signals.group", group_signal(signal_id=f"grp-{n}"), T0):
             if emit.topic == "allocations":

@@ -465,7 +465,7 @@ def _replayed_bracket() -> tuple[Log, dict[str, Any]]:
     from fillstream.config import load_config
     from fillstream.connectors.feeds import load
     from fillstream.connectors.feeds.samples import sample_file
-    from fillstream.streams.replay import run_replay
+    from fillstream.replay import run_replay
 
     capture = sample_file("btcusdt_20240808.gz")
     if capture is None:

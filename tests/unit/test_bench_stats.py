@@ -12,7 +12,7 @@ from fillstream.bench.plan import BenchPlan
 from fillstream.bench.render import render
 from fillstream.bench.report import BenchReport, PhaseResult, highest_sustained, to_json
 from fillstream.bench.stats import Percentiles, kept_pace, percentile, rate_over
-from fillstream.cpu import cpu_per_signal
+from fillstream.infra.cpu import cpu_per_signal
 from fillstream.records_written import records_per_signal
 
 

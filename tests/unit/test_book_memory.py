@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal as D
 
-from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.simvenue.blotter import Blotter
 from fillstream.connectors.simvenue.book import BookView
 from fillstream.connectors.simvenue.matching import Listing
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.instruments import Instrument
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import BookUpdate, PriceLevel, Quote, Side
 from fillstream.streams.memory import Memory
 

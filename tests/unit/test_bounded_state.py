@@ -13,6 +13,7 @@ from types import MappingProxyType
 import pytest
 
 from fillstream.connectors.simvenue import SimulatedVenue, VenueReason
+from fillstream.domain.ids import RecentIds, order_id_for
 from fillstream.schemas.models import (
     Command,
     ExecutionReport,
@@ -24,7 +25,6 @@ from fillstream.schemas.models import (
     SliceAction,
     VenueAllocation,
 )
-from fillstream.streams.execution.ids import RecentIds, order_id_for
 from fillstream.streams.execution.parents import ExecutorState
 from fillstream.streams.memory import Memory
 from fillstream.streams.stages.executor import ExecutorStage

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from fillstream import kafka_client, settings
+from fillstream import settings
 from fillstream.infra.broker import LocalBroker
 from fillstream.infra.broker_security import BrokerSecurity
-from fillstream.kafka_client import ROLES
+from fillstream.settings import kafka_client
+from fillstream.settings.kafka_client import ROLES
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from fillstream.config import ConfigError, load_config
-from fillstream.connectors.instruments import InstrumentBook
+from fillstream.domain.instruments import InstrumentBook
 from fillstream.streams.risk.limits import RiskConfig
 
 

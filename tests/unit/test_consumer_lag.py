@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fillstream.topic_io import consumer_lag
+from fillstream.infra.topic_io import consumer_lag
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from fillstream.cpu import (
+from fillstream.infra.cpu import (
     CpuMeter,
     CpuPerSignal,
     ProcessTimes,

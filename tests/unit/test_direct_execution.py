@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+from fillstream.domain.ids import order_id_for, slice_id_for
 from fillstream.schemas.models import (
     ExecutionReport,
     ParentOrder,
@@ -12,7 +13,6 @@ from fillstream.schemas.models import (
     SliceAction,
     VenueAllocation,
 )
-from fillstream.streams.execution.ids import order_id_for, slice_id_for
 from fillstream.streams.execution.parents import ExecutorState, Rules, cancel, on_report, start
 
 T = 1723161300000000

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from fillstream.connectors.gateway.capabilities import capabilities_of
+from fillstream.domain.ids import order_id_for, slice_id_for
 from fillstream.schemas.models import (
     ExecutionReport,
     OrderType,
@@ -22,7 +23,6 @@ from fillstream.schemas.models import (
     Trade,
     VenueAllocation,
 )
-from fillstream.streams.execution.ids import order_id_for, slice_id_for
 from fillstream.streams.execution.parents import (
     ExecutorState,
     Rules,

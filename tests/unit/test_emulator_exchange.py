@@ -9,8 +9,8 @@ import pytest
 from fillstream.connectors.emulator import Account, Exchange
 from fillstream.connectors.emulator.errors import BinanceError
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
-from fillstream.connectors.instruments import Instrument
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.instruments import Instrument
+from fillstream.domain.venues import VenueConfig
 
 BTC_USDT = Instrument("binance", "BTC/USDT", D("0.01"), D("0.00001"), D("0.00001"), D("5"))
 VENUE = VenueConfig("binance", maker_fee=D("0.001"), taker_fee=D("0.002"))

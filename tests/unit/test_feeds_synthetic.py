@@ -12,7 +12,7 @@ import pytest
 
 from fillstream.connectors.feeds import MarketEvent
 from fillstream.connectors.feeds.synthetic import BTC_USDT, SyntheticParams, synthetic_events
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 from fillstream.schemas.models import BookUpdate, BookUpdateKind, Quote, Side, Trade
 
 MINUTE = SyntheticParams()  # the defaults: one minute of BTC/USDT

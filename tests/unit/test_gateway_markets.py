@@ -8,7 +8,7 @@ import ccxt
 import pytest
 
 from fillstream.connectors.gateway.markets import instrument_from_market
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 
 MARKET = {
     "symbol": "BTC/USDT",

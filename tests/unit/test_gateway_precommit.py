@@ -13,7 +13,7 @@ from fillstream.connectors.gateway.precommit import (
     pre_commit,
     reserved,
 )
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
 from fillstream.schemas.models import Side, Slice
 
 BTC = Instrument("binance", "BTC/USDT", D("0.5"), D("0.1"), D("0.5"), D("60"))

@@ -9,9 +9,9 @@ from pydantic import ValidationError
 
 from fillstream.connectors.gateway.journal import JournalEntry, Recovery, Step, latest, recover
 from fillstream.connectors.gateway.wire import from_record, to_record
+from fillstream.infra.topic_io import codec
 from fillstream.schemas.models import GatewayJournalEntry, Slice
 from fillstream.schemas.topics import find, key_of
-from fillstream.topic_io import codec
 from tests.examples import example_records
 
 T = 1_723_204_800_000_000

@@ -9,9 +9,9 @@ import socket
 import pytest
 from confluent_kafka import KafkaError
 
-from fillstream import kafka_client
-from fillstream.kafka_access import explain
-from fillstream.kafka_client import KafkaSettingsError, client_config, registry_config
+from fillstream.infra.kafka_access import explain
+from fillstream.settings import kafka_client
+from fillstream.settings.kafka_client import KafkaSettingsError, client_config, registry_config
 
 _VARIABLES = (
     "KAFKA_BOOTSTRAP_SERVERS",

@@ -16,9 +16,10 @@ from typing import Annotated
 import msgspec
 import pytest
 
-from fillstream.analytics.tca import Fill
 from fillstream.config import load_config
 from fillstream.connectors.simvenue.orders import VenueOrder
+from fillstream.domain.ids import RecentIds
+from fillstream.domain.ledger import Changes, Ledger
 from fillstream.schemas.models import (
     ParentOrder,
     RoutedOrder,
@@ -30,12 +31,11 @@ from fillstream.schemas.models import (
 from fillstream.streams.execution.algorithms.base import Market, ScheduledPlan
 from fillstream.streams.execution.algorithms.iceberg import IcebergPlan
 from fillstream.streams.execution.algorithms.pov import PovPlan
-from fillstream.streams.execution.ids import RecentIds
 from fillstream.streams.execution.parents import ParentExecution
-from fillstream.streams.ledger import Changes, Ledger
 from fillstream.streams.memory import Memory, Series, decode_value, encode_value
 from fillstream.streams.orders import open_order
 from fillstream.streams.stages.risk import RiskStage
+from fillstream.streams.tca import Fill
 
 T = 1_723_161_300_000_000
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from fillstream.processors import PROCESSORS as PIPELINE
 from fillstream.schemas.models import Metric
 from fillstream.streams.monitor import MonitorConfig
 from fillstream.streams.stages.monitor import MonitorStage
 from tests.unit.test_monitor import CONFIG, T0, S, metric, risk_figures
+
+PROCESSORS = (*PIPELINE, "gateway")  # the names a latency threshold may give
 
 
 def heartbeat(at_us: int, processor: str = "monitor") -> Metric:
@@ -40,7 +43,7 @@ def tape() -> list[Metric]:
 
 
 def test_an_alert_is_announced_once_when_it_fires_and_once_when_it_resolves():
-    announced = run(MonitorStage(CONFIG), tape())
+    announced = run(MonitorStage(CONFIG, PROCESSORS), tape())
     # 3 of 20 is 15% > 10%. The judgement of +11 s is made on the first record of +11 s,
     # risk's heartbeat, before its counts: the next one, at +12 s, sees them. Likewise 3 of
     # 120, 2.5%, resolves it at +22 s.
@@ -54,7 +57,7 @@ def test_an_alert_is_announced_once_when_it_fires_and_once_when_it_resolves():
 def test_the_same_records_announce_the_same_alerts_whoever_reads_them():
     """A restarted monitor reads the records again (at least once): what it announces must
     equal what was announced, so nothing in an alert names the worker that made it."""
-    first, again = MonitorStage(CONFIG), MonitorStage(CONFIG)
+    first, again = MonitorStage(CONFIG, PROCESSORS), MonitorStage(CONFIG, PROCESSORS)
     records = tape()
     announced = [e.record for r in records for e in first.handle("metrics", r, r.timestamp)]
     assert len(announced) == 2  # fired and resolved
@@ -63,7 +66,7 @@ def test_the_same_records_announce_the_same_alerts_whoever_reads_them():
 
 
 def test_it_judges_at_most_once_a_second_of_event_time_and_never_goes_back():
-    stage = MonitorStage(CONFIG)
+    stage = MonitorStage(CONFIG, PROCESSORS)
     run(stage, [heartbeat(T0 + 10 * S, "router")])
     assert stage.next_evaluation == T0 + 11 * S
     # a record stamped earlier (another partition's) does not move the clock back
@@ -102,7 +105,7 @@ def test_its_own_figures_keep_its_time_but_never_alert():
 
     def rules(processor: str) -> tuple[list[str], int]:
         """The rules announced, and the stage's clock at the end."""
-        stage = MonitorStage(CONFIG)
+        stage = MonitorStage(CONFIG, PROCESSORS)
         records = [
             heartbeat(T0),
             *histogram(processor, T0 + S, 0),
@@ -118,4 +121,4 @@ def test_its_own_figures_keep_its_time_but_never_alert():
 def test_a_latency_threshold_for_a_processor_nobody_runs_is_refused():
     config = MonitorConfig(max_latency_ms_by_processor={"routr": 10.0})
     with pytest.raises(ValueError, match="no processor is named 'routr'"):
-        MonitorStage(config)
+        MonitorStage(config, PROCESSORS)

@@ -12,7 +12,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from fillstream.connectors.reports import report_of
+from fillstream.domain.reports import report_of
 from fillstream.schemas.models import (
     ExecType,
     ExecutionReport,

@@ -21,7 +21,7 @@ DEFAULTS = Batching(
 def test_balanced_is_the_configured_defaults(monkeypatch):
     for name in ("FILLSTREAM_COMMIT_INTERVAL", "FILLSTREAM_FETCH_WAIT_MS"):
         monkeypatch.delenv(name, raising=False)
-    # fillstream/settings.py: 1 ms linger, 10 ms fetch wait, 1 byte, 0.5 s under at-least-once;
+    # settings/__init__.py: 1 ms linger, 10 ms fetch wait, 1 byte, 0.5 s under at-least-once;
     # under exactly-once the linger is the commit interval (0.1 s) and a fetch waits for 4 KiB.
     assert configured("at-least-once") == DEFAULTS
     assert configured("exactly-once") == Batching(100, 10_000, 10, 4096, 100)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from fillstream.config import load_config
-from fillstream.connectors.instruments import Instrument, InstrumentBook, PublishedRules
+from fillstream.domain.instruments import Instrument, InstrumentBook, PublishedRules
 from fillstream.schemas.models import (
     ClockTick,
     InstrumentRules,
@@ -86,7 +86,7 @@ def test_risk_refuses_what_the_venues_own_lot_size_refuses_and_keeps_it_after_a_
 
 def test_a_symbol_only_the_venue_lists_becomes_routable():
     config = load_config()
-    router = RouterStage(config)
+    router = RouterStage(config.venues, config.instruments)
     parent = ParentOrder(
         order_id="o-1", signal=signal("1", symbol="SOL/USDT", exchange=None), approved_at=T
     )

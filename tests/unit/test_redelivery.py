@@ -54,7 +54,7 @@ def test_an_execution_delivered_twice_counts_once_in_the_position():
 
 def test_an_approval_delivered_twice_is_routed_once():
     config = load_config()
-    router = RouterStage(config)
+    router = RouterStage(config.venues, config.instruments)
     quote = Quote(
         symbol="BTC/USDT",
         venue="binance",

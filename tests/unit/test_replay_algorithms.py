@@ -13,8 +13,8 @@ import pytest
 
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
+from fillstream.replay import run_replay
 from fillstream.schemas.models import SliceAction
-from fillstream.streams.replay import run_replay
 from tests.unit.test_replay_btcusdt import SECOND, T0, capture, signal
 
 TWAP = signal(

@@ -14,8 +14,8 @@ import pytest
 
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
+from fillstream.replay import run_replay
 from fillstream.schemas.models import Command, Side
-from fillstream.streams.replay import run_replay
 from fillstream.streams.stages.risk import RiskStage
 from tests.unit.test_replay_btcusdt import SECOND, T0, capture, signal
 

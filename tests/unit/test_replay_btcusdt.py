@@ -15,8 +15,8 @@ import pytest
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
 from fillstream.connectors.feeds.samples import sample_file
+from fillstream.replay import run_replay
 from fillstream.schemas.models import Command, Side
-from fillstream.streams.replay import run_replay
 from fillstream.streams.stages.risk import RiskStage
 
 T0 = 1723161300_000000  # 23:55:00 UTC

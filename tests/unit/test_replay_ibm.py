@@ -17,7 +17,7 @@ import pytest
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
 from fillstream.connectors.feeds.samples import sample_file
-from fillstream.streams.replay import run_replay
+from fillstream.replay import run_replay
 
 AT = 1381156753_131000  # 2013-10-07 10:39:13.131 EDT
 WINDOW_US = 5_000_000

@@ -14,8 +14,8 @@ import pytest
 
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
+from fillstream.replay import run_replay
 from fillstream.schemas.models import Trade
-from fillstream.streams.replay import run_replay
 from tests.unit.test_replay_btcusdt import capture, signal
 
 RATES = ("0.3", "0.5")

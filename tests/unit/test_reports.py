@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from fillstream.config import load_config
-from fillstream.connectors.reports import rejected
+from fillstream.domain.reports import rejected
 from fillstream.schemas.models import ExecutionReport, Slice
 from fillstream.streams.stages import Emit
 from fillstream.streams.stages.venue import VenueStage
@@ -66,7 +66,8 @@ def test_a_refused_slice_ends_with_nothing_filled_nothing_left_and_no_commission
 
 
 def test_a_slice_for_a_venue_not_configured_is_refused_at_its_own_time():
-    stage = VenueStage(load_config())
+    config = load_config()
+    stage = VenueStage(config.venues, config.instruments, config.gateway)
     child = SLICE.model_copy(update={"venue": "nowhere"})
     report = ExecutionReport(
         **NOTHING_FILLED,

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from fillstream.connectors.instruments import Instrument, InstrumentBook
+from fillstream.domain.ids import RecentIds
+from fillstream.domain.instruments import Instrument, InstrumentBook
 from fillstream.schemas.models import Command, Quote, Side, Signal, Trade
-from fillstream.streams.execution.ids import RecentIds
 from fillstream.streams.risk import (
     AccountRisk,
     MarketView,

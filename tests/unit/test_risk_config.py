@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from fillstream.connectors.instruments import InstrumentBook
+from fillstream.domain.instruments import InstrumentBook
 from fillstream.streams.risk import Limits, RiskConfig, TradingState
 
 NO_INSTRUMENTS = InstrumentBook.of([])

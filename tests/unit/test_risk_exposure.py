@@ -14,7 +14,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fillstream.connectors.instruments import Instrument, InstrumentBook
+from fillstream.domain.ids import order_id_for
+from fillstream.domain.instruments import Instrument, InstrumentBook
 from fillstream.schemas.models import (
     ExecutionReport,
     OrderState,
@@ -23,7 +24,6 @@ from fillstream.schemas.models import (
     Side,
     Signal,
 )
-from fillstream.streams.execution.ids import order_id_for
 from fillstream.streams.memory import Memory
 from fillstream.streams.risk import (
     MarketView,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from fillstream.connectors.instruments import Instrument, InstrumentBook
+from fillstream.domain.instruments import Instrument, InstrumentBook
 from fillstream.schemas.models import (
     AccountStatus,
     Command,

@@ -6,8 +6,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from fillstream.connectors.instruments import Instrument, InstrumentBook
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.instruments import Instrument, InstrumentBook
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import Quote, Signal
 from fillstream.streams.routing import NoVenue, plan_route
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from fillstream import topic_io
-from fillstream.kafka_access import KafkaAccessRefused
+from fillstream.infra import topic_io
+from fillstream.infra.kafka_access import KafkaAccessRefused
 from fillstream.streams import runtime
 
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from fillstream.connectors.instruments import Instrument
 from fillstream.connectors.simvenue import (
     MarketEvent,
     OpenOrder,
@@ -33,7 +32,8 @@ from fillstream.connectors.simvenue import (
 )
 from fillstream.connectors.simvenue.blotter import quote_currency
 from fillstream.connectors.simvenue.exact import EXACT
-from fillstream.connectors.venues import VenueConfig
+from fillstream.domain.instruments import Instrument
+from fillstream.domain.venues import VenueConfig
 from fillstream.schemas.models import (
     BookUpdate,
     ExecutionReport,

@@ -16,7 +16,8 @@ import pytest
 
 from fillstream.config import load_config
 from fillstream.connectors.feeds.events import MarketEvent
-from fillstream.connectors.instruments import Instrument
+from fillstream.domain.instruments import Instrument
+from fillstream.replay import run_replay
 from fillstream.schemas.models import (
     BookUpdate,
     OrderType,
@@ -33,7 +34,6 @@ from fillstream.streams.execution.collar import (
     collar_price,
     max_slippage_bps,
 )
-from fillstream.streams.replay import run_replay
 from fillstream.streams.risk.limits import RiskConfig
 from fillstream.streams.risk.market import reference_of
 from fillstream.streams.stages.risk import RiskStage

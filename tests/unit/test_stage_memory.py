@@ -15,11 +15,11 @@ import pytest
 
 from fillstream.config import load_config
 from fillstream.connectors.feeds import load
+from fillstream.processors import PROCESSORS, build_stage
+from fillstream.replay import Replay, run_replay, timeline
 from fillstream.schemas.models import Command
 from fillstream.streams.execution.parents import Rules
 from fillstream.streams.memory import Memory
-from fillstream.streams.processors import PROCESSORS, build_stage
-from fillstream.streams.replay import Replay, run_replay, timeline
 from fillstream.streams.stages import Wiring
 from fillstream.streams.stages.executor import ExecutorStage
 from tests.unit.test_replay_btcusdt import COMMANDS, SIGNALS, T0, capture, signal

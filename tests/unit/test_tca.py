@@ -16,7 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fillstream.analytics.tca import (
+from fillstream.config import load_config
+from fillstream.schemas.models import Side
+from fillstream.streams.tca import (
     Execution,
     Fill,
     Horizons,
@@ -32,8 +34,6 @@ from fillstream.analytics.tca import (
     spreads,
     timing_cost,
 )
-from fillstream.config import load_config
-from fillstream.schemas.models import Side
 
 BUY, SELL = 1, -1
 S = 1_000_000  # µs per second

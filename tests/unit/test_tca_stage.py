@@ -19,7 +19,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from fillstream.analytics.tca import Horizons, TcaConfig
+from fillstream.domain.event_time import event_time
 from fillstream.schemas.models import (
     ClockTick,
     Command,
@@ -34,8 +34,8 @@ from fillstream.schemas.models import (
     Trade,
 )
 from fillstream.streams.memory import Memory
-from fillstream.streams.stages import event_time
 from fillstream.streams.stages.tca import TcaStage
+from fillstream.streams.tca import Horizons, TcaConfig
 
 T = 1_723_161_300_000_000
 S = 1_000_000

@@ -57,12 +57,12 @@ from fillstream.connectors.livefeed.core import (
     touch_of,
     trades_of,
 )
+from fillstream.infra.topic_io import make_producer, send, typed_codec
 from fillstream.infra.topics import ensure_topics
-from fillstream.kafka_client import worker_id
 from fillstream.schemas.topics import find, key_of
+from fillstream.settings.kafka_client import worker_id
 from fillstream.streams.risk.market import reference_of
 from fillstream.streams.telemetry import Publisher, Telemetry
-from fillstream.topic_io import make_producer, send, typed_codec
 
 __all__ = ["run_feed"]
 

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fillstream.schemas.models import Side
-from fillstream.tables import refuse_unknown
+from fillstream.settings.tables import refuse_unknown
 
 __all__ = [
     "Analysis",

@@ -69,6 +69,7 @@ from fillstream.connectors.gateway.journal import JournalEntry
 from fillstream.connectors.gateway.reconcile import Reconciliation
 from fillstream.connectors.gateway.tracking import trade_id_of
 from fillstream.connectors.gateway.wire import from_record, to_record
+from fillstream.infra.topic_io import at_ends, codec, consume, make_producer, send, typed_codec
 from fillstream.schemas.models import (
     Command,
     CommandKind,
@@ -82,7 +83,6 @@ from fillstream.schemas.topics import find, key_of
 from fillstream.streams.runtime import run_processor
 from fillstream.streams.stages import Emit
 from fillstream.streams.telemetry import worker_id
-from fillstream.topic_io import at_ends, codec, consume, make_producer, send, typed_codec
 
 __all__ = ["READS", "WRITES", "GatewayStage", "run_gateway"]
 

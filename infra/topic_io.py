@@ -13,7 +13,6 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from fillstream.kafka_client import client_config
 from fillstream.schemas.serde import (
     Codec,
     RecordCodec,
@@ -22,6 +21,7 @@ from fillstream.schemas.serde import (
     record_codec_for,
 )
 from fillstream.schemas.topics import TopicSpec, broadcast, key_of
+from fillstream.settings.kafka_client import client_config
 
 __all__ = [
     "LEADER_MOVES",

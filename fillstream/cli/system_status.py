@@ -19,11 +19,11 @@ from fillstream import settings
 from fillstream.api.cluster import Cluster, GroupLag
 from fillstream.api.status import HEARTBEAT_TIMEOUT, health
 from fillstream.api.view import EngineView, SeriesKey, apply
+from fillstream.infra.topic_io import consume, end_offsets, start_offsets
 from fillstream.schemas.models import Metric
 from fillstream.schemas.topics import find
 from fillstream.supervisor_record import SupervisorRecord, is_fillstream_process
 from fillstream.ticker import NAME as TICKER
-from fillstream.topic_io import consume, end_offsets, start_offsets
 
 __all__ = ["ProcessStatus", "SystemStatus", "system_status"]
 

@@ -1,4 +1,5 @@
-"""Where fillstream keeps its state and which Kafka cluster it talks to.
+"""Where fillstream keeps its state and which Kafka cluster it talks to (the ground floor:
+`kafka_client` configures every Kafka client from these, `tables` checks config tables).
 
 Everything is read from the environment at call time, so tests and the CLI can
 point one process at different brokers without reloading modules.

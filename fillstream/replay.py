@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 
 from fillstream.config import EngineConfig
 from fillstream.connectors.feeds.events import MarketEvent
+from fillstream.domain.ids import order_id_for
+from fillstream.processors import PIPELINE, build_stage
 from fillstream.schemas.models import (
     Command,
     ExecutionReport,
@@ -31,8 +33,6 @@ from fillstream.schemas.models import (
     Rejection,
     Trade,
 )
-from fillstream.streams.execution.ids import order_id_for
-from fillstream.streams.processors import PIPELINE, build_stage
 from fillstream.streams.risk.market import reference_of
 from fillstream.streams.stages import Emit, Stage, Wiring
 

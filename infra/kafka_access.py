@@ -15,7 +15,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
-from fillstream.kafka_client import client_config, role
+from fillstream.settings.kafka_client import client_config, role
 
 __all__ = ["AUTHORIZATION", "KafkaAccessRefused", "cluster_answers", "explain"]
 

@@ -23,7 +23,7 @@ from confluent_kafka.admin import (
 from fillstream import settings
 from fillstream.acls import Acl, pipeline_acls
 from fillstream.config import EngineConfig
-from fillstream.kafka_client import client_config, local_security
+from fillstream.settings.kafka_client import client_config, local_security
 
 __all__ = [
     "AclsUnavailable",

@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 
-from fillstream.streams.ledger import Ledger
+from fillstream.domain.ledger import Ledger
 
 __all__ = ["REDELIVERY_MEMORY", "RecentIds", "order_id_for", "slice_id_for"]
 

@@ -14,7 +14,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 from fillstream.schemas.models import InstrumentRules
-from fillstream.tables import refuse_unknown
+from fillstream.settings.tables import refuse_unknown
 
 __all__ = ["Instrument", "InstrumentBook", "PublishedRules"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from fillstream.tables import refuse_unknown
+from fillstream.settings.tables import refuse_unknown
 
 __all__ = ["VenueConfig"]
 
