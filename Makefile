@@ -5,11 +5,17 @@ BIN := $(VENV)/bin
 
 .PHONY: setup demo test lint bench clean
 
+# setuptools notes "Editable installation. Please be careful with folders in your working
+# directory with the same name as your package" for every editable install whose packages map
+# to several folders (package-dir: fillstream.schemas is schemas/, ...). It is information, not
+# a problem (setuptools' InformationOnly, pypa/packaging-problems#558); only it is silenced.
+EDITABLE_QUIET := PYTHONWARNINGS="ignore:Editable installation"
+
 $(BIN)/fillstream: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "fillstream needs Python 3.11+; set PYTHON=python3.11 (or newer)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(EDITABLE_QUIET) $(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
 # A virtualenv with fillstream, and the local broker's jars (fetched once from Maven Central).
@@ -32,7 +38,7 @@ lint: $(BIN)/fillstream
 # virtualenv of its own so it never enters fillstream's.
 FAUST_VENV ?= .venv-faust
 bench: setup
-	$(BIN)/pip install --quiet -e '.[dev,compare]'
+	$(EDITABLE_QUIET) $(BIN)/pip install --quiet -e '.[dev,compare]'
 	test -x $(FAUST_VENV)/bin/python || ($(PYTHON) -m venv $(FAUST_VENV) && $(FAUST_VENV)/bin/pip install --quiet 'faust-streaming==0.15.3')
 	$(BIN)/python benchmarks/serde.py
 	$(BIN)/python benchmarks/cores.py
