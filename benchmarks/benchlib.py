@@ -63,12 +63,13 @@ def broker(bootstrap: str | None, kafka_version: str | None = None) -> Iterator[
         yield Broker(configured, "KAFKA_BOOTSTRAP_SERVERS", kafka_version or unknown)
         return
     try:
-        from fillstream.infra.broker import KAFKA_VERSION, ephemeral_broker
+        from fillstream.infra.jars import KAFKA_VERSION
+        from fillstream.infra.test_brokers import ephemeral_broker
     except ImportError as exc:
         raise SystemExit(
             f"no broker: pass --bootstrap or set KAFKA_BOOTSTRAP_SERVERS ({exc})"
         ) from exc
-    print("starting an ephemeral local Kafka broker (fillstream.infra.broker) ...", flush=True)
+    print("starting an ephemeral local Kafka broker (fillstream.infra.test_brokers) ...", flush=True)
     with ephemeral_broker() as address:
         yield Broker(address, "ephemeral_broker()", KAFKA_VERSION)
 

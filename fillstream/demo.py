@@ -38,7 +38,7 @@ from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.synthetic import SyntheticParams, synthetic_events
 from fillstream.domain.ids import order_id_for
 from fillstream.domain.instruments import InstrumentBook
-from fillstream.infra import broker, topics
+from fillstream.infra import demo_broker, topics
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed, tick
 from fillstream.processors import running
 from fillstream.restarts import RestartPolicy, RestartReport
@@ -139,10 +139,10 @@ def ensure_broker(console: Console) -> None:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         console.print(f"Kafka: [bold]{settings.bootstrap_servers()}[/] (KAFKA_BOOTSTRAP_SERVERS)")
         return
-    status = broker.local_status()
+    status = demo_broker.local_status()
     if not status.running:
         with console.status("Starting the local Kafka broker (first run downloads its jars)…"):
-            status = broker.start_local()
+            status = demo_broker.start_local()
     console.print(f"Kafka: local broker at [bold]{status.bootstrap_servers}[/]")
 
 

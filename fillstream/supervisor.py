@@ -32,7 +32,7 @@ from pathlib import Path
 from fillstream import settings
 from fillstream.cluster_acls import grant_on_local_broker
 from fillstream.config import load_config
-from fillstream.infra import broker
+from fillstream.infra import demo_broker
 from fillstream.infra.topics import ensure_topics
 from fillstream.pipeline import Pipeline, log_tail
 from fillstream.restarts import RestartPolicy, RestartReport
@@ -74,9 +74,9 @@ def log_dir() -> Path:
 
 def _start_broker() -> bool:
     """Make sure a broker serves; whether this started it (and so stops it)."""
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or broker.local_status().running:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or demo_broker.local_status().running:
         return False
-    broker.start_local()
+    demo_broker.start_local()
     return True
 
 
@@ -145,7 +145,7 @@ def run_supervisor(options: SupervisorOptions, stop: threading.Event | None = No
         log.info("stopping %s", ", ".join(pipeline.processes) or "(nothing started)")
         pipeline.stop(STOP_TIMEOUT)
         if record.broker_started:
-            broker.stop_local()
+            demo_broker.stop_local()
             log.info("stopped the local broker")
         remove_record()
         remove_wanted()  # the next `up` starts with one worker of each again
@@ -211,8 +211,8 @@ def stop_supervisor(record: SupervisorRecord, timeout: float) -> list[str]:
         if is_fillstream_process(pid):
             os.kill(pid, signal.SIGKILL)
             killed.append(f"{name} (pid {pid})")
-    if record.broker_started and broker.local_status().pid is not None:
-        broker.stop_local()  # the supervisor did not get to it
+    if record.broker_started and demo_broker.local_status().pid is not None:
+        demo_broker.stop_local()  # the supervisor did not get to it
     if killed or read_record() == record:
         remove_record()
     return killed

@@ -5,171 +5,45 @@ and Apache publishes the whole broker on Maven Central. So the embedded default 
 the demo and for the integration tests, is `kafka.Kafka` started from those jars: no mock
 stands in for Kafka, and nobody has to install a broker by hand.
 
-- `ensure_jars` fetches the broker's classpath once into the user's cache dir;
-- `LocalBroker` runs one broker+controller node over a data dir;
-- the durable demo broker (`start_local`, `stop_local`, `local_status`) lives under the
-  user's state dir and outlives the CLI that started it;
-- `ephemeral_broker` and `broker_for_tests` give tests a broker that disappears afterwards,
-  `secure_broker_for_tests` a secured one (SASL_SSL, SCRAM users, ACLs: `broker_security`).
+- `LocalBroker` runs one broker+controller node over a data dir, from the jars
+  `infra/jars.py` fetches;
+- the durable demo broker, under the user's state dir, is `infra/demo_broker.py`;
+- the brokers tests run against are `infra/test_brokers.py`.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
-import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
-from fillstream import settings
 from fillstream.infra import processes
 from fillstream.infra.broker_security import BrokerSecurity
+from fillstream.infra.jars import ASSETS, BrokerSetupError, java, last_lines
 from fillstream.infra.private_files import write_private
-from fillstream.settings.kafka_client import LocalSecurity
 
 __all__ = [
     "DEFAULT_CONTROLLER_PORT",
     "DEFAULT_PORT",
-    "KAFKA_VERSION",
-    "BrokerSetupError",
-    "BrokerStatus",
     "LocalBroker",
-    "SecureBroker",
-    "broker_for_tests",
-    "ensure_jars",
-    "ephemeral_broker",
+    "broker_alive",
     "free_port",
-    "jars_dir",
-    "local_broker",
-    "local_status",
-    "secure_broker_for_tests",
-    "start_local",
-    "stop_local",
+    "port_answers",
+    "terminate",
 ]
-
-# 4.4.0 is the newest kafka_2.13 on Maven Central, but its POM depends on
-# org.apache.kafka:kafka-tools-api:4.4.0, which Central does not have (404), so it cannot
-# resolve. 4.3.1 is the newest 4.x whose whole dependency tree resolves.
-KAFKA_VERSION = "4.3.1"
-MIN_JAVA = 17
 
 DEFAULT_PORT = 9092
 DEFAULT_CONTROLLER_PORT = 9093
-
-_ASSETS = Path(__file__).parent / "kafka"
-"""pom.xml and log4j2.yaml, shipped as package data. A real directory (not a zip member)
-because `mvn -f` and the JVM's `-Dlog4j2.configurationFile` both need a file path."""
-
-_NO_BROKER_HINT = "or set KAFKA_BOOTSTRAP_SERVERS to an existing Kafka cluster"
-
-
-class BrokerSetupError(RuntimeError):
-    """The local broker cannot be fetched or started; the message says what to do about it."""
-
-
-# -- prerequisites -------------------------------------------------------------------------
-
-
-def _java() -> str:
-    """The `java` to run Kafka with: `$JAVA_HOME/bin/java`, else the one on PATH (17+)."""
-    java_home = os.environ.get("JAVA_HOME")
-    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
-    if java is None or not Path(java).is_file():
-        raise BrokerSetupError(
-            "java not found: install a Java 17+ JDK (e.g. `apt install openjdk-17-jdk-headless`"
-            f" or `brew install openjdk@17`) {_NO_BROKER_HINT}"
-        )
-    # `java -version` writes e.g. `openjdk version "17.0.15" 2025-04-15` (or "1.8.0_292") to
-    # stderr; a too-old JVM otherwise fails later with an obscure UnsupportedClassVersionError.
-    banner = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
-    found = re.search(r'version "(?:1\.)?(\d+)', banner)
-    if found is None or int(found.group(1)) < MIN_JAVA:
-        shown = banner.splitlines()[0] if banner else "unknown version"
-        raise BrokerSetupError(
-            f"Kafka {KAFKA_VERSION} needs Java {MIN_JAVA}+, but {java} is {shown!r}: install a"
-            " Java 17+ JDK (e.g. `apt install openjdk-17-jdk-headless`) and put it on PATH or"
-            f" in JAVA_HOME, {_NO_BROKER_HINT}"
-        )
-    return java
-
-
-def _mvn() -> str:
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise BrokerSetupError(
-            "mvn not found: install Maven 3.6+ (e.g. `apt install maven` or `brew install"
-            " maven`), needed once to fetch the Kafka jars from Maven Central,"
-            f" {_NO_BROKER_HINT}"
-        )
-    return mvn
-
-
-# -- jars ------------------------------------------------------------------------------------
-
-
-def jars_dir(cache: Path | None = None) -> Path:
-    """Where the broker's jars live once fetched: `<cache>/kafka-<version>/lib`."""
-    return (cache or settings.cache_dir()) / f"kafka-{KAFKA_VERSION}" / "lib"
-
-
-def ensure_jars(cache: Path | None = None) -> Path:
-    """Return the lib dir holding Kafka's runtime classpath, fetching it with Maven if absent.
-
-    Maven copies into a temporary sibling which is then renamed into place, so an interrupted
-    fetch never leaves a half-filled lib dir that a later call would trust. Once the lib dir
-    exists this returns at once and needs neither Maven nor the network.
-    """
-    lib = jars_dir(cache)
-    if lib.is_dir():
-        return lib
-    mvn = _mvn()
-    lib.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix="lib.partial-", dir=lib.parent))
-    try:
-        fetched = subprocess.run(
-            [
-                mvn,
-                "-B",
-                "-q",
-                "-f",
-                str(_ASSETS / "pom.xml"),
-                f"-Dkafka.version={KAFKA_VERSION}",
-                "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
-                "-DincludeScope=runtime",
-                f"-DoutputDirectory={partial}",
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if fetched.returncode != 0:
-            raise BrokerSetupError(
-                f"fetching the Kafka {KAFKA_VERSION} jars from Maven Central failed (check the"
-                " network or a proxy in ~/.m2/settings.xml):\n"
-                + _tail(fetched.stdout + fetched.stderr)
-            )
-        try:
-            partial.rename(lib)
-        except OSError:
-            if not lib.is_dir():  # a concurrent fetch that won the rename is fine
-                raise
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-    return lib
 
 
 # -- processes and ports -------------------------------------------------------------------
@@ -197,18 +71,18 @@ def _port_in_use(port: int) -> bool:
         return False
 
 
-def _port_answers(port: int) -> bool:
+def port_answers(port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
         return True
     return False
 
 
-def _pid_alive(pid: int) -> bool:
+def broker_alive(pid: int) -> bool:
     """Whether `pid` is a live Kafka broker (`processes.runs`: not a pid reused since)."""
     return processes.runs(pid, lambda argv: "kafka.Kafka" in argv)
 
 
-def _terminate(pid: int, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
+def terminate(pid: int, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
     """SIGTERM the broker's process group and wait; SIGKILL it if still there after `timeout`.
 
     SIGTERM runs Kafka's clean shutdown (flushes the logs, writes the clean-shutdown marker), so
@@ -224,7 +98,7 @@ def _terminate(pid: int, timeout: float, process: subprocess.Popen[bytes] | None
                 return False
             return True
         deadline = time.monotonic() + within
-        while _pid_alive(pid):
+        while broker_alive(pid):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.1)
@@ -236,10 +110,6 @@ def _terminate(pid: int, timeout: float, process: subprocess.Popen[bytes] | None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
         exited(10.0)
-
-
-def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _new_cluster_id() -> str:
@@ -345,7 +215,7 @@ class LocalBroker:
         return [
             java,
             "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={_ASSETS / 'log4j2.yaml'}",
+            f"-Dlog4j2.configurationFile={ASSETS / 'log4j2.yaml'}",
             "-cp",
             str(self.lib_dir / "*"),
             *args,
@@ -367,7 +237,7 @@ class LocalBroker:
         self._write_config()
         formatted = subprocess.run(
             self._jvm(
-                _java(),
+                java(),
                 "kafka.tools.StorageTool",
                 "format",
                 "-t",
@@ -383,7 +253,7 @@ class LocalBroker:
         if formatted.returncode != 0:
             raise BrokerSetupError(
                 f"formatting the Kafka data dir {self.data_dir} failed:\n"
-                + _tail(formatted.stdout + formatted.stderr)
+                + last_lines(formatted.stdout + formatted.stderr)
             )
 
     def start(self) -> None:
@@ -392,7 +262,7 @@ class LocalBroker:
         The JVM gets its own session (and so its own process group): Ctrl-C in the terminal that
         ran the CLI does not reach it, it outlives the CLI, and `stop` can signal it as a group.
         """
-        java = _java()
+        binary = java()
         for port in (self.port, self.controller_port):
             if _port_in_use(port):
                 raise BrokerSetupError(
@@ -413,7 +283,7 @@ class LocalBroker:
             self.log_path.replace(self.log_path.with_name("broker.log.1"))
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
-                self._jvm(java, f"-Xmx{self.heap}", "kafka.Kafka", str(self.config_path)),
+                self._jvm(binary, f"-Xmx{self.heap}", "kafka.Kafka", str(self.config_path)),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -433,9 +303,9 @@ class LocalBroker:
             if self._process is not None and self._process.poll() is not None:
                 raise BrokerSetupError(
                     f"the Kafka broker exited with code {self._process.returncode} while"
-                    f" starting; end of {self.log_path}:\n{self._log_tail()}"
+                    f" starting; end of {self.log_path}:\n{self._loglast_lines()}"
                 )
-            if _port_answers(self.port):
+            if port_answers(self.port):
                 admin = admin or AdminClient(self.admin_config())
                 with contextlib.suppress(KafkaException):
                     if admin.list_topics(timeout=min(remaining, 2.0)).brokers:
@@ -445,248 +315,17 @@ class LocalBroker:
             time.sleep(0.1)
         raise BrokerSetupError(
             f"the Kafka broker did not answer on {self.bootstrap_servers} within {timeout:.0f}s;"
-            f" end of {self.log_path}:\n{self._log_tail()}"
+            f" end of {self.log_path}:\n{self._loglast_lines()}"
         )
 
     def stop(self, timeout: float = 30.0) -> None:
         """Shut the broker down cleanly (SIGTERM), forcing it (SIGKILL) after `timeout`."""
         if self._process is not None:
-            _terminate(self._process.pid, timeout, self._process)
+            terminate(self._process.pid, timeout, self._process)
             self._process = None
 
-    def _log_tail(self) -> str:
+    def _loglast_lines(self) -> str:
         try:
-            return _tail(self.log_path.read_text(errors="replace"))
+            return last_lines(self.log_path.read_text(errors="replace"))
         except FileNotFoundError:
             return "(no log)"
-
-
-# -- the durable demo broker ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BrokerStatus:
-    """What `fillstream kafka status` reports about the durable local broker.
-
-    `pid` without `running` means a broker process exists but does not answer on its port
-    (still starting, or hung). `security`: the running broker is the secured one (`--secure`).
-    """
-
-    running: bool
-    data_dir: Path
-    log: Path
-    pid: int | None = None
-    bootstrap_servers: str | None = None
-    security: BrokerSecurity | None = None
-
-
-def local_broker(
-    port: int = DEFAULT_PORT,
-    controller_port: int = DEFAULT_CONTROLLER_PORT,
-    lib_dir: Path | None = None,
-    secure: bool = False,
-) -> LocalBroker:
-    """The demo broker, whose data survives restarts under the user's state dir; the secured
-    one keeps its data, TLS files and users apart, under `kafka/secure` (`broker_security`)."""
-    home = settings.state_dir() / "kafka"
-    secure_home = home / "secure"
-    return LocalBroker(
-        data_dir=(secure_home if secure else home) / "data",
-        lib_dir=lib_dir or jars_dir(),
-        port=port,
-        controller_port=controller_port,
-        security=BrokerSecurity(secure_home) if secure else None,
-    )
-
-
-@dataclass(frozen=True)
-class _Record:
-    pid: int
-    port: int
-    bootstrap_servers: str
-    secured: bool
-
-
-def _read_record() -> _Record | None:
-    """The running broker's record; None if there is no usable record."""
-    try:
-        record = json.loads(settings.local_broker_record().read_text())
-        return _Record(
-            pid=int(record["pid"]),
-            port=int(record["port"]),
-            bootstrap_servers=str(record["bootstrap_servers"]),
-            secured="security" in record,
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def local_status() -> BrokerStatus:
-    """Report the demo broker; a record left by a broker that died is deleted here."""
-    record = _read_record()
-    broker = local_broker(secure=record is not None and record.secured)
-    if record is None or not _pid_alive(record.pid):
-        if record is not None:
-            settings.local_broker_record().unlink(missing_ok=True)
-        return BrokerStatus(running=False, data_dir=broker.data_dir, log=broker.log_path)
-    return BrokerStatus(
-        running=_port_answers(record.port),
-        data_dir=broker.data_dir,
-        log=broker.log_path,
-        pid=record.pid,
-        bootstrap_servers=record.bootstrap_servers,
-        security=broker.security,
-    )
-
-
-def start_local(
-    port: int = DEFAULT_PORT,
-    controller_port: int = DEFAULT_CONTROLLER_PORT,
-    timeout: float = 60.0,
-    secure: bool = False,
-) -> BrokerStatus:
-    """Start the demo broker (`secure`: the SASL_SSL one) detached and wait until it serves;
-    a no-op if a local broker already runs, whichever it is (see the status's `security`).
-
-    The record (`settings.local_broker_record()`) is written as soon as the JVM exists, so
-    `stop_local` can find a broker even if this process dies while waiting for it.
-    """
-    status = local_status()
-    if status.running:
-        return status
-    if status.pid is not None:
-        raise BrokerSetupError(
-            f"a Kafka broker (pid {status.pid}) runs on the data dir but does not answer on"
-            f" {status.bootstrap_servers}; see {status.log}, or `fillstream kafka stop` it"
-        )
-    broker = local_broker(port, controller_port, ensure_jars(), secure)
-    record = settings.local_broker_record()
-    broker.start()
-    security = {} if broker.security is None else {"security": broker.security.record()}
-    record.write_text(
-        json.dumps(
-            {
-                "pid": broker.pid,
-                "bootstrap_servers": broker.bootstrap_servers,
-                "port": broker.port,
-                "controller_port": broker.controller_port,
-                "log": str(broker.log_path),
-                **security,
-            }
-        )
-    )
-    try:
-        broker.wait_ready(timeout)
-    except BaseException:
-        broker.stop()
-        record.unlink(missing_ok=True)
-        raise
-    return local_status()
-
-
-def stop_local(timeout: float = 30.0) -> bool:
-    """Stop the demo broker, plain or secured, and delete its record; False if none ran."""
-    status = local_status()
-    if status.pid is None:
-        return False
-    _terminate(status.pid, timeout, None)
-    settings.local_broker_record().unlink(missing_ok=True)
-    return True
-
-
-# -- brokers for tests -----------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _ephemeral(heap: str, secure: bool) -> Iterator[LocalBroker]:
-    """A fresh broker on a temporary dir and free ports, ready; stopped and deleted on exit."""
-    lib = ensure_jars()
-    with tempfile.TemporaryDirectory(prefix="fillstream-kafka-") as tmp:
-        port = free_port()
-        controller_port = free_port()
-        while controller_port == port:
-            controller_port = free_port()
-        security = BrokerSecurity(Path(tmp)) if secure else None
-        broker = LocalBroker(Path(tmp) / "data", lib, port, controller_port, heap, security)
-        try:
-            broker.start()
-            broker.wait_ready()
-            yield broker
-        finally:
-            broker.stop()
-
-
-@contextlib.contextmanager
-def ephemeral_broker(heap: str = "512m") -> Iterator[str]:
-    """A fresh broker on a temporary data dir and free ports; yields its bootstrap address.
-
-    Stopped and deleted on exit, so each use starts from an empty cluster.
-    """
-    with _ephemeral(heap, secure=False) as broker:
-        yield broker.bootstrap_servers
-
-
-@dataclass(frozen=True)
-class SecureBroker:
-    """What a test needs of a secured broker: where it is, the CA to trust, its users."""
-
-    bootstrap_servers: str
-    security: LocalSecurity
-    passwords: Mapping[str, str] = field(repr=False)
-    """`{role: password}` for every role of `kafka_client.ROLES`; `admin` is the super user."""
-
-    @property
-    def ca_location(self) -> str:
-        return self.security.ca_location
-
-    def config(self, user: str, **overrides: Any) -> dict[str, Any]:
-        """A client's configuration logging in as `user`, then `overrides` (librdkafka names:
-        `config("viewer", **{"sasl.password": "wrong"})`)."""
-        security = self.security.settings(user)
-        return {"bootstrap.servers": self.bootstrap_servers, **security, **overrides}
-
-
-@contextlib.contextmanager
-def secure_broker_for_tests(heap: str = "512m") -> Iterator[SecureBroker]:
-    """A fresh secured broker (SASL_SSL, SCRAM users, ACLs enforced: `broker_security`) on a
-    temporary dir and free ports, always a local JVM: its users and CA are made here.
-
-    Stopped and deleted on exit, with its CA and users.
-    """
-    with _ephemeral(heap, secure=True) as broker:
-        assert broker.security is not None
-        yield SecureBroker(
-            bootstrap_servers=broker.bootstrap_servers,
-            security=broker.security.local(),
-            passwords=MappingProxyType(broker.security.passwords()),
-        )
-
-
-def _docker_answers() -> bool:
-    """Whether a Docker engine answers a ping within 2s (no engine is the common case here)."""
-    try:
-        import docker  # a dev dependency, via testcontainers
-
-        return bool(docker.from_env(timeout=2).ping())
-    except Exception:
-        return False
-
-
-@contextlib.contextmanager
-def broker_for_tests() -> Iterator[str]:
-    """The broker integration tests run against, as a bootstrap address.
-
-    `KAFKA_BOOTSTRAP_SERVERS` (an existing cluster) if set; else a testcontainers Kafka in KRaft
-    mode if a Docker engine answers; else `ephemeral_broker()`, a local JVM.
-    """
-    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if configured:
-        yield configured
-    elif _docker_answers():
-        from testcontainers.kafka import KafkaContainer
-
-        with KafkaContainer().with_kraft() as container:
-            yield container.get_bootstrap_server()
-    else:
-        with ephemeral_broker() as bootstrap:
-            yield bootstrap

@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fillstream.infra import broker
-from fillstream.infra.broker import BrokerSetupError, BrokerStatus
+from fillstream.infra import broker, demo_broker, jars
 from fillstream.infra.broker_security import MECHANISM, PROTOCOL, BrokerSecurity
+from fillstream.infra.demo_broker import BrokerStatus
+from fillstream.infra.jars import BrokerSetupError
 
 app = typer.Typer(
     help=(
@@ -63,14 +64,14 @@ def _print_security(security: BrokerSecurity) -> None:
 @app.command()
 def fetch() -> None:
     """Download the Kafka broker's jars from Maven Central (once; later runs are offline)."""
-    lib = broker.jars_dir()
+    lib = jars.jars_dir()
     if not lib.is_dir():
-        console.print(f"Fetching Apache Kafka {broker.KAFKA_VERSION} jars from Maven Central...")
+        console.print(f"Fetching Apache Kafka {jars.KAFKA_VERSION} jars from Maven Central...")
     try:
-        lib = broker.ensure_jars()
+        lib = jars.ensure_jars()
     except BrokerSetupError as error:
         raise _fail(error) from None
-    console.print(f"Kafka {broker.KAFKA_VERSION} jars in {lib}", highlight=False)
+    console.print(f"Kafka {jars.KAFKA_VERSION} jars in {lib}", highlight=False)
 
 
 @app.command()
@@ -90,7 +91,7 @@ def start(
     ] = False,
 ) -> None:
     """Start the broker in the background and wait until it serves requests."""
-    status = broker.local_status()
+    status = demo_broker.local_status()
     if status.running:
         running = "secured" if status.security is not None else "plain"
         console.print(
@@ -104,11 +105,11 @@ def start(
             )
             raise typer.Exit(code=1)
         return
-    if not broker.jars_dir().is_dir():
-        console.print(f"Fetching Apache Kafka {broker.KAFKA_VERSION} jars from Maven Central...")
+    if not jars.jars_dir().is_dir():
+        console.print(f"Fetching Apache Kafka {jars.KAFKA_VERSION} jars from Maven Central...")
     try:
-        with console.status(f"Starting Kafka {broker.KAFKA_VERSION}..."):
-            status = broker.start_local(port, controller_port, secure=secure)
+        with console.status(f"Starting Kafka {jars.KAFKA_VERSION}..."):
+            status = demo_broker.start_local(port, controller_port, secure=secure)
     except BrokerSetupError as error:
         raise _fail(error) from None
     _print_status(status)
@@ -118,7 +119,7 @@ def start(
 def stop() -> None:
     """Stop the broker cleanly (its data is kept)."""
     with console.status("Stopping Kafka..."):
-        stopped = broker.stop_local()
+        stopped = demo_broker.stop_local()
     console.print("Kafka stopped" if stopped else "Kafka was not running")
 
 
@@ -126,7 +127,7 @@ def stop() -> None:
 def status() -> None:
     """Show whether the broker runs, where, whether it is secured, and its data dir and log
     (exit code 1 if stopped)."""
-    current = broker.local_status()
+    current = demo_broker.local_status()
     _print_status(current)
     if not current.running:
         raise typer.Exit(code=1)

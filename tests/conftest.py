@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fillstream.infra.broker import SecureBroker, broker_for_tests, secure_broker_for_tests
+from fillstream.infra.test_brokers import SecureBroker, broker_for_tests, secure_broker_for_tests
 from fillstream.schemas import trusted
 
 # Every record the pipeline builds unvalidated is validated too, and must come out the same.

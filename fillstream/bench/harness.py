@@ -38,7 +38,7 @@ from fillstream.bench.report import BenchReport, PhaseResult
 from fillstream.bench.stats import Percentiles, kept_pace, rate_over
 from fillstream.bench.workload import engine_toml, market, signal_templates, wall_clock_us
 from fillstream.config import load_config
-from fillstream.infra import broker, topics
+from fillstream.infra import demo_broker, topics
 from fillstream.infra.cpu import CLOCK_TICKS, CpuMeter, cpu_per_signal
 from fillstream.infra.topic_io import codec, make_producer, send
 from fillstream.pipeline import Pipeline, Watcher, delete_run, feed
@@ -359,7 +359,7 @@ def run_bench(plan: BenchPlan, console: Console) -> BenchReport:
 def _local_broker_pid() -> int | None:
     """The local broker's pid when the bench talks to it; None for any other cluster, whose
     processes this machine may not even run."""
-    status = broker.local_status()
+    status = demo_broker.local_status()
     if status.running and status.bootstrap_servers == settings.bootstrap_servers():
         return status.pid
     return None

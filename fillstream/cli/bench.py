@@ -11,7 +11,7 @@ import typer
 
 from fillstream import settings
 from fillstream.cli.console import console, errors
-from fillstream.infra.broker import BrokerSetupError
+from fillstream.infra.jars import BrokerSetupError
 from fillstream.schemas.models import OptimizationTarget
 
 __all__ = ["bench"]

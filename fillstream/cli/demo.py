@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from fillstream.cli.console import console, errors
-from fillstream.infra.broker import BrokerSetupError
+from fillstream.infra.jars import BrokerSetupError
 
 __all__ = ["demo"]
 

@@ -83,7 +83,7 @@ def up(
     `fillstream down` stops it.
     """
     from fillstream.config import ConfigError, load_config
-    from fillstream.infra.broker import BrokerSetupError
+    from fillstream.infra.jars import BrokerSetupError
     from fillstream.supervisor import SupervisorOptions, launch, run_supervisor
 
     record = _live_record()

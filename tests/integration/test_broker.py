@@ -10,13 +10,9 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from fillstream.infra.broker import (
-    BrokerSetupError,
-    LocalBroker,
-    ensure_jars,
-    ephemeral_broker,
-    free_port,
-)
+from fillstream.infra.broker import LocalBroker, free_port
+from fillstream.infra.jars import BrokerSetupError, ensure_jars
+from fillstream.infra.test_brokers import ephemeral_broker
 
 TIMEOUT = 30.0
 

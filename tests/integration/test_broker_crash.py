@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from fillstream.bench import workload
 from fillstream.cli import app
-from fillstream.infra.broker import LocalBroker, ensure_jars, free_port
+from fillstream.infra.broker import LocalBroker, free_port
+from fillstream.infra.jars import ensure_jars
 from fillstream.infra.topic_io import codec, make_producer, send
 from fillstream.schemas.models import TERMINAL
 from fillstream.schemas.topics import find, key_of

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from fillstream.infra.broker import free_port, start_local, stop_local
+from fillstream.infra.broker import free_port
+from fillstream.infra.demo_broker import start_local, stop_local
 from tests.integration.processes import fillstream_children
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fillstream.cli import app
-from fillstream.infra.broker import free_port, local_status, start_local, stop_local
+from fillstream.infra.broker import free_port
+from fillstream.infra.demo_broker import local_status, start_local, stop_local
 from fillstream.infra.topic_io import consume
 from fillstream.infra.topics import admin_client
 from fillstream.schemas.topics import find

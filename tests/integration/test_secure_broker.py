@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from fillstream.cli import app
 from fillstream.infra import tls
-from fillstream.infra.broker import SecureBroker, free_port
+from fillstream.infra.broker import free_port
+from fillstream.infra.test_brokers import SecureBroker
 
 pytestmark = pytest.mark.integration
 

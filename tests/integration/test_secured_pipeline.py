@@ -19,7 +19,8 @@ from fillstream.acls import pipeline_acls
 from fillstream.cluster_acls import apply_acls
 from fillstream.config import load_config
 from fillstream.infra import tls
-from fillstream.infra.broker import SecureBroker, free_port
+from fillstream.infra.broker import free_port
+from fillstream.infra.test_brokers import SecureBroker
 
 pytestmark = pytest.mark.integration
 
