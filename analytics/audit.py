@@ -35,7 +35,6 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from fillstream.analytics.audit_report import AuditReport, LogRecord, Rule, Violation, Where, Window
-from fillstream.domain.event_time import event_time
 from fillstream.domain.ids import order_id_for
 from fillstream.schemas.models import (
     MODELS,
@@ -53,7 +52,7 @@ from fillstream.schemas.models import (
     Slice,
     SliceAction,
 )
-from fillstream.schemas.topics import CATALOG
+from fillstream.schemas.topics import CATALOG, event_time
 from fillstream.streams.failover import parent_signal_id
 from fillstream.streams.orders import (
     IllegalTransition,

@@ -3,7 +3,7 @@
 `fillstream export --format jsonl --daily` writes `<out>/<topic>/<YYYY-MM-DD>.jsonl`: each
 record of the topic's Avro contract as one JSON line (`schemas/jsonl.py`: decimals as exact
 strings, timestamps as µs since the epoch, enums as their names), under the UTC day of its
-**event time** (`domain.event_time`: when the record happened, e.g. a fill's
+**event time** (`schemas.topics.event_time`: when the record happened, e.g. a fill's
 `timestamp`, an order state's `updated_at`), not of the time the broker took it. Without
 `--daily`, a topic's lines go to one file, `<out>/<topic>.jsonl`.
 
@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from fillstream.analytics.export import replace_whole
-from fillstream.domain.event_time import event_time
 from fillstream.schemas import jsonl
-from fillstream.schemas.topics import TopicSpec
+from fillstream.schemas.topics import TopicSpec, event_time
 
 __all__ = [
     "LOG_TOPICS",

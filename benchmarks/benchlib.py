@@ -69,7 +69,7 @@ def broker(bootstrap: str | None, kafka_version: str | None = None) -> Iterator[
         raise SystemExit(
             f"no broker: pass --bootstrap or set KAFKA_BOOTSTRAP_SERVERS ({exc})"
         ) from exc
-    print("starting an ephemeral local Kafka broker (fillstream.infra.test_brokers) ...", flush=True)
+    print("starting an ephemeral local Kafka broker (infra/test_brokers.py) ...", flush=True)
     with ephemeral_broker() as address:
         yield Broker(address, "ephemeral_broker()", KAFKA_VERSION)
 

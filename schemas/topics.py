@@ -15,7 +15,17 @@ from typing import Any, Literal
 
 from fillstream import settings
 
-__all__ = ["CATALOG", "TopicSpec", "broadcast", "changelog", "find", "key_of", "partition_of"]
+__all__ = [
+    "CATALOG",
+    "TopicSpec",
+    "broadcast",
+    "changelog",
+    "event_time",
+    "find",
+    "has_event_time",
+    "key_of",
+    "partition_of",
+]
 
 DAY_MS = 24 * 60 * 60 * 1000
 FOREVER = -1
@@ -36,6 +46,10 @@ class TopicSpec:
     # a key ("unkeyed": commands for an account or all, which risk and every executor read), or
     # "none".
     broadcast: Literal["none", "all", "unkeyed"] = "none"
+    # The field that carries when a record happened (µs since the epoch, UTC), the clock every
+    # stage reads, live and in replay; None for a topic whose records carry none (dead letters,
+    # the gateway's journal, batching profiles, a changelog).
+    event_time: str | None = None
 
     @property
     def full_name(self) -> str:
@@ -54,21 +68,54 @@ class TopicSpec:
 
 
 CATALOG: tuple[TopicSpec, ...] = (
-    TopicSpec("signals", "Signal", ("account_id",), "trade signals from producers"),
-    TopicSpec("orders.approved", "ParentOrder", ("signal.symbol",), "risk-approved parent orders"),
+    TopicSpec(
+        "signals",
+        "Signal",
+        ("account_id",),
+        "trade signals from producers",
+        event_time="created_at",
+    ),
+    TopicSpec(
+        "orders.approved",
+        "ParentOrder",
+        ("signal.symbol",),
+        "risk-approved parent orders",
+        event_time="approved_at",
+    ),
     TopicSpec(
         "orders.rejected",
         "Rejection",
         ("symbol", "account_id"),
         "rejections with reason codes",
+        event_time="rejected_at",
     ),
     TopicSpec(
-        "orders.routed", "RoutedOrder", ("order.signal.symbol",), "parent orders + venue plan"
+        "orders.routed",
+        "RoutedOrder",
+        ("order.signal.symbol",),
+        "parent orders + venue plan",
+        event_time="routed_at",
     ),
-    TopicSpec("slices", "Slice", ("symbol",), "child orders and cancels for venues"),
-    TopicSpec("fills", "ExecutionReport", ("symbol",), "execution reports from venues"),
     TopicSpec(
-        "fills.accounts", "ExecutionReport", ("account_id",), "executions by account, for risk"
+        "slices",
+        "Slice",
+        ("symbol",),
+        "child orders and cancels for venues",
+        event_time="created_at",
+    ),
+    TopicSpec(
+        "fills",
+        "ExecutionReport",
+        ("symbol",),
+        "execution reports from venues",
+        event_time="timestamp",
+    ),
+    TopicSpec(
+        "fills.accounts",
+        "ExecutionReport",
+        ("account_id",),
+        "executions by account, for risk",
+        event_time="timestamp",
     ),
     TopicSpec(
         "orders.state",
@@ -76,12 +123,14 @@ CATALOG: tuple[TopicSpec, ...] = (
         ("order_id",),
         "latest state of every order",
         cleanup_policy="compact",
+        event_time="updated_at",
     ),
     TopicSpec(
         "orders.ended",
         "OrderState",
         ("account_id",),
         "every order's final state by account, for risk",
+        event_time="updated_at",
     ),
     TopicSpec(
         "gateway.journal",
@@ -91,9 +140,30 @@ CATALOG: tuple[TopicSpec, ...] = (
         cleanup_policy="compact",
         co_partitioned=False,
     ),
-    TopicSpec("market.quotes", "Quote", ("symbol",), "top of book", retention_ms=7 * DAY_MS),
-    TopicSpec("market.trades", "Trade", ("symbol",), "public trades", retention_ms=7 * DAY_MS),
-    TopicSpec("market.book", "BookUpdate", ("symbol",), "L2 books", retention_ms=7 * DAY_MS),
+    TopicSpec(
+        "market.quotes",
+        "Quote",
+        ("symbol",),
+        "top of book",
+        retention_ms=7 * DAY_MS,
+        event_time="timestamp",
+    ),
+    TopicSpec(
+        "market.trades",
+        "Trade",
+        ("symbol",),
+        "public trades",
+        retention_ms=7 * DAY_MS,
+        event_time="timestamp",
+    ),
+    TopicSpec(
+        "market.book",
+        "BookUpdate",
+        ("symbol",),
+        "L2 books",
+        retention_ms=7 * DAY_MS,
+        event_time="timestamp",
+    ),
     TopicSpec(
         "market.reference",
         "ReferencePrice",
@@ -101,6 +171,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "every symbol's prices, for risk",
         retention_ms=7 * DAY_MS,
         broadcast="all",
+        event_time="timestamp",
     ),
     TopicSpec(
         "venue.instruments",
@@ -109,6 +180,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "each venue's instrument rules, for risk, routing and execution",
         cleanup_policy="compact",
         broadcast="all",
+        event_time="published_at",
     ),
     TopicSpec(
         "venue.balances",
@@ -117,6 +189,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "each ccxt venue's balance by asset, as the gateway last fetched it (a global table)",
         cleanup_policy="compact",
         broadcast="all",
+        event_time="fetched_at",
     ),
     TopicSpec(
         "clock",
@@ -125,6 +198,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "punctuation ticks",
         retention_ms=DAY_MS,
         broadcast="all",
+        event_time="timestamp",
     ),
     TopicSpec(
         "schedules",
@@ -132,6 +206,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         ("schedule_id",),
         "scheduled and recurring executions, and their cancels",
         cleanup_policy="compact",
+        event_time="created_at",
     ),
     TopicSpec(
         "schedules.state",
@@ -139,6 +214,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         ("schedule_id",),
         "where each schedule stands",
         cleanup_policy="compact",
+        event_time="updated_at",
     ),
     TopicSpec(
         "profiles",
@@ -153,18 +229,21 @@ CATALOG: tuple[TopicSpec, ...] = (
         "Signal",
         ("allocation_group",),
         "signals addressed to an allocation group, for the allocator",
+        event_time="created_at",
     ),
     TopicSpec(
         "allocations",
         "Allocation",
         ("allocation_group",),
         "each group signal's split across its accounts, with the rationale",
+        event_time="created_at",
     ),
     TopicSpec(
         "allocations.ended",
         "OrderState",
         ("allocation_group",),
         "the final state of each group signal's child that left part unfilled, for failover",
+        event_time="updated_at",
     ),
     TopicSpec(
         "accounts.state",
@@ -173,6 +252,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "each configured account as risk holds it (a global table for the allocator)",
         cleanup_policy="compact",
         broadcast="all",
+        event_time="updated_at",
     ),
     TopicSpec(
         "accounts.correlations",
@@ -181,6 +261,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "the correlation of two accounts' returns (a global table for the allocator)",
         cleanup_policy="compact",
         broadcast="all",
+        event_time="updated_at",
     ),
     TopicSpec(
         "commands",
@@ -188,10 +269,17 @@ CATALOG: tuple[TopicSpec, ...] = (
         ("symbol",),
         "cancel, modify, pause, kill switch",
         broadcast="unkeyed",
+        event_time="created_at",
     ),
-    TopicSpec("tca", "TcaResult", ("order_id",), "per-order execution quality"),
     TopicSpec(
-        "tca.feedback", "ExecutionFeedback", ("strategy_id",), "execution feedback for strategies"
+        "tca", "TcaResult", ("order_id",), "per-order execution quality", event_time="completed_at"
+    ),
+    TopicSpec(
+        "tca.feedback",
+        "ExecutionFeedback",
+        ("strategy_id",),
+        "execution feedback for strategies",
+        event_time="completed_at",
     ),
     TopicSpec(
         "metrics",
@@ -200,6 +288,7 @@ CATALOG: tuple[TopicSpec, ...] = (
         "processor measurements",
         retention_ms=7 * DAY_MS,
         co_partitioned=False,
+        event_time="timestamp",
     ),
     TopicSpec(
         "deadletter",
@@ -282,3 +371,22 @@ def _murmur2(data: bytes) -> int:
     h = (h * m) & mask
     h ^= h >> 15
     return h
+
+
+_EVENT_TIME = {spec.name: spec.event_time for spec in CATALOG if spec.event_time is not None}
+
+
+def has_event_time(topic: str) -> bool:
+    """Whether `topic`'s records carry the time they happened, for `event_time` to read."""
+    return topic in _EVENT_TIME
+
+
+def event_time(topic: str, record: Any, fallback: int) -> int:
+    """When a record happened: the clock every stage reads, in replay and live alike.
+
+    `fallback` (the transport's time) serves records without a usable time: a raw signal
+    that fails validation.
+    """
+    field = _EVENT_TIME[topic]
+    value = record.get(field) if isinstance(record, dict) else getattr(record, field, None)
+    return value if isinstance(value, int) and not isinstance(value, bool) else fallback

@@ -49,13 +49,12 @@ from confluent_kafka import (
 )
 
 from fillstream import settings
-from fillstream.domain.event_time import event_time
 from fillstream.infra.kafka_access import AUTHORIZATION, KafkaAccessRefused, explain
 from fillstream.infra.topic_io import LEADER_MOVES, high_watermark, send, watermarks
 from fillstream.infra.topics import ensure_topics
 from fillstream.schemas.models import BatchingProfile, DeadLetter, Metric, MetricKind, Record
 from fillstream.schemas.serde import UndecodableRecord
-from fillstream.schemas.topics import TopicSpec, changelog, find
+from fillstream.schemas.topics import TopicSpec, changelog, event_time, find
 from fillstream.settings.kafka_client import client_config
 from fillstream.streams.changelog import Recovered, checkpoint_records, fold, journal_record
 from fillstream.streams.memory import Memory

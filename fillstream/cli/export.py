@@ -64,7 +64,7 @@ def export_topics(
     from fillstream.analytics.export import DEFAULT_TOPICS, write_parquet
     from fillstream.analytics.export import export_topics as export
     from fillstream.connectors.feeds.events import microseconds_since_epoch
-    from fillstream.domain.event_time import has_event_time
+    from fillstream.schemas.topics import has_event_time
 
     jsonl_files = file_format == "jsonl"
     if daily and not jsonl_files:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
-from fillstream.domain.event_time import event_time
+from fillstream.schemas.topics import event_time
 
 __all__ = ["Emit", "Stage", "Wiring"]
 

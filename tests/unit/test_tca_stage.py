@@ -19,7 +19,6 @@ from decimal import Decimal as D
 
 import pytest
 
-from fillstream.domain.event_time import event_time
 from fillstream.schemas.models import (
     ClockTick,
     Command,
@@ -33,6 +32,7 @@ from fillstream.schemas.models import (
     TcaResult,
     Trade,
 )
+from fillstream.schemas.topics import event_time
 from fillstream.streams.memory import Memory
 from fillstream.streams.stages.tca import TcaStage
 from fillstream.streams.tca import Horizons, TcaConfig
