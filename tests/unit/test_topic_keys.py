@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from fillstream.schemas.topics import broadcast, find, key_of, partition_of
+from fillstream.schemas.models import MODELS
+from fillstream.schemas.topics import (
+    CATALOG,
+    broadcast,
+    event_time,
+    find,
+    has_event_time,
+    key_of,
+    partition_of,
+)
 
 
 def test_order_commands_go_by_symbol_and_account_commands_everywhere():
@@ -46,3 +55,19 @@ def test_the_partition_of_a_key_is_kafkas_default_partitioners():
         assert partition_of(key.encode(), 2**31) == murmur2 & 0x7FFFFFFF
     # 971027396 % 6 = 2 (6 × 161837899 = 971027394); 1993445489 → positive 154038159 % 6 = 3
     assert (partition_of(b"0", 6), partition_of(b"1", 6)) == (2, 3)
+
+
+def test_every_event_time_field_is_a_timestamp_of_its_topics_record():
+    timed = [spec for spec in CATALOG if spec.event_time is not None]
+    untimed = {spec.name for spec in CATALOG} - {spec.name for spec in timed}
+    assert untimed == {"deadletter", "gateway.journal", "profiles"}
+    for spec in timed:
+        field = MODELS[spec.record].model_fields.get(spec.event_time)
+        assert field is not None and field.annotation is int, (spec.name, spec.event_time)
+
+
+def test_event_time_reads_the_catalogs_field_and_falls_back_without_one():
+    fill = {"timestamp": 1_723_161_300_000_000, "created_at": 5}
+    assert event_time("fills", fill, 0) == 1_723_161_300_000_000
+    assert event_time("signals", {"created_at": "soon"}, 7) == 7  # unusable: the fallback
+    assert not has_event_time("deadletter")
