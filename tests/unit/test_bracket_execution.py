@@ -201,7 +201,7 @@ def test_a_restored_bracket_sends_the_same_slices_for_a_report_processed_again()
     """The legs live in the parent's execution, a durable entry: after a crash the report
     that resized them, processed again from the restored entry, gives the same slices."""
     from fillstream.streams.execution.parents import ParentExecution
-    from fillstream.streams.memory import decode_value, encode_value
+    from fillstream.streams.state_codec import decode_value, encode_value
 
     state = ExecutorState()
     (entry,) = start(state, routed("binance"), T, RULES)

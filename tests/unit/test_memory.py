@@ -32,9 +32,10 @@ from fillstream.streams.execution.algorithms.base import Market, ScheduledPlan
 from fillstream.streams.execution.algorithms.iceberg import IcebergPlan
 from fillstream.streams.execution.algorithms.pov import PovPlan
 from fillstream.streams.execution.parents import ParentExecution
-from fillstream.streams.memory import Memory, Series, decode_value, encode_value
+from fillstream.streams.memory import Memory, Series
 from fillstream.streams.orders import open_order
 from fillstream.streams.stages.risk import RiskStage
+from fillstream.streams.state_codec import decode_value, encode_value
 from fillstream.streams.tca import Fill
 
 T = 1_723_161_300_000_000

@@ -23,7 +23,6 @@ from fillstream.schemas.models import (
     ParentOrder,
     Signal,
 )
-from fillstream.streams.memory import decode_value, encode_value
 from fillstream.streams.orders import (
     TRANSITIONS,
     ParentOrderState,
@@ -35,6 +34,7 @@ from fillstream.streams.orders import (
     to_record,
 )
 from fillstream.streams.orders.parent import _evolve
+from fillstream.streams.state_codec import decode_value, encode_value
 
 T = 1_723_161_300_000_000
 S, X = OrderStatus, ExecType
