@@ -91,3 +91,27 @@ def test_every_import_points_down() -> None:
                     f" ({LAYERS[_floor(imported)]}), a floor above"
                 )
     assert not wrong, "imports pointing up:\n" + "\n".join(wrong)
+
+
+def test_no_module_reaches_itself_through_imports() -> None:
+    """No file circle, late imports included: each module's imports, followed, never lead
+    back to it (a cycle is reported as the path that closes it)."""
+    modules = _modules()
+    known = set(modules)
+    graph = {
+        module: sorted({i for _, i in _imports(module, path, known) if i in known} - {module})
+        for module, path in modules.items()
+    }
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            raise AssertionError("import circle: " + " -> ".join(path[path.index(module) :]))
+        if module in done:
+            return
+        for imported in graph[module]:
+            visit(imported, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
