@@ -24,6 +24,7 @@ from fillstream.schemas.topics import TopicSpec, broadcast, key_of
 from fillstream.settings.kafka_client import client_config
 
 __all__ = [
+    "BROKER_AWAY",
     "LEADER_MOVES",
     "TAIL_GROUP",
     "Received",
@@ -167,20 +168,25 @@ LEADER_MOVES = {
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
 }
+# What a broker that is away (or restarting) answers, and a partition whose leader moves.
+BROKER_AWAY = frozenset(
+    {KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN, *LEADER_MOVES}
+)
 
 
 def watermarks(
     consumer: Consumer, partition: TopicPartition, timeout: float = 15
 ) -> tuple[int, int]:
     """A partition's low and high watermarks, waiting out leader moves (a new topic settles in
-    about a second, and a processor started beside its creation asks meanwhile)."""
+    about a second, and a processor started beside its creation asks meanwhile) and a broker
+    that is away, up to `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             low, high = consumer.get_watermark_offsets(partition, timeout=10, cached=False)
             return int(low), int(high)
         except KafkaException as error:
-            settling = error.args[0].retriable() or error.args[0].code() in LEADER_MOVES
+            settling = error.args[0].retriable() or error.args[0].code() in BROKER_AWAY
             if not settling or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)

@@ -36,7 +36,7 @@ import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -50,7 +50,7 @@ from confluent_kafka import (
 
 from fillstream import settings
 from fillstream.infra.kafka_access import AUTHORIZATION, KafkaAccessRefused, explain
-from fillstream.infra.topic_io import LEADER_MOVES, high_watermark, send, watermarks
+from fillstream.infra.topic_io import BROKER_AWAY, high_watermark, send, watermarks
 from fillstream.infra.topics import ensure_topics
 from fillstream.schemas.models import BatchingProfile, DeadLetter, Metric, MetricKind, Record
 from fillstream.schemas.serde import UndecodableRecord
@@ -67,6 +67,8 @@ from fillstream.streams.telemetry import Publisher, Telemetry, worker_id
 __all__ = ["Processor", "changelog_reader", "read_changelog", "run_processor", "save"]
 
 log = logging.getLogger("fillstream.runtime")
+
+T = TypeVar("T")
 
 BATCH = 500  # records asked of the client at once
 TAKE = 20_000  # records taken into one loop's batch, at most
@@ -727,28 +729,24 @@ class Processor:
         self.shards[0], self.watched = shard, watched
 
     def _recover(self, partition: int) -> Recovered:
-        return read_changelog(self.restorer, self.changelog, partition, self.name)
+        return _waiting_out_the_broker(
+            self.name, lambda: read_changelog(self.restorer, self.changelog, partition, self.name)
+        )
 
 
-# What a broker that is away (or restarting) answers: try again, as the loop waits it out.
-_AWAY = frozenset(
-    {KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN, *LEADER_MOVES}
-)
-
-
-def _waiting_out_the_broker(name: str, action: Callable[[], object]) -> None:
-    """`action` (a start-up step that needs the broker), tried again each second while the
-    broker is away: a worker started as the broker goes down starts when it returns."""
+def _waiting_out_the_broker(name: str, action: Callable[[], T]) -> T:
+    """`action` (a step that needs the broker: a start, a partition's restore), tried again
+    each second while the broker is away: a worker started, or given partitions, as the
+    broker goes down carries on when it returns."""
     while True:
         try:
-            action()
-            return
+            return action()
         except KafkaException as error:
             cause = error.args[0]
             if isinstance(cause, KafkaError) and cause.code() in AUTHORIZATION:
                 raise _failure(cause, None) from None
             if not isinstance(cause, KafkaError) or not (
-                cause.code() in _AWAY or cause.retriable()
+                cause.code() in BROKER_AWAY or cause.retriable()
             ):
                 raise
             log.warning("%s: the broker is away (%s); trying again", name, cause)

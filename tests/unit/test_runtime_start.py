@@ -83,3 +83,22 @@ def test_a_partition_whose_leader_is_still_settling_is_asked_again(monkeypatch):
     refused = KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED))
     with pytest.raises(KafkaException):
         topic_io.watermarks(_Partitions(refused), CHANGELOG)  # type: ignore[arg-type]
+
+
+def test_a_restore_given_partitions_while_the_broker_restarts_waits_for_it(monkeypatch):
+    # After the broker's restart the group hands partitions out again; a worker restoring one
+    # before the broker answers is not ended by it (a transport failure past the watermark
+    # read's own patience is waited out as at start).
+    monkeypatch.setattr(topic_io.time, "sleep", lambda _: None)
+    monkeypatch.setattr(runtime.time, "sleep", lambda _: None)
+    away = KafkaException(KafkaError(KafkaError._TRANSPORT))
+    reader = _Partitions(away, away, ends=(3, 3))
+    assert topic_io.watermarks(reader, CHANGELOG) == (3, 3)  # type: ignore[arg-type]
+    clock = iter(range(0, 1000, 20))  # every read of the clock 20 s later
+    monkeypatch.setattr(topic_io.time, "monotonic", lambda: next(clock))
+    gone = _Partitions(away, away, away, ends=(3, 3))
+    read = runtime._waiting_out_the_broker(
+        "desk",
+        lambda: runtime.read_to_end(gone, CHANGELOG, "restore"),  # type: ignore[arg-type]
+    )
+    assert (read, gone.asked) == ([], 4)
