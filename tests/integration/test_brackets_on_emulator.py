@@ -6,20 +6,14 @@ the recovery and its stop-loss is cancelled; every leg is sized to its entry's f
 
 from __future__ import annotations
 
-import itertools
-import time
 from decimal import Decimal as D
 
 import pytest
 
-from fillstream.connectors.feeds import load
-from fillstream.connectors.feeds.pacing import pace
 from fillstream.pipeline import feed
-from tests.integration.live import running_pipeline
-from tests.integration.test_gateway_on_kafka import credentials, emulator, engine_config
-from tests.integration.test_pipeline_on_emulator import final_states, in_step
+from tests.integration.test_pipeline_on_emulator import final_states, on_emulator
 from tests.unit.test_replay_brackets import SIGNALS
-from tests.unit.test_replay_btcusdt import SECOND, T0, capture
+from tests.unit.test_replay_btcusdt import SECOND, T0
 
 pytestmark = pytest.mark.integration
 
@@ -37,19 +31,11 @@ FINAL = {
 
 
 def test_a_brackets_legs_trade_through_the_gateway(kafka_bootstrap, tmp_path_factory):
-    events = list(itertools.takewhile(lambda e: e.timestamp <= END, load(capture())))
-    with pytest.MonkeyPatch.context() as env, emulator(events, events[0].timestamp) as url:
-        credentials(env)
-        config = engine_config(tmp_path_factory.mktemp("config"), url)
-        with running_pipeline(kafka_bootstrap, tmp_path_factory, "emubr", config=config) as (
-            pipeline,
-            watcher,
-        ):
-            paced = pace(in_step(events, url), 8, time.sleep, time.monotonic)
-            feed(paced, BRACKETS, watcher=watcher, pipeline=pipeline)
-            states = final_states(watcher, FINAL, timeout=120)
-            pipeline.check_alive()
-            records = watcher.records
+    with on_emulator(kafka_bootstrap, tmp_path_factory, "emubr", END, speed=8) as run:
+        feed(run.market, BRACKETS, watcher=run.watcher, pipeline=run.pipeline)
+        states = final_states(run.watcher, FINAL, timeout=120)
+        run.pipeline.check_alive()
+        records = run.watcher.records
 
     assert {o: (states[o]["status"], states[o]["filled_quantity"]) for o in FINAL} == FINAL
     legs = [s for s in records["slices"] if s["order_id"] in FINAL and s["action"] == "new"]

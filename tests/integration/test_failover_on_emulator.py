@@ -11,9 +11,7 @@ account left (fund-c, or fund-b when fund-c's is the refused one).
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
 import urllib.request
 from decimal import Decimal
 
@@ -21,15 +19,11 @@ import pytest
 from typer.testing import CliRunner
 
 from fillstream.cli import app
-from fillstream.connectors.feeds import load
-from fillstream.connectors.feeds.pacing import pace
 from fillstream.demo import DEMO_ACCOUNTS
 from fillstream.domain.ids import order_id_for
 from fillstream.pipeline import feed
-from tests.integration.live import running_pipeline
-from tests.integration.test_gateway_on_kafka import credentials, emulator, engine_config
-from tests.integration.test_pipeline_on_emulator import final_states, in_step
-from tests.unit.test_replay_btcusdt import SECOND, T0, capture
+from tests.integration.test_pipeline_on_emulator import final_states, on_emulator
+from tests.unit.test_replay_btcusdt import SECOND, T0
 
 pytestmark = pytest.mark.integration
 
@@ -59,50 +53,41 @@ def control(url: str, body: dict) -> None:
 
 
 def test_a_venue_refusal_fails_over_to_another_account(kafka_bootstrap, tmp_path_factory):
-    events = list(itertools.takewhile(lambda e: e.timestamp <= END, load(capture())))
-    with pytest.MonkeyPatch.context() as env, emulator(events, events[0].timestamp) as url:
-        credentials(env)
-        config = engine_config(tmp_path_factory.mktemp("config"), url)
-        config.write_text(config.read_text() + DEMO_ACCOUNTS.read_text())
-        control(url, REFUSE_NEXT_ORDER)
-        with running_pipeline(kafka_bootstrap, tmp_path_factory, "vfail", config=config) as (
-            pipeline,
-            watcher,
-        ):
-            assert {"gateway", "allocator"} <= set(pipeline.processes)
-            paced = pace(in_step(events, url), 4, time.sleep, time.monotonic)
-            feed(paced, [GROUP_SIGNAL], watcher=watcher, pipeline=pipeline)
-            children = {account: order_id_for(f"grp-v:{account}") for account in SHARES}
-            states = final_states(watcher, children.values())
-            refused = [a for a, order in children.items() if states[order]["status"] == "rejected"]
-            assert len(refused) == 1, states
-            [account] = refused
-            taker = "fund-b" if account == "fund-c" else "fund-c"
-            moved = order_id_for(f"grp-v:{taker}:f1")
-            states = final_states(watcher, [*children.values(), moved])
-            pipeline.check_alive()
-            records = watcher.records
+    accounts = DEMO_ACCOUNTS.read_text()
+    with on_emulator(kafka_bootstrap, tmp_path_factory, "vfail", END, extra_config=accounts) as run:
+        pipeline, watcher = run.pipeline, run.watcher
+        assert "allocator" in pipeline.processes
+        control(run.url, REFUSE_NEXT_ORDER)
+        feed(run.market, [GROUP_SIGNAL], watcher=watcher, pipeline=pipeline)
+        children = {account: order_id_for(f"grp-v:{account}") for account in SHARES}
+        states = final_states(watcher, children.values())
+        refused = [a for a, order in children.items() if states[order]["status"] == "rejected"]
+        assert len(refused) == 1, states
+        [account] = refused
+        taker = "fund-b" if account == "fund-c" else "fund-c"
+        moved = order_id_for(f"grp-v:{taker}:f1")
+        states = final_states(watcher, [*children.values(), moved])
+        pipeline.check_alive()
+        records = watcher.records
 
-            rejected = states[children[account]]
-            assert rejected["filled_quantity"] == 0
-            assert "insufficient balance" in rejected["reason"].lower(), rejected
-            assert states[moved]["status"] == "filled", states[moved]
-            assert states[moved]["filled_quantity"] == SHARES[account]
-            for other in SHARES.keys() - {account}:
-                order = states[children[other]]
-                assert (order["status"], order["filled_quantity"]) == ("filled", SHARES[other])
+        audit = tmp_path_factory.mktemp("audit") / "audit.json"
+        result = CliRunner().invoke(app, ["audit", "--json", str(audit)])
+        assert result.exit_code == 0, result.output
+        assert json.loads(audit.read_text())["violations"] == []
 
-            original, failover = records["allocations"]
-            assert (original["failover_of"], original["allocated"]) == (None, Decimal("0.1"))
-            assert failover["failover_of"] == f"grp-v:{account}"
-            assert failover["notes"][0].startswith(f"failover of grp-v:{account}: rejected (")
-            assert failover["notes"][-1] == f"{SHARES[account]} to {taker} as grp-v:{taker}:f1"
-            venue_fills = [r for r in records["fills"] if r["order_id"] == moved]
-            assert venue_fills and all(
-                "#trade:" in r["report_id"] for r in venue_fills if r["last_quantity"]
-            )
+    rejected = states[children[account]]
+    assert rejected["filled_quantity"] == 0
+    assert "insufficient balance" in rejected["reason"].lower(), rejected
+    assert states[moved]["status"] == "filled", states[moved]
+    assert states[moved]["filled_quantity"] == SHARES[account]
+    for other in SHARES.keys() - {account}:
+        order = states[children[other]]
+        assert (order["status"], order["filled_quantity"]) == ("filled", SHARES[other])
 
-            audit = tmp_path_factory.mktemp("audit") / "audit.json"
-            result = CliRunner().invoke(app, ["audit", "--json", str(audit)])
-            assert result.exit_code == 0, result.output
-            assert json.loads(audit.read_text())["violations"] == []
+    original, failover = records["allocations"]
+    assert (original["failover_of"], original["allocated"]) == (None, Decimal("0.1"))
+    assert failover["failover_of"] == f"grp-v:{account}"
+    assert failover["notes"][0].startswith(f"failover of grp-v:{account}: rejected (")
+    assert failover["notes"][-1] == f"{SHARES[account]} to {taker} as grp-v:{taker}:f1"
+    venue_fills = [r for r in records["fills"] if r["order_id"] == moved and r["last_quantity"]]
+    assert venue_fills and all("#trade:" in r["report_id"] for r in venue_fills)

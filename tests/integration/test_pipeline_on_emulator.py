@@ -15,14 +15,17 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
 from fillstream.config import load_config
 from fillstream.connectors.feeds import MarketEvent, load
 from fillstream.connectors.feeds.pacing import pace
-from fillstream.pipeline import Watcher, feed, tick
+from fillstream.pipeline import Pipeline, Watcher, feed, tick
 from tests.integration.live import running_pipeline
 from tests.integration.test_gateway_on_kafka import credentials, emulator, engine_config
 from tests.unit.test_replay_btcusdt import SECOND, T0, capture, signal
@@ -84,25 +87,54 @@ def final_states(
         time.sleep(0.5)
 
 
-@pytest.fixture(scope="module")
-def records(kafka_bootstrap, tmp_path_factory):
-    events = list(itertools.takewhile(lambda e: e.timestamp <= END, load(capture())))
+@dataclass
+class OnEmulator:
+    """A pipeline whose Binance is the exchange emulator, and the market to feed it."""
+
+    pipeline: Pipeline
+    watcher: Watcher
+    url: str  # the emulator's, for its control endpoints
+    config: Path
+    market: Iterator[MarketEvent]  # the capture, paced, the emulator's market moved along
+
+
+@contextmanager
+def on_emulator(
+    kafka_bootstrap: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    end: int,
+    *,
+    extra_config: str = "",
+    speed: float = 4,
+) -> Iterator[OnEmulator]:
+    """The BTCUSDT capture up to `end` served by the emulator, and every processor running
+    with Binance's slices going to it through the ccxt gateway (the configuration, plus
+    `extra_config`); the market fed `speed` times faster than it was recorded."""
+    events = list(itertools.takewhile(lambda e: e.timestamp <= end, load(capture())))
     with pytest.MonkeyPatch.context() as env, emulator(events, events[0].timestamp) as url:
         credentials(env)
         config = engine_config(tmp_path_factory.mktemp("config"), url)
-        with running_pipeline(kafka_bootstrap, tmp_path_factory, "emu", config=config) as (
+        config.write_text(config.read_text() + extra_config)
+        with running_pipeline(kafka_bootstrap, tmp_path_factory, name, config=config) as (
             pipeline,
             watcher,
         ):
             assert "gateway" in pipeline.processes
-            paced = pace(in_step(events, url), 4, time.sleep, time.monotonic)
-            feed(paced, SIGNALS, watcher=watcher, pipeline=pipeline)
-            watcher.settle(timeout=120, pipeline=pipeline)
-            states = final_states(watcher)
-            tick(END + SECOND + load_config(config).tca.horizons.longest_us)
-            watcher.settle(timeout=120, pipeline=pipeline)
-            pipeline.check_alive()
-            yield watcher.records, states
+            market = pace(in_step(events, url), speed, time.sleep, time.monotonic)
+            yield OnEmulator(pipeline, watcher, url, config, market)
+
+
+@pytest.fixture(scope="module")
+def records(kafka_bootstrap, tmp_path_factory):
+    with on_emulator(kafka_bootstrap, tmp_path_factory, "emu", END) as run:
+        feed(run.market, SIGNALS, watcher=run.watcher, pipeline=run.pipeline)
+        run.watcher.settle(timeout=120, pipeline=run.pipeline)
+        states = final_states(run.watcher)
+        tick(END + SECOND + load_config(run.config).tca.horizons.longest_us)
+        run.watcher.settle(timeout=120, pipeline=run.pipeline)
+        run.pipeline.check_alive()
+        yield run.watcher.records, states
 
 
 def test_every_order_ends_filled_through_the_gateway(records):
