@@ -37,7 +37,7 @@ from fillstream.schemas.models import (
     Trade,
     VenueBalance,
 )
-from fillstream.streams.accounts import keep_latest
+from fillstream.schemas.topics import keep_latest
 
 __all__ = ["FOLLOWED", "EngineView", "SeriesKey", "apply", "series_key"]
 
@@ -151,12 +151,9 @@ def apply(view: EngineView, topic: str, record: Mapping[str, Any] | BaseModel) -
         standing = _typed(ScheduleState, record)
         view.schedules[standing.schedule_id] = standing
     elif topic == "accounts.state":
-        account = _typed(AccountState, record)
-        known = view.accounts.get(account.account_id)  # a copy on every partition
-        if known is None or known.updated_at <= account.updated_at:
-            view.accounts[account.account_id] = account
+        keep_latest(view.accounts, topic, _typed(AccountState, record))
     elif topic == "venue.balances":
-        keep_latest(view.balances, _typed(VenueBalance, record))
+        keep_latest(view.balances, topic, _typed(VenueBalance, record))
     elif topic == "allocations":
         allocation = _typed(Allocation, record)
         for line in allocation.accounts:

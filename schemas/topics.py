@@ -23,6 +23,7 @@ __all__ = [
     "event_time",
     "find",
     "has_event_time",
+    "keep_latest",
     "key_of",
     "partition_of",
 ]
@@ -390,3 +391,15 @@ def event_time(topic: str, record: Any, fallback: int) -> int:
     field = _EVENT_TIME[topic]
     value = record.get(field) if isinstance(record, dict) else getattr(record, field, None)
     return value if isinstance(value, int) and not isinstance(value, bool) else fallback
+
+
+def keep_latest(table: dict[str, Any], topic: str, record: Any) -> None:
+    """Put a record of a global table (a compacted topic copied to every partition) in `table`
+    under its key, unless the table holds a later one of that key by event time: a shard
+    holding several partitions may take an older copy after a newer one."""
+    key = key_of(find(topic), record)
+    assert key is not None, f"{topic}: a global table's record has a key"
+    name = key.decode()
+    known = table.get(name)
+    if known is None or event_time(topic, known, 0) <= event_time(topic, record, 0):
+        table[name] = record

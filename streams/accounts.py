@@ -25,7 +25,6 @@ __all__ = [
     "AccountsConfig",
     "GroupConfig",
     "VenueFunds",
-    "keep_latest",
     "parse_accounts",
 ]
 
@@ -105,14 +104,6 @@ class VenueFunds:
     currency: str
     free: Decimal
     fetched_at: int
-
-
-def keep_latest(balances: dict[str, VenueBalance], balance: VenueBalance) -> None:
-    """Put `balance` in `balances` unless they hold a later fetch of its venue: a copy arrives
-    on every partition, so a shard holding several may take an older copy after a newer one."""
-    known = balances.get(balance.venue)
-    if known is None or known.fetched_at <= balance.fetched_at:
-        balances[balance.venue] = balance
 
 
 def _table(model: type[_Table], entry: Any, where: str) -> Any:

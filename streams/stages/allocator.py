@@ -39,7 +39,8 @@ from fillstream.schemas.models import (
     Signal,
     VenueBalance,
 )
-from fillstream.streams.accounts import AccountsConfig, keep_latest
+from fillstream.schemas.topics import keep_latest
+from fillstream.streams.accounts import AccountsConfig
 from fillstream.streams.allocation import Lot, allocate, children_of
 from fillstream.streams.failover import Failovers, fail_over, parent_signal_ids
 from fillstream.streams.stages import Emit
@@ -77,17 +78,14 @@ class AllocatorStage:
 
     def handle(self, topic: str, record: Any, now_us: int) -> list[Emit]:
         if topic == "accounts.state":
-            state: AccountState = record
-            known = self.standing.get(state.account_id)
-            if known is None or known.updated_at <= state.updated_at:
-                self.standing[state.account_id] = state
+            keep_latest(self.standing, topic, record)
             return []
         if topic == "accounts.correlations":
             correlation: AccountCorrelation = record
             self.correlations[correlation.pair_id] = correlation.correlation
             return []
         if topic == "venue.balances":
-            keep_latest(self.balances, record)
+            keep_latest(self.balances, topic, record)
             return []
         if topic == "venue.instruments":
             self.published.learn(Instrument.from_rules(record))

@@ -9,6 +9,7 @@ from fillstream.schemas.topics import (
     event_time,
     find,
     has_event_time,
+    keep_latest,
     key_of,
     partition_of,
 )
@@ -71,3 +72,15 @@ def test_event_time_reads_the_catalogs_field_and_falls_back_without_one():
     assert event_time("fills", fill, 0) == 1_723_161_300_000_000
     assert event_time("signals", {"created_at": "soon"}, 7) == 7  # unusable: the fallback
     assert not has_event_time("deadletter")
+
+
+def test_a_global_table_keeps_each_keys_latest_record_by_event_time():
+    table: dict = {}
+    newer = {"venue": "kraken", "free": {}, "total": {}, "fetched_at": 20}
+    older = newer | {"fetched_at": 10}
+    keep_latest(table, "venue.balances", newer)
+    keep_latest(table, "venue.balances", older)  # a copy from another partition, late
+    assert table == {"kraken": newer}
+    again = newer | {"free": {"USDT": 1}}
+    keep_latest(table, "venue.balances", again)  # as late as the one held: the last taken
+    assert table == {"kraken": again}
