@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python benchmarks/producer_throughput.py
 	$(BIN)/python benchmarks/relay.py --runtime confluent --count 1000000
 	$(BIN)/python benchmarks/relay.py --runtime all --faust-python $(FAUST_VENV)/bin/python
+	$(BIN)/python benchmarks/empty_pipeline.py
 	$(BIN)/fillstream bench
 
 clean:
