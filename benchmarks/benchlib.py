@@ -1,6 +1,6 @@
 """Shared pieces of the benchmark scripts: the broker, topics, pre-filling, machine facts.
 
-Imported by `producer_throughput.py` and `relay.py` (run as scripts from this directory, so
+Imported by the scripts beside it (run as scripts from this directory, so
 this module is found beside them); `relay_faust.py` does not use it, because it runs in a
 virtualenv of its own without fillstream or confluent-kafka.
 """
@@ -8,9 +8,11 @@ virtualenv of its own without fillstream or confluent-kafka.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import struct
+import subprocess
 import sys
 import time
 import uuid
@@ -22,6 +24,7 @@ from confluent_kafka import KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fillstream.bench.machine import cpu_model
+from fillstream.infra.cpu import CLOCK_TICKS, read_times
 
 RECORD_BYTES = 200
 """Every benchmark record's value: an 8-byte big-endian sequence number, then filler."""
@@ -72,6 +75,39 @@ def broker(bootstrap: str | None, kafka_version: str | None = None) -> Iterator[
     print("starting an ephemeral local Kafka broker (infra/test_brokers.py) ...", flush=True)
     with ephemeral_broker() as address:
         yield Broker(address, "ephemeral_broker()", KAFKA_VERSION)
+
+
+def local_broker_pid() -> int:
+    """The pid of the one local broker (`kafka.Kafka`) whose CPU a benchmark reads."""
+    found = subprocess.run(["pgrep", "-f", "kafka.Kafka"], capture_output=True, text=True)
+    pids = found.stdout.split()
+    if len(pids) != 1:
+        raise SystemExit(f"{len(pids)} local broker processes (kafka.Kafka): run exactly one")
+    return int(pids[0])
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of process `pid` so far, all its threads, from /proc."""
+    times = read_times(pid)
+    if times is None:
+        raise SystemExit(f"no process {pid} to read the CPU time of")
+    return times.ticks / CLOCK_TICKS
+
+
+class RequestCount:
+    """Requests of each type a client has sent, from its statistics callback (`stats_cb`,
+    with `statistics.interval.ms` set)."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, int] = {}
+
+    def __call__(self, payload: str) -> None:
+        stats = json.loads(payload)
+        sent: dict[str, int] = {}
+        for broker in stats["brokers"].values():
+            for kind, count in broker.get("req", {}).items():
+                sent[kind] = sent.get(kind, 0) + count
+        self.sent = sent
 
 
 def _admin(bootstrap: str) -> AdminClient:

@@ -34,8 +34,6 @@ from pathlib import Path
 import benchlib
 from confluent_kafka import Consumer, Producer
 
-from fillstream.infra.cpu import CLOCK_TICKS
-
 FIRST_HOP = ("approved",)
 SECOND_HOP = ("routed", "slices", "fills", "fills", "fills.accounts", "state")
 TOPICS = ("signals", *sorted({*FIRST_HOP, *SECOND_HOP}), "changelog.1", "changelog.2")
@@ -46,21 +44,6 @@ VALUE = struct.Struct(">QQ")  # sequence number, send time in µs; the rest is f
 
 
 # -- a relay (runs in a process of its own) --------------------------------------------------
-
-
-class RequestCount:
-    """Requests a client has sent, by type, from its latest statistics."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, int] = {}
-
-    def __call__(self, payload: str) -> None:
-        stats = json.loads(payload)
-        sent: dict[str, int] = {}
-        for broker in stats["brokers"].values():
-            for kind, count in broker.get("req", {}).items():
-                sent[kind] = sent.get(kind, 0) + count
-        self.sent = sent
 
 
 @dataclass(frozen=True)
@@ -79,7 +62,7 @@ def relay(bootstrap: str, prefix: str, hop: int, outputs: tuple[str, ...], shape
     """Consume what has arrived, journal each partition's batch (and wait), produce every
     output record, commit every half second: the processor loop less decoding, the stage and
     encoding. Prints its clients' requests by type on SIGTERM."""
-    counts = [RequestCount() for _ in range(3)]
+    counts = [benchlib.RequestCount() for _ in range(3)]
     common = {"bootstrap.servers": bootstrap, "statistics.interval.ms": 1000, "log_level": 3}
     consumer = Consumer(
         {
@@ -139,22 +122,6 @@ def relay(bootstrap: str, prefix: str, hop: int, outputs: tuple[str, ...], shape
 
 
 # -- the run ---------------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def broker_pid() -> int:
-    found = subprocess.run(["pgrep", "-f", "kafka.Kafka"], capture_output=True, text=True)
-    pids = found.stdout.split()
-    if len(pids) != 1:
-        raise SystemExit(
-            f"{len(pids)} local broker processes (kafka.Kafka): run one, whose CPU is read"
-        )
-    return int(pids[0])
 
 
 class Reader(threading.Thread):
@@ -227,8 +194,8 @@ def run_shape(
     prefix = benchlib.unique_name("bench.empty") + "."
     benchlib.create_topics(bootstrap, [prefix + t for t in TOPICS], shape.partitions)
     here = Path(__file__).resolve()
-    relays = [
-        subprocess.Popen(
+    relays = {
+        name: subprocess.Popen(
             [
                 sys.executable,
                 str(here),
@@ -242,8 +209,8 @@ def run_shape(
             stdout=subprocess.PIPE,
             text=True,
         )
-        for hop, outputs in ((1, FIRST_HOP), (2, SECOND_HOP))
-    ]
+        for name, hop, outputs in (("risk", 1, FIRST_HOP), ("desk", 2, SECOND_HOP))
+    }
     reader = Reader(bootstrap, prefix)
     reader.start()
     producer = Producer(
@@ -255,13 +222,13 @@ def run_shape(
         }
     )
     topic = prefix + "signals"
-    broker = broker_pid()
+    broker = benchlib.local_broker_pid()
     try:
         _send(producer, topic, rate, 0, SETTLE, settle=True, reader=reader)  # joins
         seq = _send(producer, topic, rate, SETTLE, int(rate * warmup), False, reader)
         first = seq
-        marks = {name: cpu_seconds(p.pid) for name, p in zip(("risk", "desk"), relays, strict=True)}
-        marks["broker"] = cpu_seconds(broker)
+        pids = {name: process.pid for name, process in relays.items()} | {"broker": broker}
+        marks = {name: benchlib.cpu_seconds(pid) for name, pid in pids.items()}
         started = time.monotonic()
         seq = _send(producer, topic, rate, seq, int(rate * duration), False, reader)
         deadline = time.monotonic() + drain
@@ -270,18 +237,16 @@ def run_shape(
         ):
             time.sleep(0.05)
         ended = time.monotonic()
-        cpu = {
-            name: cpu_seconds(p.pid) - marks[name]
-            for name, p in zip(("risk", "desk"), relays, strict=True)
-        }
-        cpu["broker"] = cpu_seconds(broker) - marks["broker"]
+        cpu = {name: benchlib.cpu_seconds(pid) - marks[name] for name, pid in pids.items()}
     finally:
-        for process in relays:
+        for process in relays.values():
             process.send_signal(signal.SIGTERM)
         reader.stop()
     requests: dict[str, int] = {}
-    for process in relays:
+    for name, process in relays.items():
         out, _ = process.communicate(timeout=30)
+        if process.returncode != 0 or not out.strip():
+            raise SystemExit(f"the {name} relay failed (exit status {process.returncode})")
         for kind, n in json.loads(out.strip().splitlines()[-1]).items():
             requests[kind] = requests.get(kind, 0) + n
     benchlib.delete_topics(bootstrap, [prefix + t for t in TOPICS])

@@ -13,41 +13,17 @@ librdkafka's own statistics.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import time
 import uuid
 from typing import Any
 
+from benchlib import RequestCount, cpu_seconds, local_broker_pid
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from fillstream.infra.cpu import CLOCK_TICKS
 
-
-def broker_cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-class Requests:
-    """Requests of each type a client sent, from its statistics callback."""
-
-    def __init__(self) -> None:
-        self.sent: dict[str, int] = {}
-
-    def __call__(self, payload: str) -> None:
-        stats = json.loads(payload)
-        sent: dict[str, int] = {}
-        for broker in stats["brokers"].values():
-            for kind, count in broker.get("req", {}).items():
-                sent[kind] = sent.get(kind, 0) + count
-        self.sent = sent
-
-
-def client_config(bootstrap: str, requests: Requests) -> dict[str, Any]:
+def client_config(bootstrap: str, requests: RequestCount) -> dict[str, Any]:
     return {"bootstrap.servers": bootstrap, "statistics.interval.ms": 100, "stats_cb": requests}
 
 
@@ -55,7 +31,7 @@ def measure(bootstrap: str, pid: int, partitions: int, rounds: int, fetch: bool)
     admin = AdminClient({"bootstrap.servers": bootstrap})
     topic = f"request-cost-{uuid.uuid4().hex[:8]}"
     admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result()
-    produced, fetched = Requests(), Requests()
+    produced, fetched = RequestCount(), RequestCount()
     producer = Producer(
         client_config(bootstrap, produced) | {"enable.idempotence": True, "linger.ms": 5}
     )
@@ -73,7 +49,7 @@ def measure(bootstrap: str, pid: int, partitions: int, rounds: int, fetch: bool)
         producer.poll(0.2)
         if consumer is not None:
             consumer.poll(0.2)
-        before = (broker_cpu_s(pid), produced.sent.get("Produce", 0), fetched.sent.get("Fetch", 0))
+        before = (cpu_seconds(pid), produced.sent.get("Produce", 0), fetched.sent.get("Fetch", 0))
         for _ in range(rounds):
             for partition in range(partitions):
                 producer.produce(topic, b"x" * 100, partition=partition)
@@ -81,7 +57,7 @@ def measure(bootstrap: str, pid: int, partitions: int, rounds: int, fetch: bool)
             got = 0
             while consumer is not None and got < partitions:
                 got += len(consumer.consume(partitions - got, 1.0))
-        used = broker_cpu_s(pid) - before[0]
+        used = cpu_seconds(pid) - before[0]
         time.sleep(0.3)  # one more statistics report
         producer.poll(0.2)
         if consumer is not None:
@@ -105,11 +81,7 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, nargs="+", default=[1, 3, 10])
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    pid = int(
-        subprocess.run(
-            ["pgrep", "-f", "kafka.Kafka"], capture_output=True, text=True, check=True
-        ).stdout.split()[0]
-    )
+    pid = local_broker_pid()
     print(f"broker {bootstrap} (pid {pid}); {args.requests:,} rounds each")
     print(
         "| partitions a round | read back | records | produce requests | fetches | "
