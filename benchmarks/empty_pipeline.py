@@ -4,8 +4,9 @@ Two relays stand where risk and the desk stand, with the processors' topology an
 settings (`streams/runtime.py`) but no stage work at all: the first turns each signal into one
 record (risk's approval), the second into six records on five topics (the desk's routed order,
 slice, acknowledgement and fill on `fills`, the fill on `fills.accounts`, the order's state).
-With `--journal`, each relay first writes a record per partition of each batch to a changelog
-partition and waits for it, as the processors' journal does under at-least-once. Signals come
+Each shape runs twice: with the journal (each relay first writes a record per partition of
+each batch to a changelog partition and waits for it, as the processors do under
+at-least-once), then without. `--linger` and `--partitions` vary the rest. Signals come
 at a fixed rate from a producer lingering 1 ms (as `fillstream bench`'s), and a reader of
 `fills` in this process times each signal's first record there.
 
