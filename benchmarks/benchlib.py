@@ -1,8 +1,8 @@
 """Shared pieces of the benchmark scripts: the broker, topics, pre-filling, machine facts.
 
-Imported by the scripts beside it (run as scripts from this directory, so
-this module is found beside them); `relay_faust.py` does not use it, because it runs in a
-virtualenv of its own without fillstream or confluent-kafka.
+Imported by the scripts beside it, which Python runs with this directory on their path;
+`relay_faust.py` does not use it, because it runs in a virtualenv of its own without
+fillstream or confluent-kafka.
 """
 
 from __future__ import annotations
