@@ -35,6 +35,8 @@ from pathlib import Path
 import benchlib
 from confluent_kafka import Consumer, Producer
 
+from fillstream.bench.stats import Percentiles, rate_over
+
 FIRST_HOP = ("approved",)
 SECOND_HOP = ("routed", "slices", "fills", "fills", "fills.accounts", "state")
 TOPICS = ("signals", *sorted({*FIRST_HOP, *SECOND_HOP}), "changelog.1", "changelog.2")
@@ -179,11 +181,6 @@ class Outcome:
     sent: int
 
 
-def percentile(values: list[int], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))] / 1000
-
-
 def run_shape(
     bootstrap: str,
     rate: int,
@@ -230,14 +227,12 @@ def run_shape(
         first = seq
         pids = {name: process.pid for name, process in relays.items()} | {"broker": broker}
         marks = {name: benchlib.cpu_seconds(pid) for name, pid in pids.items()}
-        started = time.monotonic()
         seq = _send(producer, topic, rate, seq, int(rate * duration), False, reader)
         deadline = time.monotonic() + drain
         while time.monotonic() < deadline and any(
             s not in reader.latency_us for s in range(first, seq)
         ):
             time.sleep(0.05)
-        ended = time.monotonic()
         cpu = {name: benchlib.cpu_seconds(pid) - marks[name] for name, pid in pids.items()}
     finally:
         for process in relays.values():
@@ -253,13 +248,13 @@ def run_shape(
     benchlib.delete_topics(bootstrap, [prefix + t for t in TOPICS])
     measured = [reader.latency_us[s] for s in range(first, seq) if s in reader.latency_us]
     acked = len(measured)
-    arrivals = [reader.arrived[s] for s in range(first, seq) if s in reader.arrived]
-    span = (max(arrivals) - min(arrivals)) / 1e6 if len(arrivals) > 1 else ended - started
+    arrivals = [reader.arrived[s] / 1e6 for s in range(first, seq) if s in reader.arrived]
+    latency = Percentiles.of(measured) if measured else None
     return Outcome(
         shape=shape.name,
-        acks_per_s=(acked - 1) / span if span > 0 else 0.0,
-        p50_ms=percentile(measured, 0.50) if measured else float("nan"),
-        p99_ms=percentile(measured, 0.99) if measured else float("nan"),
+        acks_per_s=rate_over(arrivals),
+        p50_ms=latency.p50 / 1000 if latency else float("nan"),
+        p99_ms=latency.p99 / 1000 if latency else float("nan"),
         cpu_us={name: 1e6 * s / max(acked, 1) for name, s in cpu.items()},
         requests_per_signal={k: n / seq for k, n in sorted(requests.items()) if n >= seq / 100},
         acked=acked,
